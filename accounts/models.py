@@ -1,0 +1,215 @@
+"""Identity, clinics, roles, the patient registry and the audit trail.
+
+Every other app depends on this one; it depends on no other project app.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in: patient, dermatologist, clinic staff or clinic administrator.
+
+    ``is_staff`` keeps Django's meaning (may use the admin site, i.e. clinic administrators);
+    the clinical role comes from :class:`ClinicMembership` or :class:`Patient`.
+    """
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Role(models.TextChoices):
+    DERMATOLOGIST = "dermatologist", "Dermatologist"
+    STAFF = "staff", "Clinic staff"
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicMembership(models.Model):
+    """A clinician's place in one clinic. One clinic per clinician keeps scoping unambiguous."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="membership"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic", "role", "user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.clinic})"
+
+    def clean(self) -> None:
+        if Patient.objects.filter(user_id=self.user_id).exists():
+            raise ValidationError("A patient account cannot also be a clinic member.")
+
+
+def validate_timezone_name(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA timezone (e.g. Europe/London).")
+
+
+class Patient(models.Model):
+    """A patient of one clinic, with one responsible dermatologist.
+
+    The care-plan app adds the lifestyle/budget/preferences profile; this row is the
+    registry entry that access control and audit hang on.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patient"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    dermatologist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="patients_in_care",
+        limit_choices_to={"membership__role": Role.DERMATOLOGIST},
+    )
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone_name],
+        help_text="IANA timezone name; the patient's calendar days are counted in it.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "user__email"]
+        indexes = [models.Index(fields=["clinic", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.user.display_name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local_today(self) -> object:
+        return timezone.localdate(timezone=self.zone)
+
+    def clean(self) -> None:
+        membership = ClinicMembership.objects.filter(user_id=self.dermatologist_id).first()
+        if membership is None or membership.role != Role.DERMATOLOGIST:
+            raise ValidationError({"dermatologist": "Choose a dermatologist."})
+        if membership.clinic_id != self.clinic_id:
+            raise ValidationError({"dermatologist": "The dermatologist must work at this clinic."})
+
+
+class Invitation(models.Model):
+    """A dermatologist's invitation of a patient; accepted when the patient sets a password."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of patient {self.patient_id}"
+
+
+class AuditQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a clinician's or staff member's access to a patient's record."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        CHANGE = "change", "Changed"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64, blank=True)
+    allowed = models.BooleanField()
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient", "-at"]), models.Index(fields=["actor", "-at"])]
+
+    def __str__(self) -> str:
+        verdict = "allowed" if self.allowed else "DENIED"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {verdict}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")

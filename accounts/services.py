@@ -1,0 +1,94 @@
+"""Writes for accounts, clinics, invitations and the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import AuditEvent, Clinic, Invitation, Patient, User
+
+
+def audit_record(
+    *,
+    actor: User,
+    patient: Patient | None,
+    action: str,
+    object_type: str,
+    object_id: str = "",
+    allowed: bool = True,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor,
+        patient=patient,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        allowed=allowed,
+    )
+
+
+def invitation_link(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("invitation_accept", kwargs={"uidb64": uid, "token": token})
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+@transaction.atomic
+def patient_invite(
+    *,
+    invited_by: User,
+    clinic: Clinic,
+    email: str,
+    first_name: str,
+    last_name: str,
+    timezone_name: str,
+) -> Patient:
+    """Create a patient account without a usable password and email them a link to set one."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(
+        email=email, password=None, first_name=first_name, last_name=last_name
+    )
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    patient = Patient.objects.create(
+        user=user, clinic=clinic, dermatologist=invited_by, timezone=timezone_name
+    )
+    Invitation.objects.create(patient=patient, invited_by=invited_by)
+    audit_record(
+        actor=invited_by, patient=patient, action=AuditEvent.Action.CREATE,
+        object_type="patient", object_id=str(patient.pk),
+    )
+    transaction.on_commit(lambda: _send_invitation_email(patient_id=patient.pk))
+    return patient
+
+
+def _send_invitation_email(*, patient_id: int) -> None:
+    patient = Patient.objects.select_related("user", "clinic", "dermatologist").get(pk=patient_id)
+    context = {"patient": patient, "link": invitation_link(patient.user)}
+    send_mail(
+        subject="Your Alliance Portal invitation",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[patient.user.email],
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, user: User, password: str) -> None:
+    """Set the invited patient's password; following the emailed link proves the address."""
+    from allauth.account.models import EmailAddress
+
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.filter(user=user, email__iexact=user.email).update(verified=True)
+    Invitation.objects.filter(patient__user=user, accepted_at__isnull=True).update(
+        accepted_at=timezone.now()
+    )

@@ -1,0 +1,89 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+
+from .decorators import clinician_required, dermatologist_required, role_required
+from .forms import PatientInviteForm
+from .selectors import clinic_patients_for, membership_of, patient_record_for_clinician, role_of
+from .services import invitation_accept, patient_invite
+
+HOME_BY_ROLE = {
+    "patient": "today",
+    "dermatologist": "my_patients",
+    "staff": "flagged_patients",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    role = role_of(request.user)
+    if role is None:
+        if request.user.is_staff:
+            return redirect("admin:index")
+        return render(request, "accounts/no_role.html", status=403)
+    return redirect(HOME_BY_ROLE[role])
+
+
+@dermatologist_required
+def my_patients(request: HttpRequest) -> HttpResponse:
+    patients = clinic_patients_for(request.user).filter(dermatologist=request.user)
+    return render(request, "accounts/my_patients.html", {"patients": patients})
+
+
+@role_required("staff")
+def flagged_patients(request: HttpRequest) -> HttpResponse:
+    patients = clinic_patients_for(request.user)
+    return render(request, "accounts/flagged_patients.html", {"patients": patients})
+
+
+@clinician_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
+    return render(request, "accounts/patient_detail.html", {"patient": patient})
+
+
+@dermatologist_required
+def patient_invite_view(request: HttpRequest) -> HttpResponse:
+    form = PatientInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = patient_invite(
+            invited_by=request.user,
+            clinic=membership_of(request.user).clinic,
+            email=form.cleaned_data["email"],
+            first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        messages.success(request, f"Invitation sent to {patient.user.email}.")
+        return redirect("my_patients")
+    return render(request, "accounts/patient_invite.html", {"form": form})
+
+
+def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = _invited_user(uidb64)
+    if user is None or not default_token_generator.check_token(user, token):
+        return render(request, "accounts/invitation_invalid.html", status=400)
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        invitation_accept(user=user, password=form.cleaned_data["new_password1"])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your password is set.")
+        return redirect("home")
+    return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
+
+
+def _invited_user(uidb64: str):
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    user = get_user_model().objects.filter(pk=pk, patient__isnull=False).first()
+    if user is None:
+        raise Http404
+    return user

@@ -1,0 +1,147 @@
+"""Shared fixtures: roles in two clinics, service requirements, a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import ClinicFactory, DermatologistFactory, PatientFactory, StaffFactory
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Production serves collected, hashed files; tests serve the sources without collectstatic.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+def service_unavailable(reason: str) -> None:
+    """Locally a missing service skips the test; in CI it is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI requires it: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def clinic():
+    return ClinicFactory(name="Riverside Dermatology")
+
+
+@pytest.fixture
+def other_clinic():
+    return ClinicFactory(name="Hilltop Skin Centre")
+
+
+@pytest.fixture
+def derm(clinic):
+    return DermatologistFactory(membership=clinic)
+
+
+@pytest.fixture
+def staff(clinic):
+    return StaffFactory(membership=clinic)
+
+
+@pytest.fixture
+def other_derm(other_clinic):
+    return DermatologistFactory(membership=other_clinic)
+
+
+@pytest.fixture
+def other_staff(other_clinic):
+    return StaffFactory(membership=other_clinic)
+
+
+@pytest.fixture
+def patient_a(derm):
+    return PatientFactory(dermatologist=derm)
+
+
+@pytest.fixture
+def patient_b(derm):
+    return PatientFactory(dermatologist=derm)
+
+
+@pytest.fixture
+def redis_broker_url() -> str:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        service_unavailable("CELERY_BROKER_URL does not point at Redis")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_unavailable(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+def database_url_for_test_db() -> str:
+    """The URL of the database this test session created, for a worker in another process."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 60) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url_for_test_db()}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "alliance_portal", "worker",
+             "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "--hostname", f"test-{os.getpid()}@%h"],
+            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log_path.read_bytes():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"worker did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real `celery worker` in its own process, on the configured broker and the test DB."""
+    from alliance_portal.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess(tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,64 @@
+"""The one settings module chooses services from the environment, with safe defaults."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import IN_CI, PROJECT_DIR
+
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'],"
+    " 'broker': settings.CELERY_BROKER_URL, 'email': settings.EMAIL_BACKEND,"
+    " 'debug': settings.DEBUG, 'cache': settings.CACHES['default']['BACKEND']}))"
+)
+SERVICE_VARS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "DJANGO_DEBUG")
+
+
+def _settings_with(tmp_path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(ALLIANCE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="alliance_portal.settings",
+               **env_vars)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=PROJECT_DIR, env=env,
+        capture_output=True, text=True, check=False,
+    )
+
+
+def test_embedded_default_uses_sqlite_filesystem_broker_and_file_email(tmp_path):
+    result = _settings_with(tmp_path, DJANGO_SECRET_KEY="x" * 50)
+    chosen = json.loads(result.stdout)
+    assert chosen["engine"] == "django.db.backends.sqlite3"
+    assert chosen["broker"].startswith("filesystem://")
+    assert chosen["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert chosen["debug"] is False
+    assert "dummy" not in chosen["cache"].lower()
+
+
+def test_environment_selects_postgres_and_redis(tmp_path):
+    result = _settings_with(
+        tmp_path, DJANGO_SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://u@db:5432/alliance", CELERY_BROKER_URL="redis://redis:6379/0",
+    )
+    chosen = json.loads(result.stdout)
+    assert chosen["engine"] == "django.db.backends.postgresql"
+    assert chosen["broker"] == "redis://redis:6379/0"
+
+
+def test_secret_key_is_required_when_debug_is_off(tmp_path):
+    result = _settings_with(tmp_path, DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_ci_runs_against_postgresql_and_redis():
+    """In CI the suite must exercise the production services, not the embedded default."""
+    from django.conf import settings
+
+    if not IN_CI:
+        pytest.skip("only meaningful in CI")
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
