@@ -1,0 +1,21 @@
+# One image for web (gunicorn), worker and beat.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    ALLIANCE_DATA_DIR=/app/var
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY alliance_portal ./alliance_portal
+COPY accounts ./accounts
+COPY core ./core
+COPY careplans ./careplans
+COPY checkins ./checkins
+COPY demo ./demo
+COPY templates ./templates
+COPY static ./static
+COPY manage.py Procfile.demo ./
+RUN pip install . \
+    && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && useradd --system --uid 10001 portal && mkdir -p /app/var && chown -R portal /app/var
+USER portal
+EXPOSE 8000
+CMD ["gunicorn", "alliance_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
