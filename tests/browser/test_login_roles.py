@@ -47,3 +47,9 @@ def test_wrong_password_shows_an_error_on_the_login_form(live_server, page, demo
     assert "/accounts/login/" in page.url
     assert page.get_by_text(re.compile("not correct", re.IGNORECASE)).first.is_visible()
     assert_no_axe_violations(page)
+
+
+def test_login_page_does_not_offer_self_signup(live_server, page):
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.get_by_role("link", name=re.compile("sign up", re.IGNORECASE)).count() == 0
+    assert page.get_by_role("link", name=re.compile("forgot", re.IGNORECASE)).count() == 1
