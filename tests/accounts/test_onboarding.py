@@ -134,3 +134,31 @@ def test_login_failure_does_not_reveal_whether_email_exists(client, patient_a):
                                                      "password": "wrong-password-1"})
     assert known.status_code == unknown.status_code == 200
     assert known.context["form"].errors == unknown.context["form"].errors
+
+
+def test_password_reset_sends_an_email_with_a_reset_link(client, patient_a):
+    client.post(reverse("account_reset_password"), {"email": patient_a.user.email})
+    (email,) = mail.outbox
+    assert email.to == [patient_a.user.email]
+    assert "/accounts/password/reset/key/" in email.body
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:accounts_clinic_add", "admin:accounts_clinicmembership_add",
+        "admin:accounts_patient_add", "admin:accounts_user_add",
+        "admin:accounts_auditevent_changelist",
+    ],
+)
+def test_clinic_administrator_pages_render(admin_client, url_name):
+    assert admin_client.get(reverse(url_name)).status_code == 200
+
+
+def test_audit_events_are_read_only_in_the_admin(admin_client, derm, patient_a):
+    from accounts.services import audit_record
+
+    event = audit_record(actor=derm, patient=patient_a, action="view", object_type="patient")
+    url = reverse("admin:accounts_auditevent_delete", args=[event.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
