@@ -30,20 +30,24 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Clinic {n}")
 
 
-class DermatologistFactory(UserFactory):
-    @factory.post_generation
-    def membership(self, create: bool, extracted: Clinic | None, **kwargs: object) -> None:
+def _membership_in_clinic(role: str) -> factory.PostGeneration:
+    """Post-generation hook: pass the clinic as ``membership=clinic`` (a new clinic otherwise)."""
+
+    def create_membership(user: User, create: bool, extracted: Clinic | None, **kw: object) -> None:
         if create:
-            clinic = extracted or ClinicFactory()
-            ClinicMembership.objects.create(user=self, clinic=clinic, role=Role.DERMATOLOGIST)
+            ClinicMembership.objects.create(
+                user=user, clinic=extracted or ClinicFactory(), role=role
+            )
+
+    return factory.PostGeneration(create_membership)
+
+
+class DermatologistFactory(UserFactory):
+    membership = _membership_in_clinic(Role.DERMATOLOGIST)
 
 
 class StaffFactory(UserFactory):
-    @factory.post_generation
-    def membership(self, create: bool, extracted: Clinic | None, **kwargs: object) -> None:
-        if create:
-            clinic = extracted or ClinicFactory()
-            ClinicMembership.objects.create(user=self, clinic=clinic, role=Role.STAFF)
+    membership = _membership_in_clinic(Role.STAFF)
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
