@@ -9,6 +9,7 @@ COPY accounts ./accounts
 COPY core ./core
 COPY careplans ./careplans
 COPY checkins ./checkins
+COPY clinic ./clinic
 COPY demo ./demo
 COPY templates ./templates
 COPY static ./static

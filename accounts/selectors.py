@@ -69,22 +69,25 @@ def patient_record_for_clinician(
     action: str = AuditEvent.Action.VIEW,
     object_type: str = "patient",
     object_id: str = "",
+    roles: tuple[PortalRole, ...] = ("dermatologist", "staff"),
 ) -> Patient:
     """A clinician's door to one patient's record: scoped, and audited whether allowed or not.
 
-    Raises Http404 for anything outside the user's clinic (or for non-clinicians).
+    ``roles`` narrows who may pass (e.g. only dermatologists change a plan). Raises Http404 for
+    anything outside the user's clinic or role, so a refused request looks like a missing one.
     """
     if membership_of(user) is None:
         raise Http404
     patient = clinic_patients_for(user).filter(pk=patient_id).first()
+    allowed = patient is not None and role_of(user) in roles
     audit_record(
         actor=user,
         patient=patient or Patient.objects.filter(pk=patient_id).first(),
         action=action,
         object_type=object_type,
         object_id=object_id or str(patient_id),
-        allowed=patient is not None,
+        allowed=allowed,
     )
-    if patient is None:
+    if not allowed:
         raise Http404
     return patient

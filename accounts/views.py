@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from .decorators import clinician_required, dermatologist_required, role_required
+from .decorators import dermatologist_required
 from .forms import PatientInviteForm
-from .selectors import clinic_patients_for, membership_of, patient_record_for_clinician, role_of
+from .selectors import membership_of, role_of
 from .services import invitation_accept, patient_invite
 
 HOME_BY_ROLE = {
@@ -28,24 +28,6 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect("admin:index")
         return render(request, "accounts/no_role.html", status=403)
     return redirect(HOME_BY_ROLE[role])
-
-
-@dermatologist_required
-def my_patients(request: HttpRequest) -> HttpResponse:
-    patients = clinic_patients_for(request.user).filter(dermatologist=request.user)
-    return render(request, "accounts/my_patients.html", {"patients": patients})
-
-
-@role_required("staff")
-def flagged_patients(request: HttpRequest) -> HttpResponse:
-    patients = clinic_patients_for(request.user)
-    return render(request, "accounts/flagged_patients.html", {"patients": patients})
-
-
-@clinician_required
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
-    return render(request, "accounts/patient_detail.html", {"patient": patient})
 
 
 @dermatologist_required

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "core",
     "careplans",
     "checkins",
+    "clinic",
     "demo",
 ]
 

@@ -4,7 +4,9 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("core.urls")),
+    path("", include("careplans.urls")),
     path("", include("checkins.urls")),
+    path("", include("clinic.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -58,3 +58,61 @@ class PatientFactory(factory.django.DjangoModelFactory):
     dermatologist = factory.SubFactory(DermatologistFactory)
     clinic = factory.LazyAttribute(lambda p: p.dermatologist.membership.clinic)
     timezone = "Europe/London"
+
+
+def item_draft(**overrides: object):
+    """A valid plan item as the editor would submit it."""
+    from decimal import Decimal
+
+    from careplans.services import ItemDraft
+
+    values = {
+        "key": None, "position": 1, "kind": "topical", "name": "Adapalene 0.1% gel",
+        "instructions": "Pea-sized amount on dry skin.", "time_of_day": "evening",
+        "frequency": "daily", "weekdays": "", "every_n_days": None, "ramp_every_n_days": None,
+        "ramp_days": None, "minutes": 2, "monthly_cost": Decimal("10.00"),
+        "contains_fragrance": False, "animal_derived": False, "pregnancy_unsafe": False,
+    }
+    values.update(overrides)
+    return ItemDraft(**values)
+
+
+def plan_for(patient, *, author, items=None, reason="First plan", base_number=0, **kwargs):
+    """Save a plan revision through the real service."""
+    from datetime import timedelta
+
+    from careplans.services import plan_revise
+
+    return plan_revise(
+        patient=patient, author=author, base_number=base_number,
+        items=items or [item_draft()], reason=reason,
+        reviews_on=kwargs.pop("reviews_on", patient.local_today() + timedelta(weeks=12)),
+        **kwargs,
+    )
+
+
+def backdated_revision(patient, *, author, number, effective_from, items, reason="Earlier plan"):
+    """A revision as history holds it (effective in the past), written like seeding does."""
+    import uuid
+    from dataclasses import asdict
+    from datetime import timedelta
+
+    from careplans.models import CarePlan, PlanItem, PlanRevision
+
+    plan, _ = CarePlan.objects.get_or_create(
+        patient=patient, defaults={"starts_on": effective_from}
+    )
+    revision = PlanRevision.objects.create(
+        plan=plan, number=number, author=author, effective_from=effective_from,
+        reviews_on=effective_from + timedelta(weeks=12), reason=reason,
+        total_monthly_cost=sum(draft.monthly_cost for draft in items),
+    )
+    PlanItem.objects.bulk_create(
+        PlanItem(revision=revision, **{
+            **asdict(draft), "key": draft.key or uuid.uuid4(),
+            "starts_on": draft.starts_on or effective_from,
+        })
+        for draft in items
+    )
+    CarePlan.objects.filter(pk=plan.pk).update(current_number=number)
+    return revision

@@ -4,6 +4,7 @@ import importlib
 import re
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,8 @@ def test_every_command_exists_in_the_project(name):
             assert importlib.import_module("alliance_portal").celery_app is not None
         else:
             pytest.fail(f"unexpected program {program!r} in {name}")
-        assert shutil.which(program) or program == "python", f"{program} is not installed"
+        installed = shutil.which(program, path=str(Path(sys.executable).parent))
+        assert installed or program == "python", f"{program} is not installed"
 
 
 def test_dockerfile_copies_every_project_package():

@@ -1,0 +1,166 @@
+"""The fit check: how a plan fits the person's budget, preferences and time.
+
+Pure: it takes a profile-like object and item-like objects and returns warnings with stable codes.
+The dermatologist can accept a warning with a note; acceptance is matched by code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from .schedule import EVENING, MORNING, slots_of
+
+MAX_DAILY_STEPS_FOR_FEWEST = 3
+CHECKED_RULES = frozenset(
+    {"oral", "injection", "fragrance", "animal_derived", "pregnancy_unsafe", "many_steps"}
+)
+
+
+class FitItem(Protocol):
+    key: object
+    name: str
+    kind: str
+    time_of_day: str
+    frequency: str
+    weekdays: str
+    minutes: int
+    monthly_cost: Decimal
+    contains_fragrance: bool
+    animal_derived: bool
+    pregnancy_unsafe: bool
+
+
+@dataclass(frozen=True)
+class FitPreference:
+    key: str
+    label: str
+    conflict: str
+
+
+@dataclass(frozen=True)
+class FitProfile:
+    monthly_budget: Decimal
+    currency: str
+    morning_minutes: int
+    evening_minutes: int
+    preferences: tuple[FitPreference, ...] = ()
+
+
+@dataclass(frozen=True)
+class FitWarning:
+    code: str
+    message: str
+
+
+@dataclass
+class FitReport:
+    total_monthly_cost: Decimal
+    monthly_budget: Decimal
+    currency: str
+    morning_minutes: int
+    morning_available: int
+    evening_minutes: int
+    evening_available: int
+    daily_steps: int
+    respected_preferences: list[str] = field(default_factory=list)
+    warnings: list[FitWarning] = field(default_factory=list)
+
+    @property
+    def over_budget_by(self) -> Decimal:
+        return max(self.total_monthly_cost - self.monthly_budget, Decimal("0"))
+
+    @property
+    def fits(self) -> bool:
+        return not self.warnings
+
+
+def _conflicts(rule: str, item: FitItem) -> bool:
+    return {
+        "oral": item.kind == "oral",
+        "injection": item.kind == "injection",
+        "fragrance": item.contains_fragrance,
+        "animal_derived": item.animal_derived,
+        "pregnancy_unsafe": item.pregnancy_unsafe,
+    }.get(rule, False)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def _busiest_day(items: list[FitItem]) -> tuple[dict[str, int], int]:
+    """Minutes per routine and step count on the busiest weekday.
+
+    Items on chosen weekdays count only on those days; daily, every-N-days and ramping items
+    count every day (on the days they fall, they add to that day).
+    """
+    minutes = {MORNING: 0, EVENING: 0}
+    steps = 0
+    for weekday in "0123456":
+        day_items = [i for i in items if i.frequency != "weekdays" or weekday in i.weekdays]
+        for slot in (MORNING, EVENING):
+            minutes[slot] = max(minutes[slot], sum(
+                i.minutes for i in day_items if slot in slots_of(i)
+            ))
+        steps = max(steps, sum(len(slots_of(i)) for i in day_items))
+    return minutes, steps
+
+
+def check_fit(profile: FitProfile, items: Iterable[FitItem]) -> FitReport:
+    items = list(items)
+    minutes, daily_steps = _busiest_day(items)
+    report = FitReport(
+        total_monthly_cost=sum((item.monthly_cost for item in items), Decimal("0")),
+        monthly_budget=profile.monthly_budget,
+        currency=profile.currency,
+        morning_minutes=minutes[MORNING],
+        morning_available=profile.morning_minutes,
+        evening_minutes=minutes[EVENING],
+        evening_available=profile.evening_minutes,
+        daily_steps=daily_steps,
+    )
+    if report.over_budget_by > 0:
+        report.warnings.append(FitWarning(
+            "budget",
+            f"Costs {_money(report.total_monthly_cost, profile.currency)} a month: "
+            f"{_money(report.over_budget_by, profile.currency)} over the budget of "
+            f"{_money(profile.monthly_budget, profile.currency)}.",
+        ))
+    for slot, available in ((MORNING, profile.morning_minutes), (EVENING, profile.evening_minutes)):
+        if minutes[slot] > available:
+            report.warnings.append(FitWarning(
+                f"time:{slot}",
+                f"The {slot} routine takes {minutes[slot]} min; the patient has {available} min.",
+            ))
+    for preference in profile.preferences:
+        if preference.conflict not in CHECKED_RULES:
+            continue  # free-text guidance: the clinician reads it; we claim nothing about it
+        clashing = _preference_conflicts(preference, items, report.daily_steps)
+        report.warnings.extend(clashing)
+        if not clashing:
+            report.respected_preferences.append(preference.label)
+    return report
+
+
+def _preference_conflicts(
+    preference: FitPreference, items: list[FitItem], daily_steps: int
+) -> list[FitWarning]:
+    if preference.conflict == "many_steps":
+        if daily_steps > MAX_DAILY_STEPS_FOR_FEWEST:
+            return [FitWarning(
+                f"pref:{preference.key}",
+                f"{daily_steps} steps a day goes against \u201c{preference.label}\u201d "
+                f"(aim for {MAX_DAILY_STEPS_FOR_FEWEST} or fewer).",
+            )]
+        return []
+    return [
+        FitWarning(
+            f"pref:{preference.key}:{item.key}",
+            f"\u201c{item.name}\u201d goes against \u201c{preference.label}\u201d.",
+        )
+        for item in items
+        if _conflicts(preference.conflict, item)
+    ]

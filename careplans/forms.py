@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django import forms
+from django.core.validators import MaxValueValidator
+
+from accounts.models import Patient
+
+from .describe import WEEKDAY_NAMES
+from .fit import FitWarning
+from .models import (
+    MAX_MINUTES_PER_ROUTINE,
+    MAX_MONTHLY_MONEY,
+    Concern,
+    ConcernCategory,
+    Frequency,
+    ItemKind,
+    PatientProfile,
+    PlanItem,
+    TimeOfDay,
+)
+from .selectors import preferences_offered
+from .services import ItemDraft
+
+MAX_PLAN_DAYS = 3 * 365
+MAX_ITEM_COST = Decimal("10000")
+
+
+class ProfileForm(forms.ModelForm):
+    """The person behind the plan; dermatologists and the patient edit the same fields."""
+
+    timezone = forms.ChoiceField(
+        choices=lambda: [(n, n.replace("_", " ")) for n in sorted(available_timezones())],
+        help_text="Your day (check-ins and reminders) follows this timezone.",
+    )
+
+    class Meta:
+        model = PatientProfile
+        fields = [
+            "what_matters", "daily_pattern", "morning_minutes", "evening_minutes",
+            "lifestyle_notes", "monthly_budget", "currency", "preferences", "preference_notes",
+        ]
+        widgets = {
+            "what_matters": forms.Textarea(attrs={"rows": 2}),
+            "lifestyle_notes": forms.Textarea(attrs={"rows": 3}),
+            "preference_notes": forms.Textarea(attrs={"rows": 2}),
+            "preferences": forms.CheckboxSelectMultiple,
+        }
+        labels = {
+            "morning_minutes": "Minutes for the morning routine",
+            "evening_minutes": "Minutes for the evening routine",
+            "lifestyle_notes": "About my days",
+            "monthly_budget": "Monthly budget for skin care",
+        }
+
+    def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preferences"].queryset = preferences_offered(patient.clinic_id)
+        self.fields["timezone"].initial = patient.timezone
+        self.fields["monthly_budget"].widget.attrs.update(step="0.01", min="0")
+        for name in ("morning_minutes", "evening_minutes"):
+            self.fields[name].widget.attrs.update(min="0", max=str(MAX_MINUTES_PER_ROUTINE))
+        self.fields["monthly_budget"].validators.append(MaxValueValidator(MAX_MONTHLY_MONEY))
+
+
+class PlanItemForm(forms.Form):
+    key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    position = forms.IntegerField(min_value=1, max_value=99, label="Order")
+    kind = forms.ChoiceField(choices=ItemKind.choices, label="Type")
+    name = forms.CharField(max_length=120)
+    instructions = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    time_of_day = forms.ChoiceField(choices=TimeOfDay.choices, label="When")
+    frequency = forms.ChoiceField(choices=Frequency.choices, label="How often")
+    weekdays = forms.MultipleChoiceField(
+        choices=list(enumerate(WEEKDAY_NAMES)), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Days of the week",
+    )
+    every_n_days = forms.IntegerField(
+        min_value=2, max_value=30, required=False, label="Every how many days"
+    )
+    ramp_every_n_days = forms.IntegerField(
+        min_value=2, max_value=7, required=False, label="Ramp-up: every how many days",
+        help_text="2 = alternate days.",
+    )
+    ramp_days = forms.IntegerField(
+        min_value=1, max_value=MAX_PLAN_DAYS, required=False, label="Ramp-up length (days)"
+    )
+    minutes = forms.IntegerField(min_value=0, max_value=120, initial=2)
+    monthly_cost = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"),
+        label="Monthly cost", validators=[MaxValueValidator(MAX_ITEM_COST)],
+    )
+    contains_fragrance = forms.BooleanField(required=False, label="Contains fragrance")
+    animal_derived = forms.BooleanField(required=False, label="Animal-derived or tested")
+    pregnancy_unsafe = forms.BooleanField(required=False, label="Not for pregnancy")
+
+    # Fields whose change makes a blank extra row count as a new item.
+    CONTENT_FIELDS = frozenset({"name", "instructions"})
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("key"):
+            self.initial["key"] = uuid.uuid4()
+
+    def has_changed(self) -> bool:
+        return bool(self.CONTENT_FIELDS & set(self.changed_data))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        frequency = data.get("frequency")
+        if frequency == Frequency.WEEKDAYS and not data.get("weekdays"):
+            self.add_error("weekdays", "Choose at least one day of the week.")
+        if frequency == Frequency.EVERY_N_DAYS and not data.get("every_n_days"):
+            self.add_error("every_n_days", "Say every how many days.")
+        if bool(data.get("ramp_days")) != bool(data.get("ramp_every_n_days")):
+            self.add_error("ramp_days", "A ramp-up needs both its length and how often.")
+        return data
+
+    def draft(self) -> ItemDraft:
+        data = self.cleaned_data
+        frequency = data["frequency"]
+        return ItemDraft(
+            key=data.get("key") or None,
+            position=data["position"],
+            kind=data["kind"],
+            name=data["name"].strip(),
+            instructions=data.get("instructions", "").strip(),
+            time_of_day=data["time_of_day"],
+            frequency=frequency,
+            weekdays="".join(sorted(data["weekdays"])) if frequency == Frequency.WEEKDAYS else "",
+            every_n_days=data["every_n_days"] if frequency == Frequency.EVERY_N_DAYS else None,
+            ramp_every_n_days=data.get("ramp_every_n_days"),
+            ramp_days=data.get("ramp_days"),
+            minutes=data["minutes"],
+            monthly_cost=data["monthly_cost"],
+            contains_fragrance=data["contains_fragrance"],
+            animal_derived=data["animal_derived"],
+            pregnancy_unsafe=data["pregnancy_unsafe"],
+        )
+
+
+def item_initial(item: PlanItem) -> dict:
+    return {
+        "key": item.key, "position": item.position, "kind": item.kind, "name": item.name,
+        "instructions": item.instructions, "time_of_day": item.time_of_day,
+        "frequency": item.frequency, "weekdays": list(item.weekdays),
+        "every_n_days": item.every_n_days, "ramp_every_n_days": item.ramp_every_n_days,
+        "ramp_days": item.ramp_days, "minutes": item.minutes, "monthly_cost": item.monthly_cost,
+        "contains_fragrance": item.contains_fragrance, "animal_derived": item.animal_derived,
+        "pregnancy_unsafe": item.pregnancy_unsafe,
+    }
+
+
+class BasePlanItemFormSet(forms.BaseFormSet):
+    def __init__(self, *args: object, plan_days: int | None = None, **kwargs: object) -> None:
+        self.plan_days = plan_days
+        super().__init__(*args, **kwargs)
+
+    def kept_forms(self) -> list[PlanItemForm]:
+        return [
+            form for form in self.forms
+            if form.has_changed() and not (self.can_delete and self._should_delete_form(form))
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        kept = self.kept_forms()
+        if not kept:
+            raise forms.ValidationError("A plan needs at least one item.")
+        keys = [form.cleaned_data.get("key") for form in kept if form.cleaned_data.get("key")]
+        if len(keys) != len(set(keys)):
+            raise forms.ValidationError("Two items share an identity; reload the editor.")
+        if self.plan_days is not None:
+            for form in kept:
+                ramp = form.cleaned_data.get("ramp_days")
+                if ramp and ramp > self.plan_days:
+                    form.add_error(
+                        "ramp_days",
+                        f"The ramp-up ({ramp} days) is longer than the plan ({self.plan_days} "
+                        "days until the review).",
+                    )
+                    raise forms.ValidationError("A ramp-up is longer than the plan.")
+
+    def drafts(self) -> list[ItemDraft]:
+        return [form.draft() for form in self.kept_forms()]
+
+    def preview_items(self) -> list[PlanItem]:
+        """Unsaved items from the rows that are valid, for a live fit check while editing."""
+        items = []
+        for form in self.forms:
+            if form.is_valid() and form.has_changed() and not self._should_delete_form(form):
+                draft = form.draft()
+                items.append(PlanItem(
+                    key=draft.key or uuid.uuid4(),
+                    **{f: getattr(draft, f) for f in draft.__dataclass_fields__
+                       if f not in ("key", "starts_on")},
+                ))
+        return items
+
+
+PlanItemFormSet = forms.formset_factory(
+    PlanItemForm, formset=BasePlanItemFormSet, extra=1, can_delete=True, max_num=40,
+    validate_max=True,
+)
+
+
+class PlanMetaForm(forms.Form):
+    base_number = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    starts_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="Plan starts on", help_text="Only for a new plan.",
+    )
+    reviews_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Review visit on",
+        help_text="The plan runs until this visit.",
+    )
+    reason = forms.CharField(
+        min_length=5, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for this change (the patient reads it)",
+    )
+    resolve_concerns = forms.ModelMultipleChoiceField(
+        queryset=Concern.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+        label="This change answers these concerns",
+    )
+
+    def __init__(self, *args: object, patient: Patient, plan_starts_on: date | None,
+                 today: date, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan_starts_on = plan_starts_on
+        self.today = today
+        self.fields["resolve_concerns"].queryset = patient.concerns.exclude(
+            status=Concern.Status.RESOLVED
+        )
+        if plan_starts_on is not None:
+            del self.fields["starts_on"]
+
+    def start(self) -> date:
+        if self.plan_starts_on is not None:
+            return self.plan_starts_on
+        return self.cleaned_data.get("starts_on") or self.today
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts_on = data.get("starts_on")
+        if starts_on and not (self.today - timedelta(days=30) <= starts_on
+                              <= self.today + timedelta(days=365)):
+            self.add_error("starts_on", "Start within the next year (or the last 30 days).")
+        reviews_on = data.get("reviews_on")
+        if reviews_on:
+            start = self.start()
+            if reviews_on <= max(start, self.today):
+                self.add_error("reviews_on", "The review must be after today and the plan start.")
+            elif (reviews_on - start).days > MAX_PLAN_DAYS:
+                self.add_error("reviews_on", "Plans run for at most three years between reviews.")
+        return data
+
+    def plan_days(self) -> int | None:
+        reviews_on = self.cleaned_data.get("reviews_on") if hasattr(self, "cleaned_data") else None
+        return (reviews_on - self.start()).days if reviews_on else None
+
+
+class FitAcceptanceForm(forms.Form):
+    """One "accept with a note" pair per fit warning, keyed by the warning's code."""
+
+    def __init__(self, *args: object, warnings: list[FitWarning], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.warnings = warnings
+        for warning in warnings:
+            self.fields[f"accept:{warning.code}"] = forms.BooleanField(
+                required=False, label="Accept this for the patient"
+            )
+            self.fields[f"note:{warning.code}"] = forms.CharField(
+                required=False, max_length=500, label="Note for the patient",
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def rows(self) -> list[tuple[FitWarning, forms.BoundField, forms.BoundField]]:
+        return [(w, self[f"accept:{w.code}"], self[f"note:{w.code}"]) for w in self.warnings]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for warning in self.warnings:
+            note_field = f"note:{warning.code}"
+            if data.get(f"accept:{warning.code}") and not data.get(note_field, "").strip():
+                self.add_error(note_field, "Write a note for the patient to accept this.")
+        return data
+
+    def accepted(self) -> dict[str, str]:
+        return {
+            w.code: self.cleaned_data[f"note:{w.code}"].strip()
+            for w in self.warnings if self.cleaned_data.get(f"accept:{w.code}")
+        }
+
+
+class ConcernForm(forms.Form):
+    category = forms.ChoiceField(
+        choices=ConcernCategory.choices, widget=forms.RadioSelect, label="What is the problem?"
+    )
+    text = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Tell your dermatologist more",
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("category") == ConcernCategory.OTHER and not data.get("text", "").strip():
+            self.add_error("text", "Tell us what the problem is.")
+        return data
+
+
+class ConcernReplyForm(forms.Form):
+    reply = forms.CharField(
+        min_length=2, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Your answer to the patient",
+    )
+
+

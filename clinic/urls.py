@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("clinic/patients/", views.patient_list, name="my_patients"),
+    path("clinic/flagged/", views.flagged_patients, name="flagged_patients"),
+    path("clinic/patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("clinic/patients/<int:patient_id>/profile/", views.profile_edit,
+         name="patient_profile_edit"),
+    path("clinic/patients/<int:patient_id>/plan/edit/", views.plan_edit, name="plan_edit"),
+    path("clinic/patients/<int:patient_id>/plan/fit/", views.plan_fit, name="plan_fit"),
+    path("clinic/patients/<int:patient_id>/plan/history/", views.plan_history,
+         name="plan_history"),
+    path("clinic/patients/<int:patient_id>/concerns/<int:concern_id>/reply/",
+         views.concern_reply_view, name="concern_reply"),
+]

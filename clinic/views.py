@@ -1,0 +1,212 @@
+"""Clinician workspace: patient list, patient page, profile and plan editing, concern replies.
+
+Every patient is reached through ``patient_record_for_clinician`` (scoped to the clinic and
+audited); edits additionally require the dermatologist role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+
+from accounts.decorators import clinician_required, role_required
+from accounts.models import AuditEvent, Patient
+from accounts.selectors import clinic_patients_for, patient_record_for_clinician, role_of
+from careplans import selectors as plans
+from careplans.forms import (
+    ConcernReplyForm,
+    FitAcceptanceForm,
+    PlanItemFormSet,
+    PlanMetaForm,
+    ProfileForm,
+    item_initial,
+)
+from careplans.services import PlanChangedError, concern_reply, plan_revise, profile_update
+from careplans.views import plan_context
+
+PAGE_SIZE = 25
+DEFAULT_PLAN_WEEKS = 12
+DERMATOLOGIST_ONLY = ("dermatologist",)
+
+
+@clinician_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    is_derm = role_of(request.user) == "dermatologist"
+    scope = request.GET.get("scope", "mine" if is_derm else "all")
+    patients = clinic_patients_for(request.user)
+    if scope == "mine":
+        patients = patients.filter(dermatologist=request.user)
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        patients = patients.filter(
+            Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
+            | Q(user__email__icontains=query)
+        )
+    page = Paginator(plans.with_plan_summary(patients), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "clinic/patient_list.html", {
+        "page": page, "query": query, "scope": scope, "is_derm": is_derm,
+    })
+
+
+@role_required("staff")
+def flagged_patients(request: HttpRequest) -> HttpResponse:
+    return render(request, "clinic/flagged_patients.html")
+
+
+@clinician_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
+    context = plan_context(patient)
+    context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm())
+    return render(request, "clinic/patient_detail.html", context)
+
+
+@clinician_required
+def plan_history(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_record_for_clinician(
+        user=request.user, patient_id=patient_id, object_type="plan_history"
+    )
+    context = plan_context(patient)
+    context["history"] = (
+        plans.revision_history(context["plan"], currency=context["profile"].currency)
+        if context["plan"] else []
+    )
+    return render(request, "clinic/plan_history.html", context)
+
+
+@clinician_required
+def profile_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _for_dermatologist(request, patient_id, "patient_profile")
+    form = ProfileForm(request.POST or None, instance=plans.profile_for(patient), patient=patient)
+    if request.method == "POST" and form.is_valid():
+        profile_update(
+            patient=patient, actor=request.user,
+            data={f: form.cleaned_data[f] for f in form.Meta.fields if f != "preferences"},
+            preferences=form.cleaned_data["preferences"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        messages.success(request, "Profile saved.")
+        return redirect("patient_detail", patient_id=patient.pk)
+    return render(request, "careplans/profile_form.html", {"form": form, "patient": patient})
+
+
+@clinician_required
+def concern_reply_view(request: HttpRequest, patient_id: int, concern_id: int) -> HttpResponse:
+    patient = _for_dermatologist(request, patient_id, "concern")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    concern = get_object_or_404(patient.concerns, pk=concern_id)
+    form = ConcernReplyForm(request.POST)
+    if form.is_valid():
+        concern_reply(concern=concern, author=request.user, reply=form.cleaned_data["reply"])
+        messages.success(request, "Your answer is on the patient's plan page.")
+    else:
+        messages.error(request, "Write an answer of at least two characters.")
+    return redirect("patient_detail", patient_id=patient.pk)
+
+
+@dataclass
+class PlanEditor:
+    """The three forms of the plan editor, bound together."""
+
+    meta: PlanMetaForm
+    items: PlanItemFormSet
+    acceptance: FitAcceptanceForm
+    fit: object
+
+    @property
+    def valid(self) -> bool:
+        # Evaluate all three so every error shows at once.
+        return all([self.meta.is_valid(), self.items.is_valid(), self.acceptance.is_valid()])
+
+
+def _plan_editor(request: HttpRequest, patient: Patient) -> PlanEditor:
+    plan = plans.plan_of(patient)
+    revision = plans.current_revision(plan)
+    today = patient.local_today()
+    data = request.POST if request.method == "POST" else None
+    meta = PlanMetaForm(
+        data, patient=patient, plan_starts_on=plan.starts_on if plan else None, today=today,
+        initial={
+            "base_number": plan.current_number if plan else 0,
+            "reviews_on": revision.reviews_on if revision and revision.reviews_on > today
+            else today + timedelta(weeks=DEFAULT_PLAN_WEEKS),
+            "starts_on": today,
+        },
+    )
+    plan_days = meta.plan_days() if data is not None and meta.is_valid() else None
+    formset = PlanItemFormSet(
+        _with_added_row(data), prefix="items", plan_days=plan_days,
+        initial=[item_initial(i) for i in revision.items.all()] if revision and data is None
+        else None,
+    )
+    items = formset.preview_items() if data is not None else list(
+        revision.items.all() if revision else []
+    )
+    fit = plans.fit_report(patient, items)
+    previous = {w["code"]: w["note"] for w in revision.accepted_warnings} if revision else {}
+    acceptance = FitAcceptanceForm(
+        data, warnings=fit.warnings,
+        initial={**{f"accept:{c}": True for c in previous},
+                 **{f"note:{c}": n for c, n in previous.items()}},
+    )
+    return PlanEditor(meta=meta, items=formset, acceptance=acceptance, fit=fit)
+
+
+def _with_added_row(data: object) -> object:
+    """No-JS "add another item": the same POST with one more (blank) row."""
+    if data is None or data.get("action") != "add_row":
+        return data
+    data = data.copy()
+    data["items-TOTAL_FORMS"] = str(int(data.get("items-TOTAL_FORMS", 0)) + 1)
+    return data
+
+
+@clinician_required
+def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _for_dermatologist(request, patient_id, "care_plan")
+    editor = _plan_editor(request, patient)
+    if request.method == "POST" and request.POST.get("action") == "save" and editor.valid:
+        try:
+            revision = plan_revise(
+                patient=patient, author=request.user,
+                base_number=editor.meta.cleaned_data["base_number"],
+                starts_on=editor.meta.start(),
+                reviews_on=editor.meta.cleaned_data["reviews_on"],
+                reason=editor.meta.cleaned_data["reason"],
+                items=editor.items.drafts(),
+                accepted=editor.acceptance.accepted(),
+                resolve_concern_ids=[c.pk for c in editor.meta.cleaned_data["resolve_concerns"]],
+            )
+        except PlanChangedError as conflict:
+            editor.meta.add_error(None, str(conflict))
+        else:
+            messages.success(request, f"Saved revision {revision.number}. The patient can see it.")
+            return redirect("patient_detail", patient_id=patient.pk)
+    context = {**plan_context(patient), "editor": editor}
+    return render(request, "clinic/plan_edit.html", context)
+
+
+@clinician_required
+def plan_fit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """htmx: the fit panel for the editor's current (unsaved) contents."""
+    patient = _for_dermatologist(request, patient_id, "care_plan")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    editor = _plan_editor(request, patient)
+    return render(request, "clinic/_fit_panel.html", {"editor": editor, "patient": patient})
+
+
+def _for_dermatologist(request: HttpRequest, patient_id: int, object_type: str) -> Patient:
+    """Dermatologists of the clinic change plans; anyone else gets a 404 (audited as denied)."""
+    return patient_record_for_clinician(
+        user=request.user, patient_id=patient_id, roles=DERMATOLOGIST_ONLY,
+        object_type=object_type,
+        action=AuditEvent.Action.CHANGE if request.method == "POST" else AuditEvent.Action.VIEW,
+    )

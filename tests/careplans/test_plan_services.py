@@ -1,0 +1,159 @@
+"""Plan revisions: immutable snapshots with reasons, optimistic locking, fit acceptance, audit."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import AuditEvent
+from careplans import selectors
+from careplans.models import Concern, PlanItem, PlanRevision, Preference
+from careplans.services import PlanChangedError, concern_raise, profile_update
+from tests.factories import backdated_revision, item_draft, plan_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_first_save_creates_plan_and_revision_one(patient_a, derm):
+    # when
+    revision = plan_for(patient_a, author=derm)
+    # then
+    assert revision.number == 1
+    assert revision.plan.current_number == 1
+    assert revision.effective_from == patient_a.local_today()
+    assert [i.name for i in revision.items.all()] == ["Adapalene 0.1% gel"]
+    assert AuditEvent.objects.filter(actor=derm, patient=patient_a, action="change",
+                                     object_type="plan_revision").count() == 1
+
+
+def test_each_save_is_a_new_revision_and_old_ones_stay_intact(patient_a, derm):
+    # given
+    first = plan_for(patient_a, author=derm)
+    key = first.items.get().key
+    # when
+    second = plan_for(patient_a, author=derm, base_number=1, reason="Cheaper generic",
+                      items=[item_draft(key=key, monthly_cost=Decimal("4.00"))])
+    # then
+    assert second.number == 2
+    assert first.items.get().monthly_cost == Decimal("10.00")
+    assert second.items.get().monthly_cost == Decimal("4.00")
+    assert second.items.get().key == key
+
+
+def test_revisions_and_items_cannot_be_changed_or_deleted(patient_a, derm):
+    revision = plan_for(patient_a, author=derm)
+    item = revision.items.get()
+    item.name = "Tampered"
+    with pytest.raises(PermissionError):
+        item.save()
+    with pytest.raises(PermissionError):
+        revision.delete()
+    with pytest.raises(PermissionError):
+        PlanRevision.objects.filter(pk=revision.pk).update(reason="Rewritten history")
+    assert PlanItem.objects.get(pk=item.pk).name == "Adapalene 0.1% gel"
+
+
+def test_second_concurrent_save_is_refused_with_a_clear_message(patient_a, derm, clinic):
+    # given: two dermatologists opened revision 1
+    from tests.factories import DermatologistFactory
+
+    colleague = DermatologistFactory(membership=clinic, first_name="Ines", last_name="Moreau")
+    plan_for(patient_a, author=derm)
+    plan_for(patient_a, author=colleague, base_number=1, reason="Colleague's change")
+    # when / then
+    with pytest.raises(PlanChangedError, match="Ines Moreau saved revision 2"):
+        plan_for(patient_a, author=derm, base_number=1, reason="My change")
+    assert PlanRevision.objects.filter(plan__patient=patient_a).count() == 2
+
+
+def test_starting_a_second_plan_from_scratch_is_refused(patient_a, derm):
+    plan_for(patient_a, author=derm)
+    with pytest.raises(PlanChangedError):
+        plan_for(patient_a, author=derm, base_number=0)
+
+
+def test_item_start_date_carries_across_revisions_so_a_ramp_up_is_not_restarted(patient_a, derm):
+    # given: a ramping item started at the plan start
+    first = plan_for(patient_a, author=derm, starts_on=patient_a.local_today() - timedelta(days=5),
+                     items=[item_draft(ramp_every_n_days=2, ramp_days=14)])
+    item = first.items.get()
+    # when: the item is edited, and a new item is added
+    second = plan_for(patient_a, author=derm, base_number=1, items=[
+        item_draft(key=item.key, ramp_every_n_days=2, ramp_days=14, minutes=3),
+        item_draft(name="SPF 30", time_of_day="morning", position=2),
+    ])
+    # then
+    kept = second.items.get(key=item.key)
+    added = second.items.exclude(key=item.key).get()
+    assert kept.starts_on == patient_a.local_today() - timedelta(days=5)
+    assert added.starts_on == patient_a.local_today()
+
+
+def test_fit_warnings_are_saved_with_the_accepted_note(patient_a, derm):
+    # given: a budget of 5 and a 10-a-month item
+    profile_update(patient=patient_a, actor=derm, data={"monthly_budget": Decimal("5")},
+                   preferences=None)
+    # when
+    revision = plan_for(patient_a, author=derm, accepted={"budget": "Worth it for 8 weeks."})
+    # then
+    (warning,) = revision.fit_warnings
+    assert warning["code"] == "budget"
+    assert warning["accepted"] is True
+    assert warning["note"] == "Worth it for 8 weeks."
+    assert "5.00 GBP over" in warning["message"]
+
+
+def test_preference_conflict_not_accepted_stays_open(patient_a, derm):
+    profile_update(patient=patient_a, actor=derm, data={},
+                   preferences=Preference.objects.filter(key="topical-over-oral"))
+    revision = plan_for(patient_a, author=derm, items=[item_draft(kind="oral", name="Doxycycline")])
+    assert [w["code"].split(":")[:2] for w in revision.open_warnings] == [
+        ["pref", "topical-over-oral"]
+    ]
+
+
+def test_a_revision_can_resolve_concerns(patient_a, derm):
+    revision = plan_for(patient_a, author=derm)
+    concern = concern_raise(patient=patient_a, revision=revision, item=revision.items.get(),
+                            category="too_expensive", text="")
+    second = plan_for(patient_a, author=derm, base_number=1, resolve_concern_ids=[concern.pk])
+    concern.refresh_from_db()
+    assert concern.status == Concern.Status.RESOLVED
+    assert concern.resolved_by_revision == second
+
+
+def test_revision_in_effect_on_a_past_date(patient_a, derm):
+    # given: revision 1 effective a month ago (as history holds it), revision 2 saved today
+    first = backdated_revision(patient_a, author=derm, number=1, items=[item_draft()],
+                               effective_from=patient_a.local_today() - timedelta(days=30))
+    second = plan_for(patient_a, author=derm, base_number=1,
+                      items=[item_draft(name="Azelaic acid 15%")])
+    plan = second.plan
+    # then
+    assert selectors.revision_in_effect(plan, patient_a.local_today() - timedelta(days=10)) == first
+    assert selectors.revision_in_effect(plan, patient_a.local_today()) == second
+    assert selectors.revision_in_effect(plan, patient_a.local_today() - timedelta(days=31)) is None
+    _, steps = selectors.steps_due_on(patient_a, patient_a.local_today() - timedelta(days=10))
+    assert [s.item.name for s in steps] == ["Adapalene 0.1% gel"]
+
+
+def test_revision_changes_describe_added_removed_and_changed(patient_a, derm):
+    from careplans.describe import revision_changes
+
+    first = plan_for(patient_a, author=derm, items=[
+        item_draft(), item_draft(name="Doxycycline", kind="oral", position=2),
+    ])
+    adapalene = first.items.get(name="Adapalene 0.1% gel")
+    second = plan_for(patient_a, author=derm, base_number=1, items=[
+        item_draft(key=adapalene.key, monthly_cost=Decimal("4.00"), frequency="every_n_days",
+                   every_n_days=2),
+        item_draft(name="SPF 30", time_of_day="morning", position=2, monthly_cost=Decimal("0")),
+    ])
+    changes = {c.change: c for c in revision_changes(first, second, currency="GBP")}
+    assert changes["added"].name == "SPF 30"
+    assert changes["removed"].name == "Doxycycline"
+    fields = {f.label: (f.before, f.after) for f in changes["changed"].fields}
+    assert fields == {
+        "When": ("Every evening", "Every 2 days, evening"),
+        "Monthly cost": ("£10.00", "£4.00"),
+    }
