@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from .models import Frequency, PlanItem, PlanRevision, TimeOfDay
+from .money import money
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "NZD": "NZ$", "INR": "₹",
-                    "BRL": "R$"}
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    return f"{symbol}{amount or 0:,.2f}"
-
 
 def when_text(item: PlanItem) -> str:
     slot = {

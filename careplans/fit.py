@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from .money import money
 from .schedule import EVENING, MORNING, slots_of
 
 MAX_DAILY_STEPS_FOR_FEWEST = 3
@@ -87,10 +88,6 @@ def _conflicts(rule: str, item: FitItem) -> bool:
     }.get(rule, False)
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
-
-
 def _busiest_day(items: list[FitItem]) -> tuple[dict[str, int], int]:
     """Minutes per routine and step count on the busiest weekday.
 
@@ -125,9 +122,9 @@ def check_fit(profile: FitProfile, items: Iterable[FitItem]) -> FitReport:
     if report.over_budget_by > 0:
         report.warnings.append(FitWarning(
             "budget",
-            f"Costs {_money(report.total_monthly_cost, profile.currency)} a month: "
-            f"{_money(report.over_budget_by, profile.currency)} over the budget of "
-            f"{_money(profile.monthly_budget, profile.currency)}.",
+            f"Costs {money(report.total_monthly_cost, profile.currency)} a month: "
+            f"{money(report.over_budget_by, profile.currency)} over the budget of "
+            f"{money(profile.monthly_budget, profile.currency)}.",
         ))
     for slot, available in ((MORNING, profile.morning_minutes), (EVENING, profile.evening_minutes)):
         if minutes[slot] > available:

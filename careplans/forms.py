@@ -235,9 +235,11 @@ class PlanMetaForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.plan_starts_on = plan_starts_on
         self.today = today
-        self.fields["resolve_concerns"].queryset = patient.concerns.exclude(
-            status=Concern.Status.RESOLVED
-        )
+        unresolved = patient.concerns.exclude(status=Concern.Status.RESOLVED)
+        if unresolved.exists():
+            self.fields["resolve_concerns"].queryset = unresolved
+        else:
+            del self.fields["resolve_concerns"]
         if plan_starts_on is not None:
             del self.fields["starts_on"]
 

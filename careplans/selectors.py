@@ -104,4 +104,4 @@ def with_plan_summary(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     return patients.annotate(
         plan_fit_warnings=Subquery(current.values("fit_warnings")[:1]),
         open_concern_count=Count("concerns", filter=Q(concerns__status=Concern.Status.OPEN)),
-    ).select_related("care_plan")
+    ).select_related("care_plan").order_by("user__last_name", "user__first_name", "pk")

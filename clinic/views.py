@@ -182,7 +182,9 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                 reason=editor.meta.cleaned_data["reason"],
                 items=editor.items.drafts(),
                 accepted=editor.acceptance.accepted(),
-                resolve_concern_ids=[c.pk for c in editor.meta.cleaned_data["resolve_concerns"]],
+                resolve_concern_ids=[
+                    c.pk for c in editor.meta.cleaned_data.get("resolve_concerns", [])
+                ],
             )
         except PlanChangedError as conflict:
             editor.meta.add_error(None, str(conflict))

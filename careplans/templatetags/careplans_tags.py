@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django import template
 
-from careplans.describe import money as format_money
 from careplans.describe import when_text as describe_when
+from careplans.money import money as format_money
 
 register = template.Library()
 

@@ -42,7 +42,13 @@ def page(browser):
 
 
 def assert_no_axe_violations(page) -> None:
+    """Also saves a full-page screenshot when BROWSER_SCREENSHOTS names a folder (for review)."""
     from axe_playwright_python.sync_playwright import Axe
+
+    if folder := os.environ.get("BROWSER_SCREENSHOTS"):
+        name = page.url.split("//", 1)[-1].split("/", 1)[-1].strip("/").replace("/", "_")
+        width = page.viewport_size["width"] if page.viewport_size else 0
+        page.screenshot(path=str(Path(folder) / f"{name or 'root'}-{width}.png"), full_page=True)
 
     results = Axe().run(page)
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"

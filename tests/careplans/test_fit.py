@@ -110,7 +110,7 @@ def test_one_penny_over_budget_warns_with_the_amount_over():
     assert report.warnings == [
         FitWarning(
             "budget",
-            "Costs 20.01 GBP a month: 0.01 GBP over the budget of 20.00 GBP.",
+            "Costs £20.01 a month: £0.01 over the budget of £20.00.",
         )
     ]
     assert report.fits is False
@@ -126,7 +126,7 @@ def test_budget_warning_formats_thousands_and_uses_the_profile_currency():
     assert report.warnings == [
         FitWarning(
             "budget",
-            "Costs 1,234.50 EUR a month: 234.50 EUR over the budget of 1,000.00 EUR.",
+            "Costs €1,234.50 a month: €234.50 over the budget of €1,000.00.",
         )
     ]
 

@@ -100,7 +100,7 @@ def test_fit_warnings_are_saved_with_the_accepted_note(patient_a, derm):
     assert warning["code"] == "budget"
     assert warning["accepted"] is True
     assert warning["note"] == "Worth it for 8 weeks."
-    assert "5.00 GBP over" in warning["message"]
+    assert "£5.00 over" in warning["message"]
 
 
 def test_preference_conflict_not_accepted_stays_open(patient_a, derm):
