@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from .models import Frequency, PlanItem, PlanRevision, TimeOfDay
 from .money import money
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-def when_text(item: PlanItem) -> str:
+def when_text(item: PlanItem, on: date | None = None) -> str:
+    """How often and when, in words; a ramp-up already over by ``on`` is not mentioned."""
     slot = {
         TimeOfDay.MORNING: "morning", TimeOfDay.EVENING: "evening",
         TimeOfDay.BOTH: "morning and evening",
@@ -21,7 +23,10 @@ def when_text(item: PlanItem) -> str:
         steady = f"every {item.every_n_days} days, {slot}"
     else:
         steady = f"every {slot}"
-    if item.ramp_days and item.ramp_every_n_days:
+    ramp_over = on is not None and item.ramp_days and on >= item.starts_on + timedelta(
+        days=item.ramp_days
+    )
+    if item.ramp_days and item.ramp_every_n_days and not ramp_over:
         ramp = (
             "alternate days" if item.ramp_every_n_days == 2
             else f"every {item.ramp_every_n_days} days"

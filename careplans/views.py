@@ -27,6 +27,7 @@ def plan_context(patient: object) -> dict:
         "items": items,
         "fit": selectors.fit_report(patient, items) if revision else None,
         "concerns": selectors.concerns_of(patient),
+        "today": patient.local_today(),
     }
 
 
@@ -34,7 +35,7 @@ def plan_context(patient: object) -> dict:
 def my_plan(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     context = plan_context(patient)
-    today = patient.local_today()
+    today = context["today"]
     _, steps = selectors.steps_due_on(patient, today)
     history = (
         selectors.revision_history(context["plan"], currency=context["profile"].currency)[:1]

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from django import template
@@ -14,8 +15,8 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 @register.filter
-def when_text(item: object) -> str:
-    return describe_when(item)
+def when_text(item: object, on: date | None = None) -> str:
+    return describe_when(item, on)
 
 
 @register.filter

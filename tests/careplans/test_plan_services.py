@@ -157,3 +157,14 @@ def test_revision_changes_describe_added_removed_and_changed(patient_a, derm):
         "When": ("Every evening", "Every 2 days, evening"),
         "Monthly cost": ("£10.00", "£4.00"),
     }
+
+
+def test_when_text_mentions_a_ramp_up_only_while_it_lasts(patient_a, derm):
+    from careplans.describe import when_text
+
+    item = plan_for(patient_a, author=derm,
+                    items=[item_draft(ramp_every_n_days=2, ramp_days=14)]).items.get()
+    during = when_text(item, item.starts_on + timedelta(days=13))
+    after = when_text(item, item.starts_on + timedelta(days=14))
+    assert during == "Alternate days for the first 14 days, then every evening"
+    assert after == "Every evening"
