@@ -5,11 +5,13 @@ Every other app depends on this one; it depends on no other project app.
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -70,6 +72,10 @@ class Role(models.TextChoices):
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC")
+    pulse_interval_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="How often check-ins ask the four alliance-pulse questions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,7 +146,7 @@ class Patient(models.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def local_today(self) -> object:
+    def local_today(self) -> date:
         return timezone.localdate(timezone=self.zone)
 
     def clean(self) -> None:

@@ -183,6 +183,11 @@ else:
         "visibility_timeout": 3600,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request publishing while the broker is down gives up quickly; the database keeps the
+# pending work and periodic sweeps catch up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
@@ -198,6 +203,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Liveness of the scheduled path (beat -> broker -> worker -> database).
     "core-heartbeat": {"task": "core.tasks.heartbeat_record", "schedule": 60.0},
+    "checkins-attention-sweep": {"task": "checkins.tasks.attention_sweep", "schedule": 300.0},
 }
 
 # --- Logging: never health data; ids and event names only -----------------------------------

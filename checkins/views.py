@@ -1,13 +1,93 @@
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
+from careplans import selectors as plans
+
+from . import selectors, services
+from .forms import CheckInForm, initial_from
+
+
+def _chosen_date(request: HttpRequest, patient: object) -> date:
+    raw = request.POST.get("local_date") or request.GET.get("date")
+    allowed = services.allowed_dates(patient)
+    try:
+        chosen = date.fromisoformat(raw) if raw else allowed[0]
+    except ValueError:
+        chosen = allowed[0]
+    return chosen
 
 
 @patient_required
 def today(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
-    return render(
-        request, "checkins/today.html", {"patient": patient, "local_date": patient.local_today()}
+    local_date = _chosen_date(request, patient)
+    date_error = None
+    try:
+        services.check_date(patient, local_date)
+    except ValidationError as error:
+        date_error = error.messages[0]
+        local_date = services.allowed_dates(patient)[0]
+    _, steps = plans.steps_due_on(patient, local_date)
+    existing = selectors.checkin_on(patient, local_date)
+    form = CheckInForm(
+        request.POST if request.method == "POST" and "all_done" not in request.POST else None,
+        steps=steps, ask_pulse=services.pulse_due(patient, local_date),
+        initial=initial_from(existing, local_date),
     )
+    if request.method == "POST" and date_error is None and steps:
+        saved = _submit(request, patient, local_date, form)
+        if saved:
+            messages.success(request, _thanks(saved, local_date, patient))
+            return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
+    elif request.method == "POST" and date_error:
+        form.add_error(None, date_error)
+    return render(request, "checkins/today.html", {
+        "patient": patient, "local_date": local_date, "form": form, "existing": existing,
+        "is_today": local_date == services.allowed_dates(patient)[0],
+        "backfill": _backfill_days(patient), "date_error": date_error,
+    }, status=400 if request.method == "POST" and date_error else 200)
+
+
+def _submit(request: HttpRequest, patient: object, local_date: date, form: CheckInForm):
+    try:
+        if "all_done" in request.POST:
+            answers = [services.StepAnswer(s.item.pk, s.slot, True) for s in form.steps]
+            return services.checkin_submit(patient=patient, local_date=local_date,
+                                           answers=answers)
+        if form.is_valid():
+            return services.checkin_submit(
+                patient=patient, local_date=local_date, answers=form.answers(),
+                wellbeing=form.wellbeing(), pulse=form.pulse(),
+            )
+    except ValidationError as error:
+        form.add_error(None, error)
+    return None
+
+
+def _thanks(checkin: object, local_date: date, patient: object) -> str:
+    when = "today" if local_date == patient.local_today() else local_date.strftime("%A %-d %B")
+    if checkin.steps_done == checkin.steps_due:
+        return f"Saved for {when}: every step done. Nice work."
+    return f"Saved for {when}: {checkin.steps_done} of {checkin.steps_due} steps done."
+
+
+def _backfill_days(patient: object) -> list[date]:
+    """Earlier days still open for a check-in and not yet logged."""
+    earlier = services.allowed_dates(patient)[1:]
+    logged = selectors.logged_dates(patient, earlier)
+    return [day for day in earlier if day not in logged]
+
+
+@patient_required
+def history(request: HttpRequest) -> HttpResponse:
+    from .charts import history_context
+
+    patient = patient_of(request.user)
+    return render(request, "checkins/history.html", history_context(patient, audience="patient"))

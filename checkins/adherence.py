@@ -1,0 +1,127 @@
+"""Adherence, defined once. Charts, reminders and flags all read these numbers.
+
+- Day adherence = steps done ÷ steps due that day.
+- Window adherence = total done ÷ total due over the days in the window that have a check-in.
+- Days without a check-in are "not logged" and counted separately, never as 0 % or 100 %.
+Each check-in stores ``steps_due`` and ``steps_done``, so a window over many patients is one
+SQL aggregate (``window_adherence_by_patient``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import Patient
+
+from .models import CheckIn, StepLog
+
+
+@dataclass(frozen=True)
+class WindowAdherence:
+    start: date
+    end: date  # inclusive
+    steps_done: int
+    steps_due: int
+    logged_days: int
+    days: int  # days of the window the plan covered
+
+    @property
+    def rate(self) -> float | None:
+        return self.steps_done / self.steps_due if self.steps_due else None
+
+    @property
+    def not_logged_days(self) -> int:
+        return max(self.days - self.logged_days, 0)
+
+
+def day_adherence(checkin: CheckIn) -> float | None:
+    return checkin.adherence
+
+
+def _covered_days(start: date, end: date, plan_start: date | None) -> int:
+    first = max(start, plan_start) if plan_start else start
+    return max((end - first).days + 1, 0)
+
+
+def window_adherence_by_patient(
+    patient_ids: Iterable[int], start: date, end: date
+) -> dict[int, WindowAdherence]:
+    """One aggregate query for many patients over the same local-date window."""
+    patient_ids = list(patient_ids)
+    rows = (
+        CheckIn.objects.filter(patient_id__in=patient_ids, local_date__range=(start, end))
+        .values("patient_id")
+        .annotate(done=Sum("steps_done"), due=Sum("steps_due"), logged=Count("id"))
+    )
+    totals = {row["patient_id"]: row for row in rows}
+    plan_starts = dict(
+        Patient.objects.filter(pk__in=patient_ids, care_plan__isnull=False)
+        .values_list("pk", "care_plan__starts_on")
+    )
+    return {
+        pk: WindowAdherence(
+            start=start, end=end,
+            steps_done=totals.get(pk, {}).get("done") or 0,
+            steps_due=totals.get(pk, {}).get("due") or 0,
+            logged_days=totals.get(pk, {}).get("logged") or 0,
+            days=_covered_days(start, end, plan_starts.get(pk)),
+        )
+        for pk in patient_ids
+    }
+
+
+def window_adherence(patient: Patient, start: date, end: date) -> WindowAdherence:
+    return window_adherence_by_patient([patient.pk], start, end)[patient.pk]
+
+
+def last_days(patient: Patient, days: int, *, until: date | None = None) -> WindowAdherence:
+    end = until or patient.local_today()
+    return window_adherence(patient, end - timedelta(days=days - 1), end)
+
+
+@dataclass(frozen=True)
+class ItemAdherence:
+    item_key: object
+    name: str
+    done: int
+    due: int
+    top_skip_reason: str | None  # a SkipReason value
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.due if self.due else None
+
+    @property
+    def skipped(self) -> int:
+        return self.due - self.done
+
+
+def item_adherence(patient: Patient, start: date, end: date) -> list[ItemAdherence]:
+    """Per step (across plan revisions), most-skipped first, with the most common skip reason."""
+    logs: QuerySet[StepLog] = StepLog.objects.filter(
+        checkin__patient=patient, checkin__local_date__range=(start, end)
+    )
+    totals = logs.values("item_key").annotate(
+        due=Count("id"), done=Count("id", filter=Q(done=True))
+    )
+    reasons: dict[object, Counter[str]] = {}
+    for row in logs.filter(done=False).values("item_key", "skip_reason").annotate(n=Count("id")):
+        reasons.setdefault(row["item_key"], Counter())[row["skip_reason"]] = row["n"]
+    names = dict(
+        logs.order_by("checkin__local_date").values_list("item_key", "item__name")
+    )  # later dates overwrite: the latest name of each step
+    result = [
+        ItemAdherence(
+            item_key=row["item_key"], name=names.get(row["item_key"], ""), done=row["done"],
+            due=row["due"],
+            top_skip_reason=reasons[row["item_key"]].most_common(1)[0][0]
+            if row["item_key"] in reasons else None,
+        )
+        for row in totals
+    ]
+    return sorted(result, key=lambda item: (-(item.due - item.done), item.name))

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+
+from careplans.schedule import DueStep
+
+from .models import AlliancePulse, CheckIn, SideEffect, SkipReason
+from .services import PULSE_FIELDS, StepAnswer, Wellbeing
+
+STATUS_CHOICES = [("done", "Done"), ("skipped", "Skipped")]
+
+
+def step_field(step: DueStep) -> str:
+    return f"step_{step.item.pk}_{step.slot}"
+
+
+def reason_field(step: DueStep) -> str:
+    return f"reason_{step.item.pk}_{step.slot}"
+
+
+class CheckInForm(forms.Form):
+    """The full daily check-in, built from the steps due that day."""
+
+    local_date = forms.DateField(widget=forms.HiddenInput)
+    satisfaction = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(1, 6)], coerce=int, required=False,
+        empty_value=None, widget=forms.RadioSelect,
+        label="How satisfied are you with your plan? (1 = not at all, 5 = very)",
+    )
+    itch = forms.IntegerField(
+        min_value=0, max_value=10, required=False,
+        label="Itch or discomfort today (0 = none, 10 = worst)",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    side_effect = forms.ChoiceField(
+        choices=SideEffect.choices, initial=SideEffect.NONE, widget=forms.RadioSelect,
+        label="Side effects",
+    )
+    side_effect_item = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Which step caused it?"
+    )
+    side_effect_text = forms.CharField(
+        max_length=300, required=False, label="What happened? (short)"
+    )
+    note = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Anything else for your dermatologist?",
+    )
+
+    def __init__(self, *args: object, steps: list[DueStep], ask_pulse: bool,
+                 **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.steps = steps
+        self.ask_pulse = ask_pulse
+        for step in steps:
+            self.fields[step_field(step)] = forms.ChoiceField(
+                choices=STATUS_CHOICES, initial="done", widget=forms.RadioSelect,
+                label=step.item.name,
+            )
+            self.fields[reason_field(step)] = forms.ChoiceField(
+                choices=[("", "Choose a reason"), *SkipReason.choices], required=False,
+                label=f"Why was {step.item.name} skipped?",
+            )
+        items = {step.item.pk: step.item.name for step in steps}
+        self.fields["side_effect_item"].choices = [("", "Not sure"), *items.items()]
+        if ask_pulse:
+            for name in PULSE_FIELDS:
+                self.fields[f"pulse_{name}"] = forms.TypedChoiceField(
+                    choices=[(n, str(n)) for n in range(11)], coerce=int, required=False,
+                    empty_value=None, widget=forms.RadioSelect,
+                    label=AlliancePulse.QUESTIONS[name],
+                )
+
+    def step_rows(self) -> list[tuple[DueStep, forms.BoundField, forms.BoundField]]:
+        return [(s, self[step_field(s)], self[reason_field(s)]) for s in self.steps]
+
+    def pulse_fields(self) -> list[forms.BoundField]:
+        return [self[f"pulse_{name}"] for name in PULSE_FIELDS] if self.ask_pulse else []
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for step in self.steps:
+            if data.get(step_field(step)) == "skipped" and not data.get(reason_field(step)):
+                self.add_error(reason_field(step), f"Tell us why {step.item.name} was skipped.")
+        if self.ask_pulse:
+            answered = [data.get(f"pulse_{n}") is not None for n in PULSE_FIELDS]
+            if any(answered) and not all(answered):
+                raise forms.ValidationError(
+                    "Answer all four partnership questions, or leave all four for next time."
+                )
+        return data
+
+    def answers(self) -> list[StepAnswer]:
+        return [
+            StepAnswer(
+                item_id=step.item.pk, slot=step.slot,
+                done=self.cleaned_data[step_field(step)] == "done",
+                skip_reason=self.cleaned_data.get(reason_field(step)) or "",
+            )
+            for step in self.steps
+        ]
+
+    def wellbeing(self) -> Wellbeing:
+        data = self.cleaned_data
+        return Wellbeing(
+            satisfaction=data.get("satisfaction"), itch=data.get("itch"),
+            side_effect=data["side_effect"], side_effect_item_id=data.get("side_effect_item"),
+            side_effect_text=data.get("side_effect_text", ""), note=data.get("note", ""),
+        )
+
+    def pulse(self) -> dict[str, int] | None:
+        if not self.ask_pulse or self.cleaned_data.get("pulse_heard") is None:
+            return None
+        return {name: self.cleaned_data[f"pulse_{name}"] for name in PULSE_FIELDS}
+
+
+def initial_from(checkin: CheckIn | None, local_date: date) -> dict:
+    """Pre-fill the form with what the patient already logged that day."""
+    initial: dict[str, object] = {"local_date": local_date}
+    if checkin is None:
+        return initial
+    for log in checkin.steps.all():
+        initial[f"step_{log.item_id}_{log.slot}"] = "done" if log.done else "skipped"
+        initial[f"reason_{log.item_id}_{log.slot}"] = log.skip_reason
+    initial.update(
+        satisfaction=checkin.satisfaction, itch=checkin.itch, side_effect=checkin.side_effect,
+        side_effect_item=checkin.side_effect_item_id, side_effect_text=checkin.side_effect_text,
+        note=checkin.note,
+    )
+    pulse = getattr(checkin, "pulse", None)
+    if pulse is not None:
+        initial.update({f"pulse_{name}": getattr(pulse, name) for name in PULSE_FIELDS})
+    return initial

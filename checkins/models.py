@@ -1,0 +1,158 @@
+"""Daily check-ins: what the patient did, skipped and why, how they feel, and the alliance pulse.
+
+One check-in per patient per patient-local calendar date (database constraint). Each check-in
+keeps counts of steps due and done, so adherence over many patients is one SQL aggregate.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Patient
+from careplans.models import PlanItem, PlanRevision
+
+
+class SideEffect(models.TextChoices):
+    NONE = "none", "None"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class CheckIn(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="checkins")
+    local_date = models.DateField(help_text="The patient's calendar date this check-in is for.")
+    revision = models.ForeignKey(
+        PlanRevision, on_delete=models.PROTECT, related_name="checkins",
+        help_text="The plan revision in effect on that date.",
+    )
+    steps_due = models.PositiveSmallIntegerField()
+    steps_done = models.PositiveSmallIntegerField()
+    satisfaction = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Satisfaction with the plan, 1-5.",
+    )
+    itch = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)],
+        help_text="Itch or discomfort, 0-10.",
+    )
+    side_effect = models.CharField(
+        max_length=10, choices=SideEffect.choices, default=SideEffect.NONE
+    )
+    side_effect_item = models.ForeignKey(
+        PlanItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    side_effect_text = models.CharField(max_length=300, blank=True)
+    note = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["patient", "-local_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "local_date"], name="one_checkin_per_day"),
+            models.CheckConstraint(
+                condition=Q(steps_done__lte=F("steps_due")), name="done_not_more_than_due"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "local_date"], include=["steps_due",
+                                                                           "steps_done"],
+                                name="checkin_adherence_idx")]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.local_date} of patient {self.patient_id}"
+
+    @property
+    def adherence(self) -> float | None:
+        return self.steps_done / self.steps_due if self.steps_due else None
+
+
+class SkipReason(models.TextChoices):
+    FORGOT = "forgot", "Forgot"
+    NO_TIME = "no_time", "No time"
+    RAN_OUT = "ran_out", "Ran out"
+    TOO_EXPENSIVE = "too_expensive", "Too expensive"
+    SIDE_EFFECTS = "side_effects", "Side effects"
+    CHOSE_NOT_TO = "chose_not_to", "Chose not to"
+    OTHER = "other", "Other"
+
+
+class StepLog(models.Model):
+    """One due step of a check-in: done, or skipped with a reason."""
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="steps")
+    item = models.ForeignKey(PlanItem, on_delete=models.PROTECT, related_name="+")
+    item_key = models.UUIDField(help_text="The step across revisions (PlanItem.key).")
+    slot = models.CharField(max_length=10)
+    done = models.BooleanField()
+    skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["checkin", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkin", "item", "slot"], name="one_log_per_step"),
+            models.CheckConstraint(
+                condition=Q(done=True, skip_reason="") | Q(done=False),
+                name="skip_reason_only_when_skipped",
+            ),
+        ]
+        indexes = [models.Index(fields=["item_key", "done"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_key}/{self.slot}: {'done' if self.done else self.skip_reason}"
+
+
+class AlliancePulse(models.Model):
+    """Four 0-10 questions in our own words about the partnership (not a licensed instrument)."""
+
+    QUESTIONS = {
+        "heard": "I feel heard by my dermatologist",
+        "shared_goals": "We agree on what we are working toward",
+        "fits_life": "This plan fits my life",
+        "safe_to_raise": "I would feel comfortable raising a concern",
+    }
+
+    checkin = models.OneToOneField(CheckIn, on_delete=models.CASCADE, related_name="pulse")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pulses")
+    local_date = models.DateField()
+    heard = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    shared_goals = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    fits_life = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    safe_to_raise = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    total = models.PositiveSmallIntegerField(validators=[MaxValueValidator(40)])
+
+    class Meta:
+        ordering = ["patient", "-local_date"]
+        indexes = [models.Index(fields=["patient", "-local_date"])]
+
+    def __str__(self) -> str:
+        return f"Pulse {self.local_date} of patient {self.patient_id}: {self.total}/40"
+
+
+class AttentionRequest(models.Model):
+    """Work a check-in asks for that must not be lost (e.g. a severe side effect needs a human).
+
+    Written in the same transaction as the check-in; a task processes it after commit, and a
+    periodic sweep picks up any the broker never delivered. The flags app turns these into flags.
+    """
+
+    class Kind(models.TextChoices):
+        SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="attention")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checkin", "kind"], name="one_request_per_kind"),
+        ]
+        indexes = [models.Index(fields=["processed_at"], condition=Q(processed_at__isnull=True),
+                                name="attention_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for patient {self.patient_id}"

@@ -1,0 +1,194 @@
+"""Writes for check-ins. One check-in per patient per local date; the database is the record of
+what must still happen, so a broker outage never loses a check-in or the work it asks for."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Patient
+from careplans import selectors as plans
+
+from .models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
+from .signals import attention_requested
+
+logger = logging.getLogger(__name__)
+
+BACKFILL_DAYS = 3
+PULSE_FIELDS = ("heard", "shared_goals", "fits_life", "safe_to_raise")
+
+
+@dataclass(frozen=True)
+class StepAnswer:
+    item_id: int
+    slot: str
+    done: bool
+    skip_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Wellbeing:
+    """The optional rest of a full check-in. ``None`` keeps what a same-day check-in had."""
+
+    satisfaction: int | None = None
+    itch: int | None = None
+    side_effect: str = SideEffect.NONE
+    side_effect_item_id: int | None = None
+    side_effect_text: str = ""
+    note: str = ""
+
+
+def allowed_dates(patient: Patient) -> list[date]:
+    """Today and up to three days back, in the patient's own calendar."""
+    today = patient.local_today()
+    return [today - timedelta(days=n) for n in range(BACKFILL_DAYS + 1)]
+
+
+def check_date(patient: Patient, local_date: date) -> None:
+    if local_date > patient.local_today():
+        raise ValidationError("You can't check in for a day that hasn't happened yet.")
+    if local_date not in allowed_dates(patient):
+        raise ValidationError("Check-ins can be added for today and the 3 days before only.")
+
+
+def pulse_due(patient: Patient, local_date: date) -> bool:
+    """Asked every N days (clinic setting); a skipped pulse is asked again next time."""
+    interval = patient.clinic.pulse_interval_days
+    return not AlliancePulse.objects.filter(
+        patient=patient, local_date__gt=local_date - timedelta(days=interval),
+        local_date__lte=local_date,
+    ).exclude(checkin__local_date=local_date).exists()
+
+
+def safe_enqueue(send: Callable[[], object], what: str) -> None:
+    """Publish after commit; a broker outage is logged, never raised into the request.
+    The periodic sweep finds the pending row in the database and does the work later."""
+    try:
+        send()
+    except Exception:  # kombu/redis raise several types; none may fail a saved check-in
+        logger.warning("Could not enqueue %s; the periodic sweep will catch up.", what,
+                       exc_info=True)
+
+
+@transaction.atomic
+def checkin_submit(
+    *,
+    patient: Patient,
+    local_date: date,
+    answers: list[StepAnswer],
+    wellbeing: Wellbeing | None = None,
+    pulse: dict[str, int] | None = None,
+) -> CheckIn:
+    """Create or replace the patient's check-in for ``local_date``.
+
+    ``answers`` must cover exactly the steps due that day (from the revision in effect).
+    ``wellbeing=None`` (the one-tap "I did everything") keeps any wellbeing already recorded.
+    """
+    check_date(patient, local_date)
+    revision, steps = plans.steps_due_on(patient, local_date)
+    if revision is None or not steps:
+        raise ValidationError("There are no steps to check in for on that day.")
+    due = {(step.item.pk, step.slot): step.item for step in steps}
+    given = {(a.item_id, a.slot): a for a in answers}
+    if set(given) != set(due):
+        raise ValidationError("Answer each step due that day, and only those.")
+    checkin, _ = CheckIn.objects.select_for_update().get_or_create(
+        patient=patient, local_date=local_date,
+        defaults={"revision": revision, "steps_due": len(due), "steps_done": 0},
+    )
+    checkin.revision = revision
+    checkin.steps_due = len(due)
+    checkin.steps_done = sum(1 for a in given.values() if a.done)
+    fields = ["revision", "steps_due", "steps_done", "updated_at"]
+    if wellbeing is not None:
+        _apply_wellbeing(checkin, wellbeing, due)
+        fields += ["satisfaction", "itch", "side_effect", "side_effect_item",
+                   "side_effect_text", "note"]
+    checkin.save(update_fields=fields)
+    _replace_step_logs(checkin, given, due)
+    if pulse is not None:
+        _save_pulse(checkin, pulse)
+    if checkin.side_effect == SideEffect.SEVERE:
+        _request_attention(checkin, AttentionRequest.Kind.SEVERE_SIDE_EFFECT)
+    return checkin
+
+
+def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing, due: dict) -> None:
+    items = {item.pk for item in due.values()}
+    if wellbeing.side_effect_item_id and wellbeing.side_effect_item_id not in items:
+        raise ValidationError("Choose a step from that day's routine for the side effect.")
+    checkin.satisfaction = wellbeing.satisfaction
+    checkin.itch = wellbeing.itch
+    checkin.side_effect = wellbeing.side_effect
+    checkin.side_effect_item_id = (
+        wellbeing.side_effect_item_id if wellbeing.side_effect != SideEffect.NONE else None
+    )
+    checkin.side_effect_text = (
+        wellbeing.side_effect_text.strip() if wellbeing.side_effect != SideEffect.NONE else ""
+    )
+    checkin.note = wellbeing.note.strip()
+
+
+def _replace_step_logs(checkin: CheckIn, given: dict, due: dict) -> None:
+    checkin.steps.all().delete()
+    StepLog.objects.bulk_create(
+        StepLog(
+            checkin=checkin, item=due[key], item_key=due[key].key, slot=key[1],
+            done=answer.done, skip_reason="" if answer.done else answer.skip_reason,
+        )
+        for key, answer in given.items()
+    )
+
+
+def _save_pulse(checkin: CheckIn, pulse: dict[str, int]) -> None:
+    values = {field: pulse[field] for field in PULSE_FIELDS}
+    AlliancePulse.objects.update_or_create(
+        checkin=checkin,
+        defaults={**values, "patient": checkin.patient, "local_date": checkin.local_date,
+                  "total": sum(values.values())},
+    )
+
+
+def _request_attention(checkin: CheckIn, kind: str) -> None:
+    request, created = AttentionRequest.objects.get_or_create(
+        checkin=checkin, kind=kind, defaults={"patient": checkin.patient}
+    )
+    if created or request.processed_at is None:
+        from .tasks import attention_dispatch
+
+        transaction.on_commit(lambda: safe_enqueue(
+            lambda: attention_dispatch.delay(request.pk), f"attention request {request.pk}"
+        ))
+
+
+def attention_dispatch_one(*, request_id: int) -> bool:
+    """Offer one pending request to the receivers; mark it processed once one takes it on.
+    Idempotent: a processed request is not offered again."""
+    with transaction.atomic():
+        request = (
+            AttentionRequest.objects.select_for_update()
+            .filter(pk=request_id, processed_at__isnull=True).first()
+        )
+        if request is None:
+            return False
+        handled = any(result for _, result in attention_requested.send(
+            sender=AttentionRequest, request=request
+        ))
+        if handled:
+            request.processed_at = timezone.now()
+            request.save(update_fields=["processed_at"])
+        return handled
+
+
+def attention_pending_ids(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:
+    cutoff = timezone.now() - older_than
+    return list(
+        AttentionRequest.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
+        .values_list("pk", flat=True)[:1000]
+    )
