@@ -46,8 +46,6 @@ def today(request: HttpRequest) -> HttpResponse:
         if saved:
             messages.success(request, _thanks(saved, local_date, patient))
             return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
-    elif request.method == "POST" and date_error:
-        form.add_error(None, date_error)
     return render(request, "checkins/today.html", {
         "patient": patient, "local_date": local_date, "form": form, "existing": existing,
         "is_today": local_date == services.allowed_dates(patient)[0],

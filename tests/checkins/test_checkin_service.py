@@ -30,7 +30,7 @@ def test_submitting_again_the_same_day_updates_the_one_row(patient_a, routine):
     # given
     today = patient_a.local_today()
     checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine))
-    cleanser, retinoid = steps_of(routine)
+    _cleanser, retinoid = steps_of(routine)
     # when: the retinoid was skipped after all
     answers = [*all_done(routine)[:2], StepAnswer(retinoid.pk, "evening", False, "side_effects")]
     checkin_submit(patient=patient_a, local_date=today, answers=answers,
@@ -72,7 +72,7 @@ def test_local_date_follows_the_patients_timezone(patient_a, routine, settings):
 
 
 def test_a_step_not_due_cannot_be_marked(patient_a, routine):
-    cleanser, retinoid = steps_of(routine)
+    _cleanser, retinoid = steps_of(routine)
     answers = [*all_done(routine), StepAnswer(retinoid.pk, "morning", True)]
     with pytest.raises(ValidationError, match="only those"):
         checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=answers)
@@ -109,7 +109,7 @@ def test_severe_side_effect_is_recorded_for_attention_and_dispatched_after_commi
     from checkins import tasks
 
     monkeypatch.setattr(tasks.attention_dispatch, "delay", lambda pk: sent.append(pk))
-    cleanser, retinoid = steps_of(routine)
+    _cleanser, retinoid = steps_of(routine)
     # when
     with django_capture_on_commit_callbacks(execute=True):
         checkin = checkin_submit(
