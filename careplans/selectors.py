@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Patient
 
@@ -101,7 +102,12 @@ def with_plan_summary(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     current = PlanRevision.objects.filter(
         plan__patient=OuterRef("pk"), number=OuterRef("care_plan__current_number")
     )
+    # Subqueries, not joins: other apps annotate the same list without multiplying rows.
+    open_concerns = (
+        Concern.objects.filter(patient=OuterRef("pk"), status=Concern.Status.OPEN)
+        .order_by().values("patient").annotate(n=Count("pk")).values("n")
+    )
     return patients.annotate(
         plan_fit_warnings=Subquery(current.values("fit_warnings")[:1]),
-        open_concern_count=Count("concerns", filter=Q(concerns__status=Concern.Status.OPEN)),
+        open_concern_count=Coalesce(Subquery(open_concerns), 0),
     ).select_related("care_plan").order_by("user__last_name", "user__first_name", "pk")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Patient
 
@@ -23,6 +23,12 @@ def logged_dates(patient: Patient, dates: list[date]) -> set[date]:
         CheckIn.objects.filter(patient=patient, local_date__in=dates)
         .values_list("local_date", flat=True)
     )
+
+
+def with_last_checkin(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Annotate ``last_checkin_date`` (a subquery, so other annotations are not multiplied)."""
+    latest = CheckIn.objects.filter(patient=OuterRef("pk")).order_by("-local_date")
+    return patients.annotate(last_checkin_date=Subquery(latest.values("local_date")[:1]))
 
 
 def recent_checkins(patient: Patient, limit: int = 30) -> QuerySet[CheckIn]:

@@ -29,6 +29,7 @@ from careplans.forms import (
 )
 from careplans.services import PlanChangedError, concern_reply, plan_revise, profile_update
 from careplans.views import plan_context
+from checkins.selectors import with_last_checkin
 
 PAGE_SIZE = 25
 DEFAULT_PLAN_WEEKS = 12
@@ -48,7 +49,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
             | Q(user__email__icontains=query)
         )
-    page = Paginator(plans.with_plan_summary(patients), PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = with_last_checkin(plans.with_plan_summary(patients))
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clinic/patient_list.html", {
         "page": page, "query": query, "scope": scope, "is_derm": is_derm,
     })

@@ -55,3 +55,26 @@ def test_fit_status_is_shown(client, derm, patient_a):
     plan_for(patient_a, author=derm)
     client.force_login(derm)
     assert "Fits" in client.get(reverse("my_patients")).content.decode()
+
+
+def test_last_check_in_date_and_concern_count_are_not_multiplied(client, derm, patient_a):
+    # given: several check-ins and two open concerns (a join would multiply the count)
+    from datetime import timedelta
+
+    from careplans.models import Concern
+    from checkins.models import CheckIn
+
+    revision = plan_for(patient_a, author=derm)
+    today = patient_a.local_today()
+    for days in (9, 5, 2):
+        CheckIn.objects.create(patient=patient_a, local_date=today - timedelta(days=days),
+                               revision=revision, steps_due=1, steps_done=1)
+    for _ in range(2):
+        Concern.objects.create(patient=patient_a, item_key=revision.items.get().key,
+                               item_name="x", raised_on_revision=revision, category="unclear")
+    client.force_login(derm)
+    # when
+    row = client.get(reverse("my_patients")).context["page"].object_list[0]
+    # then
+    assert row.last_checkin_date == today - timedelta(days=2)
+    assert row.open_concern_count == 2
