@@ -84,6 +84,35 @@ def last_days(patient: Patient, days: int, *, until: date | None = None) -> Wind
     return window_adherence(patient, end - timedelta(days=days - 1), end)
 
 
+def rolling_adherence(
+    patient: Patient, start: date, end: date, *, days: int = 7
+) -> list[WindowAdherence]:
+    """For each date from ``start`` to ``end``: the window adherence of that day and the
+    ``days - 1`` before it. Same definition as ``window_adherence``, in one query."""
+    first_needed = start - timedelta(days=days - 1)
+    by_day = {
+        local_date: (done, due)
+        for local_date, done, due in CheckIn.objects.filter(
+            patient=patient, local_date__range=(first_needed, end)
+        ).values_list("local_date", "steps_done", "steps_due")
+    }
+    plan_start = Patient.objects.filter(pk=patient.pk).values_list(
+        "care_plan__starts_on", flat=True
+    ).first()
+    result = []
+    for offset in range((end - start).days + 1):
+        last = start + timedelta(days=offset)
+        window_start = last - timedelta(days=days - 1)
+        logged = [by_day[d] for d in (window_start + timedelta(days=n) for n in range(days))
+                  if d in by_day]
+        result.append(WindowAdherence(
+            start=window_start, end=last,
+            steps_done=sum(done for done, _ in logged), steps_due=sum(due for _, due in logged),
+            logged_days=len(logged), days=_covered_days(window_start, last, plan_start),
+        ))
+    return result
+
+
 @dataclass(frozen=True)
 class ItemAdherence:
     item_key: object

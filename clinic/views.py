@@ -29,6 +29,7 @@ from careplans.forms import (
 )
 from careplans.services import PlanChangedError, concern_reply, plan_revise, profile_update
 from careplans.views import plan_context
+from checkins.charts import history_context
 from checkins.selectors import with_last_checkin
 
 PAGE_SIZE = 25
@@ -64,7 +65,7 @@ def flagged_patients(request: HttpRequest) -> HttpResponse:
 @clinician_required
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
-    context = plan_context(patient)
+    context = {**plan_context(patient), **history_context(patient, audience="clinician")}
     context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm())
     return render(request, "clinic/patient_detail.html", context)
 

@@ -185,3 +185,17 @@ def test_extra_fields_in_the_post_are_ignored(client, derm, patient_a, patient_b
     revision = PlanRevision.objects.get()
     assert revision.plan.patient == patient_a
     assert revision.author == derm
+
+
+def test_patient_page_shows_check_in_charts_and_notes_to_clinicians(client, derm, staff,
+                                                                    patient_a):
+    from checkins.models import CheckIn
+
+    revision = plan_for(patient_a, author=derm)
+    CheckIn.objects.create(patient=patient_a, local_date=patient_a.local_today(),
+                           revision=revision, steps_due=1, steps_done=1, note="Ran out Friday")
+    for clinician in (derm, staff):
+        client.force_login(clinician)
+        body = client.get(reverse("patient_detail", kwargs={"patient_id": patient_a.pk}))
+        assert "Check-ins, day by day" in body.content.decode()
+        assert "Ran out Friday" in body.content.decode()
