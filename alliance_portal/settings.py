@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "core",
     "careplans",
     "checkins",
+    "reminders",
     "clinic",
     "demo",
 ]
@@ -204,6 +205,7 @@ CELERY_BEAT_SCHEDULE = {
     # Liveness of the scheduled path (beat -> broker -> worker -> database).
     "core-heartbeat": {"task": "core.tasks.heartbeat_record", "schedule": 60.0},
     "checkins-attention-sweep": {"task": "checkins.tasks.attention_sweep", "schedule": 300.0},
+    "reminders-dispatch": {"task": "reminders.tasks.reminders_dispatch", "schedule": 60.0},
 }
 
 # --- Logging: never health data; ids and event names only -----------------------------------

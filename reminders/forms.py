@@ -1,0 +1,28 @@
+from django import forms
+
+from careplans.describe import WEEKDAY_NAMES
+
+from .models import ReminderSettings
+
+
+class ReminderSettingsForm(forms.ModelForm):
+    weekdays = forms.MultipleChoiceField(
+        choices=[(str(n), name) for n, name in enumerate(WEEKDAY_NAMES)],
+        widget=forms.CheckboxSelectMultiple, required=False, label="On these days",
+    )
+
+    class Meta:
+        model = ReminderSettings
+        fields = ["enabled", "local_time", "weekdays", "channel"]
+        widgets = {"local_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "channel": forms.RadioSelect}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["weekdays"] = list(self.instance.weekdays)
+
+    def clean_weekdays(self) -> str:
+        days = "".join(sorted(set(self.cleaned_data["weekdays"])))
+        if self.cleaned_data.get("enabled") and not days:
+            raise forms.ValidationError("Choose at least one day, or turn reminders off.")
+        return days

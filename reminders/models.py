@@ -1,0 +1,80 @@
+"""Reminder settings and the delivery record that makes every reminder happen at most once.
+
+The delivery row is claimed (inserted) before anything is sent; it is unique on
+(patient, local date, kind), so a duplicate beat, two dispatchers or a redelivered task can
+never produce a second reminder for the same day.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time
+
+from django.db import models
+
+from accounts.models import Patient
+
+DEFAULT_TIME = time(20, 0)
+EVERY_DAY = "0123456"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+
+
+class ReminderSettings(models.Model):
+    """The patient's choices. A patient without a row gets the defaults (on, 20:00, every day)."""
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="reminder_settings"
+    )
+    enabled = models.BooleanField("Send me reminders", default=True)
+    local_time = models.TimeField("At (my local time)", default=DEFAULT_TIME)
+    weekdays = models.CharField(max_length=7, default=EVERY_DAY)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reminder settings of patient {self.patient_id}"
+
+
+class Delivery(models.Model):
+    class Kind(models.TextChoices):
+        DAILY = "daily", "Daily reminder"
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Waiting to send"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not needed"
+        FAILED = "failed", "Failed"
+
+    class SkipReason(models.TextChoices):
+        CHECKED_IN = "checked_in", "Already checked in"
+        NOTHING_DUE = "nothing_due", "No steps due"
+        TURNED_OFF = "turned_off", "Reminders turned off"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deliveries")
+    local_date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DAILY)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CLAIMED)
+    skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+    claim_token = models.UUIDField(
+        default=uuid.uuid4, help_text="The dispatcher run that claimed it."
+    )
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True, help_text="Error type only; no content.")
+
+    class Meta:
+        ordering = ["-local_date", "patient"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "local_date", "kind"], name="one_reminder_per_day_and_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.local_date} for patient {self.patient_id}"
