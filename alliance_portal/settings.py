@@ -132,7 +132,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
+EMAIL_OUTBOX_DIR = Path(env.str("ALLIANCE_OUTBOX_DIR", default=str(DATA_DIR / "outbox")))
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
     "checkins-attention-sweep": {"task": "checkins.tasks.attention_sweep", "schedule": 300.0},
     "reminders-dispatch": {"task": "reminders.tasks.reminders_dispatch", "schedule": 60.0},
 }
+
+# --- Reminders ------------------------------------------------------------------------------
+# A claimed reminder not sent after this long (broker down, worker killed) is offered again.
+REMINDER_STALE_CLAIM_SECONDS = env.int("REMINDER_STALE_CLAIM_SECONDS", default=120)
 
 # --- Logging: never health data; ids and event names only -----------------------------------
 LOGGING = {

@@ -31,6 +31,7 @@ from careplans.services import PlanChangedError, concern_reply, plan_revise, pro
 from careplans.views import plan_context
 from checkins.charts import history_context
 from checkins.selectors import with_last_checkin
+from reminders.services import recent_deliveries
 
 PAGE_SIZE = 25
 DEFAULT_PLAN_WEEKS = 12
@@ -65,7 +66,8 @@ def flagged_patients(request: HttpRequest) -> HttpResponse:
 @clinician_required
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
-    context = {**plan_context(patient), **history_context(patient, audience="clinician")}
+    context = {**plan_context(patient), **history_context(patient, audience="clinician"),
+               "deliveries": recent_deliveries(patient)}
     context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm())
     return render(request, "clinic/patient_detail.html", context)
 

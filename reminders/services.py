@@ -27,7 +27,6 @@ from .timing import ReminderTiming, due_local_date
 
 SUBJECT = "Your skin routine check-in"
 UNSUBSCRIBE_SALT = "reminders.unsubscribe"
-STALE_CLAIM = timedelta(minutes=2)
 
 
 def settings_for(patient: Patient) -> ReminderSettings:
@@ -102,11 +101,18 @@ def stale_claims(*, now: datetime) -> list[int]:
     with transaction.atomic():
         stale = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Delivery.Status.CLAIMED, claimed_at__lt=now - STALE_CLAIM)
+            .filter(status=Delivery.Status.CLAIMED, claimed_at__lt=now - timedelta(
+                seconds=settings.REMINDER_STALE_CLAIM_SECONDS))
             .values_list("pk", flat=True)[:5000]
         )
         Delivery.objects.filter(pk__in=stale).update(claimed_at=now)
     return stale
+
+
+def recent_deliveries(patient: Patient, *, days: int = 14) -> list[Delivery]:
+    since = patient.local_today() - timedelta(days=days - 1)
+    return list(Delivery.objects.filter(patient=patient, local_date__gte=since)
+                .order_by("-local_date"))
 
 
 def unsubscribe_token(patient: Patient) -> str:

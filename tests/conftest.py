@@ -25,6 +25,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_USE_FINDERS = True
+    # Hashing strength is not under test; PBKDF2 would spend minutes on factory users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
@@ -102,9 +104,10 @@ class WorkerProcess:
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
-    def start(self, *, timeout: float = 60) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url_for_test_db()}
+    def start(self, *, timeout: float = 60, **extra_env: str) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url_for_test_db(), **extra_env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "alliance_portal", "worker",
@@ -115,12 +118,19 @@ class WorkerProcess:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if b" ready." in self.log_path.read_bytes():
+            if self.log_path.read_bytes().count(b" ready.") > self.starts:
                 return
             if self.process.poll() is not None:
                 break
             time.sleep(0.2)
         raise AssertionError(f"worker did not start:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as an out-of-memory killer or a crashed host would."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.starts += 1
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -142,6 +152,7 @@ def celery_worker_process(transactional_db, tmp_path):
 
     app.control.purge()
     worker = WorkerProcess(tmp_path / "worker.log")
-    worker.start()
+    worker.start(ALLIANCE_OUTBOX_DIR=str(tmp_path / "outbox"))
+    worker.outbox = tmp_path / "outbox"
     yield worker
     worker.stop()

@@ -166,3 +166,18 @@ def test_bad_settings_are_refused(client, london, data, message):
     response = client.post(reverse("reminder_settings"), data)
     assert message in response.content.decode()
     assert not ReminderSettings.objects.exists()
+
+
+def test_clinicians_see_the_last_14_days_of_reminders(client, london, staff, derm):
+    today = london.local_today()
+    for days_ago, status, reason in [(0, "sent", ""), (1, "skipped", "checked_in"),
+                                     (2, "failed", ""), (20, "sent", "")]:
+        Delivery.objects.create(patient=london, local_date=today - timedelta(days=days_ago),
+                                status=status, skip_reason=reason, claimed_at=EVENING_IN_LONDON)
+    client.force_login(staff)
+    body = client.get(reverse("patient_detail", kwargs={"patient_id": london.pk}))
+    text = body.content.decode()
+    assert "Sent" in text
+    assert "already checked in" in text
+    assert "Failed" in text
+    assert len(body.context["deliveries"]) == 3
