@@ -36,11 +36,12 @@ def patient_of(user: User) -> Patient | None:
 
 
 def role_of(user: User) -> PortalRole | None:
+    # Patients first: they make most requests (one query instead of two on the check-in path).
+    if patient_of(user) is not None:
+        return "patient"
     membership = membership_of(user)
     if membership is not None:
         return "dermatologist" if membership.role == Role.DERMATOLOGIST else "staff"
-    if patient_of(user) is not None:
-        return "patient"
     return None
 
 

@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE = {
 # A claimed reminder not sent after this long (broker down, worker killed) is offered again.
 REMINDER_STALE_CLAIM_SECONDS = env.int("REMINDER_STALE_CLAIM_SECONDS", default=120)
 
+# The bare comparison view of benchmarks/checkin_throughput.py (core.views.bench_noop).
+BENCHMARK_ENDPOINTS = env.bool("ALLIANCE_BENCHMARK_ENDPOINTS", default=False)
+
 # --- Logging: never health data; ids and event names only -----------------------------------
 LOGGING = {
     "version": 1,

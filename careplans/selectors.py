@@ -59,13 +59,16 @@ def revision_in_effect(plan: CarePlan, on: date) -> PlanRevision | None:
 
 def steps_due_on(patient: Patient, on: date) -> tuple[PlanRevision | None, list[DueStep]]:
     """The revision in effect on ``on`` and its steps due that day, in routine order."""
-    plan = plan_of(patient)
-    if plan is None:
-        return None, []
-    revision = revision_in_effect(plan, on)
+    revision = (
+        PlanRevision.objects.filter(plan__patient=patient, effective_from__lte=on)
+        .select_related("plan").order_by("-effective_from", "-number")
+        .prefetch_related("items").first()
+    )  # the same choice as revision_in_effect, with the plan joined: two queries in all
     if revision is None:
         return None, []
-    return revision, due_steps(list(revision.items.all()), on, plan_starts_on=plan.starts_on)
+    return revision, due_steps(
+        list(revision.items.all()), on, plan_starts_on=revision.plan.starts_on
+    )
 
 
 def fit_report(patient: Patient, items: list[PlanItem]) -> FitReport:

@@ -81,13 +81,14 @@ def checkin_submit(
     *,
     patient: Patient,
     local_date: date,
-    answers: list[StepAnswer],
+    answers: list[StepAnswer] | None,
     wellbeing: Wellbeing | None = None,
     pulse: dict[str, int] | None = None,
 ) -> CheckIn:
     """Create or replace the patient's check-in for ``local_date``.
 
-    ``answers`` must cover exactly the steps due that day (from the revision in effect).
+    ``answers`` must cover exactly the steps due that day (from the revision in effect);
+    ``None`` means "I did everything": every step due that day, done.
     ``wellbeing=None`` (the one-tap "I did everything") keeps any wellbeing already recorded.
     """
     check_date(patient, local_date)
@@ -95,6 +96,8 @@ def checkin_submit(
     if revision is None or not steps:
         raise ValidationError("There are no steps to check in for on that day.")
     due = {(step.item.pk, step.slot): step.item for step in steps}
+    if answers is None:
+        answers = [StepAnswer(item_id, slot, True) for item_id, slot in due]
     given = {(a.item_id, a.slot): a for a in answers}
     if set(given) != set(due):
         raise ValidationError("Answer each step due that day, and only those.")

@@ -27,6 +27,10 @@ def _chosen_date(request: HttpRequest, patient: object) -> date:
 @patient_required
 def today(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
+    if request.method == "POST" and "all_done" in request.POST:
+        quick = _all_done(request, patient)
+        if quick is not None:
+            return quick
     local_date = _chosen_date(request, patient)
     date_error = None
     try:
@@ -41,7 +45,7 @@ def today(request: HttpRequest) -> HttpResponse:
         steps=steps, ask_pulse=services.pulse_due(patient, local_date),
         initial=initial_from(existing, local_date),
     )
-    if request.method == "POST" and date_error is None and steps:
+    if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
         saved = _submit(request, patient, local_date, form)
         if saved:
             messages.success(request, _thanks(saved, local_date, patient))
@@ -53,12 +57,20 @@ def today(request: HttpRequest) -> HttpResponse:
     }, status=400 if request.method == "POST" and date_error else 200)
 
 
+def _all_done(request: HttpRequest, patient: object) -> HttpResponse | None:
+    """The one-tap check-in: straight to the service, no form to build. On a refusal (a date
+    outside the window, nothing due) it returns None and the page explains."""
+    local_date = _chosen_date(request, patient)
+    try:
+        checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None)
+    except ValidationError:
+        return None
+    messages.success(request, _thanks(checkin, local_date, patient))
+    return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
+
+
 def _submit(request: HttpRequest, patient: object, local_date: date, form: CheckInForm):
     try:
-        if "all_done" in request.POST:
-            answers = [services.StepAnswer(s.item.pk, s.slot, True) for s in form.steps]
-            return services.checkin_submit(patient=patient, local_date=local_date,
-                                           answers=answers)
         if form.is_valid():
             return services.checkin_submit(
                 patient=patient, local_date=local_date, answers=form.answers(),

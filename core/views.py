@@ -1,6 +1,8 @@
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 
 @never_cache
@@ -12,3 +14,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_POST
+@login_required
+def bench_noop(request: HttpRequest) -> HttpResponse:
+    """The baseline of ``benchmarks/checkin_throughput.py``: a logged-in, CSRF-checked POST through
+    the same middleware as the check-in, doing no work of its own (the framework's floor).
+
+    Routed only when ``ALLIANCE_BENCHMARK_ENDPOINTS=true`` (see ``core/urls.py``); the benchmark
+    sets that for the gunicorn it starts. Never enabled in production.
+    """
+    return HttpResponse(status=204)

@@ -22,3 +22,9 @@ def test_healthz_reports_503_when_database_fails(client, monkeypatch):
 
     monkeypatch.setattr(views.connection, "cursor", lambda: BrokenCursor())
     assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.django_db
+def test_benchmark_endpoint_is_not_routed_by_default(client, patient_a):
+    client.force_login(patient_a.user)
+    assert client.post("/bench/noop").status_code == 404
