@@ -10,6 +10,7 @@ COPY core ./core
 COPY careplans ./careplans
 COPY checkins ./checkins
 COPY clinic ./clinic
+COPY reminders ./reminders
 COPY demo ./demo
 COPY templates ./templates
 COPY static ./static

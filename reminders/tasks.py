@@ -15,8 +15,13 @@ def reminders_dispatch() -> int:
     A duplicate beat or a concurrent run claims nothing twice (unique delivery rows)."""
     now = timezone.now()
     ids = services.reminders_claim(now=now) + services.stale_claims(now=now)
-    for delivery_id in ids:
-        safe_enqueue(lambda d=delivery_id: reminder_send.delay(d), f"reminder {delivery_id}")
+    # One producer (one broker connection) for the whole batch, not one pool checkout each.
+    with reminder_send.app.producer_or_acquire() as producer:
+        for delivery_id in ids:
+            safe_enqueue(
+                lambda d=delivery_id: reminder_send.apply_async((d,), producer=producer),
+                f"reminder {delivery_id}",
+            )
     return len(ids)
 
 
