@@ -1,7 +1,7 @@
 import sys
 from collections.abc import Callable
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo import seeding
 
@@ -9,7 +9,7 @@ from demo import seeding
 class Command(BaseCommand):
     help = (
         "Create (idempotently) the demo clinic, clinicians and patients, each patient with a "
-        "profile and a back-dated care plan."
+        "profile, a back-dated care plan and weeks of daily check-ins."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -17,17 +17,26 @@ class Command(BaseCommand):
             "--patients", type=int, default=32,
             help="Synthetic patients besides patient@demo.test (default 32).",
         )
+        parser.add_argument(
+            "--days", type=int, default=seeding.HISTORY_DAYS,
+            help="Days of check-in history per patient, never before the plan starts "
+                 f"(default {seeding.HISTORY_DAYS}; 0 for none).",
+        )
 
-    def handle(self, *args: object, patients: int, **options: object) -> None:
+    def handle(self, *args: object, patients: int, days: int, **options: object) -> None:
+        if days < 0:
+            raise CommandError("--days must be 0 or more.")
         summary = seeding.seed_demo(
-            patients=patients,
+            patients=patients, days=days,
             progress=self._progress(patients, "patients"),
             plan_progress=self._progress(patients, "plans"),
+            history_progress=self._progress(patients, "history"),
         )
         # Counts only: the seed never prints anything about a patient's health.
         self.stdout.write(
             f"Demo clinic '{summary.clinic.name}': {summary.total_patients} patients "
-            f"({summary.created_patients} new), {summary.created_plans} new care plans."
+            f"({summary.created_patients} new), {summary.created_plans} new care plans, "
+            f"{summary.created_checkins} new check-ins for {summary.history_patients} patients."
         )
 
     def _progress(self, total: int, label: str) -> Callable[[int, int], None] | None:

@@ -1,0 +1,236 @@
+"""seed_demo gives every demo patient weeks of daily check-ins that follow the plan in effect."""
+
+import itertools
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Q
+
+from accounts.models import Patient
+from careplans import selectors
+from careplans.models import Concern
+from careplans.schedule import due_steps
+from checkins import services
+from checkins.adherence import window_adherence
+from checkins.models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
+from demo.seeding import DECLINING, FALLING_ALLIANCE, STEADY, WEEKEND_GAPS, history_pattern
+
+pytestmark = pytest.mark.django_db
+
+DAYS = 28
+PULSE_INTERVAL = 14  # the clinic default
+
+
+def _seed(**options: int) -> None:
+    call_command("seed_demo", stdout=StringIO(), stderr=StringIO(), **options)
+
+
+@pytest.fixture
+def small_cohort() -> None:
+    """patient@demo.test and 16 synthetic patients: every pattern, one severe side effect."""
+    _seed(patients=16, days=DAYS)
+
+
+@pytest.fixture
+def default_demo() -> None:
+    _seed()
+
+
+def _patient(number: int) -> Patient:
+    email = "patient@demo.test" if number == 0 else f"patient{number:05d}@demo.test"
+    return Patient.objects.select_related("care_plan").get(user__email=email)
+
+
+def _patients_with(pattern: object, *, up_to: int) -> list[Patient]:
+    return [_patient(n) for n in range(1, up_to + 1) if history_pattern(n) == pattern]
+
+
+def _row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count()
+            for model in (CheckIn, StepLog, AlliancePulse, AttentionRequest)}
+
+
+def _kept_share(patient: Patient, *, weekend: bool) -> float:
+    """Share of days logged times share of due steps done on them, at weekends or on weekdays."""
+    checkins = [c for c in patient.checkins.all() if (c.local_date.weekday() >= 5) == weekend]
+    start, end = patient.care_plan.starts_on, patient.local_today()
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    logged = len(checkins) / sum((day.weekday() >= 5) == weekend for day in days)
+    return logged * sum(c.steps_done for c in checkins) / sum(c.steps_due for c in checkins)
+
+
+def _weekend_gap(patient: Patient) -> float:
+    """How much of the routine is kept at weekends, relative to weekdays."""
+    return _kept_share(patient, weekend=True) / _kept_share(patient, weekend=False)
+
+
+def test_each_checkin_counts_its_step_logs_and_follows_the_revision_in_effect(small_cohort):
+    # given
+    checkins = CheckIn.objects.select_related("patient__care_plan").prefetch_related(
+        "steps", "revision__items"
+    )
+    # when / then
+    assert checkins.count() > 17 * DAYS // 2
+    for checkin in checkins:
+        plan = checkin.patient.care_plan
+        logs = list(checkin.steps.all())
+        due = due_steps(list(checkin.revision.items.all()), checkin.local_date,
+                        plan_starts_on=plan.starts_on)
+        assert checkin.revision == selectors.revision_in_effect(plan, checkin.local_date)
+        assert checkin.steps_done == sum(log.done for log in logs)
+        assert checkin.steps_due == len(logs) == len(due) > 0
+        assert {(log.item_id, log.slot) for log in logs} == {(s.item.pk, s.slot) for s in due}
+        assert all(log.item_key == log.item.key for log in logs)
+        assert all(bool(log.skip_reason) != log.done for log in logs)
+
+
+def test_history_lies_between_the_plan_start_and_the_patients_today(small_cohort):
+    # given
+    patients = Patient.objects.select_related("care_plan")
+    # when / then
+    for patient in patients:
+        today = patient.local_today()
+        dates = list(patient.checkins.values_list("local_date", flat=True))
+        assert dates, patient.pk
+        assert min(dates) >= max(patient.care_plan.starts_on, today - timedelta(days=DAYS))
+        assert max(dates) <= today
+
+
+def test_the_demo_patient_has_history_but_has_not_checked_in_today(small_cohort):
+    # given
+    patient = _patient(0)
+    # when
+    dates = set(patient.checkins.values_list("local_date", flat=True))
+    # then
+    assert len(dates) >= DAYS // 2
+    assert patient.local_today() not in dates
+    assert selectors.steps_due_on(patient, patient.local_today())[1]
+
+
+def test_the_pulse_is_answered_whenever_the_checkin_page_would_ask_it(small_cohort):
+    # given
+    checkins = CheckIn.objects.select_related("patient__clinic").annotate(
+        has_pulse=Count("pulse")
+    )
+    # when / then
+    assert {c.patient.clinic.pulse_interval_days for c in checkins} == {PULSE_INTERVAL}
+    for checkin in checkins:
+        assert bool(checkin.has_pulse) == services.pulse_due(checkin.patient, checkin.local_date)
+    for pulse in AlliancePulse.objects.select_related("checkin"):
+        answers = [pulse.heard, pulse.shared_goals, pulse.fits_life, pulse.safe_to_raise]
+        assert pulse.local_date == pulse.checkin.local_date
+        assert pulse.total == sum(answers)
+        assert all(0 <= a <= 10 for a in answers)
+
+
+def test_pulses_come_about_every_two_weeks(small_cohort):
+    # given
+    patients = Patient.objects.all()
+    # when
+    dates = [list(p.pulses.order_by("local_date").values_list("local_date", flat=True))
+             for p in patients]
+    # then
+    assert all(len(pulse_dates) >= 2 for pulse_dates in dates)
+    gaps = [(later - earlier).days for pulse_dates in dates
+            for earlier, later in itertools.pairwise(pulse_dates)]
+    assert all(PULSE_INTERVAL <= gap <= PULSE_INTERVAL + 7 for gap in gaps)
+
+
+def test_a_severe_side_effect_leaves_a_pending_attention_request(small_cohort):
+    # given
+    severe = CheckIn.objects.filter(side_effect=SideEffect.SEVERE).prefetch_related("steps")
+    # when
+    requests = AttentionRequest.objects.filter(kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT)
+    # then
+    assert severe.exists()
+    assert set(requests.values_list("checkin_id", flat=True)) == {c.pk for c in severe}
+    assert not requests.filter(processed_at__isnull=False).exists()
+    for checkin in severe:
+        assert checkin.side_effect_text
+        assert checkin.side_effect_item_id in {log.item_id for log in checkin.steps.all()}
+        assert requests.get(checkin=checkin).patient_id == checkin.patient_id
+
+
+def test_re_running_seed_demo_adds_no_checkins(small_cohort):
+    # given
+    before = _row_counts()
+    # when
+    _seed(patients=16, days=DAYS)
+    # then
+    assert _row_counts() == before
+
+
+def test_the_declining_patient_adheres_less_in_the_last_two_weeks_than_in_weeks_one_to_three(
+    small_cohort,
+):
+    # given
+    patient = _patients_with(DECLINING, up_to=16)[0]
+    today = patient.local_today()
+    first = patient.checkins.order_by("local_date").first().local_date
+    # when
+    early = window_adherence(patient, first, first + timedelta(weeks=3, days=-1))
+    late = window_adherence(patient, today - timedelta(days=13), today)
+    # then
+    assert late.rate < early.rate
+
+
+def test_the_default_demo_holds_each_pattern_a_flag_would_look_for(default_demo):
+    # given
+    severe = set(AttentionRequest.objects.values_list("patient_id", flat=True))
+    steady = [p for p in _patients_with(STEADY, up_to=32) if p.pk not in severe]
+    weekend = _patients_with(WEEKEND_GAPS, up_to=32)
+    falling = _patients_with(FALLING_ALLIANCE, up_to=32)
+    # when / then
+    for patient in steady:
+        start = patient.care_plan.starts_on
+        assert window_adherence(patient, start, patient.local_today()).rate >= 0.78
+    for patient in weekend:
+        assert _weekend_gap(patient) < 0.6
+    for patient in falling:
+        totals = list(patient.pulses.order_by("local_date").values_list("total", flat=True))
+        assert totals[-1] < 28 <= totals[0]
+        assert totals[0] - totals[-1] >= 6
+    assert severe
+    steady_totals = AlliancePulse.objects.filter(patient__in=steady).values_list("total",
+                                                                                 flat=True)
+    assert sum(28 <= total <= 38 for total in steady_totals) >= 0.8 * len(steady_totals)
+
+
+def test_the_demo_patient_has_twelve_weeks_of_good_history_with_weekend_gaps(default_demo):
+    # given
+    patient = _patient(0)
+    today = patient.local_today()
+    # when
+    checkins = list(patient.checkins.all())
+    pulses = patient.pulses.count()
+    adherence = window_adherence(patient, today - timedelta(weeks=12), today)
+    # then
+    assert patient.care_plan.starts_on == today - timedelta(weeks=12)
+    assert (min(c.local_date for c in checkins) - patient.care_plan.starts_on).days < 7
+    assert adherence.rate >= 0.8
+    assert adherence.not_logged_days > 0
+    assert _weekend_gap(patient) < 0.6
+    assert 5 <= pulses <= 6
+    assert patient.concerns.filter(status=Concern.Status.OPEN).exists()
+
+
+def test_satisfaction_and_itch_are_on_most_checkins_and_side_effects_name_a_due_step(
+    default_demo,
+):
+    # when
+    checkins = CheckIn.objects.aggregate(
+        total=Count("id"), satisfaction=Count("id", filter=Q(satisfaction__isnull=False)),
+        itch=Count("id", filter=Q(itch__isnull=False)), notes=Count("id", filter=~Q(note="")),
+        mild=Count("id", filter=Q(side_effect=SideEffect.MILD)),
+    )
+    with_side_effect = CheckIn.objects.exclude(side_effect=SideEffect.NONE)
+    # then
+    assert checkins["satisfaction"] > 0.75 * checkins["total"]
+    assert checkins["itch"] > 0.75 * checkins["total"]
+    assert 0 < checkins["notes"] < 0.2 * checkins["total"]
+    assert checkins["mild"] > 0
+    for checkin in with_side_effect.prefetch_related("steps"):
+        assert checkin.side_effect_text
+        assert checkin.side_effect_item_id in {log.item_id for log in checkin.steps.all()}
