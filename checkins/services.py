@@ -101,23 +101,25 @@ def checkin_submit(
     given = {(a.item_id, a.slot): a for a in answers}
     if set(given) != set(due):
         raise ValidationError("Answer each step due that day, and only those.")
-    checkin, _ = CheckIn.objects.select_for_update().get_or_create(
-        patient=patient, local_date=local_date,
-        defaults={"revision": revision, "steps_due": len(due), "steps_done": 0},
+    checkin = CheckIn(
+        patient=patient, local_date=local_date, revision=revision, steps_due=len(due),
+        steps_done=sum(1 for a in given.values() if a.done), updated_at=timezone.now(),
     )
-    checkin.revision = revision
-    checkin.steps_due = len(due)
-    checkin.steps_done = sum(1 for a in given.values() if a.done)
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
     if wellbeing is not None:
         _apply_wellbeing(checkin, wellbeing, due)
         fields += ["satisfaction", "itch", "side_effect", "side_effect_item",
                    "side_effect_text", "note"]
-    checkin.save(update_fields=fields)
+    # One statement: insert, or update the day's row and lock it until commit, so racing
+    # submissions for the same day are serialised (the unique constraint is the arbiter).
+    (checkin,) = CheckIn.objects.bulk_create(
+        [checkin], update_conflicts=True, unique_fields=["patient", "local_date"],
+        update_fields=fields,
+    )
     _replace_step_logs(checkin, given, due)
     if pulse is not None:
         _save_pulse(checkin, pulse)
-    if checkin.side_effect == SideEffect.SEVERE:
+    if wellbeing is not None and checkin.side_effect == SideEffect.SEVERE:
         _request_attention(checkin, AttentionRequest.Kind.SEVERE_SIDE_EFFECT)
     return checkin
 
@@ -139,6 +141,13 @@ def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing, due: dict) -> None:
 
 
 def _replace_step_logs(checkin: CheckIn, given: dict, due: dict) -> None:
+    wanted = {
+        (key[0], key[1], answer.done, "" if answer.done else answer.skip_reason)
+        for key, answer in given.items()
+    }
+    existing = set(checkin.steps.values_list("item_id", "slot", "done", "skip_reason"))
+    if existing == wanted:
+        return  # a re-submission of the same answers (a double tap): nothing to rewrite
     checkin.steps.all().delete()
     StepLog.objects.bulk_create(
         StepLog(
