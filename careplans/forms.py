@@ -59,12 +59,24 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.patient = patient
         self.fields["preferences"].queryset = preferences_offered(patient.clinic_id)
         self.fields["timezone"].initial = patient.timezone
         self.fields["monthly_budget"].widget.attrs.update(step="0.01", min="0")
         for name in ("morning_minutes", "evening_minutes"):
             self.fields[name].widget.attrs.update(min="0", max=str(MAX_MINUTES_PER_ROUTINE))
         self.fields["monthly_budget"].validators.append(MaxValueValidator(MAX_MONTHLY_MONEY))
+
+    def save_for(self, actor: object) -> None:
+        """Save through the service (audited when the actor is a clinician)."""
+        from .services import profile_update
+
+        profile_update(
+            patient=self.patient, actor=actor,
+            data={f: self.cleaned_data[f] for f in self.Meta.fields if f != "preferences"},
+            preferences=self.cleaned_data["preferences"],
+            timezone_name=self.cleaned_data["timezone"],
+        )
 
 
 class PlanItemForm(forms.Form):

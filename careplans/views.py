@@ -80,16 +80,8 @@ def my_profile(request: HttpRequest) -> HttpResponse:
     profile = selectors.profile_for(patient)
     form = ProfileForm(request.POST or None, instance=profile, patient=patient)
     if request.method == "POST" and form.is_valid():
-        _save_profile(form, patient, request.user)
+        form.save_for(request.user)
         messages.success(request, "Saved. Your dermatologist will see this.")
         return redirect("my_plan")
     return render(request, "careplans/profile_form.html", {"form": form, "for_patient": True})
 
-
-def _save_profile(form: ProfileForm, patient: object, actor: object) -> None:
-    data = {f: form.cleaned_data[f] for f in form.Meta.fields if f != "preferences"}
-    services.profile_update(
-        patient=patient, actor=actor, data=data,
-        preferences=form.cleaned_data["preferences"],
-        timezone_name=form.cleaned_data["timezone"],
-    )

@@ -27,7 +27,7 @@ from careplans.forms import (
     ProfileForm,
     item_initial,
 )
-from careplans.services import PlanChangedError, concern_reply, plan_revise, profile_update
+from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
 from checkins.charts import history_context
 from checkins.selectors import with_last_checkin
@@ -90,12 +90,7 @@ def profile_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _for_dermatologist(request, patient_id, "patient_profile")
     form = ProfileForm(request.POST or None, instance=plans.profile_for(patient), patient=patient)
     if request.method == "POST" and form.is_valid():
-        profile_update(
-            patient=patient, actor=request.user,
-            data={f: form.cleaned_data[f] for f in form.Meta.fields if f != "preferences"},
-            preferences=form.cleaned_data["preferences"],
-            timezone_name=form.cleaned_data["timezone"],
-        )
+        form.save_for(request.user)
         messages.success(request, "Profile saved.")
         return redirect("patient_detail", patient_id=patient.pk)
     return render(request, "careplans/profile_form.html", {"form": form, "patient": patient})
