@@ -171,11 +171,15 @@ def reminder_send(*, delivery_id: int) -> str:
         delivery.attempts += 1
         if skip:
             delivery.status, delivery.skip_reason = Delivery.Status.SKIPPED, skip
-        else:
-            message = reminder_message(delivery.patient, delivery.local_date, step_names)
-            CHANNELS[delivery.channel].send(message)
-            delivery.status, delivery.sent_at = Delivery.Status.SENT, timezone.now()
-        delivery.save(update_fields=["status", "skip_reason", "sent_at", "attempts"])
+            delivery.save(update_fields=["status", "skip_reason", "attempts"])
+            return delivery.status
+        message = reminder_message(delivery.patient, delivery.local_date, step_names)
+        # Mark sent first, send last, then commit: a failed send rolls the mark back, and the
+        # only window for a duplicate (killed after the message left, before COMMIT) is one
+        # round trip long. SMTP gives no way to close it completely.
+        delivery.status, delivery.sent_at = Delivery.Status.SENT, timezone.now()
+        delivery.save(update_fields=["status", "sent_at", "attempts"])
+        CHANNELS[delivery.channel].send(message)
         return delivery.status
 
 
