@@ -174,15 +174,33 @@ class Invitation(models.Model):
         return f"Invitation of patient {self.patient_id}"
 
 
-class AuditQuerySet(models.QuerySet["AuditEvent"]):
+class ImmutableQuerySet(models.QuerySet):
     def update(self, **kwargs: object) -> int:
-        raise PermissionError("Audit events are append-only.")
+        raise PermissionError("These rows are immutable.")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("Audit events are append-only.")
+        raise PermissionError("These rows are immutable.")
 
 
-class AuditEvent(models.Model):
+class ImmutableModel(models.Model):
+    """Rows that are history (audit, plan revisions): written once, never updated or deleted
+    through the ORM."""
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PermissionError(f"{type(self).__name__} rows are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"{type(self).__name__} rows are immutable.")
+
+
+class AuditEvent(ImmutableModel):
     """Append-only record of a clinician's or staff member's access to a patient's record."""
 
     class Action(models.TextChoices):
@@ -202,8 +220,6 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     allowed = models.BooleanField()
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["patient", "-at"]), models.Index(fields=["actor", "-at"])]
@@ -211,11 +227,3 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         verdict = "allowed" if self.allowed else "DENIED"
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {verdict}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("Audit events are append-only.")

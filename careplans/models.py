@@ -15,35 +15,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.models import Clinic, Patient
+from accounts.models import Clinic, ImmutableModel, Patient
 
 MAX_MINUTES_PER_ROUTINE = 180
 MAX_MONTHLY_MONEY = Decimal("100000")
-
-
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("These rows are immutable.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("These rows are immutable.")
-
-
-class ImmutableModel(models.Model):
-    """Rows that are history: written once, never updated or deleted through the ORM."""
-
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise PermissionError(f"{type(self).__name__} rows are immutable.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError(f"{type(self).__name__} rows are immutable.")
 
 
 class ConflictRule(models.TextChoices):
