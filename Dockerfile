@@ -11,6 +11,7 @@ COPY careplans ./careplans
 COPY checkins ./checkins
 COPY clinic ./clinic
 COPY reminders ./reminders
+COPY flags ./flags
 COPY demo ./demo
 COPY templates ./templates
 COPY static ./static

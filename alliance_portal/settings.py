@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "careplans",
     "checkins",
     "reminders",
+    "flags",
     "clinic",
     "demo",
 ]

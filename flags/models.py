@@ -1,0 +1,219 @@
+"""Flags: explainable early warnings that a patient needs a person to reach out.
+
+A flag belongs to one patient and one rule; at most one is open per (patient, rule) (database
+constraint). It carries its evidence (the numbers compared, the windows, the check-ins behind
+them) so a reader sees why without recomputing. Every change is a FlagEvent row (history).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Clinic, ImmutableModel, Patient
+
+
+class Rule(models.TextChoices):
+    ADHERENCE_DROP = "adherence_drop", "Adherence drop"
+    BELOW_EXPECTED = "below_expected", "Below expected adherence"
+    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction drop"
+    ALLIANCE_DROP = "alliance_drop", "Alliance drop"
+    GONE_QUIET = "gone_quiet", "Gone quiet"
+    SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
+    ALLIANCE_AT_RISK = "alliance_at_risk", "Alliance at risk"
+
+
+class Severity(models.IntegerChoices):
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+
+
+class State(models.TextChoices):
+    NEW = "new", "New"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Resolution(models.TextChoices):
+    SUPPORTED = "supported", "Reached and supported"
+    PLAN_CHANGED = "plan_changed", "Plan changed"
+    UNREACHABLE = "unreachable", "Could not reach"
+    NOT_A_CONCERN = "not_a_concern", "Not a concern"
+    OTHER = "other", "Other"
+
+
+class FlagSettings(models.Model):
+    """A clinic's thresholds for every rule. Defaults are the documented ones
+    (docs/flags.md); a clinic without a row uses them."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="flag_settings")
+    # Windows, in patient-local dates ending yesterday.
+    recent_days = models.PositiveSmallIntegerField(default=7)
+    baseline_days = models.PositiveSmallIntegerField(default=28)
+    # 1. Adherence drop
+    adherence_drop_points = models.PositiveSmallIntegerField(default=20)
+    adherence_min_recent_logged = models.PositiveSmallIntegerField(default=4)
+    adherence_min_baseline_logged = models.PositiveSmallIntegerField(default=10)
+    adherence_floor_percent = models.PositiveSmallIntegerField(default=50)
+    # 2. Below the expected curve (Carroll et al. 2004: ~85 % in week 1 to ~50 % by week 8)
+    expected_week1_percent = models.PositiveSmallIntegerField(default=85)
+    expected_final_percent = models.PositiveSmallIntegerField(default=50)
+    expected_final_week = models.PositiveSmallIntegerField(default=8)
+    expected_margin_points = models.PositiveSmallIntegerField(default=15)
+    expected_consecutive_weeks = models.PositiveSmallIntegerField(default=2)
+    expected_min_logged_days = models.PositiveSmallIntegerField(default=4)
+    # 3. Satisfaction drop
+    satisfaction_recent_count = models.PositiveSmallIntegerField(default=3)
+    satisfaction_previous_count = models.PositiveSmallIntegerField(default=10)
+    satisfaction_drop = models.DecimalField(max_digits=3, decimal_places=1,
+                                            default=Decimal("1.0"))
+    satisfaction_low = models.PositiveSmallIntegerField(default=2)
+    # 4. Alliance drop
+    alliance_floor = models.PositiveSmallIntegerField(default=28,
+                                                      validators=[MaxValueValidator(40)])
+    alliance_drop_points = models.PositiveSmallIntegerField(default=6)
+    # 5. Gone quiet
+    quiet_days = models.PositiveSmallIntegerField(default=4)
+    quiet_prior_days = models.PositiveSmallIntegerField(default=7)
+    quiet_prior_min_logged = models.PositiveSmallIntegerField(default=5)
+    # 7. Alliance at risk
+    at_risk_within_days = models.PositiveSmallIntegerField(default=14)
+    # The nightly sweep, at this clinic-local hour.
+    sweep_hour = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(0),
+                                                                         MaxValueValidator(23)])
+
+    class Meta:
+        verbose_name_plural = "flag settings"
+
+    def __str__(self) -> str:
+        return f"Flag settings of {self.clinic}"
+
+    @classmethod
+    def for_clinic(cls, clinic_id: int) -> FlagSettings:
+        """The clinic's settings, or the defaults (unsaved) when it has none."""
+        return cls.objects.filter(clinic_id=clinic_id).first() or cls(clinic_id=clinic_id)
+
+
+class FlagQuerySet(models.QuerySet):
+    def open(self) -> FlagQuerySet:
+        return self.exclude(state=State.RESOLVED)
+
+
+class Flag(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="flags")
+    rule = models.CharField(max_length=30, choices=Rule.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    state = models.CharField(max_length=15, choices=State.choices, default=State.NEW)
+    evidence = models.JSONField(help_text="Rule, numbers compared, windows, check-ins behind it.")
+    evidence_at = models.DateTimeField(
+        help_text="When the newest data behind the evidence was recorded.")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="assigned_flags")
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(max_length=2000, blank=True)
+
+    objects = FlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-severity", "opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "rule"], condition=~Q(state="resolved"),
+                                    name="one_open_flag_per_patient_rule"),
+            models.CheckConstraint(
+                condition=Q(state="resolved", resolved_at__isnull=False)
+                | (~Q(state="resolved") & Q(resolved_at__isnull=True)),
+                name="resolved_state_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "state", "-severity", "opened_at"],
+                         name="flag_queue_idx"),
+            models.Index(fields=["patient", "rule", "-resolved_at"], name="flag_history_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()} flag of patient {self.patient_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != State.RESOLVED
+
+    @property
+    def routed_to_dermatologist(self) -> bool:
+        return self.rule == Rule.ALLIANCE_AT_RISK or self.escalated_at is not None
+
+
+class FlagEvent(ImmutableModel):
+    """One transition or evidence update of a flag: who, when, what (history, never changed)."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        EVIDENCE = "evidence", "New evidence"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ASSIGNED = "assigned", "Assigned"
+        OUTREACH = "outreach", "Outreach logged"
+        ESCALATED = "escalated", "Escalated to dermatologist"
+        RESOLVED = "resolved", "Resolved"
+
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+",
+                              help_text="Empty for the system (sweep, check-in).")
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, null=True, blank=True)
+    evidence = models.JSONField(null=True, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["flag", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on flag {self.flag_id}"
+
+
+class Outreach(models.Model):
+    """A staff member's attempt to reach the patient about a flag."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", "Phone call"
+        EMAIL = "email", "Email"
+        MESSAGE = "message", "Portal message"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached the patient"
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_MESSAGE = "left_message", "Left a message"
+        SENT = "sent", "Message sent"
+
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="outreach")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outreach")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    note = models.TextField(max_length=2000, blank=True,
+                            help_text="For the clinic only.")
+    message_to_patient = models.TextField(
+        max_length=2000, blank=True,
+        help_text="Shown to the patient on their Today page (never labelled as a flag).")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} about flag {self.flag_id}"

@@ -1,0 +1,202 @@
+"""Writes of the flags app: applying rule findings (the sweep and the check-in trigger) and
+the review lifecycle (acknowledge, assign, outreach, escalate, resolve).
+
+Each function changes state, writes the FlagEvent history row and the audit row together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import AuditEvent, User
+from accounts.services import audit_record
+from checkins.models import AttentionRequest
+
+from .findings import Finding, evidence
+from .models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
+
+
+class FlagStateError(ValueError):
+    """A transition that the flag's state does not allow (e.g. resolving it twice)."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    opened: int = 0
+    updated: int = 0
+
+
+@transaction.atomic
+def flags_apply(
+    *, findings: Iterable[Finding], patient_ids: Iterable[int], now: datetime | None = None
+) -> ApplyResult:
+    """Turn findings about ``patient_ids`` into flags, set-based and idempotent.
+
+    - no open flag for (patient, rule): open one, unless a resolved one exists whose
+      resolution is not older than the newest data behind the finding;
+    - an open flag whose evidence changed: update it and keep the change as a FlagEvent;
+    - the same evidence again (a second sweep, a retried task): nothing.
+    The open flags of these patients are locked first, so two sweeps at once serialise here;
+    the partial unique constraint backs this up.
+    """
+    now = now or timezone.now()
+    patient_ids = list(patient_ids)
+    findings = list(findings)
+    if not findings:
+        return ApplyResult()
+    open_flags = {
+        (flag.patient_id, flag.rule): flag
+        for flag in Flag.objects.select_for_update().filter(patient_id__in=patient_ids).open()
+    }
+    last_resolved = {
+        (row["patient_id"], row["rule"]): row["last"]
+        for row in Flag.objects.filter(patient_id__in=patient_ids, state=State.RESOLVED)
+        .values("patient_id", "rule").annotate(last=Max("resolved_at"))
+    }
+    clinic_of = _clinics_of({f.patient_id for f in findings})
+    to_open, to_update = [], []
+    for finding in findings:
+        key = (finding.patient_id, finding.rule)
+        flag = open_flags.get(key)
+        if flag is not None:
+            if flag.evidence != finding.evidence or flag.severity != finding.severity:
+                flag.evidence, flag.severity = finding.evidence, finding.severity
+                flag.evidence_at, flag.updated_at = finding.evidence_at, now
+                to_update.append(flag)
+        elif key not in last_resolved or finding.evidence_at > last_resolved[key]:
+            to_open.append(Flag(
+                patient_id=finding.patient_id, clinic_id=clinic_of[finding.patient_id],
+                rule=finding.rule, severity=finding.severity, evidence=finding.evidence,
+                evidence_at=finding.evidence_at, opened_at=now, updated_at=now,
+            ))
+    created = Flag.objects.bulk_create(to_open)
+    Flag.objects.bulk_update(to_update, ["evidence", "severity", "evidence_at", "updated_at"])
+    FlagEvent.objects.bulk_create(
+        [FlagEvent(flag=flag, at=now, kind=FlagEvent.Kind.OPENED, severity=flag.severity,
+                   evidence=flag.evidence) for flag in created]
+        + [FlagEvent(flag=flag, at=now, kind=FlagEvent.Kind.EVIDENCE, severity=flag.severity,
+                     evidence=flag.evidence) for flag in to_update]
+    )
+    return ApplyResult(opened=len(created), updated=len(to_update))
+
+
+def _clinics_of(patient_ids: set[int]) -> dict[int, int]:
+    from accounts.models import Patient
+
+    return dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "clinic_id"))
+
+
+def severe_side_effect_finding(request: AttentionRequest) -> Finding:
+    checkin = request.checkin
+    item = checkin.side_effect_item
+    summary = f"Severe side effect reported for {checkin.local_date:%a %-d %b %Y}"
+    if item is not None:
+        summary += f" (step: {item.name})"
+    return Finding(
+        patient_id=checkin.patient_id, rule=Rule.SEVERE_SIDE_EFFECT, severity=Severity.HIGH,
+        evidence=evidence(
+            rule=Rule.SEVERE_SIDE_EFFECT, summary=summary + ".", as_of=checkin.local_date,
+            windows=[], checkin_ids=[checkin.pk],
+            numbers={"side_effect": checkin.side_effect,
+                     "item": item.name if item is not None else None},
+        ),
+        evidence_at=checkin.updated_at,
+    )
+
+
+def flag_raise_severe_side_effect(*, request: AttentionRequest) -> None:
+    """Raised at once when such a check-in is saved (via checkins' attention request)."""
+    finding = severe_side_effect_finding(request)
+    open_flag = Flag.objects.filter(patient_id=finding.patient_id, rule=finding.rule).open()
+    open_flag = open_flag.first()
+    if open_flag is not None and request.checkin_id not in open_flag.evidence["checkin_ids"]:
+        # A second severe report while the first is open: the flag shows both.
+        ids = sorted({*open_flag.evidence["checkin_ids"], request.checkin_id})
+        finding = Finding(
+            patient_id=finding.patient_id, rule=finding.rule, severity=finding.severity,
+            evidence={**finding.evidence, "checkin_ids": ids}, evidence_at=finding.evidence_at,
+        )
+    elif open_flag is not None:
+        return
+    flags_apply(findings=[finding], patient_ids=[finding.patient_id])
+
+
+# --- The review lifecycle -----------------------------------------------------------------
+
+def _event(flag: Flag, actor: User, kind: str, note: str = "") -> FlagEvent:
+    audit_record(actor=actor, patient=flag.patient, action=AuditEvent.Action.CHANGE,
+                 object_type=f"flag:{kind}", object_id=str(flag.pk))
+    return FlagEvent.objects.create(flag=flag, actor=actor, kind=kind, note=note)
+
+
+def _require_open(flag: Flag) -> None:
+    if not flag.is_open:
+        raise FlagStateError("This flag is already resolved.")
+
+
+@transaction.atomic
+def flag_acknowledge(*, flag: Flag, actor: User, assignee: User | None = None) -> Flag:
+    """new → acknowledged, assigned to ``assignee`` (default: the person acknowledging)."""
+    _require_open(flag)
+    assignee = assignee or actor
+    changed = ["assigned_to", "updated_at"]
+    if flag.state == State.NEW:
+        flag.state = State.ACKNOWLEDGED
+        changed.append("state")
+    flag.assigned_to, flag.updated_at = assignee, timezone.now()
+    flag.save(update_fields=changed)
+    kind = FlagEvent.Kind.ACKNOWLEDGED if "state" in changed else FlagEvent.Kind.ASSIGNED
+    _event(flag, actor, kind, note=f"Assigned to {assignee.display_name}")
+    return flag
+
+
+@transaction.atomic
+def outreach_log(
+    *, flag: Flag, actor: User, channel: str, outcome: str, note: str = "",
+    message_to_patient: str = "",
+) -> Outreach:
+    _require_open(flag)
+    if flag.state == State.NEW:
+        flag_acknowledge(flag=flag, actor=actor)
+    outreach = Outreach.objects.create(
+        flag=flag, patient_id=flag.patient_id, by=actor, channel=channel, outcome=outcome,
+        note=note, message_to_patient=message_to_patient,
+    )
+    _event(flag, actor, FlagEvent.Kind.OUTREACH,
+           note=f"{outreach.get_channel_display()}: {outreach.get_outcome_display()}")
+    return outreach
+
+
+@transaction.atomic
+def flag_escalate(*, flag: Flag, actor: User, note: str) -> Flag:
+    """Route the flag to the patient's dermatologist (shown on their "My patients")."""
+    _require_open(flag)
+    if flag.escalated_at is not None:
+        raise FlagStateError("This flag is already with the dermatologist.")
+    flag.escalated_at = flag.updated_at = timezone.now()
+    flag.save(update_fields=["escalated_at", "updated_at"])
+    _event(flag, actor, FlagEvent.Kind.ESCALATED, note=note)
+    return flag
+
+
+@transaction.atomic
+def flag_resolve(*, flag: Flag, actor: User, resolution: str, note: str = "") -> Flag:
+    _require_open(flag)
+    if resolution not in Resolution.values:
+        raise FlagStateError("Choose a resolution.")
+    if resolution == Resolution.OTHER and not note.strip():
+        raise FlagStateError("Say what happened when the resolution is “Other”.")
+    flag.state, flag.resolution, flag.resolution_note = State.RESOLVED, resolution, note
+    flag.resolved_at = flag.updated_at = timezone.now()
+    flag.resolved_by = actor
+    flag.save(update_fields=["state", "resolution", "resolution_note", "resolved_at",
+                             "resolved_by", "updated_at"])
+    _event(flag, actor, FlagEvent.Kind.RESOLVED,
+           note=f"{flag.get_resolution_display()}. {note}".strip())
+    return flag
