@@ -38,7 +38,17 @@ def handler():
     attention_requested.disconnect(receiver)
 
 
-def test_without_a_handler_the_request_stays_pending(severe):
+@pytest.fixture
+def no_handlers():
+    """Without the flags app's receiver: nobody takes the request on."""
+    from flags.receivers import raise_flag_for_attention
+
+    attention_requested.disconnect(dispatch_uid="flags.severe_side_effect")
+    yield
+    attention_requested.connect(raise_flag_for_attention, dispatch_uid="flags.severe_side_effect")
+
+
+def test_without_a_handler_the_request_stays_pending(severe, no_handlers):
     attention_dispatch(severe.pk)
     severe.refresh_from_db()
     assert severe.processed_at is None

@@ -1,0 +1,202 @@
+"""The flag lifecycle: one open flag per (patient, rule), updates keep history, reopen only on
+newer data, every transition recorded and audited; severe side effects flag at once."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from checkins.models import AttentionRequest
+from checkins.services import StepAnswer, Wellbeing, checkin_submit
+from checkins.tasks import attention_dispatch
+from flags.findings import Finding, evidence
+from flags.models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
+from flags.services import (
+    FlagStateError,
+    flag_acknowledge,
+    flag_escalate,
+    flag_resolve,
+    flags_apply,
+    outreach_log,
+)
+from tests.checkins.conftest import steps_of
+from tests.factories import backdated_revision, item_draft
+
+pytestmark = pytest.mark.django_db
+
+
+def finding_for(patient, *, recent=40.0, rule=Rule.ADHERENCE_DROP, at=None, severity=2):
+    return Finding(
+        patient_id=patient.pk, rule=rule, severity=severity,
+        evidence=evidence(rule=rule, summary=f"Adherence {recent}%", as_of=date(2026, 11, 24),
+                          windows=[], numbers={"recent_percent": recent}, checkin_ids=[1, 2]),
+        evidence_at=at or timezone.now(),
+    )
+
+
+def test_a_finding_opens_one_flag_with_its_evidence_and_an_opened_event(patient_a):
+    # given / when
+    result = flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    # then
+    flag = Flag.objects.get()
+    assert (result.opened, result.updated) == (1, 0)
+    assert (flag.rule, flag.state, flag.clinic_id) == (Rule.ADHERENCE_DROP, State.NEW,
+                                                       patient_a.clinic_id)
+    assert flag.evidence["numbers"] == {"recent_percent": 40.0}
+    assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED]
+
+
+def test_the_same_finding_again_changes_nothing(patient_a):
+    # given
+    finding = finding_for(patient_a)
+    flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+    # when
+    result = flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+    # then
+    assert (result.opened, result.updated) == (0, 0)
+    assert Flag.objects.count() == 1
+    assert FlagEvent.objects.count() == 1
+
+
+def test_new_evidence_updates_the_open_flag_and_keeps_the_old_in_history(patient_a):
+    # given
+    flags_apply(findings=[finding_for(patient_a, recent=40.0)], patient_ids=[patient_a.pk])
+    # when
+    result = flags_apply(findings=[finding_for(patient_a, recent=30.0, severity=3)],
+                         patient_ids=[patient_a.pk])
+    # then
+    flag = Flag.objects.get()
+    assert result.updated == 1
+    assert (flag.evidence["numbers"]["recent_percent"], flag.severity) == (30.0, Severity.HIGH)
+    history = [(e.kind, e.evidence["numbers"]["recent_percent"]) for e in flag.events.all()]
+    assert history == [(FlagEvent.Kind.OPENED, 40.0), (FlagEvent.Kind.EVIDENCE, 30.0)]
+
+
+def test_the_database_refuses_a_second_open_flag_for_the_same_rule(patient_a):
+    # given
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flag = Flag.objects.get()
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Flag.objects.create(patient=patient_a, clinic=patient_a.clinic, rule=flag.rule,
+                            severity=1, evidence={}, evidence_at=timezone.now())
+
+
+def test_after_resolution_only_newer_data_opens_a_new_flag(patient_a, staff):
+    # given
+    old_data = timezone.now() - timedelta(hours=1)
+    flags_apply(findings=[finding_for(patient_a, at=old_data)], patient_ids=[patient_a.pk])
+    flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.SUPPORTED)
+    # when: the sweep finds the same (old) data again
+    stale = flags_apply(findings=[finding_for(patient_a, at=old_data, recent=35.0)],
+                        patient_ids=[patient_a.pk])
+    # then
+    assert stale.opened == 0
+    # when: a check-in after the resolution keeps the rule firing
+    fresh = flags_apply(findings=[finding_for(patient_a, at=timezone.now() + timedelta(seconds=1))],
+                        patient_ids=[patient_a.pk])
+    # then
+    assert fresh.opened == 1
+    assert list(Flag.objects.order_by("id").values_list("state", flat=True)) == [
+        State.RESOLVED, State.NEW]
+
+
+def test_acknowledge_outreach_escalate_resolve_are_recorded_and_audited(patient_a, staff):
+    # given
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flag = Flag.objects.get()
+    # when
+    flag_acknowledge(flag=flag, actor=staff)
+    outreach_log(flag=flag, actor=staff, channel=Outreach.Channel.CALL,
+                 outcome=Outreach.Outcome.NO_ANSWER, note="Voicemail")
+    flag_escalate(flag=flag, actor=staff, note="Please review the plan")
+    flag_resolve(flag=flag, actor=staff, resolution=Resolution.PLAN_CHANGED, note="New plan")
+    # then
+    flag.refresh_from_db()
+    assert (flag.state, flag.assigned_to, flag.resolved_by) == (State.RESOLVED, staff, staff)
+    assert flag.routed_to_dermatologist
+    kinds = list(flag.events.values_list("kind", flat=True))
+    assert kinds == ["opened", "acknowledged", "outreach", "escalated", "resolved"]
+    assert all(e.actor == staff for e in flag.events.exclude(kind="opened"))
+    audited = AuditEvent.objects.filter(actor=staff, patient=patient_a,
+                                        object_id=str(flag.pk)).count()
+    assert audited == 4
+
+
+def test_a_resolved_flag_accepts_no_more_transitions(patient_a, staff):
+    # given
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flag = flag_resolve(flag=Flag.objects.get(), actor=staff,
+                        resolution=Resolution.NOT_A_CONCERN)
+    # when / then
+    for action in (lambda: flag_acknowledge(flag=flag, actor=staff),
+                   lambda: flag_escalate(flag=flag, actor=staff, note="x"),
+                   lambda: flag_resolve(flag=flag, actor=staff, resolution="supported")):
+        with pytest.raises(FlagStateError):
+            action()
+    assert flag.events.count() == 2
+
+
+def test_other_needs_a_note(patient_a, staff):
+    # given
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    # when / then
+    with pytest.raises(FlagStateError):
+        flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.OTHER, note=" ")
+    assert Flag.objects.get().state == State.NEW
+
+
+@pytest.fixture
+def routine(patient_a, derm):
+    """Cleanser morning and evening and a nightly retinoid, in effect for 30 days."""
+    return backdated_revision(
+        patient_a, author=derm, number=1,
+        effective_from=patient_a.local_today() - timedelta(days=30),
+        items=[item_draft(name="Gentle cleanser", kind="skincare", time_of_day="both", position=1),
+               item_draft(name="Adapalene 0.1% gel", position=2)],
+    )
+
+
+def _severe_checkin(patient, routine, local_date, text="Burning"):
+    cleanser, retinoid = steps_of(routine)
+    return checkin_submit(
+        patient=patient, local_date=local_date,
+        answers=[StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True),
+                 StepAnswer(retinoid.pk, "evening", False, "side_effects")],
+        wellbeing=Wellbeing(side_effect="severe", side_effect_item_id=retinoid.pk,
+                            side_effect_text=text),
+    )
+
+
+def test_a_severe_side_effect_raises_a_high_flag_at_once(patient_a, routine,
+                                                          django_capture_on_commit_callbacks):
+    # given / when: the check-in is saved and its on-commit work runs (the task, eagerly)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        checkin = _severe_checkin(patient_a, routine, patient_a.local_today())
+    request = AttentionRequest.objects.get()
+    attention_dispatch(request.pk)
+    # then
+    flag = Flag.objects.get()
+    assert len(callbacks) == 1
+    assert (flag.rule, flag.severity) == (Rule.SEVERE_SIDE_EFFECT, Severity.HIGH)
+    assert flag.evidence["checkin_ids"] == [checkin.pk]
+    assert "Adapalene" in flag.evidence["summary"]
+    request.refresh_from_db()
+    assert request.processed_at is not None
+
+
+def test_a_second_severe_report_while_open_adds_to_the_same_flag(patient_a, routine):
+    # given
+    today = patient_a.local_today()
+    first = _severe_checkin(patient_a, routine, today - timedelta(days=1))
+    second = _severe_checkin(patient_a, routine, today)
+    # when
+    for request in AttentionRequest.objects.order_by("id"):
+        attention_dispatch(request.pk)
+        attention_dispatch(request.pk)  # a duplicate delivery changes nothing
+    # then
+    flag = Flag.objects.get()
+    assert flag.evidence["checkin_ids"] == sorted([first.pk, second.pk])
+    assert list(flag.events.values_list("kind", flat=True)) == ["opened", "evidence"]
