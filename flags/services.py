@@ -75,7 +75,12 @@ def flags_apply(
                 rule=finding.rule, severity=finding.severity, evidence=finding.evidence,
                 evidence_at=finding.evidence_at, opened_at=now, updated_at=now,
             ))
-    created = Flag.objects.bulk_create(to_open)
+    # A concurrent sweep may open the same flag first: the partial unique index makes the
+    # insert wait for it and then skip; ``opened_at=now`` finds exactly the rows this call made.
+    Flag.objects.bulk_create(to_open, ignore_conflicts=True)
+    created = list(Flag.objects.filter(
+        patient_id__in={flag.patient_id for flag in to_open}, opened_at=now
+    )) if to_open else []
     Flag.objects.bulk_update(to_update, ["evidence", "severity", "evidence_at", "updated_at"])
     FlagEvent.objects.bulk_create(
         [FlagEvent(flag=flag, at=now, kind=FlagEvent.Kind.OPENED, severity=flag.severity,

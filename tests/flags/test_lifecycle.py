@@ -200,3 +200,34 @@ def test_a_second_severe_report_while_open_adds_to_the_same_flag(patient_a, rout
     flag = Flag.objects.get()
     assert flag.evidence["checkin_ids"] == sorted([first.pk, second.pk])
     assert list(flag.events.values_list("kind", flat=True)) == ["opened", "evidence"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_applies_at_once_open_one_flag(patient_a):
+    # given: two sweeps that found the same thing at the same moment
+    import threading
+
+    from django.db import connection
+
+    finding = finding_for(patient_a)
+    barrier, errors = threading.Barrier(2), []
+
+    def sweep_once():
+        try:
+            barrier.wait()
+            flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=sweep_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then
+    assert errors == []
+    assert Flag.objects.count() == 1
+    assert FlagEvent.objects.filter(kind=FlagEvent.Kind.OPENED).count() == 1
