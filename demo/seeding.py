@@ -1078,6 +1078,8 @@ class Pattern:
     weekend_done: float  # factor on the done rate at weekends
     declines: bool = False  # the done rate falls to ~50 % between weeks 3 and 8
     alliance_falls: bool = False  # satisfaction and pulse fall over the last weeks
+    late_drop: bool = False  # the done rate falls to ~35 % over the last ten days
+    quiet_days: int = 0  # logs nothing over the last this many days
 
 
 STEADY = Pattern("steady", (0.86, 0.95), 0.94, 0.9, 1.0)
@@ -1086,12 +1088,19 @@ DECLINING = Pattern("declining", (0.84, 0.9), 0.95, 0.9, 0.95, declines=True)
 PATCHY = Pattern("patchy", (0.6, 0.8), 0.7, 0.6, 0.9)
 FALLING_ALLIANCE = Pattern("falling alliance", (0.8, 0.9), 0.95, 0.9, 0.95, alliance_falls=True)
 DEMO_ROUTINE = Pattern("demo routine", (0.93, 0.93), 0.97, 0.55, 0.65)
+# A steady logger who has logged nothing for the last five days ("gone quiet").
+GONE_QUIET = Pattern("gone quiet", (0.86, 0.95), 0.97, 0.95, 1.0, quiet_days=5)
+# Falling satisfaction and alliance, and then adherence too: the "alliance at risk" story.
+AT_RISK = Pattern("alliance at risk", (0.84, 0.9), 0.97, 0.95, 0.95, alliance_falls=True,
+                  late_drop=True)
 # Synthetic patient N follows COHORT_PATTERNS[N % 8]; when N % 16 == 12 (a steady patient) they
-# also report one severe side effect in the last weeks.
+# also report one severe side effect in the last weeks. Every sixteenth patient from 9 goes
+# quiet, and from 15 has the alliance-at-risk story (so each flag rule has patients to show).
 COHORT_PATTERNS = (
     STEADY, STEADY, WEEKEND_GAPS, DECLINING, STEADY, PATCHY, WEEKEND_GAPS, FALLING_ALLIANCE,
 )
 SEVERE_EVERY, SEVERE_AT = 16, 12
+STORY_EVERY, STORY_PATTERNS = 16, {9: GONE_QUIET, 15: AT_RISK}
 
 SLOT_SKIP_SHARE = 0.4  # of the skipped steps, the share skipped as a whole morning/evening
 
@@ -1151,7 +1160,10 @@ ATTENTION_COLUMNS = ("patient_id", "checkin_id", "kind", "created_at", "processe
 
 def history_pattern(number: int) -> Pattern:
     """The logging pattern of demo patient ``number`` (0 is patient@demo.test)."""
-    return DEMO_ROUTINE if number == 0 else COHORT_PATTERNS[number % len(COHORT_PATTERNS)]
+    if number == 0:
+        return DEMO_ROUTINE
+    return STORY_PATTERNS.get(number % STORY_EVERY) or COHORT_PATTERNS[
+        number % len(COHORT_PATTERNS)]
 
 
 def _ramp(value: float, start: float, end: float) -> float:
@@ -1295,6 +1307,8 @@ class _Timeline:
         logged, done = self._rates(index, day)
         if revision is None or not steps or (not severe and self.rng.random() >= logged):
             return None
+        if index >= len(self.days) - self.pattern.quiet_days:
+            return None
         log = _DayLog(day, revision.pk, self._answers(steps, done, day))
         self._wellbeing(log, index, severe)
         self._pulse(log, index)
@@ -1311,6 +1325,8 @@ class _Timeline:
             logged, done = logged - 0.2 * drop, done - (done - 0.48) * drop
         if pattern.alliance_falls:
             done -= 0.15 * _fall(index, length)
+        if pattern.late_drop:
+            done -= (done - 0.35) * _ramp(index, length - 12, length - 5)
         return logged, done
 
     def _answers(
