@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("careplans.urls")),
     path("", include("checkins.urls")),
     path("", include("reminders.urls")),
+    path("", include("flags.urls")),
     path("", include("clinic.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -4,7 +4,6 @@ from . import views
 
 urlpatterns = [
     path("clinic/patients/", views.patient_list, name="my_patients"),
-    path("clinic/flagged/", views.flagged_patients, name="flagged_patients"),
     path("clinic/patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
     path("clinic/patients/<int:patient_id>/profile/", views.profile_edit,
          name="patient_profile_edit"),

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.decorators import clinician_required, role_required
+from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
 from accounts.selectors import clinic_patients_for, patient_record_for_clinician, role_of
 from careplans import selectors as plans
@@ -31,6 +31,7 @@ from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
 from checkins.charts import history_context
 from checkins.selectors import with_last_checkin
+from flags import selectors as flags
 from reminders.services import recent_deliveries
 
 PAGE_SIZE = 25
@@ -51,16 +52,14 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
             | Q(user__email__icontains=query)
         )
-    listed = with_last_checkin(plans.with_plan_summary(patients))
+    listed = with_last_checkin(plans.with_plan_summary(patients)).prefetch_related(
+        flags.open_flags_prefetch())
     page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "clinic/patient_list.html", {
         "page": page, "query": query, "scope": scope, "is_derm": is_derm,
+        # What needs the dermatologist comes first, whatever the search shows.
+        "at_risk": flags.routed_to_dermatologist(request.user) if is_derm else None,
     })
-
-
-@role_required("staff")
-def flagged_patients(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinic/flagged_patients.html")
 
 
 @clinician_required
@@ -68,7 +67,8 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
     context = {**plan_context(patient), **history_context(patient, audience="clinician"),
                "deliveries": recent_deliveries(patient)}
-    context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm())
+    context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm(),
+                   open_flags=flags.open_flags_of(patient))
     return render(request, "clinic/patient_detail.html", context)
 
 

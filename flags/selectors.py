@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
-from accounts.models import AuditEvent, User
-from accounts.selectors import membership_of, patient_record_for_clinician
+from accounts.models import AuditEvent, Patient, Role, User
+from accounts.selectors import membership_of, patient_of, patient_record_for_clinician
+from checkins.models import CheckIn
 
-from .models import Flag
+from .models import Flag, FlagEvent, Outreach, Rule, State
+
+QUEUE_OPEN = "open"
 
 
 def flags_visible_to(user: User) -> QuerySet[Flag]:
@@ -35,3 +40,120 @@ def flag_for_clinician(*, user: User, flag_id: int,
         object_id=str(flag.pk),
     )
     return flag
+
+
+# --- The review queue, badges and the patient's messages (added for the pages) ------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows. ``state`` is a State value or ``"open"`` (new and acknowledged)."""
+
+    rule: str = ""
+    state: str = "open"
+    dermatologist_id: int | None = None
+    assigned_to_id: int | None = None
+
+
+def flag_queue(user: User, filters: QueueFilters) -> QuerySet[Flag]:
+    """The user's clinic's flags matching ``filters``: highest severity first, then oldest.
+    Everything a queue row prints is joined here, so a page costs one query however long the
+    queue is."""
+    flags = _queue_base(user, filters)
+    flags = flags.open() if filters.state == QUEUE_OPEN else flags.filter(state=filters.state)
+    return flags.select_related(
+        "patient__user", "patient__dermatologist", "assigned_to"
+    ).order_by("-severity", "opened_at", "id")
+
+
+def flag_state_counts(user: User, filters: QueueFilters) -> dict[str, int]:
+    """Flags per state under the other filters (rule, dermatologist, assignee): one query."""
+    counts = _queue_base(user, filters).aggregate(**{
+        state: Count("pk", filter=Q(state=state)) for state in State.values
+    })
+    return {state: counts[state] or 0 for state in State.values}
+
+
+def _queue_base(user: User, filters: QueueFilters) -> QuerySet[Flag]:
+    flags = flags_visible_to(user)
+    if filters.rule:
+        flags = flags.filter(rule=filters.rule)
+    if filters.dermatologist_id is not None:
+        flags = flags.filter(patient__dermatologist_id=filters.dermatologist_id)
+    if filters.assigned_to_id is not None:
+        flags = flags.filter(assigned_to_id=filters.assigned_to_id)
+    return flags
+
+
+def clinic_dermatologists(user: User) -> QuerySet[User]:
+    """The dermatologists of the user's clinic (the queue's filter choices)."""
+    return _clinic_members(user).filter(membership__role=Role.DERMATOLOGIST)
+
+
+def flag_assignees(user: User) -> QuerySet[User]:
+    """Who a flag of the user's clinic may be assigned to: its staff and dermatologists."""
+    return _clinic_members(user)
+
+
+def _clinic_members(user: User) -> QuerySet[User]:
+    membership = membership_of(user)
+    if membership is None:
+        return User.objects.none()
+    return User.objects.filter(membership__clinic_id=membership.clinic_id).select_related(
+        "membership").order_by("first_name", "last_name", "email")
+
+
+def open_flags_prefetch() -> Prefetch:
+    """Prefetch each listed patient's open flags into ``patient.open_flags`` (one query for
+    the whole page, however many patients it lists)."""
+    return Prefetch("flags", queryset=Flag.objects.open().order_by("-severity", "opened_at"),
+                    to_attr="open_flags")
+
+
+def routed_to_dermatologist(user: User) -> QuerySet[Flag]:
+    """Open flags of the dermatologist's own patients that need them: "alliance at risk"
+    flags and flags staff escalated. Each carries ``escalation_note`` (the latest one)."""
+    note = FlagEvent.objects.filter(
+        flag=OuterRef("pk"), kind=FlagEvent.Kind.ESCALATED).order_by("-at", "-id")
+    return (
+        flags_visible_to(user).open()
+        .filter(patient__dermatologist=user)
+        .filter(Q(rule=Rule.ALLIANCE_AT_RISK) | Q(escalated_at__isnull=False))
+        .annotate(escalation_note=Subquery(note.values("note")[:1]))
+        .select_related("patient__user")
+        .order_by("-severity", "opened_at", "id")
+    )
+
+
+def open_flags_of(patient: Patient) -> QuerySet[Flag]:
+    """A patient's open flags; the caller obtained ``patient`` through a clinician scope."""
+    return Flag.objects.filter(patient=patient).open().order_by("-severity", "opened_at", "id")
+
+
+def flag_history(flag: Flag) -> QuerySet[FlagEvent]:
+    return flag.events.select_related("actor").order_by("at", "id")
+
+
+def flag_outreach(flag: Flag) -> QuerySet[Outreach]:
+    return flag.outreach.select_related("by").order_by("-at", "-id")
+
+
+def messages_for_patient(user: User) -> QuerySet[Outreach]:
+    """Messages the clinic wrote to this patient (the patient's own rows only; empty for
+    anyone else). Nothing about the flag behind a message is read here."""
+    patient = patient_of(user)
+    if patient is None:
+        return Outreach.objects.none()
+    return (
+        Outreach.objects.filter(patient=patient).exclude(message_to_patient="")
+        .select_related("by").only("at", "message_to_patient", "by", "by__first_name",
+                                   "by__last_name", "by__email")
+        .order_by("-at", "-id")
+    )
+
+
+def evidence_checkins(flag: Flag) -> QuerySet[CheckIn]:
+    """The check-ins behind the flag's evidence, oldest first (only the flag's patient's)."""
+    ids = [pk for pk in flag.evidence.get("checkin_ids") or [] if isinstance(pk, int)]
+    return CheckIn.objects.filter(patient_id=flag.patient_id, pk__in=ids).select_related(
+        "side_effect_item").order_by("local_date")

@@ -1,0 +1,239 @@
+"""The review queue, the flag page and its four actions, and the patient's clinic messages.
+
+Every flag is reached through ``flag_for_clinician`` (the clinic's scope, audited; 404
+otherwise) and every change goes through ``flags.services``. Actions are plain POST forms that
+redirect back with a message; with htmx they answer with the page's "work" section instead
+(``flags/_work.html``), so the page still works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from accounts.decorators import clinician_required, patient_required
+from accounts.models import AuditEvent, User
+from accounts.selectors import membership_of, patient_of, role_of
+from careplans.selectors import open_concerns
+from careplans.views import plan_context
+from checkins.charts import recent_rows
+from checkins.selectors import recent_checkins
+
+from . import selectors
+from .charts import evidence_chart
+from .forms import AssignForm, EscalateForm, OutreachForm, QueueFilterForm, ResolveForm
+from .models import Flag, State
+from .services import FlagStateError, flag_acknowledge, flag_escalate, flag_resolve, outreach_log
+
+PAGE_SIZE = 25
+RECENT_CHECKINS = 14
+RESOLVED_REFUSAL = "This flag is already resolved, so nothing was changed."
+
+
+# --- The queue -------------------------------------------------------------------------------
+
+@clinician_required
+def flagged_patients(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(_queue_data(request), user=request.user)
+    form.is_valid()  # invalid filters show their error and fall back to the default
+    filters = form.filters()
+    page = Paginator(selectors.flag_queue(request.user, filters), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    counts = selectors.flag_state_counts(request.user, filters)
+    return render(request, "flags/queue.html", {
+        "form": form, "page": page, "filters": filters,
+        "state_counts": [(value, label, counts[value]) for value, label in State.choices],
+        "clinic_timezone": _clinic_timezone(request.user),
+    })
+
+
+def _queue_data(request: HttpRequest) -> dict[str, str]:
+    """The GET filters over the role's defaults: a dermatologist starts with their own
+    patients, and choosing "Any dermatologist" (an empty value) overrides that."""
+    defaults = {"state": selectors.QUEUE_OPEN}
+    if role_of(request.user) == "dermatologist":
+        defaults["dermatologist"] = str(request.user.pk)
+    return {**defaults, **request.GET.dict()}
+
+
+def _clinic_timezone(user: User) -> str:
+    membership = membership_of(user)
+    return membership.clinic.timezone if membership else "UTC"
+
+
+# --- The flag page ---------------------------------------------------------------------------
+
+@clinician_required
+def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
+    flag = selectors.flag_for_clinician(user=request.user, flag_id=flag_id)
+    return _render_page(request, flag)
+
+
+def _render_page(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
+    patient = flag.patient
+    context = {
+        **plan_context(patient),
+        "evidence": flag.evidence,
+        "chart": evidence_chart(flag),
+        "evidence_checkins": recent_rows(selectors.evidence_checkins(flag)),
+        "recent": recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
+        "open_concerns": open_concerns(patient),
+        **_work_context(request, flag, **work),
+    }
+    return render(request, "flags/flag_detail.html", context)
+
+
+def _work_context(
+    request: HttpRequest, flag: Flag, *, bound: forms.Form | None = None, action: str = "",
+    notice: str = "", notice_error: bool = False,
+) -> dict[str, Any]:
+    """The part of the page an action changes: state, forms, history and outreach log."""
+    user = request.user
+    forms_by_action = {
+        name: bound if name == action and bound is not None else spec.form(
+            prefix=name, user=user, **spec.initial(flag, user))
+        for name, spec in ACTIONS.items()
+    }
+    return {
+        "flag": flag, "forms": forms_by_action, "events": selectors.flag_history(flag),
+        "outreach": selectors.flag_outreach(flag), "notice": notice,
+        "notice_error": notice_error or bound is not None,
+        "clinic_timezone": _clinic_timezone(user),
+    }
+
+
+# --- Actions ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    form: type[forms.Form]
+    perform: Callable[[Flag, User, dict[str, Any]], str]  # returns the message shown after
+    initial: Callable[[Flag, User], dict[str, Any]] = lambda flag, user: {}
+
+
+def _acknowledge(flag: Flag, user: User, data: dict[str, Any]) -> str:
+    was_new = flag.state == State.NEW
+    flag_acknowledge(flag=flag, actor=user, assignee=data["assignee"])
+    who = "you" if data["assignee"] == user else data["assignee"].display_name
+    return f"Acknowledged and assigned to {who}." if was_new else f"Assigned to {who}."
+
+
+def _outreach(flag: Flag, user: User, data: dict[str, Any]) -> str:
+    outreach_log(flag=flag, actor=user, channel=data["channel"], outcome=data["outcome"],
+                 note=data["note"], message_to_patient=data["message_to_patient"].strip())
+    if data["message_to_patient"].strip():
+        return "Outreach logged. The patient can read your message in the portal."
+    return "Outreach logged."
+
+
+def _escalate(flag: Flag, user: User, data: dict[str, Any]) -> str:
+    flag_escalate(flag=flag, actor=user, note=data["note"])
+    name = flag.patient.dermatologist.display_name
+    return f"Escalated to {name}. It is at the top of their “My patients” page."
+
+
+def _resolve(flag: Flag, user: User, data: dict[str, Any]) -> str:
+    flag_resolve(flag=flag, actor=user, resolution=data["resolution"], note=data["note"])
+    return f"Resolved: {flag.get_resolution_display()}."
+
+
+ACTIONS: dict[str, Action] = {
+    "acknowledge": Action(AssignForm, _acknowledge,
+                          lambda flag, user: {"initial": {
+                              "assignee": flag.assigned_to_id or user.pk}}),
+    "outreach": Action(OutreachForm, _outreach),
+    "escalate": Action(EscalateForm, _escalate),
+    "resolve": Action(ResolveForm, _resolve),
+}
+
+
+def _act(request: HttpRequest, flag_id: int, action: str) -> HttpResponse:
+    # Scope first (audited), so outsiders get the same 404 whatever the method.
+    flag = selectors.flag_for_clinician(user=request.user, flag_id=flag_id,
+                                        action=AuditEvent.Action.CHANGE)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not flag.is_open:
+        return _answer(request, flag, RESOLVED_REFUSAL, error=True)
+    spec = ACTIONS[action]
+    form = spec.form(request.POST, prefix=action, user=request.user)
+    if not form.is_valid():
+        return _invalid(request, flag, action, form)
+    try:
+        with transaction.atomic():
+            done = spec.perform(_locked(flag), request.user, form.cleaned_data)
+    except FlagStateError as refusal:
+        return _answer(request, flag, str(refusal), error=True)
+    return _answer(request, flag, done)
+
+
+def _locked(flag: Flag) -> Flag:
+    """The flag re-read under its row lock, so two people acting at once are serialised and
+    the second sees the first one's change (e.g. resolving an already resolved flag is
+    refused, not written over). The patient stays the one read through the audited scope."""
+    locked = Flag.objects.select_for_update().select_related("assigned_to").get(pk=flag.pk)
+    locked.patient = flag.patient
+    if not locked.is_open:
+        raise FlagStateError(RESOLVED_REFUSAL)
+    return locked
+
+
+def _invalid(request: HttpRequest, flag: Flag, action: str, form: forms.Form) -> HttpResponse:
+    notice = "Nothing was saved. Check the form below."
+    if request.htmx:
+        return _render_work(request, flag, bound=form, action=action, notice=notice)
+    return _render_page(request, flag, bound=form, action=action, notice=notice)
+
+
+def _answer(request: HttpRequest, flag: Flag, text: str, *, error: bool = False) -> HttpResponse:
+    """Post/redirect/get with a message; for htmx, the refreshed work section."""
+    if request.htmx:
+        fresh = Flag.objects.select_related("assigned_to").get(pk=flag.pk)
+        fresh.patient = flag.patient
+        return _render_work(request, fresh, notice=text, notice_error=error)
+    (messages.error if error else messages.success)(request, text)
+    return redirect("flag_detail", flag_id=flag.pk)
+
+
+def _render_work(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
+    return render(request, "flags/_work.html", _work_context(request, flag, **work))
+
+
+@clinician_required
+def flag_acknowledge_view(request: HttpRequest, flag_id: int) -> HttpResponse:
+    return _act(request, flag_id, "acknowledge")
+
+
+@clinician_required
+def flag_outreach_view(request: HttpRequest, flag_id: int) -> HttpResponse:
+    return _act(request, flag_id, "outreach")
+
+
+@clinician_required
+def flag_escalate_view(request: HttpRequest, flag_id: int) -> HttpResponse:
+    return _act(request, flag_id, "escalate")
+
+
+@clinician_required
+def flag_resolve_view(request: HttpRequest, flag_id: int) -> HttpResponse:
+    return _act(request, flag_id, "resolve")
+
+
+# --- The patient's side ----------------------------------------------------------------------
+
+@patient_required
+def clinic_messages(request: HttpRequest) -> HttpResponse:
+    """What the clinic wrote to the patient. Deliberately says nothing about flags."""
+    patient = patient_of(request.user)
+    return render(request, "flags/clinic_messages.html", {
+        "clinic_messages": selectors.messages_for_patient(request.user),
+        "patient_timezone": patient.timezone,
+    })
