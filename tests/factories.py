@@ -1,5 +1,6 @@
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import Clinic, ClinicMembership, Patient, Role, User
 
@@ -116,3 +117,29 @@ def backdated_revision(patient, *, author, number, effective_from, items, reason
     )
     CarePlan.objects.filter(pk=plan.pk).update(current_number=number)
     return revision
+
+
+def flag_evidence(rule="adherence_drop", *, summary="Adherence 40% in the last 7 days, 85% in the "
+                  "28 before.", windows=(), numbers=None, checkin_ids=(), as_of="2026-11-24"):
+    """Evidence as the rules write it (flags.findings): the keys every flag carries."""
+    return {
+        "rule": rule, "summary": summary, "as_of": as_of, "windows": list(windows),
+        "numbers": numbers if numbers is not None else {"recent_percent": 40.0,
+                                                        "baseline_percent": 85.0},
+        "checkin_ids": sorted(checkin_ids),
+    }
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    """An open flag as the sweep would leave it (no history rows; the services add those)."""
+
+    class Meta:
+        model = "flags.Flag"
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.LazyAttribute(lambda f: f.patient.clinic)
+    rule = "adherence_drop"
+    severity = 2
+    state = "new"
+    evidence = factory.LazyAttribute(lambda f: flag_evidence(f.rule))
+    evidence_at = factory.LazyFunction(timezone.now)
