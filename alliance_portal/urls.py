@@ -12,3 +12,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Plain error pages (templates/404.html, 500.html); a database outage gets templates/503.html.
+handler500 = "core.views.server_error"

@@ -1,8 +1,13 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from .middleware import DATABASE_UNAVAILABLE, database_unavailable_response
 
 
 @never_cache
@@ -26,3 +31,14 @@ def bench_noop(request: HttpRequest) -> HttpResponse:
     sets that for the gunicorn it starts. Never enabled in production.
     """
     return HttpResponse(status=204)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a plain page with nothing from the request or the error in it.
+
+    A database outage raised outside a view (e.g. while saving the session) gets the 503 page.
+    Django calls this inside its ``except`` block, so the exception is in ``sys.exc_info()``.
+    """
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable_response()
+    return HttpResponseServerError(render_to_string("500.html"))

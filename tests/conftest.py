@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from core.history import HISTORY_TRUNCATE_SETTING
 from tests.factories import ClinicFactory, DermatologistFactory, PatientFactory, StaffFactory
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -27,6 +28,13 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.WHITENOISE_USE_FINDERS = True
     # Hashing strength is not under test; PBKDF2 would spend minutes on factory users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client and the live server speak plain HTTP (tests/security asks for HTTPS).
+    settings.SECURE_SSL_REDIRECT = False
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's flush between transactional tests TRUNCATEs every table, history included;
+        # core/migrations/0002 refuses that unless the session says so.
+        options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c {HISTORY_TRUNCATE_SETTING}=on"
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
