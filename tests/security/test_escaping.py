@@ -1,0 +1,131 @@
+"""Script and HTML typed into any free-text field render as text on every page that shows it,
+for the patient and for the clinic. Rows are written through the services, never the forms, so
+nothing is cleaned on the way in: escaping on the way out is what is tested."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from careplans.services import concern_raise, concern_reply, profile_update
+from checkins.models import SideEffect
+from checkins.services import Wellbeing, checkin_submit
+from flags.findings import Finding, evidence
+from flags.models import Flag, Rule
+from flags.services import flag_escalate, flag_resolve, flags_apply, outreach_log
+from tests.factories import item_draft, plan_for
+
+pytestmark = pytest.mark.django_db
+
+
+def payload(field: str) -> str:
+    """The attack, tagged with its field so each page can be checked field by field."""
+    return f"<script>alert(1)</script><b>{field}</b>"
+
+
+@dataclass
+class Seeded:
+    patient: object
+    flag: Flag
+
+
+@pytest.fixture
+def seeded(patient_a, derm, staff) -> Seeded:
+    """Every free-text field a person can write, filled with ``payload(field)``."""
+    profile_update(patient=patient_a, actor=derm, preferences=None, data={
+        "what_matters": payload("goal"),
+        "lifestyle_notes": payload("lifestyle-notes"),
+        "preference_notes": payload("preference-notes"),
+    })
+    revision = plan_for(
+        patient_a, author=derm, reason=payload("plan-reason"),
+        items=[item_draft(name=payload("item-name"), instructions=payload("item-instructions"),
+                          monthly_cost=Decimal("500.00"))],
+        accepted={"budget": payload("accepted-warning-note")},
+    )
+    assert revision.accepted_warnings, "the budget warning must exist to carry a note"
+    item = revision.items.get()
+    checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=None,
+                   wellbeing=Wellbeing(side_effect=SideEffect.MILD, side_effect_item_id=item.pk,
+                                       side_effect_text=payload("side-effect"),
+                                       note=payload("checkin-note")))
+    concern = concern_raise(patient=patient_a, revision=revision, item=item, category="other",
+                            text=payload("concern"))
+    concern_reply(concern=concern, author=derm, reply=payload("concern-reply"))
+    return Seeded(patient=patient_a, flag=_worked_flag(patient_a, staff))
+
+
+def _worked_flag(patient, staff) -> Flag:
+    """A flag with outreach (clinic note, message to the patient), escalated, then resolved."""
+    flags_apply(patient_ids=[patient.pk], findings=[Finding(
+        patient_id=patient.pk, rule=Rule.ADHERENCE_DROP, severity=2,
+        evidence=evidence(rule=Rule.ADHERENCE_DROP, summary="Adherence 40%",
+                          as_of=patient.local_today() - timedelta(days=1), windows=[],
+                          numbers={"recent_percent": 40.0}, checkin_ids=[]),
+        evidence_at=timezone.now(),
+    )])
+    flag = Flag.objects.get(patient=patient)
+    outreach_log(flag=flag, actor=staff, channel="call", outcome="reached",
+                 note=payload("outreach-note"), message_to_patient=payload("outreach-message"))
+    flag_escalate(flag=flag, actor=staff, note=payload("escalation-note"))
+    return flag_resolve(flag=flag, actor=staff, resolution="other",
+                        note=payload("resolution-note"))
+
+
+PATIENT_PAGES = {
+    "today": ["checkin-note", "side-effect", "item-name"],
+    "checkin_history": ["checkin-note", "side-effect"],
+    "my_plan": ["goal", "plan-reason", "item-name", "item-instructions",
+                "accepted-warning-note", "concern", "concern-reply"],
+    "my_plan_history": ["plan-reason", "item-name", "accepted-warning-note"],
+    "my_profile": ["goal", "lifestyle-notes", "preference-notes"],
+    "clinic_messages": ["outreach-message"],
+}
+CLINIC_PAGES = {
+    "patient_detail": ["goal", "lifestyle-notes", "preference-notes", "plan-reason",
+                       "item-name", "item-instructions", "accepted-warning-note", "concern",
+                       "concern-reply", "checkin-note", "side-effect"],
+    "plan_history": ["plan-reason", "item-name", "accepted-warning-note"],
+    "plan_edit": ["item-name", "item-instructions", "accepted-warning-note"],
+    "patient_profile_edit": ["goal", "lifestyle-notes", "preference-notes"],
+    "flag_detail": ["outreach-note", "outreach-message", "escalation-note", "resolution-note"],
+}
+
+
+def assert_escaped(body: str, fields: list[str], page: str) -> None:
+    assert "<script>alert(1)" not in body, page
+    for field in fields:
+        assert f"<b>{field}</b>" not in body, (page, field)
+        assert escape(payload(field)) in body, (page, field)
+
+
+@pytest.mark.parametrize("page", PATIENT_PAGES)
+def test_patient_pages_show_free_text_escaped(client, seeded, page):
+    client.force_login(seeded.patient.user)
+    response = client.get(reverse(page))
+    assert response.status_code == 200
+    assert_escaped(response.content.decode(), PATIENT_PAGES[page], page)
+
+
+@pytest.mark.parametrize("page", CLINIC_PAGES)
+def test_clinic_pages_show_free_text_escaped(client, seeded, derm, page):
+    client.force_login(derm)
+    kwargs = ({"flag_id": seeded.flag.pk} if page == "flag_detail"
+              else {"patient_id": seeded.patient.pk})
+    response = client.get(reverse(page, kwargs=kwargs))
+    assert response.status_code == 200
+    assert_escaped(response.content.decode(), CLINIC_PAGES[page], page)
+
+
+@pytest.mark.parametrize("page", ["my_patients", "flagged_patients"])
+def test_clinic_lists_never_show_raw_markup(client, seeded, staff, page):
+    client.force_login(staff)
+    body = client.get(reverse(page), {"state": "resolved"}).content.decode()
+    assert "<script>alert(1)" not in body
+    assert "<b>" not in body
