@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import access_log_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("record-access/", access_log_views.access_log, name="access_log"),
     path("clinic/patients/invite/", views.patient_invite_view, name="patient_invite"),
     path(
         "accounts/invitation/<uidb64>/<token>/",

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import audit_views, views
 
 urlpatterns = [
     path("clinic/patients/", views.patient_list, name="my_patients"),
+    path("clinic/audit/", audit_views.audit_log, name="clinic_audit_log"),
     path("clinic/patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
     path("clinic/patients/<int:patient_id>/profile/", views.profile_edit,
          name="patient_profile_edit"),

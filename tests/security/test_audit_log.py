@@ -1,0 +1,244 @@
+"""The audit trail: append-only in the ORM and in PostgreSQL itself; the clinic's audit log page
+(scoped, searchable, paginated, itself audited); the patient's "Who viewed my record"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from accounts.services import audit_record
+from core.history import HISTORY_TRUNCATE_SETTING
+from tests.conftest import service_unavailable
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event(derm, patient_a):
+    return audit_record(actor=derm, patient=patient_a, action=AuditEvent.Action.VIEW,
+                        object_type="patient", object_id=str(patient_a.pk))
+
+
+# --- Append-only ----------------------------------------------------------------------------
+
+def test_audit_events_cannot_be_updated_or_deleted_through_the_orm(event):
+    event.allowed = False
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(allowed=False)
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).allowed is True
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        service_unavailable("the database-level guard needs PostgreSQL (DATABASE_URL)")
+
+
+@pytest.mark.usefixtures("postgresql")
+@pytest.mark.parametrize("sql", [
+    "UPDATE accounts_auditevent SET allowed = NOT allowed WHERE id = %s",
+    "DELETE FROM accounts_auditevent WHERE id = %s",
+])
+def test_plain_sql_cannot_update_or_delete_audit_events(event, sql):
+    # when / then
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute(sql, [event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).allowed is True
+
+
+@pytest.mark.usefixtures("postgresql")
+def test_plain_sql_cannot_truncate_audit_events(event):
+    with transaction.atomic(), connection.cursor() as cursor:
+        # given: a session like production's (the test suite's connections may truncate, for
+        # Django's flush), and this test's own inserts settled
+        cursor.execute(f"SET LOCAL {HISTORY_TRUNCATE_SETTING} = 'off'")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # when / then
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            cursor.execute("TRUNCATE accounts_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.usefixtures("postgresql")
+def test_new_audit_events_are_still_written(event, derm, patient_a):
+    audit_record(actor=derm, patient=patient_a, action=AuditEvent.Action.VIEW,
+                 object_type="plan_history")
+    assert AuditEvent.objects.count() == 2
+
+
+# --- The clinic's audit log -----------------------------------------------------------------
+
+def _view(actor, patient, object_type="patient", *, allowed=True):
+    return audit_record(actor=actor, patient=patient, action=AuditEvent.Action.VIEW,
+                        object_type=object_type, object_id=str(patient.pk), allowed=allowed)
+
+
+def _event_at(actor, patient, at, object_type="patient"):
+    """An event as if recorded at ``at`` (written once, like every audit row)."""
+    return AuditEvent.objects.create(actor=actor, patient=patient, at=at, allowed=True,
+                                     action=AuditEvent.Action.VIEW, object_type=object_type)
+
+
+def _log(client, user, **params):
+    client.force_login(user)
+    response = client.get(reverse("clinic_audit_log"), params)
+    assert response.status_code == 200
+    return response
+
+
+def _rows(response):
+    return response.context["rows"]
+
+
+def test_clinic_log_shows_the_clinics_events_and_never_another_clinics(
+    client, derm, staff, patient_a, other_derm, other_clinic
+):
+    # given
+    theirs = PatientFactory(dermatologist=other_derm)
+    _view(derm, patient_a)
+    _view(other_derm, theirs)  # another clinic's business
+    _view(other_derm, patient_a, allowed=False)  # an outsider tried our patient
+    _view(derm, theirs, allowed=False)  # our clinician tried theirs
+    # when
+    body = _log(client, staff).content.decode()
+    rows = _rows(_log(client, staff))
+    # then
+    assert theirs.user.display_name not in body
+    assert theirs.user.email not in body
+    patients = [row.patient for row in rows if row.what == "patient"]
+    assert patients.count(patient_a.user.display_name) == 2
+    assert patients.count("A patient of another clinic") == 1
+    assert all(row.actor != other_derm.display_name or row.patient == patient_a.user.display_name
+               for row in rows)
+
+
+def test_clinic_log_searches_by_patient_person_and_clinic_dates(
+    client, derm, staff, patient_a, patient_b
+):
+    # given
+    noon = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("UTC"))
+    _event_at(derm, patient_a, noon)
+    _event_at(staff, patient_b, noon + timedelta(days=2))
+    _event_at(derm, patient_b, noon + timedelta(days=5))
+    # when / then
+    by_patient = _rows(_log(client, derm, patient=patient_a.user.email))
+    assert [(r.patient, r.actor) for r in by_patient] == [
+        (patient_a.user.display_name, derm.display_name)
+    ]
+    by_actor = _rows(_log(client, derm, actor=staff.last_name))
+    assert {r.actor for r in by_actor} == {staff.display_name}
+    by_dates = _rows(_log(client, derm, date_from="2026-03-11", date_to="2026-03-12"))
+    assert [r.actor for r in by_dates if r.patient] == [staff.display_name]
+
+
+def test_clinic_log_cannot_find_another_clinics_patient_by_name(client, derm, other_derm):
+    # given: our clinician's refused attempt at their patient is in our log, nameless
+    theirs = PatientFactory(dermatologist=other_derm)
+    _view(derm, theirs, allowed=False)
+    # when
+    rows = _rows(_log(client, derm, patient=theirs.user.email))
+    # then
+    assert rows == []
+
+
+def test_viewing_the_clinic_log_is_audited(client, staff):
+    _log(client, staff)
+    assert AuditEvent.objects.filter(actor=staff, object_type="audit_log",
+                                     action=AuditEvent.Action.VIEW).count() == 1
+
+
+def test_clinic_log_pages_cost_the_same_queries_however_long_the_log(
+    client, derm, staff, patient_a, other_derm
+):
+    def queries_for_one_page() -> int:
+        client.force_login(staff)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("clinic_audit_log")).status_code == 200
+        return len(captured)
+
+    # given
+    _view(derm, patient_a)
+    few = queries_for_one_page()
+    for n in range(60):
+        actor = (derm, staff, other_derm)[n % 3]
+        _view(actor, PatientFactory(dermatologist=derm), allowed=actor != other_derm)
+    # when
+    many = queries_for_one_page()
+    # then
+    assert many == few
+    assert len(_rows(_log(client, staff))) == 50  # one page
+
+
+@pytest.mark.parametrize("who", ["patient", "anonymous"])
+def test_clinic_log_is_for_clinic_members_only(client, patient_a, who):
+    if who == "patient":
+        client.force_login(patient_a.user)
+    response = client.get(reverse("clinic_audit_log"))
+    assert response.status_code in (302, 404)
+    assert not AuditEvent.objects.filter(object_type="audit_log").exists()
+
+
+# --- The patient's "Who viewed my record" ---------------------------------------------------
+
+def test_patient_sees_who_viewed_their_record_in_plain_words(client, patient_a, derm, staff):
+    # given
+    _view(derm, patient_a)
+    _view(staff, patient_a, object_type="flag")
+    # when
+    client.force_login(patient_a.user)
+    response = client.get(reverse("access_log"))
+    # then
+    body = response.content.decode()
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [(r.name, r.role) for r in rows] == [
+        (staff.display_name, "Clinic staff"), (derm.display_name, "Dermatologist")
+    ]
+    assert "Your recent check-ins" in body
+    assert "Your record: plan, check-ins and profile" in body
+    assert "flag" not in body.lower()  # the patient is never told they were flagged
+
+
+def test_patient_sees_only_allowed_reads_of_their_own_record(
+    client, patient_a, patient_b, derm, other_derm
+):
+    # given
+    _view(derm, patient_a)
+    _view(derm, patient_b)  # another patient's record
+    _view(other_derm, patient_a, allowed=False)  # refused: the clinic's log, not the patient's
+    audit_record(actor=derm, patient=patient_a, action=AuditEvent.Action.CHANGE,
+                 object_type="plan_revision")
+    # when
+    client.force_login(patient_a.user)
+    response = client.get(reverse("access_log"))
+    # then
+    assert len(response.context["rows"]) == 1
+    body = response.content.decode()
+    assert patient_b.user.display_name not in body
+    assert other_derm.display_name not in body
+
+
+@pytest.mark.parametrize("who", ["derm", "staff"])
+def test_who_viewed_my_record_is_a_patient_page(client, request, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("access_log")).status_code == 404
+
+
+def test_patients_find_the_page_in_their_navigation(client, patient_a):
+    client.force_login(patient_a.user)
+    body = client.get(reverse("today")).content.decode()
+    assert f'href="{reverse("access_log")}"' in body
