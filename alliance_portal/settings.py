@@ -9,6 +9,7 @@ email and cache. Production and CI choose PostgreSQL and Redis with ``DATABASE_U
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -236,6 +237,8 @@ LOGGING = {
 
 # --- Security: headers and cookies on every response, DEBUG or not ---------------------------
 SESSION_COOKIE_HTTPONLY = True
+    # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
+    "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
