@@ -28,7 +28,8 @@ class Command(BaseCommand):
                        chunk_size=chunk_size)
         per_rule = ", ".join(f"{rule}: {n}" for rule, n in sorted(result.per_rule.items()))
         self.stdout.write(
-            f"Swept {result.patients} patients in {result.chunks} chunks in "
-            f"{time.perf_counter() - started:.2f} s: {result.findings} findings "
-            f"({per_rule or 'none'}); {result.opened} flags opened, {result.updated} updated."
+            f"Swept {result.patients} patients in {result.chunks} chunks "
+            f"({time.perf_counter() - started:.2f} s). Findings: {result.findings}"
+            f"{f' ({per_rule})' if per_rule else ''}. "
+            f"Flags opened: {result.opened}, updated: {result.updated}."
         )
