@@ -7,9 +7,9 @@ stays bounded). A chunk costs the same number of queries however many patients i
 2. one aggregate over the chunk's check-ins in the rule windows: conditional sums/counts per
    window (recent, baseline, quiet, before-quiet), one row per patient;
 3. one aggregate per patient and plan week over the same rows (the last complete weeks);
-4. one windowed query over ratings: sums/counts/max over the last N ratings and the M before
-   them (window frames, read on each patient's newest rating), one row per patient; a second
-   one, over the whole history, only for patients with fewer than N + M ratings in the windows;
+4. one windowed query over ratings: each patient's N + M newest ratings, read on their newest
+   rating's row with LEAD() (one row per patient); a second one, over the whole history, only
+   for patients with fewer than N + M ratings in the rule windows;
 5. one windowed query over pulses: the latest and (LEAD) the previous pulse per patient;
 6. one query for the check-ins behind the findings (ids and when they were saved);
 7. ``flags_apply`` for the chunk (its own fixed number of statements).
@@ -38,14 +38,12 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
-    Min,
     Q,
     QuerySet,
     Sum,
     Window,
 )
-from django.db.models.expressions import RowRange
-from django.db.models.functions import Coalesce, Lead, RowNumber
+from django.db.models.functions import Lead, RowNumber
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient
@@ -332,57 +330,41 @@ def _rating_rows(ids: Members, patients: Sequence[PatientRef], days: Yesterdays,
                  s: FlagSettings) -> dict[int, Ratings]:
     """Per patient: the last N ratings up to their yesterday and the M before them.
 
-    Window frames over the ratings, newest first, read on the newest rating's row: one row per
-    patient. The history is long and the ratings needed are usually recent, so the rows first
-    read are those of the rule windows; patients with fewer than N + M ratings there are read
-    again over their whole history (a second query, for those patients only)."""
+    The history is long and the ratings needed are usually recent, so the rows first read are
+    those of the rule windows; patients with fewer than N + M ratings there are read again
+    over their whole history (a second query, for those patients only)."""
     wanted = s.satisfaction_recent_count + s.satisfaction_previous_count
-    found = _rating_frames(ids, days, s, since=days.since(rules.lookback_days(s)))
-    again = [pk for pk, r in found.items() if r.last_count + r.previous_count < wanted]
-    again += [p.pk for p in patients if p.pk not in found]
+    rated = _newest_ratings(ids, days, wanted, since=days.since(rules.lookback_days(s)))
+    again = [p.pk for p in patients if len(rated.get(p.pk, ())) < wanted]
     if again:
-        found |= _rating_frames(again, days, s, since=None)
-    return found
+        rated |= _newest_ratings(again, days, wanted, since=None)
+    return {pk: ratings for pk, newest in rated.items()
+            if (ratings := Ratings.from_newest_first(newest, s)) is not None}
 
 
-def _rating_frames(ids: Members, days: Yesterdays, s: FlagSettings, since: date | None
-                   ) -> dict[int, Ratings]:
-    n, m = s.satisfaction_recent_count, s.satisfaction_previous_count
-    last = {**NEWEST_FIRST, "frame": RowRange(start=0, end=n - 1)}
-    previous = {**NEWEST_FIRST, "frame": RowRange(start=n, end=n + m - 1)}
-
-    def date_of(position: int) -> Window:  # the rating ``position`` places older
-        return Window(Lead("local_date", position), **NEWEST_FIRST)
-
+def _newest_ratings(ids: Members, days: Yesterdays, count: int, since: date | None
+                    ) -> dict[int, list[tuple[date, int]]]:
+    """Per patient, their ``count`` newest (date, rating) pairs up to their yesterday, newest
+    first: read on each patient's newest rating, with LEAD() for the older ones (one row per
+    patient; one window, no frames)."""
     rated = CheckIn.objects.order_by().filter(
         days.days_before(0, None), patient_id__in=ids, satisfaction__isnull=False,
         local_date__lte=days.latest)
     if since is not None:
         rated = rated.filter(local_date__gte=since)
+    older = {}
+    for k in range(1, count):
+        older[f"d{k}"] = Window(Lead("local_date", k), **NEWEST_FIRST)
+        older[f"s{k}"] = Window(Lead("satisfaction", k), **NEWEST_FIRST)
     rows = (
-        rated.annotate(
-            rn=Window(RowNumber(), **NEWEST_FIRST),
-            last_sum=Window(Sum("satisfaction"), **last),
-            last_count=Window(Count("satisfaction"), **last),
-            last_max=Window(Max("satisfaction"), **last),
-            last_first=date_of(n - 1),
-            previous_sum=Window(Sum("satisfaction"), **previous),
-            previous_count=Window(Count("satisfaction"), **previous),
-            previous_last=date_of(n),
-            # the oldest compared: M places further, or the patient's oldest rating
-            previous_first=Coalesce(date_of(n + m - 1),
-                                    Window(Min("local_date"), partition_by=[F("patient_id")])),
-        ).filter(rn=1)
-        .values_list("patient_id", "local_date", "last_sum", "last_count", "last_max",
-                     "last_first", "previous_sum", "previous_count", "previous_first",
-                     "previous_last")
+        rated.annotate(rn=Window(RowNumber(), **NEWEST_FIRST), **older).filter(rn=1)
+        .values_list("patient_id", "local_date", "satisfaction", *older)
     )
-    return {
-        pk: Ratings(last_sum=l_sum, last_count=l_count, last_max=l_max, last_first=l_first,
-                    latest=latest, previous_sum=p_sum or 0, previous_count=p_count or 0,
-                    previous_first=p_first if p_count else None, previous_last=p_last)
-        for pk, latest, l_sum, l_count, l_max, l_first, p_sum, p_count, p_first, p_last in rows
-    }
+    found = {}
+    for pk, *pairs in rows:
+        newest = list(zip(pairs[::2], pairs[1::2], strict=True))
+        found[pk] = [(day, value) for day, value in newest if day is not None]
+    return found
 
 
 # --- Query 5: pulses, windowed ----------------------------------------------------------------
