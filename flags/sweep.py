@@ -1,12 +1,16 @@
 """The nightly sweep: every rule over every active patient with a plan, set-based.
 
-Per clinic (its ``FlagSettings``), patients are taken in chunks of ``chunk_size`` ids (memory
-stays bounded). A chunk costs the same number of queries however many patients it holds:
+Per clinic (its ``FlagSettings``), patients are grouped by their local "yesterday" (time zones
+differ: at one instant a clinic's patients live on up to three dates), and each group is taken
+in chunks of ``chunk_size`` patient ids (memory stays bounded). Every patient of a chunk shares
+one yesterday, so every window is a plain date range. A chunk costs the same number of queries
+however many patients it holds:
 
-1. the chunk's patients (id, timezone, plan start);
-2. one aggregate over the chunk's check-ins in the rule windows: conditional sums/counts per
-   window (recent, baseline, quiet, before-quiet), one row per patient;
-3. one aggregate per patient and plan week over the same rows (the last complete weeks);
+1. the chunk's patients (id, plan start), keyset-paginated;
+2. one aggregate over the chunk's check-ins: conditional sums/counts per rule window (recent,
+   baseline, quiet, before-quiet), one row per patient;
+3. one aggregate per patient and plan week (the last complete weeks; a superset filter keeps
+   only weeks that could be under the curve);
 4. one windowed query over ratings: each patient's N + M newest ratings, read on their newest
    rating's row with LEAD() (one row per patient); a second one, over the whole history, only
    for patients with fewer than N + M ratings in the rule windows;
@@ -14,9 +18,7 @@ stays bounded). A chunk costs the same number of queries however many patients i
 6. one query for the check-ins behind the findings (ids and when they were saved);
 7. ``flags_apply`` for the chunk (its own fixed number of statements).
 
-Patients' local "yesterday" differs by timezone. Patients are grouped by that date (a few at
-most); a window condition is a date range per group, and only when there are several groups
-does a row's patient timezone pick the range (no date arithmetic per row).
+Plus one query per clinic for its settings and one for the time zones of its patients.
 The decisions are made by ``flags.rules``, exactly as in the per-patient ``flags.naive``.
 """
 
@@ -24,25 +26,14 @@ from __future__ import annotations
 
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    Count,
-    Expression,
-    F,
-    Func,
-    IntegerField,
-    Max,
-    Q,
-    QuerySet,
-    Sum,
-    Window,
-)
+from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lead, RowNumber
 from django.utils import timezone
 
@@ -74,13 +65,24 @@ class DaysBetween(Func):
 
 
 @dataclass(frozen=True)
-class PatientRef:
-    """A patient as the evaluators need them: the plan start and their local yesterday."""
+class Chunk:
+    """Patients of one clinic sharing one local yesterday (``as_of``), by ascending id."""
 
-    pk: int
-    timezone: str
-    starts_on: date
+    clinic_id: int
     as_of: date
+    zones: tuple[str, ...]  # the time zones whose yesterday is ``as_of``
+    plan_starts: dict[int, date]  # patient id -> CarePlan.starts_on
+
+    @property
+    def patient_ids(self) -> list[int]:
+        return list(self.plan_starts)
+
+    def members(self) -> QuerySet[Patient]:
+        """The chunk as a subquery (the chunk query's filter over its id range): the queries
+        below then carry no list of thousands of ids."""
+        return _evaluated(self.clinic_id).filter(
+            timezone__in=self.zones, pk__gte=min(self.plan_starts),
+            pk__lte=max(self.plan_starts)).values("pk")
 
 
 @dataclass
@@ -103,8 +105,8 @@ def sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None,
         settings = FlagSettings.for_clinic(clinic_id)
         for chunk in patient_chunks(clinic_id, now=now, chunk_size=chunk_size):
             findings = evaluate_chunk(chunk, settings=settings)
-            applied = flags_apply(findings=findings, patient_ids=[p.pk for p in chunk])
-            result.patients += len(chunk)
+            applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids)
+            result.patients += len(chunk.plan_starts)
             result.chunks += 1
             result.findings += len(findings)
             result.opened += applied.opened
@@ -122,6 +124,9 @@ def evaluate(*, now: datetime, clinic_ids: list[int] | None = None,
         for chunk in patient_chunks(clinic_id, now=now, chunk_size=chunk_size):
             findings += evaluate_chunk(chunk, settings=settings)
     return rules.order(findings)
+
+
+# --- Which clinics, which patients ---------------------------------------------------------
 
 
 def sweep_hour_now(now: datetime, zone: ZoneInfo, hour: int) -> bool:
@@ -151,146 +156,113 @@ def clinics_with_patients() -> list[int]:
     )
 
 
-def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int
-                   ) -> Iterator[list[PatientRef]]:
-    """The clinic's active patients with a plan, ``chunk_size`` at a time by id (keyset)."""
-    zones: dict[str, date] = {}  # timezone -> local yesterday at ``now``
-    last_pk = 0
-    while True:
-        rows = list(
-            Patient.objects.filter(clinic_id=clinic_id, is_active=True,
-                                   care_plan__isnull=False, pk__gt=last_pk)
-            .order_by("pk").values_list("pk", "timezone", "care_plan__starts_on")[:chunk_size]
-        )
-        if not rows:
-            return
-        for _, zone, _ in rows:
-            if zone not in zones:
-                zones[zone] = rules.local_yesterday(now, ZoneInfo(zone))
-        yield [PatientRef(pk, zone, starts_on, zones[zone]) for pk, zone, starts_on in rows]
-        if len(rows) < chunk_size:
-            return
-        last_pk = rows[-1][0]
+def _evaluated(clinic_id: int) -> QuerySet[Patient]:
+    """Who the rules look at: the clinic's active patients with a care plan."""
+    return Patient.objects.filter(clinic_id=clinic_id, is_active=True, care_plan__isnull=False)
+
+
+def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterator[Chunk]:
+    """The clinic's evaluated patients grouped by their local yesterday at ``now``, each group
+    ``chunk_size`` patients at a time by id (keyset pagination)."""
+    zones = _evaluated(clinic_id).order_by("timezone").values_list(
+        "timezone", flat=True).distinct()
+    groups: dict[date, list[str]] = defaultdict(list)
+    for zone in zones:
+        groups[rules.local_yesterday(now, ZoneInfo(zone))].append(zone)
+    for as_of, in_group in sorted(groups.items()):
+        last_pk = 0
+        while True:
+            rows = list(
+                _evaluated(clinic_id).filter(timezone__in=in_group, pk__gt=last_pk)
+                .order_by("pk").values_list("pk", "care_plan__starts_on")[:chunk_size]
+            )
+            if rows:
+                yield Chunk(clinic_id, as_of, tuple(in_group), dict(rows))
+            if len(rows) < chunk_size:
+                break
+            last_pk = rows[-1][0]
 
 
 # --- One chunk -----------------------------------------------------------------------------
 
 
-class Yesterdays:
-    """The chunk's patients grouped by their local yesterday (a few dates at most: time zones
-    span about a day), turned into date conditions that hold per row without arithmetic."""
-
-    def __init__(self, patients: Sequence[PatientRef]) -> None:
-        by_date: dict[date, set[str]] = defaultdict(set)
-        for p in patients:
-            by_date[p.as_of].add(p.timezone)
-        self.zones = {day: sorted(zones) for day, zones in sorted(by_date.items())}
-        self.latest = max(self.zones)
-
-    def days_before(self, lo: int, hi: int | None, patient: str = "patient__") -> Q:
-        """Rows dated ``lo`` to ``hi`` days (None: any number) before their patient's yesterday."""
-        conditions = []
-        for day, zones in self.zones.items():
-            condition = Q(local_date__lte=day - timedelta(days=lo))
-            if hi is not None:
-                condition &= Q(local_date__gte=day - timedelta(days=hi))
-            if len(self.zones) > 1:  # only then does the patient's timezone matter
-                condition &= Q(**{f"{patient}timezone__in": zones})
-            conditions.append(condition)
-        return reduce(operator.or_, conditions)
-
-    def since(self, days: int) -> date:
-        """The earliest date ``days`` days before any of the yesterdays (an index bound)."""
-        return min(self.zones) - timedelta(days=days)
-
-
-def evaluate_chunk(patients: Sequence[PatientRef], *, settings: FlagSettings) -> list[Finding]:
-    """All findings about these patients (of one clinic), in a fixed number of queries."""
-    if not patients:
-        return []
-    s = settings
-    ids = _members(patients, s.clinic_id)
-    days = Yesterdays(patients)
-    windows = _window_rows(ids, days, s)
-    weeks = _week_rows(ids, days, s)
-    ratings = _rating_rows(ids, patients, days, s)
-    pulses = _pulse_rows(ids, days)
+def evaluate_chunk(chunk: Chunk, *, settings: FlagSettings) -> list[Finding]:
+    """All findings about the chunk's patients, in a fixed number of queries."""
+    s, as_of = settings, chunk.as_of
+    members = chunk.members()
+    w = rules.windows_for(as_of, s)
+    windows = _window_rows(members, w, s)
+    weeks = _week_rows(members, as_of, s)
+    ratings = _rating_rows(members, chunk, s)
+    pulses = _pulse_rows(members, as_of)
 
     verdicts: dict[int, list[Verdict]] = {}
-    for p in patients:
-        found = _window_verdicts(p, windows.get(p.pk, {}), weeks.get(p.pk, {}), s)
+    for pk, starts_on in chunk.plan_starts.items():
+        found = _window_verdicts(starts_on, windows.get(pk, {}), weeks.get(pk, {}), w, s)
         found += [verdict for verdict in (
-            rules.satisfaction_drop(ratings.get(p.pk), p.as_of, s),
-            rules.alliance_drop(pulses.get(p.pk), p.as_of, s),
+            rules.satisfaction_drop(ratings.get(pk), as_of, s),
+            rules.alliance_drop(pulses.get(pk), as_of, s),
         ) if verdict is not None]
         if found:
-            verdicts[p.pk] = found
+            verdicts[pk] = found
 
-    behind = _checkins_behind(verdicts, ratings, pulses, days)
+    behind = _checkins_behind(verdicts, ratings, pulses, as_of)
     findings: list[Finding] = []
-    for p in patients:
-        found = [_finding(p, verdict, behind[p.pk], ratings.get(p.pk), pulses.get(p.pk))
-                 for verdict in verdicts.get(p.pk, [])]
-        findings += rules.with_at_risk(found, p.as_of, s)
+    for pk, found in verdicts.items():
+        made = [_finding(pk, verdict, as_of, behind[pk], ratings.get(pk), pulses.get(pk))
+                for verdict in found]
+        findings += rules.with_at_risk(made, as_of, s)
     return rules.order(findings)
-
-
-Members = QuerySet[Patient] | list[int]
-
-
-def _members(patients: Sequence[PatientRef], clinic_id: int) -> Members:
-    """The chunk as a subquery (its id range, same filter as the chunk query): the queries
-    below then carry no list of thousands of ids."""
-    pks = [p.pk for p in patients]
-    return Patient.objects.filter(
-        clinic_id=clinic_id, is_active=True, care_plan__isnull=False,
-        pk__gte=min(pks), pk__lte=max(pks)).values("pk")
 
 
 # --- Query 2: window aggregates over check-ins ----------------------------------------------
 
 
-def _window_rows(ids: Members, days: Yesterdays, s: FlagSettings
+def _window_rows(members: QuerySet[Patient], w: rules.Windows, s: FlagSettings
                  ) -> dict[int, dict[str, Any]]:
     """Per patient: steps done/due and days logged in the recent and baseline windows; days
     logged in the quiet window and in the window before it (and the last of those)."""
-    recent, quiet = s.recent_days, s.quiet_days
-    prior = days.days_before(quiet, quiet + s.quiet_prior_days - 1)
-    aggregates: dict[str, Expression] = {
-        "q_n": Count("local_date", filter=days.days_before(0, quiet - 1)),
-        "p_n": Count("local_date", filter=prior),
-        "p_last": Max("local_date", filter=prior),
+    prior = Q(local_date__range=w.prior)
+    aggregates: dict[str, Any] = {
+        "quiet": Count("local_date", filter=Q(local_date__range=w.quiet)),
+        "prior": Count("local_date", filter=prior),
+        "last_prior": Max("local_date", filter=prior),
     }
-    for name, condition in (("r", days.days_before(0, recent - 1)),
-                            ("b", days.days_before(recent, recent + s.baseline_days - 1))):
-        aggregates[f"{name}_done"] = Sum("steps_done", filter=condition)
-        aggregates[f"{name}_due"] = Sum("steps_due", filter=condition)
-        aggregates[f"{name}_n"] = Count("local_date", filter=condition)
+    for name in ("recent", "baseline"):
+        inside = Q(local_date__range=getattr(w, name))
+        aggregates |= {f"{name}_done": Sum("steps_done", filter=inside),
+                       f"{name}_due": Sum("steps_due", filter=inside),
+                       f"{name}_logged": Count("local_date", filter=inside)}
     rows = (
         CheckIn.objects.order_by()
-        .filter(patient_id__in=ids, local_date__range=(days.since(rules.lookback_days(s)),
-                                                       days.latest))
+        .filter(patient_id__in=members,
+                local_date__range=(w.as_of - timedelta(days=rules.lookback_days(s)), w.as_of))
         .values("patient_id").annotate(**aggregates)
     )
     return {row["patient_id"]: row for row in rows}
 
 
+def _counts(row: dict[str, Any], name: str) -> Counts:
+    return Counts(done=row.get(f"{name}_done") or 0, due=row.get(f"{name}_due") or 0,
+                  logged=row.get(f"{name}_logged") or 0)
+
+
 # --- Query 3: plan-week aggregates ------------------------------------------------------------
 
 
-def _week_rows(ids: Members, days: Yesterdays, s: FlagSettings
+def _week_rows(members: QuerySet[Patient], as_of: date, s: FlagSettings
                ) -> dict[int, dict[int, Counts]]:
     """Per patient and plan week (1 = the 7 days from the plan's start): done, due, logged,
     over the weeks that can be compared. Only weeks that could be below the curve come back
     (a superset: logged enough, under the curve's highest point less the margin); the rule
     decides on the exact numbers."""
     top = max(s.expected_week1_percent, s.expected_final_percent) - s.expected_margin_points
+    starts_on = "patient__care_plan__starts_on"
     rows = (
         CheckIn.objects.order_by()
-        .filter(patient_id__in=ids, local_date__range=(days.since(rules.plan_weeks_days(s)),
-                                                       days.latest),
-                local_date__gte=F("patient__care_plan__starts_on"))
-        .annotate(week=DaysBetween("local_date", "patient__care_plan__starts_on") / 7 + 1)
+        .filter(patient_id__in=members, local_date__gte=F(starts_on),
+                local_date__range=(as_of - timedelta(days=rules.plan_weeks_days(s)), as_of))
+        .annotate(week=DaysBetween("local_date", starts_on) / 7 + 1)
         .values("patient_id", "week")
         .annotate(done=Sum("steps_done"), due=Sum("steps_due"), logged=Count("local_date"))
         .filter(logged__gte=s.expected_min_logged_days, done__lt=(top + 1) * F("due") / 100.0)
@@ -302,54 +274,48 @@ def _week_rows(ids: Members, days: Yesterdays, s: FlagSettings
     return weeks
 
 
-def _window_verdicts(p: PatientRef, row: dict[str, Any], weeks: dict[int, Counts],
-                     s: FlagSettings) -> list[Verdict]:
-    w = rules.windows_for(p.as_of, s)
+def _window_verdicts(starts_on: date, row: dict[str, Any], weeks: dict[int, Counts],
+                     w: rules.Windows, s: FlagSettings) -> list[Verdict]:
+    compared = [(week, weeks.get(week, Counts()))
+                for week in rules.compared_plan_weeks(starts_on, w.as_of, s)]
     found = (
-        rules.adherence_drop(_counts(row, "r"), _counts(row, "b"), w, s),
-        rules.below_expected(p.starts_on, [
-            (week, weeks.get(week, Counts()))
-            for week in rules.compared_plan_weeks(p.starts_on, p.as_of, s)], p.as_of, s),
-        rules.gone_quiet(row.get("q_n") or 0, row.get("p_n") or 0, row.get("p_last"), w, s),
+        rules.adherence_drop(_counts(row, "recent"), _counts(row, "baseline"), w, s),
+        rules.below_expected(starts_on, compared, w.as_of, s),
+        rules.gone_quiet(row.get("quiet") or 0, row.get("prior") or 0, row.get("last_prior"),
+                         w, s),
     )
     return [verdict for verdict in found if verdict is not None]
 
 
-def _counts(row: dict[str, Any], name: str) -> Counts:
-    return Counts(done=row.get(f"{name}_done") or 0, due=row.get(f"{name}_due") or 0,
-                  logged=row.get(f"{name}_n") or 0)
-
-
 # --- Query 4: ratings, windowed ---------------------------------------------------------------
 
-# Each patient's rows, newest first (the frames of the window functions count from here).
+# Each patient's rows, newest first (what LEAD() reads further down).
 NEWEST_FIRST = {"partition_by": [F("patient_id")], "order_by": [F("local_date").desc()]}
 
 
-def _rating_rows(ids: Members, patients: Sequence[PatientRef], days: Yesterdays,
-                 s: FlagSettings) -> dict[int, Ratings]:
-    """Per patient: the last N ratings up to their yesterday and the M before them.
+def _rating_rows(members: QuerySet[Patient], chunk: Chunk, s: FlagSettings
+                 ) -> dict[int, Ratings]:
+    """Per patient: the last N ratings up to yesterday and the M before them.
 
     The history is long and the ratings needed are usually recent, so the rows first read are
     those of the rule windows; patients with fewer than N + M ratings there are read again
     over their whole history (a second query, for those patients only)."""
     wanted = s.satisfaction_recent_count + s.satisfaction_previous_count
-    rated = _newest_ratings(ids, days, wanted, since=days.since(rules.lookback_days(s)))
-    again = [p.pk for p in patients if len(rated.get(p.pk, ())) < wanted]
+    since = chunk.as_of - timedelta(days=rules.lookback_days(s))
+    rated = _newest_ratings(members, chunk.as_of, wanted, since=since)
+    again = [pk for pk in chunk.plan_starts if len(rated.get(pk, ())) < wanted]
     if again:
-        rated |= _newest_ratings(again, days, wanted, since=None)
+        rated |= _newest_ratings(again, chunk.as_of, wanted, since=None)
     return {pk: ratings for pk, newest in rated.items()
             if (ratings := Ratings.from_newest_first(newest, s)) is not None}
 
 
-def _newest_ratings(ids: Members, days: Yesterdays, count: int, since: date | None
-                    ) -> dict[int, list[tuple[date, int]]]:
-    """Per patient, their ``count`` newest (date, rating) pairs up to their yesterday, newest
-    first: read on each patient's newest rating, with LEAD() for the older ones (one row per
-    patient; one window, no frames)."""
+def _newest_ratings(members: QuerySet[Patient] | list[int], as_of: date, count: int,
+                    since: date | None) -> dict[int, list[tuple[date, int]]]:
+    """Per patient, their ``count`` newest (date, rating) pairs up to ``as_of``, newest first:
+    read on each patient's newest rating, LEAD() bringing the older ones (one row each)."""
     rated = CheckIn.objects.order_by().filter(
-        days.days_before(0, None), patient_id__in=ids, satisfaction__isnull=False,
-        local_date__lte=days.latest)
+        patient_id__in=members, satisfaction__isnull=False, local_date__lte=as_of)
     if since is not None:
         rated = rated.filter(local_date__gte=since)
     older = {}
@@ -360,25 +326,23 @@ def _newest_ratings(ids: Members, days: Yesterdays, count: int, since: date | No
         rated.annotate(rn=Window(RowNumber(), **NEWEST_FIRST), **older).filter(rn=1)
         .values_list("patient_id", "local_date", "satisfaction", *older)
     )
-    found = {}
-    for pk, *pairs in rows:
-        newest = list(zip(pairs[::2], pairs[1::2], strict=True))
-        found[pk] = [(day, value) for day, value in newest if day is not None]
-    return found
+    return {pk: [(day, value) for day, value in zip(pairs[::2], pairs[1::2], strict=True)
+                 if day is not None]
+            for pk, *pairs in rows}
 
 
 # --- Query 5: pulses, windowed ----------------------------------------------------------------
 
 
-def _pulse_rows(ids: Members, days: Yesterdays) -> dict[int, Pulses]:
-    """Per patient: the latest pulse up to their yesterday and (LEAD) the one before it."""
+def _pulse_rows(members: QuerySet[Patient], as_of: date) -> dict[int, Pulses]:
+    """Per patient: the latest pulse up to yesterday and (LEAD) the one before it."""
 
     def previous(column: str) -> Window:
         return Window(Lead(column), **NEWEST_FIRST)
 
     rows = (
         AlliancePulse.objects.order_by()
-        .filter(days.days_before(0, None), patient_id__in=ids, local_date__lte=days.latest)
+        .filter(patient_id__in=members, local_date__lte=as_of)
         .annotate(rn=Window(RowNumber(), **NEWEST_FIRST),
                   previous_total=previous("total"), previous_date=previous("local_date"),
                   previous_checkin=previous("checkin_id"))
@@ -399,23 +363,23 @@ Behind = list[tuple[int, date, bool, datetime]]  # id, local date, rated, saved
 
 
 def _checkins_behind(verdicts: dict[int, list[Verdict]], ratings: dict[int, Ratings],
-                     pulses: dict[int, Pulses], days: Yesterdays) -> dict[int, Behind]:
+                     pulses: dict[int, Pulses], as_of: date) -> dict[int, Behind]:
     """One query for the check-ins behind every finding of the chunk: those in the windows of
     window findings, the rated ones compared by satisfaction findings, the pulses' ones."""
     by_rule: dict[str, list[int]] = defaultdict(list)
     for pk, found in verdicts.items():
         for verdict in found:
             by_rule["window" if verdict.id_ranges else verdict.rule].append(pk)
-    ranges = [rng for found in verdicts.values() for v in found for rng in v.id_ranges]
     conditions = []
-    if ranges:
+    if by_rule["window"]:
+        ranges = [rng for found in verdicts.values() for v in found for rng in v.id_ranges]
         conditions.append(Q(patient_id__in=by_rule["window"],
                             local_date__range=(min(r[0] for r in ranges),
                                                max(r[1] for r in ranges))))
     if by_rule[Rule.SATISFACTION_DROP]:
         first = min(_compared_since(ratings[pk]) for pk in by_rule[Rule.SATISFACTION_DROP])
         conditions.append(Q(patient_id__in=by_rule[Rule.SATISFACTION_DROP],
-                            satisfaction__isnull=False, local_date__range=(first, days.latest)))
+                            satisfaction__isnull=False, local_date__range=(first, as_of)))
     if by_rule[Rule.ALLIANCE_DROP]:
         conditions.append(Q(id__in=[pk for patient in by_rule[Rule.ALLIANCE_DROP]
                                     for pk in pulses[patient].checkin_ids]))
@@ -433,8 +397,8 @@ def _compared_since(r: Ratings) -> date:
     return r.previous_first or r.last_first
 
 
-def _finding(p: PatientRef, verdict: Verdict, behind: Behind, ratings: Ratings | None,
-             pulses: Pulses | None) -> Finding:
+def _finding(patient_id: int, verdict: Verdict, as_of: date, behind: Behind,
+             ratings: Ratings | None, pulses: Pulses | None) -> Finding:
     if verdict.rule == Rule.SATISFACTION_DROP and ratings is not None:
         # The compared ratings are exactly the rated check-ins between the oldest and newest.
         first = _compared_since(ratings)
@@ -444,5 +408,5 @@ def _finding(p: PatientRef, verdict: Verdict, behind: Behind, ratings: Ratings |
     else:
         rows = [row for row in behind
                 if any(start <= row[1] <= end for start, end in verdict.id_ranges)]
-    return rules.finding(p.pk, verdict, p.as_of, [row[0] for row in rows],
+    return rules.finding(patient_id, verdict, as_of, [row[0] for row in rows],
                          max(row[3] for row in rows))
