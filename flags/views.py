@@ -179,7 +179,8 @@ def _locked(flag: Flag) -> Flag:
     """The flag re-read under its row lock, so two people acting at once are serialised and
     the second sees the first one's change (e.g. resolving an already resolved flag is
     refused, not written over). The patient stays the one read through the audited scope."""
-    locked = Flag.objects.select_for_update().select_related("assigned_to").get(pk=flag.pk)
+    locked = Flag.objects.select_for_update(of=("self",)).select_related("assigned_to").get(
+        pk=flag.pk)
     locked.patient = flag.patient
     if not locked.is_open:
         raise FlagStateError(RESOLVED_REFUSAL)
