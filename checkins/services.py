@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Patient
-from careplans import selectors as plans
 
 from .models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
+from .selectors import schedule_on
 from .signals import attention_requested
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,8 @@ def checkin_submit(
     ``wellbeing=None`` (the one-tap "I did everything") keeps any wellbeing already recorded.
     """
     check_date(patient, local_date)
-    revision, steps = plans.steps_due_on(patient, local_date)
-    if revision is None or not steps:
+    revision_id, steps = schedule_on(patient, local_date)
+    if revision_id is None or not steps:
         raise ValidationError("There are no steps to check in for on that day.")
     due = {(step.item.pk, step.slot): step.item for step in steps}
     if answers is None:
@@ -102,7 +102,7 @@ def checkin_submit(
     if set(given) != set(due):
         raise ValidationError("Answer each step due that day, and only those.")
     checkin = CheckIn(
-        patient=patient, local_date=local_date, revision=revision, steps_due=len(due),
+        patient=patient, local_date=local_date, revision_id=revision_id, steps_due=len(due),
         steps_done=sum(1 for a in given.values() if a.done), updated_at=timezone.now(),
     )
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
@@ -145,10 +145,13 @@ def _replace_step_logs(checkin: CheckIn, given: dict, due: dict) -> None:
         (key[0], key[1], answer.done, "" if answer.done else answer.skip_reason)
         for key, answer in given.items()
     }
-    existing = set(checkin.steps.values_list("item_id", "slot", "done", "skip_reason"))
+    # order_by(): StepLog's Meta.ordering would join check-in, patient and user just to sort.
+    logs = StepLog.objects.filter(checkin_id=checkin.pk).order_by()
+    existing = set(logs.values_list("item_id", "slot", "done", "skip_reason"))
     if existing == wanted:
         return  # a re-submission of the same answers (a double tap): nothing to rewrite
-    checkin.steps.all().delete()
+    if existing:  # a new check-in has no logs to delete
+        logs.delete()
     StepLog.objects.bulk_create(
         StepLog(
             checkin=checkin, item=due[key], item_key=due[key].key, slot=key[1],

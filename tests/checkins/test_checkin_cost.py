@@ -1,0 +1,83 @@
+"""The check-in write stays cheap (it is the busiest POST) without changing what it decides."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from careplans.selectors import steps_due_on
+from checkins.models import CheckIn, StepLog
+from checkins.selectors import schedule_on
+from checkins.services import StepAnswer, checkin_submit
+from tests.checkins.conftest import steps_of
+from tests.factories import backdated_revision, item_draft
+
+pytestmark = pytest.mark.django_db
+
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """Data statements only: whether atomic() shows up as BEGIN or SAVEPOINT depends on the
+    test's own transaction, not on the code under test."""
+    return [q["sql"] for q in captured.captured_queries
+            if not q["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL)]
+
+
+def test_schedule_matches_careplans_choice_of_revision(patient_a, derm):
+    # given: two revisions on one day (the later number governs), a ramp-up, an every-2-days step
+    today = patient_a.local_today()
+    backdated_revision(patient_a, author=derm, number=1, effective_from=today - timedelta(days=9),
+                       items=[item_draft(name="Old gel")])
+    backdated_revision(patient_a, author=derm, number=2, effective_from=today - timedelta(days=5),
+                       items=[item_draft(name="Cleanser", time_of_day="both", position=1)])
+    backdated_revision(patient_a, author=derm, number=3, effective_from=today - timedelta(days=5),
+                       items=[item_draft(name="Cleanser", time_of_day="both", position=1),
+                              item_draft(name="Retinoid", position=2, ramp_every_n_days=3,
+                                         ramp_days=14),
+                              item_draft(name="Mask", position=3, frequency="every_n_days",
+                                         every_n_days=2)])
+    # then: on every day around them, both selectors pick the same revision and the same steps
+    for days_ago in range(12):
+        on = today - timedelta(days=days_ago)
+        revision, expected = steps_due_on(patient_a, on)
+        revision_id, steps = schedule_on(patient_a, on)
+        assert revision_id == (revision.pk if revision else None), on
+        assert [(s.item.pk, s.slot) for s in steps] == [(s.item.pk, s.slot) for s in expected]
+
+
+def test_new_check_in_costs_five_statements_and_a_repeat_four(patient_a, routine):
+    today = patient_a.local_today()
+    with CaptureQueriesContext(connection) as first:
+        checkin_submit(patient=patient_a, local_date=today, answers=None)
+    with CaptureQueriesContext(connection) as again:
+        checkin_submit(patient=patient_a, local_date=today, answers=None)
+    # revision, items, upsert, read logs (+ insert logs the first time); no joins for ordering
+    assert len(statements(first)) == 5
+    assert len(statements(again)) == 4
+    assert not any("accounts_user" in sql for sql in statements(first) + statements(again))
+    assert StepLog.objects.filter(done=True).count() == 3
+
+
+def test_changed_answers_replace_the_logs(patient_a, routine):
+    today = patient_a.local_today()
+    checkin_submit(patient=patient_a, local_date=today, answers=None)
+    cleanser, retinoid = steps_of(routine)
+    checkin_submit(patient=patient_a, local_date=today, answers=[
+        StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True),
+        StepAnswer(retinoid.pk, "evening", False, "forgot"),
+    ])
+    assert CheckIn.objects.get().steps_done == 2
+    assert sorted(StepLog.objects.values_list("done", "skip_reason")) == [
+        (False, "forgot"), (True, ""), (True, "")
+    ]
+
+
+def test_one_tap_post_redirects_without_rendering_a_page(client, patient_a, routine):
+    client.force_login(patient_a.user)
+    response = client.post(reverse("today"), {"all_done": "1",
+                                              "local_date": patient_a.local_today().isoformat()})
+    assert response.status_code == 302
+    assert response.templates == []
