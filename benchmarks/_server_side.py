@@ -40,7 +40,8 @@ def measure(email: str, password: str, repeats: int) -> dict[str, object]:
 
     from accounts.models import Patient
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    # The same proxy header as the HTTP clients (HTTPS-only settings, see checkin_throughput).
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
     login = client.post("/accounts/login/", {"login": email, "password": password})
     if login.status_code != 302 or "/accounts/login/" in login.get("Location", ""):
         raise SystemExit(f"login failed: HTTP {login.status_code}")

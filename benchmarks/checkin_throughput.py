@@ -13,7 +13,10 @@ it uses in isolation and removes it again (``finally``):
 - ``migrate``, ``collectstatic`` and ``seed_demo --patients N`` (patients with care plans);
 - ``gunicorn alliance_portal.wsgi:application --workers W`` on a free loopback port, with
   ``DJANGO_DEBUG=false``, a throwaway ``DJANGO_SECRET_KEY`` and
-  ``ALLIANCE_BENCHMARK_ENDPOINTS=true`` (routes ``core.views.bench_noop``).
+  ``ALLIANCE_BENCHMARK_ENDPOINTS=true`` (routes ``core.views.bench_noop``). As in production,
+  the server is HTTPS-only behind a TLS-terminating proxy: every request carries the proxy's
+  ``X-Forwarded-Proto: https`` (``DJANGO_SECURE_PROXY_SSL_HEADER``), so secure cookies, HSTS and
+  the HTTPS redirect stay on for both kinds of request.
 
 Each client (one process each, standard library ``http.client``) logs in as a different demo
 patient through allauth's login form, reads the CSRF token and the patient's local date off
@@ -73,6 +76,15 @@ INHERITED_OUT = (
     "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "DATABASE_CONN_MAX_AGE",
     "LOG_LEVEL", "WHITENOISE_USE_FINDERS",
 )
+# What the TLS-terminating proxy in front of gunicorn adds to every request (see bench_env).
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def browser_headers(port: int) -> dict[str, str]:
+    """The proxy's header, and the Origin a browser sends with a POST (over HTTPS, Django's CSRF
+    check wants a matching Origin or Referer)."""
+    return {**PROXY_HEADERS, "Origin": f"https://127.0.0.1:{port}"}
+
 TOKEN_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 LOCAL_DATE_RE = re.compile(r'name="local_date" value="(\d{4}-\d{2}-\d{2})"')
 KINDS = {"A": "check-in POST /today/", "B": "bare POST /bench/noop"}
@@ -125,7 +137,7 @@ def run_client(job: Job) -> ClientResult:
     """POST ``job.body`` to ``job.path`` until the time or request budget is spent."""
     headers = {
         "Cookie": job.cookie, "Content-Type": "application/x-www-form-urlencoded",
-        "Connection": "keep-alive",
+        "Connection": "keep-alive", **browser_headers(job.port),
     }
     conn = http.client.HTTPConnection("127.0.0.1", job.port, timeout=10)
     while (now := time.monotonic()) < job.start_at:
@@ -244,6 +256,7 @@ def bench_env(args: argparse.Namespace, data_dir: Path, database_url: str) -> di
         ALLIANCE_DATA_DIR=str(data_dir),
         DATABASE_URL=database_url,
         ALLIANCE_BENCHMARK_ENDPOINTS="true",
+        DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
         PYTHONUNBUFFERED="1",
     )
     if args.broker == "redis":
@@ -312,7 +325,9 @@ class PatientSession:
 def _request(port: int, method: str, path: str, cookies: dict[str, str],
              body: dict[str, str] | None = None) -> tuple[int, http.client.HTTPResponse, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    headers = browser_headers(port)
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     data = None
     if body is not None:
         data = urlencode(body).encode()
