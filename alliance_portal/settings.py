@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
     "core-heartbeat": {"task": "core.tasks.heartbeat_record", "schedule": 60.0},
     "checkins-attention-sweep": {"task": "checkins.tasks.attention_sweep", "schedule": 300.0},
     "reminders-dispatch": {"task": "reminders.tasks.reminders_dispatch", "schedule": 60.0},
+    # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
+    "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
 }
 
 # --- Reminders ------------------------------------------------------------------------------
@@ -237,8 +239,6 @@ LOGGING = {
 
 # --- Security: headers and cookies on every response, DEBUG or not ---------------------------
 SESSION_COOKIE_HTTPONLY = True
-    # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
-    "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
