@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -51,6 +52,10 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    # Bumped when the user signs out: every other session of theirs stops verifying (see
+    # ``_get_session_auth_hash``). Password changes already do this through the password hash.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
+
     objects = UserManager()
 
     class Meta:
@@ -58,6 +63,18 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django stores this hash in each session and logs the session out when it no longer
+        # matches. Epoch 0 keeps Django's own value, so existing sessions survive the upgrade.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:
@@ -201,21 +218,33 @@ class ImmutableModel(models.Model):
 
 
 class AuditEvent(ImmutableModel):
-    """Append-only record of a clinician's or staff member's access to a patient's record."""
+    """Append-only record of a clinician's or staff member's access to a patient's record, and
+    of every sign-in, failed sign-in, sign-out and two-step verification change.
+
+    ``actor`` is empty only for a failed sign-in with an email address that has no account:
+    the typed address is never stored, only a keyed hash of it in ``object_id``.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
         CREATE = "create", "Created"
         CHANGE = "change", "Changed"
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Sign-in failed"
+        LOGOUT = "logout", "Signed out"
+        MFA_ADDED = "mfa_added", "Two-step verification added"
+        MFA_REMOVED = "mfa_removed", "Two-step verification removed"
+        MFA_RESET = "mfa_reset", "Recovery codes regenerated"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="audit_events",
     )
     patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64, blank=True)
     allowed = models.BooleanField()

@@ -17,7 +17,7 @@ from .models import AuditEvent, Clinic, Invitation, Patient, User
 
 def audit_record(
     *,
-    actor: User,
+    actor: User | None,
     patient: Patient | None,
     action: str,
     object_type: str,
