@@ -1,9 +1,14 @@
 """Clinic administrators set up clinics, clinicians and memberships here."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, User
+
+# The admin signs in through allauth's form (rate limits, two-step verification, audit):
+# Django's own admin login would bypass all three.
+admin.site.login = secure_admin_login(admin.site.login)
 
 
 @admin.register(User)

@@ -10,8 +10,9 @@ from django.utils.http import urlsafe_base64_decode
 
 from .decorators import dermatologist_required
 from .forms import PatientInviteForm
+from .models import AuditEvent
 from .selectors import membership_of, role_of
-from .services import invitation_accept, patient_invite
+from .services import audit_record, invitation_accept, patient_invite
 
 HOME_BY_ROLE = {
     "patient": "today",
@@ -55,6 +56,9 @@ def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> Htt
     if request.method == "POST" and form.is_valid():
         invitation_accept(user=user, password=form.cleaned_data["new_password1"])
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # Not allauth's login flow, so its login signal (which audits) is not sent.
+        audit_record(actor=user, patient=None, action=AuditEvent.Action.LOGIN,
+                     object_type="session", object_id="invitation")
         messages.success(request, "Welcome! Your password is set.")
         return redirect("home")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})

@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication and messages: end stale sessions, then require clinicians' MFA.
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -140,6 +143,24 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "Alliance Portal: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
+# Dermatologists, staff and clinic administrators must enrol (accounts.middleware); patients may.
+
+# Rate limits live in the default cache (accounts.checks refuses DummyCache). login_failed: the
+# 6th failure for one address within 5 minutes, or the 11th from one IP within a minute, is
+# refused even with the right password (OWASP ASVS V2.2.1). Wrong MFA codes count per user.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+
+# --- Sessions (OWASP ASVS V3.3.2, HIPAA automatic logoff) -----------------------------------
+# Enforced by accounts.middleware.SessionLifetimeMiddleware from stamps kept in the session.
+PORTAL_SESSION_IDLE_SECONDS_CLINICIAN = 30 * 60  # dermatologists, staff, administrators
+PORTAL_SESSION_IDLE_SECONDS_PATIENT = 60 * 60
+PORTAL_SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+SESSION_COOKIE_AGE = PORTAL_SESSION_ABSOLUTE_SECONDS
+# Password change keeps the current session and ends the others (the session hash includes the
+# password); signing out ends them all (accounts.receivers bumps User.session_epoch).
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_OUTBOX_DIR = Path(env.str("ALLIANCE_OUTBOX_DIR", default=str(DATA_DIR / "outbox")))

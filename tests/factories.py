@@ -1,5 +1,9 @@
+import time
+
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.utils import timezone
 
 from accounts.models import Clinic, ClinicMembership, Patient, Role, User
@@ -43,12 +47,38 @@ def _membership_in_clinic(role: str) -> factory.PostGeneration:
     return factory.PostGeneration(create_membership)
 
 
+# Clinicians must use two-step verification (accounts.middleware); factories enrol them with
+# this authenticator-app secret unless created with ``mfa=False``.
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The current code an authenticator app would show, computed with allauth's own helpers.
+
+    Waits out the last seconds of a 30-second period so the code is still valid when posted.
+    """
+    period = mfa_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+
+
+def _totp_enrolment() -> factory.PostGeneration:
+    def enrol(user: User, create: bool, extracted: bool | None, **kw: object) -> None:
+        if create and extracted is not False:
+            TOTP.activate(user, TOTP_SECRET)
+
+    return factory.PostGeneration(enrol)
+
+
 class DermatologistFactory(UserFactory):
     membership = _membership_in_clinic(Role.DERMATOLOGIST)
+    mfa = _totp_enrolment()
 
 
 class StaffFactory(UserFactory):
     membership = _membership_in_clinic(Role.STAFF)
+    mfa = _totp_enrolment()
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

@@ -58,6 +58,7 @@ def test_invited_patient_sets_password_once_and_lands_on_today(
     assert user.check_password(PASSWORD)
     assert user.emailaddress_set.get().verified
     assert Invitation.objects.get(patient__user=user).accepted_at is not None
+    assert AuditEvent.objects.filter(actor=user, action="login", object_id="invitation").exists()
     # and the link cannot be used again
     client.logout()
     assert client.get(link).status_code == 400

@@ -1,11 +1,14 @@
 """Playwright driving Debian's Chromium (no browser download), with axe-core for accessibility."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from tests.conftest import service_unavailable
+from tests.factories import PASSWORD, TOTP_SECRET, totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -13,6 +16,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
+SIGN_IN = re.compile("Sign In", re.IGNORECASE)
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +56,35 @@ def assert_no_axe_violations(page) -> None:
 
     results = Axe().run(page)
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Used one-time codes and login rate limits live in the cache; user ids repeat across
+    transactional tests, so a code used by the previous test would be refused as a replay."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def log_in(page, live_server, email: str, password: str = PASSWORD,
+           totp_secret: str = TOTP_SECRET) -> None:
+    """Through the real login form, and the authenticator-app step for clinicians."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name=SIGN_IN).click()
+    complete_code_step(page, totp_secret)
+
+
+def complete_code_step(page, totp_secret: str = TOTP_SECRET, *, check_axe: bool = False) -> None:
+    """After a correct password: clinicians (who must use MFA) type the code an authenticator
+    app holding ``totp_secret`` shows; patients without one are already signed in."""
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/accounts/2fa/authenticate/" not in page.url:
+        return
+    if check_axe:
+        assert_no_axe_violations(page)
+    page.get_by_label("Code").fill(totp_code(totp_secret))
+    page.get_by_role("button", name=SIGN_IN).click()
+    page.wait_for_url(lambda url: "/accounts/2fa/" not in url)

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from demo.seeding import DEMO_PASSWORD, seed_demo
-from tests.browser.conftest import assert_no_axe_violations
+from demo.seeding import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
+from tests.browser.conftest import assert_no_axe_violations, complete_code_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +33,7 @@ def test_demo_role_logs_in_and_lands_on_home(live_server, page, demo_clinic, ema
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name=re.compile("Sign In", re.IGNORECASE)).click()
+    complete_code_step(page, DEMO_TOTP_SECRET, check_axe=True)  # clinicians: the app's code
     # then
     page.wait_for_url(f"{live_server.url}{home_path}")
     assert page.get_by_role("heading", level=1).inner_text() == heading

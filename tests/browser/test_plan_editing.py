@@ -7,20 +7,12 @@ from decimal import Decimal
 import pytest
 
 from careplans.services import profile_update
-from tests.browser.conftest import assert_no_axe_violations
-from tests.factories import PASSWORD, plan_for
+from tests.browser.conftest import assert_no_axe_violations, log_in
+from tests.factories import plan_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def log_in(page, live_server, email):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.IGNORECASE)).click()
-    page.wait_for_load_state()
 
 
 def test_over_budget_revision_reaches_the_patient_with_reason_and_note(

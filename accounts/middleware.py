@@ -1,0 +1,90 @@
+"""Protections every signed-in request passes: session lifetime, then required MFA.
+
+Both sit after Django's authentication and messages middleware. For a patient they cost no
+query beyond ``role_of``, which the views ask anyway (the answer is cached on ``request.user``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from .security import mfa_required_for, session_end, totp_enrolled
+
+# What a clinician without an authenticator app may still open. Static files never reach
+# Django's URL routing (WhiteNoise answers first), so they need no entry here.
+MFA_ENROLMENT_URL_NAMES = frozenset({"account_login", "account_logout", "account_reauthenticate"})
+
+
+def _redirect(request: HttpRequest, response: HttpResponseRedirect) -> HttpResponse:
+    """htmx requests get ``HX-Redirect`` so the whole page navigates, not a fragment."""
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponse(status=204, headers={"HX-Redirect": response.url})
+    return response
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session after the idle limit of the user's role or the absolute limit.
+
+    Sign-in time and last activity are kept in the session itself (set at login by
+    ``accounts.receivers``); ``timezone.now`` is the only clock, so tests can move it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            reason = session_end(request.session, user, timezone.now().timestamp())
+            if reason is not None:
+                return self._sign_out(request, reason)
+        return self.get_response(request)
+
+    def _sign_out(self, request: HttpRequest, reason: str) -> HttpResponse:
+        # Read by the logout receiver: an expired session must not end the user's others.
+        request.session_end_reason = reason
+        logout(request)
+        if reason == "idle":
+            text = "You were signed out because you had not used the portal for a while."
+        else:
+            hours = settings.PORTAL_SESSION_ABSOLUTE_SECONDS // 3600
+            text = f"For your security, sessions end after {hours} hours. Please sign in again."
+        messages.info(request, text)
+        return _redirect(request, redirect_to_login(request.get_full_path()))
+
+
+class MFARequiredMiddleware:
+    """Clinicians, staff and clinic administrators reach nothing but the two-step verification
+    set-up (and sign-out) until they have an authenticator app."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: object, view_args: object,
+                     view_kwargs: object) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or not mfa_required_for(user):
+            return None
+        if _is_enrolment_page(request) or totp_enrolled(request):
+            return None
+        messages.warning(
+            request,
+            "Your clinic requires two-step verification. Set up an authenticator app to continue.",
+        )
+        return _redirect(request, HttpResponseRedirect(reverse("mfa_activate_totp")))
+
+
+def _is_enrolment_page(request: HttpRequest) -> bool:
+    name = request.resolver_match.url_name if request.resolver_match else None
+    return bool(name) and (name.startswith("mfa_") or name in MFA_ENROLMENT_URL_NAMES)
