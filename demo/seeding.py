@@ -28,6 +28,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.contrib.auth.hashers import make_password
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -67,6 +70,8 @@ DERM_EMAIL = "derm@demo.test"
 STAFF_EMAIL = "staff@demo.test"
 PATIENT_EMAIL = "patient@demo.test"
 ADMIN_EMAIL = "admin@demo.test"
+# Published demo credential: the demo clinicians' and administrator's authenticator-app secret.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105
 CHUNK = 1000
 PG_PAGE_SIZE = 5000  # rows per INSERT statement on PostgreSQL
 
@@ -117,9 +122,11 @@ def seed_core(password_hash: str) -> tuple[Clinic, User, User]:
     clinic, _ = Clinic.objects.get_or_create(
         name=CLINIC_NAME, defaults={"timezone": "Europe/London"}
     )
-    _user(ADMIN_EMAIL, "Ada", "Admin", password_hash, is_staff=True, is_superuser=True)
+    admin = _user(ADMIN_EMAIL, "Ada", "Admin", password_hash, is_staff=True, is_superuser=True)
     derm = _user(DERM_EMAIL, "Maya", "Okafor", password_hash)
     staff = _user(STAFF_EMAIL, "Sam", "Rivera", password_hash)
+    for user in (admin, derm, staff):
+        _enrol_in_mfa(user)
     ClinicMembership.objects.get_or_create(
         user=derm, defaults={"clinic": clinic, "role": Role.DERMATOLOGIST}
     )
@@ -132,6 +139,19 @@ def seed_core(password_hash: str) -> tuple[Clinic, User, User]:
         defaults={"clinic": clinic, "dermatologist": derm, "timezone": "Europe/London"},
     )
     return clinic, derm, staff
+
+
+def _enrol_in_mfa(user: User) -> None:
+    """Clinicians and administrators must use two-step verification (accounts.middleware)."""
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
+def demo_totp_code() -> str:
+    """The code an authenticator app holding ``DEMO_TOTP_SECRET`` shows right now."""
+    return format_hotp_value(
+        hotp_value(DEMO_TOTP_SECRET, int(timezone.now().timestamp()) // mfa_settings.TOTP_PERIOD)
+    )
 
 
 def synthetic_email(number: int) -> str:

@@ -38,6 +38,11 @@ class Command(BaseCommand):
             f"({summary.created_patients} new), {summary.created_plans} new care plans, "
             f"{summary.created_checkins} new check-ins for {summary.history_patients} patients."
         )
+        self.stdout.write(
+            f"Two-step verification for {seeding.DERM_EMAIL}, {seeding.STAFF_EMAIL} and "
+            f"{seeding.ADMIN_EMAIL}: add the secret {seeding.DEMO_TOTP_SECRET} to an authenticator "
+            f"app (current code: {seeding.demo_totp_code()})."
+        )
 
     def _progress(self, total: int, label: str) -> Callable[[int, int], None] | None:
         if total < 2000:
