@@ -99,6 +99,7 @@ class DemoSummary:
     created_plans: int = 0
     history_patients: int = 0
     created_checkins: int = 0
+    opened_flags: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -1658,6 +1659,7 @@ def _sqlite_page_cache(kib: int) -> Iterator[None]:
 def seed_demo(
     *, patients: int = 32, days: int = HISTORY_DAYS, progress: Progress | None = None,
     plan_progress: Progress | None = None, history_progress: Progress | None = None,
+    flags: bool = True,
 ) -> DemoSummary:
     password_hash = make_password(DEMO_PASSWORD)
     clinic, derm, _staff = seed_core(password_hash)
@@ -1671,4 +1673,21 @@ def seed_demo(
         clinic=clinic, created_patients=created,
         total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
         history_patients=history.patients, created_checkins=history.checkins,
+        opened_flags=seed_flags(clinic) if flags else 0,
     )
+
+
+def seed_flags(clinic: Clinic) -> int:
+    """Flags for the seeded history, as production would have them by now: the severe side
+    effects the check-ins asked attention for, then a sweep of every rule. Idempotent."""
+    from checkins.services import attention_dispatch_one
+    from flags.models import Flag
+    from flags.sweep import sweep
+
+    before = Flag.objects.filter(clinic=clinic).count()
+    pending = AttentionRequest.objects.filter(
+        patient__clinic=clinic, processed_at__isnull=True).values_list("pk", flat=True)
+    for request_id in list(pending):
+        attention_dispatch_one(request_id=request_id)
+    sweep(clinic_ids=[clinic.pk])
+    return Flag.objects.filter(clinic=clinic).count() - before

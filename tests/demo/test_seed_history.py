@@ -16,6 +16,7 @@ from checkins import services
 from checkins.adherence import window_adherence
 from checkins.models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
 from demo.seeding import DECLINING, FALLING_ALLIANCE, STEADY, WEEKEND_GAPS, history_pattern
+from flags.models import Flag, Rule
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def _patients_with(pattern: object, *, up_to: int) -> list[Patient]:
 
 def _row_counts() -> dict[str, int]:
     return {model.__name__: model.objects.count()
-            for model in (CheckIn, StepLog, AlliancePulse, AttentionRequest)}
+            for model in (CheckIn, StepLog, AlliancePulse, AttentionRequest, Flag)}
 
 
 def _kept_share(patient: Patient, *, weekend: bool) -> float:
@@ -138,7 +139,7 @@ def test_pulses_come_about_every_two_weeks(small_cohort):
     assert all(PULSE_INTERVAL <= gap <= PULSE_INTERVAL + 7 for gap in gaps)
 
 
-def test_a_severe_side_effect_leaves_a_pending_attention_request(small_cohort):
+def test_a_severe_side_effect_asks_for_attention_and_is_flagged(small_cohort):
     # given
     severe = CheckIn.objects.filter(side_effect=SideEffect.SEVERE).prefetch_related("steps")
     # when
@@ -146,7 +147,9 @@ def test_a_severe_side_effect_leaves_a_pending_attention_request(small_cohort):
     # then
     assert severe.exists()
     assert set(requests.values_list("checkin_id", flat=True)) == {c.pk for c in severe}
-    assert not requests.filter(processed_at__isnull=False).exists()
+    assert not requests.filter(processed_at__isnull=True).exists()
+    flagged = Flag.objects.filter(rule=Rule.SEVERE_SIDE_EFFECT)
+    assert set(flagged.values_list("patient_id", flat=True)) == {c.patient_id for c in severe}
     for checkin in severe:
         assert checkin.side_effect_text
         assert checkin.side_effect_item_id in {log.item_id for log in checkin.steps.all()}
@@ -234,3 +237,18 @@ def test_satisfaction_and_itch_are_on_most_checkins_and_side_effects_name_a_due_
     for checkin in with_side_effect.prefetch_related("steps"):
         assert checkin.side_effect_text
         assert checkin.side_effect_item_id in {log.item_id for log in checkin.steps.all()}
+
+
+def test_the_default_demo_has_flags_of_every_rule(default_demo):
+    # given / when: seed_demo raised what the seeded history shows
+    rules = set(Flag.objects.values_list("rule", flat=True))
+    at_risk = Flag.objects.filter(rule=Rule.ALLIANCE_AT_RISK).select_related("patient")
+    # then
+    assert rules == set(Rule.values)
+    assert at_risk.exists()
+    assert all(flag.routed_to_dermatologist for flag in at_risk)
+    quiet = {f.patient_id for f in Flag.objects.filter(rule=Rule.GONE_QUIET)}
+    for patient_id in quiet:
+        yesterday = Patient.objects.get(pk=patient_id).local_today() - timedelta(days=1)
+        assert not CheckIn.objects.filter(patient_id=patient_id,
+                                          local_date__gt=yesterday - timedelta(days=4)).exists()

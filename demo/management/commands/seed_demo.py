@@ -22,12 +22,17 @@ class Command(BaseCommand):
             help="Days of check-in history per patient, never before the plan starts "
                  f"(default {seeding.HISTORY_DAYS}; 0 for none).",
         )
+        parser.add_argument(
+            "--no-flags", action="store_false", dest="flags",
+            help="Skip raising flags for the seeded history (benchmarks time the sweep).",
+        )
 
-    def handle(self, *args: object, patients: int, days: int, **options: object) -> None:
+    def handle(self, *args: object, patients: int, days: int, flags: bool,
+               **options: object) -> None:
         if days < 0:
             raise CommandError("--days must be 0 or more.")
         summary = seeding.seed_demo(
-            patients=patients, days=days,
+            patients=patients, days=days, flags=flags,
             progress=self._progress(patients, "patients"),
             plan_progress=self._progress(patients, "plans"),
             history_progress=self._progress(patients, "history"),
@@ -36,7 +41,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo clinic '{summary.clinic.name}': {summary.total_patients} patients "
             f"({summary.created_patients} new), {summary.created_plans} new care plans, "
-            f"{summary.created_checkins} new check-ins for {summary.history_patients} patients."
+            f"{summary.created_checkins} new check-ins for {summary.history_patients} patients, "
+            f"{summary.opened_flags} new flags."
         )
         self.stdout.write(
             f"Two-step verification for {seeding.DERM_EMAIL}, {seeding.STAFF_EMAIL} and "
