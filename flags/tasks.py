@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .sweep import clinics_due, sweep
@@ -16,6 +17,8 @@ def flags_sweep(clinic_ids: list[int] | None = None) -> dict[str, int]:
     clinics = clinic_ids if clinic_ids is not None else clinics_due(now)
     if not clinics:
         return {"clinics": 0}
-    result = sweep(now=now, clinic_ids=clinics)
+    # Optional: the fault drills (tests/drills) take small chunks to kill a worker mid-sweep.
+    chunk_size = getattr(settings, "FLAGS_SWEEP_CHUNK_SIZE", 2000)
+    result = sweep(now=now, clinic_ids=clinics, chunk_size=chunk_size)
     return {"clinics": len(clinics), "patients": result.patients, "findings": result.findings,
             "opened": result.opened, "updated": result.updated}
