@@ -242,6 +242,13 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
     "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
 }
+# The fault drills (tests/drills) run beat for two minutes, not hours: an interval in seconds
+# from the environment replaces an entry's schedule. Unset in production.
+for _entry, _variable in (("reminders-dispatch", "BEAT_REMINDERS_DISPATCH_SECONDS"),
+                          ("checkins-attention-sweep", "BEAT_ATTENTION_SWEEP_SECONDS"),
+                          ("flags-sweep", "BEAT_FLAGS_SWEEP_SECONDS")):
+    if _seconds := env.float(_variable, default=0):
+        CELERY_BEAT_SCHEDULE[_entry]["schedule"] = _seconds
 
 # --- Reminders ------------------------------------------------------------------------------
 # A claimed reminder not sent after this long (broker down, worker killed) is offered again.
