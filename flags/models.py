@@ -209,7 +209,7 @@ class Outreach(models.Model):
                             help_text="For the clinic only.")
     message_to_patient = models.TextField(
         max_length=2000, blank=True,
-        help_text="Shown to the patient on their Today page (never labelled as a flag).")
+        help_text="Shown to the patient under Messages (never labelled as a flag).")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, ClinicMembership, User
 from accounts.services import audit_record
 from checkins.models import AttentionRequest
 
@@ -150,6 +150,8 @@ def flag_acknowledge(*, flag: Flag, actor: User, assignee: User | None = None) -
     """new → acknowledged, assigned to ``assignee`` (default: the person acknowledging)."""
     _require_open(flag)
     assignee = assignee or actor
+    if not ClinicMembership.objects.filter(user=assignee, clinic_id=flag.clinic_id).exists():
+        raise FlagStateError("Assign the flag to someone at this clinic.")
     changed = ["assigned_to", "updated_at"]
     if flag.state == State.NEW:
         flag.state = State.ACKNOWLEDGED

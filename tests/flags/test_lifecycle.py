@@ -231,3 +231,14 @@ def test_two_applies_at_once_open_one_flag(patient_a):
     assert errors == []
     assert Flag.objects.count() == 1
     assert FlagEvent.objects.filter(kind=FlagEvent.Kind.OPENED).count() == 1
+
+
+def test_a_flag_is_assigned_only_to_someone_at_its_clinic(patient_a, staff, other_staff):
+    # given
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flag = Flag.objects.get()
+    # when / then
+    with pytest.raises(FlagStateError):
+        flag_acknowledge(flag=flag, actor=staff, assignee=other_staff)
+    flag.refresh_from_db()
+    assert (flag.state, flag.assigned_to) == (State.NEW, None)
