@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -40,55 +41,94 @@ def flags_apply(
 
     - no open flag for (patient, rule): open one, unless a resolved one exists whose
       resolution is not older than the newest data behind the finding;
-    - an open flag whose evidence changed: update it and keep the change as a FlagEvent;
-    - the same evidence again (a second sweep, a retried task): nothing.
+    - an open flag whose material evidence changed (``material``: severity, numbers,
+      check-ins): update it and keep the change as a FlagEvent;
+    - anything else (the same finding the next night, a second sweep, a retried task): nothing.
     The open flags of these patients are locked first, so two sweeps at once serialise here;
     the partial unique constraint backs this up.
     """
     now = now or timezone.now()
-    patient_ids = list(patient_ids)
     findings = list(findings)
     if not findings:
         return ApplyResult()
-    open_flags = {
-        (flag.patient_id, flag.rule): flag
-        for flag in Flag.objects.select_for_update().filter(patient_id__in=patient_ids).open()
-    }
-    last_resolved = {
-        (row["patient_id"], row["rule"]): row["last"]
-        for row in Flag.objects.filter(patient_id__in=patient_ids, state=State.RESOLVED)
-        .values("patient_id", "rule").annotate(last=Max("resolved_at"))
-    }
-    clinic_of = _clinics_of({f.patient_id for f in findings})
-    to_open, to_update = [], []
+    patient_ids = list(patient_ids)
+    open_flags = _open_flags(patient_ids)
+    last_resolved = _last_resolved(patient_ids)
+    to_open: dict[tuple[int, str], Finding] = {}
+    to_update: list[tuple[int, Finding]] = []
     for finding in findings:
         key = (finding.patient_id, finding.rule)
-        flag = open_flags.get(key)
-        if flag is not None:
-            if flag.evidence != finding.evidence or flag.severity != finding.severity:
-                flag.evidence, flag.severity = finding.evidence, finding.severity
-                flag.evidence_at, flag.updated_at = finding.evidence_at, now
-                to_update.append(flag)
+        if key in open_flags:
+            pk, held = open_flags[key]
+            if held != material(finding.severity, finding.evidence):
+                to_update.append((pk, finding))
         elif key not in last_resolved or finding.evidence_at > last_resolved[key]:
-            to_open.append(Flag(
-                patient_id=finding.patient_id, clinic_id=clinic_of[finding.patient_id],
-                rule=finding.rule, severity=finding.severity, evidence=finding.evidence,
-                evidence_at=finding.evidence_at, opened_at=now, updated_at=now,
-            ))
+            to_open[key] = finding
+    opened = _open(to_open, now)
+    _update(to_update, now)
+    FlagEvent.objects.bulk_create(
+        [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.OPENED, severity=finding.severity,
+                   evidence=finding.evidence) for pk, finding in opened]
+        + [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.EVIDENCE,
+                     severity=finding.severity, evidence=finding.evidence)
+           for pk, finding in to_update]
+    )
+    return ApplyResult(opened=len(opened), updated=len(to_update))
+
+
+Material = tuple[int, Any, Any]
+
+
+def material(severity: int, evidence: dict[str, Any]) -> Material:
+    """What makes a change of evidence worth a new FlagEvent: the severity, the numbers and
+    the check-ins behind them. ``as_of`` and the windows move every night and the summary
+    follows the numbers, so they are left out: a finding that still holds on the same data
+    does not write history every night."""
+    return severity, evidence.get("numbers"), evidence.get("checkin_ids")
+
+
+def _open_flags(patient_ids: list[int]) -> dict[tuple[int, str], tuple[int, Material]]:
+    """(patient, rule) -> (flag id, its material evidence) of the open flags, locked. Only
+    the compared parts of the evidence are read: no model instances, less JSON to decode."""
+    rows = (Flag.objects.select_for_update().filter(patient_id__in=patient_ids).open()
+            .values_list("pk", "patient_id", "rule", "severity", "evidence__numbers",
+                         "evidence__checkin_ids"))
+    return {(patient, rule): (pk, (severity, numbers, checkin_ids))
+            for pk, patient, rule, severity, numbers, checkin_ids in rows}
+
+
+def _last_resolved(patient_ids: list[int]) -> dict[tuple[int, str], datetime]:
+    rows = (Flag.objects.filter(patient_id__in=patient_ids, state=State.RESOLVED)
+            .values("patient_id", "rule").annotate(last=Max("resolved_at"))
+            .values_list("patient_id", "rule", "last"))
+    return {(patient, rule): last for patient, rule, last in rows}
+
+
+def _open(to_open: dict[tuple[int, str], Finding], now: datetime) -> list[tuple[int, Finding]]:
+    """Insert the new flags; (flag id, finding) of those this call made."""
+    if not to_open:
+        return []
+    clinic_of = _clinics_of({patient for patient, _ in to_open})
     # A concurrent sweep may open the same flag first: the partial unique index makes the
     # insert wait for it and then skip; ``opened_at=now`` finds exactly the rows this call made.
-    Flag.objects.bulk_create(to_open, ignore_conflicts=True)
-    created = list(Flag.objects.filter(
-        patient_id__in={flag.patient_id for flag in to_open}, opened_at=now
-    )) if to_open else []
-    Flag.objects.bulk_update(to_update, ["evidence", "severity", "evidence_at", "updated_at"])
-    FlagEvent.objects.bulk_create(
-        [FlagEvent(flag=flag, at=now, kind=FlagEvent.Kind.OPENED, severity=flag.severity,
-                   evidence=flag.evidence) for flag in created]
-        + [FlagEvent(flag=flag, at=now, kind=FlagEvent.Kind.EVIDENCE, severity=flag.severity,
-                     evidence=flag.evidence) for flag in to_update]
-    )
-    return ApplyResult(opened=len(created), updated=len(to_update))
+    Flag.objects.bulk_create([
+        Flag(patient_id=f.patient_id, clinic_id=clinic_of[f.patient_id], rule=f.rule,
+             severity=f.severity, evidence=f.evidence, evidence_at=f.evidence_at,
+             opened_at=now, updated_at=now)
+        for f in to_open.values()
+    ], ignore_conflicts=True)
+    made = Flag.objects.filter(patient_id__in={patient for patient, _ in to_open},
+                               opened_at=now).values_list("pk", "patient_id", "rule")
+    return [(pk, to_open[(patient, rule)]) for pk, patient, rule in made
+            if (patient, rule) in to_open]
+
+
+def _update(to_update: list[tuple[int, Finding]], now: datetime) -> None:
+    """Write the new evidence of these open flags (only the changed fields)."""
+    Flag.objects.bulk_update(
+        [Flag(pk=pk, evidence=f.evidence, severity=f.severity, evidence_at=f.evidence_at,
+              updated_at=now) for pk, f in to_update],
+        ["evidence", "severity", "evidence_at", "updated_at"])
 
 
 def _clinics_of(patient_ids: set[int]) -> dict[int, int]:

@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from checkins.models import AttentionRequest
 from checkins.services import StepAnswer, Wellbeing, checkin_submit
 from checkins.tasks import attention_dispatch
-from flags.findings import Finding, evidence
+from flags.findings import Finding, evidence, window
 from flags.models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
 from flags.services import (
     FlagStateError,
@@ -242,3 +242,71 @@ def test_a_flag_is_assigned_only_to_someone_at_its_clinic(patient_a, staff, othe
         flag_acknowledge(flag=flag, actor=staff, assignee=other_staff)
     flag.refresh_from_db()
     assert (flag.state, flag.assigned_to) == (State.NEW, None)
+
+
+# --- Only material changes write history ----------------------------------------------------
+
+
+def next_night(finding: Finding, **numbers: float) -> Finding:
+    """The same finding a night later: ``as_of``, windows and summary moved (and ``numbers``
+    overridden, if given)."""
+    moved = {**finding.evidence, "as_of": "2026-11-25", "summary": "Adherence, a day later.",
+             "windows": [window("recent", date(2026, 11, 19), date(2026, 11, 25))],
+             "numbers": {**finding.evidence["numbers"], **numbers}}
+    return Finding(patient_id=finding.patient_id, rule=finding.rule, severity=finding.severity,
+                   evidence=moved, evidence_at=finding.evidence_at)
+
+
+def test_the_next_night_on_the_same_numbers_and_checkins_writes_nothing(patient_a):
+    # given: an open flag
+    tonight = finding_for(patient_a)
+    flags_apply(findings=[tonight], patient_ids=[patient_a.pk])
+    # when: the finding still holds the next night, on the same numbers and check-ins
+    result = flags_apply(findings=[next_night(tonight)], patient_ids=[patient_a.pk])
+    # then: no update, no history; the flag keeps the evidence it was opened with
+    flag = Flag.objects.get()
+    assert (result.opened, result.updated) == (0, 0)
+    assert flag.evidence == tonight.evidence
+    assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED]
+
+
+def test_the_next_night_with_a_changed_number_updates_and_writes_an_event(patient_a):
+    # given
+    tonight = finding_for(patient_a, recent=40.0)
+    flags_apply(findings=[tonight], patient_ids=[patient_a.pk])
+    # when
+    result = flags_apply(findings=[next_night(tonight, recent_percent=35.0)],
+                         patient_ids=[patient_a.pk])
+    # then
+    flag = Flag.objects.get()
+    assert result.updated == 1
+    assert (flag.evidence["as_of"], flag.evidence["numbers"]["recent_percent"]) == (
+        "2026-11-25", 35.0)
+    assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED,
+                                                                FlagEvent.Kind.EVIDENCE]
+
+
+def test_a_next_day_sweep_writes_an_event_only_when_the_evidence_changed(derm):
+    # given: an alliance drop (30 -> 20), swept
+    from flags import sweep
+    from tests.flags.conftest import NOW, ago, make_patient, pulse
+
+    patient = make_patient(derm)
+    pulse(patient, ago(10), 30)
+    pulse(patient, ago(3), 20)
+    assert sweep.sweep(now=NOW).opened == 1
+    # when: swept the next day, nothing new logged (as_of and windows moved)
+    quiet_day = sweep.sweep(now=NOW + timedelta(days=1))
+    # then: nothing updated, no event
+    flag = Flag.objects.get(rule=Rule.ALLIANCE_DROP)
+    assert (quiet_day.findings, quiet_day.updated) == (1, 0)
+    assert flag.events.count() == 1
+    # when: a newer pulse changes the numbers
+    pulse(patient, ago(0), 15)
+    changed = sweep.sweep(now=NOW + timedelta(days=1))
+    # then
+    flag.refresh_from_db()
+    assert changed.updated == 1
+    assert flag.evidence["numbers"]["latest_total"] == 15
+    assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED,
+                                                                FlagEvent.Kind.EVIDENCE]
