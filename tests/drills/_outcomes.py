@@ -1,0 +1,115 @@
+"""What the drills expect, computed from the data in the database, and what they count after.
+
+Expectations are read with plain queries (or, for flags, the sweep's own evaluator without
+applying anything), never from what the processes under test report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count
+
+from accounts.models import Patient
+from careplans.models import PlanRevision
+from careplans.selectors import steps_due_on
+from checkins.models import AttentionRequest, CheckIn
+from flags import sweep
+from flags.models import Flag, FlagEvent, Rule
+from reminders.models import Delivery, ReminderSettings
+
+
+def emails_by_recipient(outbox: Path) -> Counter:
+    """Messages per recipient in the file backend's outbox (a file may hold several)."""
+    recipients: Counter = Counter()
+    for message in outbox.glob("*.log") if outbox.exists() else []:
+        for line in message.read_text().splitlines():
+            if line.startswith("To: "):
+                recipients[line[4:].strip()] += 1
+    return recipients
+
+
+def remind_all_day(patients) -> None:
+    """Reminders at 00:00 every day: each patient is due all day unless checked in, so the
+    expectation does not depend on the hour the drill runs at."""
+    ReminderSettings.objects.filter(patient__in=patients).delete()
+    ReminderSettings.objects.bulk_create(
+        ReminderSettings(patient=patient, local_time=clock(0, 0)) for patient in patients)
+
+
+def reminders_expected() -> tuple[set[int], set[str]]:
+    """(patients due a Delivery row today, addresses due an email): a plan in effect on their
+    local today and no check-in that day; an email only if some step is due that day."""
+    due, emailed = set(), set()
+    for patient in Patient.objects.filter(is_active=True).select_related("user"):
+        today = patient.local_today()
+        in_effect = PlanRevision.objects.filter(plan__patient=patient,
+                                                effective_from__lte=today).exists()
+        if not in_effect or CheckIn.objects.filter(patient=patient, local_date=today).exists():
+            continue
+        due.add(patient.pk)
+        if steps_due_on(patient, today)[1]:
+            emailed.add(patient.user.email)
+    return due, emailed
+
+
+def reminder_outcome(outbox: Path) -> dict[str, object]:
+    rows = Counter(Delivery.objects.values_list("patient_id", flat=True))
+    return {
+        "rows": sum(rows.values()),
+        "patients": set(rows),
+        "duplicate_rows": sum(n - 1 for n in rows.values()),
+        "status": Counter(Delivery.objects.values_list("status", flat=True)),
+        "emails": emails_by_recipient(outbox),
+    }
+
+
+def flags_expected(*, now: datetime, clinic_ids: list[int] | None = None,
+                   with_attention: bool = False) -> set[tuple[int, str]]:
+    """(patient, rule) of every flag the data calls for: the sweep's findings at ``now`` and,
+    if the attention requests are processed too, one severe-side-effect flag per patient."""
+    keys = {(f.patient_id, f.rule) for f in sweep.evaluate(now=now, clinic_ids=clinic_ids)}
+    if with_attention:
+        keys |= {(pk, Rule.SEVERE_SIDE_EFFECT) for pk in AttentionRequest.objects.filter(
+            kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT).values_list("patient_id", flat=True)}
+    return keys
+
+
+def flag_outcome() -> dict[str, object]:
+    per_key = Counter(Flag.objects.values_list("patient_id", "rule"))
+    events = dict(FlagEvent.objects.values_list("kind").annotate(n=Count("id")))
+    sweep_evidence = FlagEvent.objects.filter(kind=FlagEvent.Kind.EVIDENCE).exclude(
+        flag__rule=Rule.SEVERE_SIDE_EFFECT).count()
+    return {
+        "flags": sum(per_key.values()),
+        "keys": set(per_key),
+        "duplicates": sum(n - 1 for n in per_key.values()),
+        "opened_events": events.get(FlagEvent.Kind.OPENED, 0),
+        "sweep_evidence_events": sweep_evidence,
+    }
+
+
+def clear_of_boundaries(zones: set[str], *, hourly: bool = False, margin: float = 180) -> float:
+    """Wait until no patient's local date (or, ``hourly``, local hour) changes within
+    ``margin`` seconds: a drill compares expectations computed at one instant with work done
+    over the next minutes. Returns the seconds waited (rarely any)."""
+    now = datetime.now(UTC)
+    soonest = min(_next_boundary(now, ZoneInfo(zone), hourly) for zone in zones)
+    if soonest > margin:
+        return 0.0
+    time.sleep(soonest + 2)
+    return soonest + 2
+
+
+def _next_boundary(now: datetime, zone: ZoneInfo, hourly: bool) -> float:
+    local = now.astimezone(zone)
+    if hourly:
+        start = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    else:
+        start = datetime.combine(local.date() + timedelta(days=1), clock(0), tzinfo=zone)
+    return (start - local).total_seconds()
