@@ -1,7 +1,7 @@
 """What the drills expect, computed from the data in the database, and what they count after.
 
-Expectations are read with plain queries (or, for flags, the sweep's own evaluator without
-applying anything), never from what the processes under test report.
+Expectations are read with plain queries, and flags with the per-patient reference evaluator
+(``flags.naive``, not the set-based sweep under test); never from what the processes report.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from accounts.models import Patient
 from careplans.models import PlanRevision
 from careplans.selectors import steps_due_on
 from checkins.models import AttentionRequest, CheckIn
-from flags import sweep
+from flags import naive
 from flags.models import Flag, FlagEvent, Rule
 from reminders.models import Delivery, ReminderSettings
 
@@ -71,9 +71,9 @@ def reminder_outcome(outbox: Path) -> dict[str, object]:
 
 def flags_expected(*, now: datetime, clinic_ids: list[int] | None = None,
                    with_attention: bool = False) -> set[tuple[int, str]]:
-    """(patient, rule) of every flag the data calls for: the sweep's findings at ``now`` and,
+    """(patient, rule) of every flag the data calls for: the rules' findings at ``now`` and,
     if the attention requests are processed too, one severe-side-effect flag per patient."""
-    keys = {(f.patient_id, f.rule) for f in sweep.evaluate(now=now, clinic_ids=clinic_ids)}
+    keys = {(f.patient_id, f.rule) for f in naive.evaluate(now=now, clinic_ids=clinic_ids)}
     if with_attention:
         keys |= {(pk, Rule.SEVERE_SIDE_EFFECT) for pk in AttentionRequest.objects.filter(
             kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT).values_list("patient_id", flat=True)}
@@ -92,6 +92,10 @@ def flag_outcome() -> dict[str, object]:
         "opened_events": events.get(FlagEvent.Kind.OPENED, 0),
         "sweep_evidence_events": sweep_evidence,
     }
+
+
+def zones_in_use() -> set[str]:
+    return set(Patient.objects.values_list("timezone", flat=True))
 
 
 def clear_of_boundaries(zones: set[str], *, hourly: bool = False, margin: float = 180) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import signal
 import socket
@@ -150,8 +151,10 @@ class CeleryProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
-    def count(self, text: str) -> int:
-        return self.log_path.read_text(errors="replace").count(text)
+    def succeeded(self, task: str) -> int:
+        """How many runs of ``task`` this process (worker) logged as succeeded."""
+        return len(re.findall(rf"Task {re.escape(task)}\[[^]]+\] succeeded",
+                              self.log_path.read_text(errors="replace")))
 
 
 def send_task(broker_url: str, name: str, *args: object) -> None:

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from accounts.models import Clinic, Patient
+from demo.seeding import seed_demo
 from tests.conftest import PROJECT_DIR, service_unavailable
+from tests.drills._outcomes import remind_all_day
 from tests.drills._servers import CeleryProcess, Gunicorn, RedisServer, service_env
 
 FIGURES = pytest.StashKey[list[str]]()
@@ -107,3 +110,16 @@ def stack(private_redis, static_dir, tmp_path):
     processes = Stack(tmp_path, static_dir, private_redis)
     yield processes
     processes.stop()
+
+
+@pytest.fixture
+def cohort(services_required):
+    """``cohort(n)``: the demo clinic with n patients, their plans and ``days`` of history (flags
+    not raised yet), every patient reminded all day. Returns the clinic."""
+
+    def seed(patients: int, days: int = 60) -> Clinic:
+        clinic = seed_demo(patients=patients, days=days, flags=False).clinic
+        remind_all_day(list(Patient.objects.filter(clinic=clinic)))
+        return clinic
+
+    return seed

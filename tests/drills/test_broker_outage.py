@@ -8,7 +8,6 @@ then a worker and the periodic tasks (published as beat would, twice) catch up.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -145,12 +144,8 @@ def _wait_for_catch_up(worker, since: float) -> float:
 
 
 def _wait_for_more_runs(worker, runs: int) -> None:
-    done = {task: _succeeded(worker, task) for task in (DISPATCH, SWEEP)}
-    wait_for(lambda: all(_succeeded(worker, task) >= n + runs for task, n in done.items()),
+    done = {task: worker.succeeded(task) for task in (DISPATCH, SWEEP)}
+    wait_for(lambda: all(worker.succeeded(task) >= n + runs for task, n in done.items()),
              timeout=30, every=0.25, what=lambda: f"{runs} more beat runs\n{worker.log()}")
     time.sleep(1)  # let any duplicate that is coming arrive
 
-
-def _succeeded(worker, task: str) -> int:
-    return len(re.findall(rf"Task {re.escape(task)}\[[^]]+\] succeeded",
-                          worker.log_path.read_text(errors="replace")))
