@@ -142,7 +142,6 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Alliance Portal: "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
 # Dermatologists, staff and clinic administrators must enrol (accounts.middleware); patients may.
@@ -295,6 +294,10 @@ CONTENT_SECURITY_POLICY = {
 # HTTPS only: on whenever DEBUG is off. DJANGO_HTTPS=false is for a plain-HTTP trial on localhost
 # (e.g. docker compose without a TLS proxy), DJANGO_HTTPS=true forces it on in DEBUG.
 HTTPS_ONLY = env.bool("DJANGO_HTTPS", default=not DEBUG)
+# Links in allauth's emails (password reset, verification) use the scheme the site serves.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str(
+    "ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https" if HTTPS_ONLY else "http"
+)
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = True
     # Health checks from the load balancer / compose speak plain HTTP to the container.
