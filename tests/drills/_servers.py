@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -108,6 +109,7 @@ class CeleryProcess:
                  ready: bytes) -> None:
         self.name, self.args, self.env, self.log_path, self.ready = name, args, env, log_path, ready
         self.process: subprocess.Popen[bytes] | None = None
+        self._seen = 0  # "ready" lines in the log before the latest launch
 
     @classmethod
     def worker(cls, name: str, env: dict[str, str], log_dir: Path,
@@ -122,14 +124,20 @@ class CeleryProcess:
         return cls(name, args, env, log_dir / f"{name}.log", b"beat: Starting...")
 
     def start(self, timeout: float = 60) -> None:
-        seen = self.log_path.read_bytes().count(self.ready) if self.log_path.exists() else 0
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        self._seen = self.log_path.read_bytes().count(self.ready) if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "alliance_portal", *self.args],
                 cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(lambda: self.log_path.read_bytes().count(self.ready) > seen
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        wait_for(lambda: self.log_path.read_bytes().count(self.ready) > self._seen
                  or self.process.poll() is not None, timeout=timeout, what=f"{self.name} ready")
         assert self.process.poll() is None, f"{self.name} exited:\n{self.log()}"
 
@@ -150,6 +158,21 @@ class CeleryProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+    def runs(self, task: str) -> list[tuple[float, float]]:
+        """(start, end) in seconds of each successful run of ``task`` (worker log lines)."""
+        spans = []
+        for stamp, took in re.findall(
+                rf"^(\S+ \S+) INFO \S+ Task {re.escape(task)}\[[^]]+\] succeeded in ([\d.]+)s",
+                self.log_path.read_text(errors="replace"), flags=re.MULTILINE):
+            # The log's local time; any zone will do, only differences are used.
+            end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+            end = end.timestamp()
+            spans.append((end - float(took), end))
+        return spans
+
+    def count(self, text: str) -> int:
+        return self.log_path.read_text(errors="replace").count(text)
 
     def succeeded(self, task: str) -> int:
         """How many runs of ``task`` this process (worker) logged as succeeded."""

@@ -94,11 +94,15 @@ class Stack:
         worker.start()
         return worker
 
-    def beat(self, name: str, **extra: str) -> CeleryProcess:
-        beat = CeleryProcess.beat(name, self.env(**extra), self.tmp_path)
-        self.started.append(beat)
-        beat.start()
-        return beat
+    def beats(self, *names: str, **extra: str) -> list[CeleryProcess]:
+        """Beat processes launched together, so that their schedules tick together."""
+        beats = [CeleryProcess.beat(name, self.env(**extra), self.tmp_path) for name in names]
+        self.started += beats
+        for beat in beats:
+            beat.launch()
+        for beat in beats:
+            beat.wait_ready()
+        return beats
 
     def stop(self) -> None:
         for process in reversed(self.started):

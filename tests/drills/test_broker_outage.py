@@ -67,7 +67,7 @@ def test_redis_down_while_patients_check_in_then_back_does_the_work_once(
     private_redis.start()
     back = time.monotonic()
     worker = stack.worker(**STALE_CLAIM)
-    beat = stack.beat("beat", **STALE_CLAIM, **BEAT_EVERY_2_S)
+    (beat,) = stack.beats("beat", **STALE_CLAIM, **BEAT_EVERY_2_S)
     caught_up = _wait_for_catch_up(worker, back)
     _wait_for_more_runs(worker, runs=2)  # beat goes on: later runs must change nothing
     beat.stop()

@@ -44,7 +44,7 @@ def test_worker_killed_during_reminder_dispatch_sends_each_reminder_once(
     clear_of_boundaries(zones_in_use(), margin=120)
     due, emailed = reminders_expected()
     worker = stack.worker(**STALE_CLAIM)
-    stack.beat("beat", BEAT_REMINDERS_DISPATCH_SECONDS="3", **STALE_CLAIM)
+    stack.beats("beat", BEAT_REMINDERS_DISPATCH_SECONDS="3", **STALE_CLAIM)
     started = time.monotonic()
     # when: SIGKILL as soon as the dispatcher has claimed, and again half-way through the sends
     first = _kill_when(worker, stack.outbox, lambda: Delivery.objects.exists())
