@@ -28,6 +28,23 @@ from .services import ItemDraft
 
 MAX_PLAN_DAYS = 3 * 365
 MAX_ITEM_COST = Decimal("10000")
+BIGINT = 2**63
+
+
+class ModelIdsField(forms.ModelMultipleChoiceField):
+    """Ids too big for any id column are invalid choices, not a database error (SQLite raises
+    OverflowError on them inside Django's ``pk__in`` check)."""
+
+    def clean(self, value: object) -> object:
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                too_big = not -BIGINT <= int(str(pk).strip()) < BIGINT
+            except ValueError:
+                continue  # not a number: Django reports it
+            if too_big:
+                raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                            code="invalid_choice", params={"value": pk})
+        return super().clean(value)
 
 
 class ProfileForm(forms.ModelForm):
@@ -50,6 +67,7 @@ class ProfileForm(forms.ModelForm):
             "preference_notes": forms.Textarea(attrs={"rows": 2}),
             "preferences": forms.CheckboxSelectMultiple,
         }
+        field_classes = {"preferences": ModelIdsField}
         labels = {
             "morning_minutes": "Minutes for the morning routine",
             "evening_minutes": "Minutes for the evening routine",
@@ -237,7 +255,7 @@ class PlanMetaForm(forms.Form):
         min_length=5, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
         label="Reason for this change (the patient reads it)",
     )
-    resolve_concerns = forms.ModelMultipleChoiceField(
+    resolve_concerns = ModelIdsField(
         queryset=Concern.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         label="This change answers these concerns",
     )

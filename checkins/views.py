@@ -15,11 +15,15 @@ from .forms import CheckInForm, initial_from
 
 
 def _chosen_date(request: HttpRequest, patient: object) -> date:
+    """The day asked for (today if none). A link's unreadable ``?date=`` falls back to today; a
+    posted one is refused (ValidationError), so a tampered form never saves a day it didn't name."""
     raw = request.POST.get("local_date") or request.GET.get("date")
     allowed = services.allowed_dates(patient)
     try:
         chosen = date.fromisoformat(raw) if raw else allowed[0]
     except ValueError:
+        if request.method == "POST":
+            raise ValidationError("Enter a valid date.") from None
         chosen = allowed[0]
     return chosen
 
@@ -31,9 +35,9 @@ def today(request: HttpRequest) -> HttpResponse:
         quick = _all_done(request, patient)
         if quick is not None:
             return quick
-    local_date = _chosen_date(request, patient)
     date_error = None
     try:
+        local_date = _chosen_date(request, patient)
         services.check_date(patient, local_date)
     except ValidationError as error:
         date_error = error.messages[0]
@@ -60,8 +64,8 @@ def today(request: HttpRequest) -> HttpResponse:
 def _all_done(request: HttpRequest, patient: object) -> HttpResponse | None:
     """The one-tap check-in: straight to the service, no form to build. On a refusal (a date
     outside the window, nothing due) it returns None and the page explains."""
-    local_date = _chosen_date(request, patient)
     try:
+        local_date = _chosen_date(request, patient)
         checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None)
     except ValidationError:
         return None

@@ -25,6 +25,9 @@ from accounts.services import audit_record
 
 PAGE_SIZE = 50
 OTHER_CLINIC = "A patient of another clinic"
+# Searchable days: wide enough for any event, narrow enough that a day's bounds (the next
+# midnight, in any timezone) stay inside Python's calendar.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 class AuditSearchForm(forms.Form):
@@ -34,6 +37,19 @@ class AuditSearchForm(forms.Form):
                                 widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_date_from(self) -> date | None:
+        return self._searchable(self.cleaned_data["date_from"])
+
+    def clean_date_to(self) -> date | None:
+        return self._searchable(self.cleaned_data["date_to"])
+
+    @staticmethod
+    def _searchable(day: date | None) -> date | None:
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise forms.ValidationError(
+                f"Choose a day between {EARLIEST_DAY.year} and {LATEST_DAY.year}.")
+        return day
 
     def clean(self) -> dict:
         data = super().clean()

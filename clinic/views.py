@@ -46,7 +46,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     patients = clinic_patients_for(request.user)
     if scope == "mine":
         patients = patients.filter(dermatologist=request.user)
-    query = request.GET.get("q", "").strip()[:100]
+    # No name holds a NUL, and PostgreSQL refuses one in a query: drop it rather than fail.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     if query:
         patients = patients.filter(
             Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
@@ -163,8 +164,12 @@ def _with_added_row(data: object) -> object:
     """No-JS "add another item": the same POST with one more (blank) row."""
     if data is None or data.get("action") != "add_row":
         return data
+    try:
+        total = int(data.get("items-TOTAL_FORMS", 0))
+    except ValueError:
+        return data  # tampered: the formset reports its management form, nothing is saved
     data = data.copy()
-    data["items-TOTAL_FORMS"] = str(int(data.get("items-TOTAL_FORMS", 0)) + 1)
+    data["items-TOTAL_FORMS"] = str(total + 1)
     return data
 
 
