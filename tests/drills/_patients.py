@@ -64,6 +64,7 @@ class Response:
     body: str
     started: float  # time.monotonic()
     ended: float
+    retry_after: str = ""
 
     @property
     def seconds(self) -> float:
@@ -98,7 +99,7 @@ class PatientBrowser:
         except OSError as error:  # a dropped connection counts as a failed request
             return Response(0, type(error).__name__, "", started, time.monotonic())
         return Response(status, response.getheader("Location") or "", text, started,
-                        time.monotonic())
+                        time.monotonic(), response.getheader("Retry-After") or "")
 
 
 def saved(response: Response, local_date: date) -> bool:

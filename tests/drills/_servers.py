@@ -101,6 +101,9 @@ class Gunicorn:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def count(self, text: str) -> int:
+        return self.log_path.read_text(errors="replace").count(text)
+
 
 class CeleryProcess:
     """``celery worker`` or ``celery beat`` in its own process group, logging to a file."""
