@@ -177,6 +177,12 @@ def expected_percent(week: int, s: FlagSettings) -> float:
     return round(s.expected_week1_percent - fall, 1)
 
 
+def below_curve_bar(week: int, s: FlagSettings) -> int:
+    """The one-decimal adherence, in tenths, that plan week ``week`` must be under to be more
+    than ``expected_margin_points`` below the curve (exactly the margin does not count)."""
+    return _tenths(expected_percent(week, s)) - s.expected_margin_points * 10
+
+
 def complete_plan_weeks(starts_on: date, as_of: date) -> int:
     """Plan weeks (week 1 = the 7 days from ``starts_on``) that ended on or before ``as_of``."""
     return max(((as_of - starts_on).days + 1) // 7, 0)
@@ -212,11 +218,10 @@ def below_expected(starts_on: date, weeks: Sequence[tuple[int, Counts]], as_of: 
         actual = counts.percent
         if counts.logged < s.expected_min_logged_days or actual is None:
             return None
-        expected = expected_percent(week, s)
-        below_tenths = _tenths(expected) - _tenths(actual)
-        if below_tenths <= s.expected_margin_points * 10:
+        if _tenths(actual) >= below_curve_bar(week, s):
             return None
-        below = below_tenths / 10
+        expected = expected_percent(week, s)
+        below = (_tenths(expected) - _tenths(actual)) / 10
         rows.append({"week": week, "percent": actual, "expected_percent": expected,
                      "below_points": below, "logged_days": counts.logged,
                      "steps": [counts.done, counts.due]})
@@ -462,6 +467,8 @@ def alliance_at_risk(findings: Sequence[Finding], as_of: date, s: FlagSettings
 
 def with_at_risk(findings: list[Finding], as_of: date, s: FlagSettings) -> list[Finding]:
     """One patient's findings plus the at-risk finding they make together, if any."""
+    if len(findings) < 2:  # it takes two: most patients with a finding have one
+        return findings
     at_risk = alliance_at_risk(findings, as_of, s)
     return [*findings, at_risk] if at_risk is not None else findings
 

@@ -24,15 +24,18 @@ The decisions are made by ``flags.rules``, exactly as in the per-patient ``flags
 
 from __future__ import annotations
 
+import gc
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lead, RowNumber
 from django.utils import timezone
@@ -40,7 +43,7 @@ from django.utils import timezone
 from accounts.models import Clinic, Patient
 from checkins.models import AlliancePulse, CheckIn
 
-from . import rules
+from . import rules, sweep_pg
 from .findings import Finding
 from .models import FlagSettings, Rule
 from .rules import Counts, Pulses, Ratings, Verdict
@@ -187,7 +190,30 @@ def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterato
 
 
 def evaluate_chunk(chunk: Chunk, *, settings: FlagSettings) -> list[Finding]:
-    """All findings about the chunk's patients, in a fixed number of queries."""
+    """All findings about the chunk's patients, in a fixed number of queries: PostgreSQL's
+    own SQL there (``flags.sweep_pg``), the portable ORM queries below elsewhere."""
+    with _collector_paused():
+        if connection.vendor == "postgresql":
+            return sweep_pg.evaluate_chunk(chunk, settings=settings)
+        return _evaluate_chunk_orm(chunk, settings=settings)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one chunk. A chunk allocates tens of thousands
+    of short-lived rows, dicts and strings and no reference cycles to speak of, so the
+    collections they would trigger find nothing and cost ~15 % of the chunk's Python time.
+    Memory stays bounded by the chunk; the collector resumes after it."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _evaluate_chunk_orm(chunk: Chunk, *, settings: FlagSettings) -> list[Finding]:
     s, as_of = settings, chunk.as_of
     members = chunk.members()
     w = rules.windows_for(as_of, s)

@@ -127,6 +127,9 @@ def test_the_sweep_query_count_does_not_grow_with_patients(derm, other_derm):
     assert few == many
 
 
+TRANSACTION = re.compile(r"(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
+
+
 def test_evaluating_a_chunk_takes_a_fixed_number_of_queries(derm):
     # given: patients with every kind of finding, in one chunk
     for _ in range(5):
@@ -136,9 +139,12 @@ def test_evaluating_a_chunk_takes_a_fixed_number_of_queries(derm):
     with CaptureQueriesContext(connection) as queries:
         findings = sweep.evaluate_chunk(chunk, settings=FlagSettings.for_clinic(
             derm.membership.clinic_id))
-    # then: windows, plan weeks, ratings (+ whole history for short ones), pulses, behind
+    # then: the settings, windows, plan weeks, ratings (+ whole history for short ones),
+    # pulses, behind; on PostgreSQL windows and plan weeks are one query, and the ratings read
+    # sits in a savepoint of its own (transaction statements are not reads)
+    reads = [q for q in queries.captured_queries if not TRANSACTION.match(q["sql"])]
     assert len(findings) == 20
-    assert len(queries) <= 6
+    assert len(reads) <= (5 if connection.vendor == "postgresql" else 6)
 
 
 def test_chunks_give_the_same_findings_as_one_pass(derm):
