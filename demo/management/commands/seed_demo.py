@@ -1,9 +1,19 @@
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from accounts.models import Clinic, Patient
+from checkins.models import CheckIn
 from demo import seeding
+from reminders.models import EVERY_DAY, ReminderSettings
+
+# Demo patients whose reminder is moved to a couple of minutes after seeding (their local time),
+# so that reminders land in the outbox while the demo runs instead of at 20:00.
+SOON_REMINDERS = 4
+SOON_AFTER = timedelta(minutes=2)
 
 
 class Command(BaseCommand):
@@ -44,11 +54,34 @@ class Command(BaseCommand):
             f"{summary.created_checkins} new check-ins for {summary.history_patients} patients, "
             f"{summary.opened_flags} new flags."
         )
+        soon = self._reminders_soon(summary.clinic)
+        self.stdout.write(f"Reminders for {soon} demo patients (patient@demo.test first) are due "
+                          f"in about {SOON_AFTER.seconds // 60} minutes; they land in the outbox.")
         self.stdout.write(
             f"Two-step verification for {seeding.DERM_EMAIL}, {seeding.STAFF_EMAIL} and "
             f"{seeding.ADMIN_EMAIL}: add the secret {seeding.DEMO_TOTP_SECRET} to an authenticator "
             f"app (current code: {seeding.demo_totp_code()})."
         )
+
+    def _reminders_soon(self, clinic: Clinic) -> int:
+        """Set a few demo patients' reminder to a couple of minutes from now in their own time:
+        the first ones with a plan who have not checked in today (three queries in all)."""
+        at = timezone.now() + SOON_AFTER
+        candidates = list(Patient.objects.filter(clinic=clinic, care_plan__isnull=False)
+                          .order_by("pk")[:SOON_REMINDERS * 4])
+        recent = set(CheckIn.objects.filter(
+            patient__in=candidates, local_date__gte=timezone.now().date() - timedelta(days=1),
+        ).values_list("patient_id", "local_date"))
+        chosen = [p for p in candidates if (p.pk, p.local_today()) not in recent][:SOON_REMINDERS]
+        ReminderSettings.objects.bulk_create(
+            [ReminderSettings(patient=patient, enabled=True, weekdays=EVERY_DAY,
+                              local_time=timezone.localtime(at, patient.zone).time().replace(
+                                  second=0, microsecond=0))
+             for patient in chosen],
+            update_conflicts=True, unique_fields=["patient"],
+            update_fields=["enabled", "weekdays", "local_time", "updated_at"],
+        )
+        return len(chosen)
 
     def _progress(self, total: int, label: str) -> Callable[[int, int], None] | None:
         if total < 2000:
