@@ -6,16 +6,17 @@ Each function changes state, writes the FlagEvent history row and the audit row 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import AuditEvent, ClinicMembership, User
+from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.services import audit_record
 from checkins.models import AttentionRequest
 
@@ -66,14 +67,7 @@ def flags_apply(
             to_open[key] = finding
     opened = _open(to_open, now)
     _update(to_update, now)
-    FlagEvent.objects.bulk_create(
-        [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.OPENED, severity=finding.severity,
-                   evidence=finding.evidence) for pk, finding in opened]
-        + [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.EVIDENCE,
-                     severity=finding.severity, evidence=finding.evidence)
-           for pk, finding in to_update]
-    )
-    return ApplyResult(opened=len(opened), updated=len(to_update))
+    return ApplyResult(opened=opened, updated=len(to_update))
 
 
 Material = tuple[int, Any, Any]
@@ -104,36 +98,87 @@ def _last_resolved(patient_ids: list[int]) -> dict[tuple[int, str], datetime]:
     return {(patient, rule): last for patient, rule, last in rows}
 
 
-def _open(to_open: dict[tuple[int, str], Finding], now: datetime) -> list[tuple[int, Finding]]:
-    """Insert the new flags; (flag id, finding) of those this call made."""
+def _open(to_open: dict[tuple[int, str], Finding], now: datetime) -> int:
+    """Insert the new flags and their *opened* events; how many flags this call made.
+
+    A concurrent sweep may open the same flag first: the partial unique index makes the insert
+    wait for it and then skip the row, and only the flags this call made get an event."""
     if not to_open:
-        return []
+        return 0
+    if connection.vendor == "postgresql":
+        return _open_postgresql(list(to_open.values()), now)
     clinic_of = _clinics_of({patient for patient, _ in to_open})
-    # A concurrent sweep may open the same flag first: the partial unique index makes the
-    # insert wait for it and then skip; ``opened_at=now`` finds exactly the rows this call made.
     Flag.objects.bulk_create([
         Flag(patient_id=f.patient_id, clinic_id=clinic_of[f.patient_id], rule=f.rule,
              severity=f.severity, evidence=f.evidence, evidence_at=f.evidence_at,
              opened_at=now, updated_at=now)
         for f in to_open.values()
     ], ignore_conflicts=True)
+    # ``opened_at=now`` finds exactly the rows this call made.
     made = Flag.objects.filter(patient_id__in={patient for patient, _ in to_open},
                                opened_at=now).values_list("pk", "patient_id", "rule")
-    return [(pk, to_open[(patient, rule)]) for pk, patient, rule in made
-            if (patient, rule) in to_open]
+    events = [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.OPENED,
+                        severity=to_open[(patient, rule)].severity,
+                        evidence=to_open[(patient, rule)].evidence)
+              for pk, patient, rule in made if (patient, rule) in to_open]
+    FlagEvent.objects.bulk_create(events)
+    return len(events)
+
+
+def _open_postgresql(findings: list[Finding], now: datetime) -> int:
+    """``_open`` in one statement: the findings travel as one JSON parameter, the flags are
+    inserted from it (``ON CONFLICT DO NOTHING``, as ``bulk_create(ignore_conflicts=True)``),
+    and ``RETURNING`` hands exactly the rows made to the insert of their events, which copies
+    the evidence inside the database. No model instances, the evidence serialised once."""
+    flag_columns = ["patient_id", "clinic_id", "rule", "severity", "evidence", "evidence_at",
+                    "opened_at", "updated_at"]
+    event_columns = ["flag_id", "at", "kind", "severity", "evidence"]
+    flag_rest, flag_defaults = _defaults(Flag, flag_columns)
+    event_rest, event_defaults = _defaults(FlagEvent, event_columns)
+    sql = f"""
+        WITH made AS (
+            INSERT INTO {Flag._meta.db_table} ({", ".join(flag_columns + flag_rest)})
+            SELECT f.patient_id, p.clinic_id, f.rule, f.severity, f.evidence, f.evidence_at,
+                   %s, %s{", %s" * len(flag_rest)}
+            FROM jsonb_to_recordset(%s::jsonb) AS f(patient_id bigint, rule text,
+                 severity smallint, evidence jsonb, evidence_at timestamptz)
+            JOIN {Patient._meta.db_table} p ON p.id = f.patient_id
+            ON CONFLICT DO NOTHING
+            RETURNING id, severity, evidence)
+        INSERT INTO {FlagEvent._meta.db_table} ({", ".join(event_columns + event_rest)})
+        SELECT id, %s, %s, severity, evidence{", %s" * len(event_rest)} FROM made
+    """  # noqa: S608 - table and column names from the models; values are parameters
+    found = json.dumps([{"patient_id": f.patient_id, "rule": f.rule, "severity": f.severity,
+                         "evidence": f.evidence, "evidence_at": f.evidence_at.isoformat()}
+                        for f in findings])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, now, *flag_defaults, found, now, FlagEvent.Kind.OPENED,
+                             *event_defaults])
+        return cursor.rowcount
+
+
+def _defaults(model: type[models.Model], given: list[str]) -> tuple[list[str], list[Any]]:
+    """The model's other columns (not ``given``, not the primary key) and their defaults as
+    the database takes them, so the raw insert fills every column as ``bulk_create`` would."""
+    fields = [f for f in model._meta.concrete_fields
+              if f.column not in given and not f.primary_key]
+    return ([f.column for f in fields],
+            [f.get_db_prep_save(f.get_default(), connection) for f in fields])
 
 
 def _update(to_update: list[tuple[int, Finding]], now: datetime) -> None:
-    """Write the new evidence of these open flags (only the changed fields)."""
+    """Write the new evidence of these open flags (only the changed fields) and keep each
+    change as an *evidence* event."""
     Flag.objects.bulk_update(
         [Flag(pk=pk, evidence=f.evidence, severity=f.severity, evidence_at=f.evidence_at,
               updated_at=now) for pk, f in to_update],
         ["evidence", "severity", "evidence_at", "updated_at"])
+    FlagEvent.objects.bulk_create(
+        [FlagEvent(flag_id=pk, at=now, kind=FlagEvent.Kind.EVIDENCE, severity=f.severity,
+                   evidence=f.evidence) for pk, f in to_update])
 
 
 def _clinics_of(patient_ids: set[int]) -> dict[int, int]:
-    from accounts.models import Patient
-
     return dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "clinic_id"))
 
 
