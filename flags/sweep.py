@@ -4,22 +4,25 @@ Per clinic (its ``FlagSettings``), patients are grouped by their local "yesterda
 differ: at one instant a clinic's patients live on up to three dates), and each group is taken
 in chunks of ``chunk_size`` patient ids (memory stays bounded). Every patient of a chunk shares
 one yesterday, so every window is a plain date range. A chunk costs the same number of queries
-however many patients it holds:
+however many patients it holds. First, the chunk's patients (id, plan start), keyset-paginated.
+Then, on PostgreSQL, ``flags.sweep_pg`` (four queries returning only the patients a rule may
+flag, the evidence's check-in ids aggregated in SQL). Elsewhere (SQLite), the portable ORM
+queries below:
 
-1. the chunk's patients (id, plan start), keyset-paginated;
-2. one aggregate over the chunk's check-ins: conditional sums/counts per rule window (recent,
+1. one aggregate over the chunk's check-ins: conditional sums/counts per rule window (recent,
    baseline, quiet, before-quiet), one row per patient;
-3. one aggregate per patient and plan week (the last complete weeks; a superset filter keeps
+2. one aggregate per patient and plan week (the last complete weeks; a superset filter keeps
    only weeks that could be under the curve);
-4. one windowed query over ratings: each patient's N + M newest ratings, read on their newest
+3. one windowed query over ratings: each patient's N + M newest ratings, read on their newest
    rating's row with LEAD() (one row per patient); a second one, over the whole history, only
    for patients with fewer than N + M ratings in the rule windows;
-5. one windowed query over pulses: the latest and (LEAD) the previous pulse per patient;
-6. one query for the check-ins behind the findings (ids and when they were saved);
-7. ``flags_apply`` for the chunk (its own fixed number of statements).
+4. one windowed query over pulses: the latest and (LEAD) the previous pulse per patient;
+5. one query for the check-ins behind the findings (ids and when they were saved).
 
-Plus one query per clinic for its settings and one for the time zones of its patients.
-The decisions are made by ``flags.rules``, exactly as in the per-patient ``flags.naive``.
+Then ``flags_apply`` for the chunk (its own fixed number of statements). Plus one query per
+clinic for its settings and one for the time zones of its patients. The decisions are made by
+``flags.rules``, exactly as in the per-patient ``flags.naive``, whichever path gathered the
+numbers (``tests/flags/test_sweep_property.py`` runs on both databases).
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ def _evaluate_chunk_orm(chunk: Chunk, *, settings: FlagSettings) -> list[Finding
     return rules.order(findings)
 
 
-# --- Query 2: window aggregates over check-ins ----------------------------------------------
+# --- Query 1: window aggregates over check-ins ----------------------------------------------
 
 
 def _window_rows(members: QuerySet[Patient], w: rules.Windows, s: FlagSettings
@@ -273,7 +276,7 @@ def _counts(row: dict[str, Any], name: str) -> Counts:
                   logged=row.get(f"{name}_logged") or 0)
 
 
-# --- Query 3: plan-week aggregates ------------------------------------------------------------
+# --- Query 2: plan-week aggregates ------------------------------------------------------------
 
 
 def _week_rows(members: QuerySet[Patient], as_of: date, s: FlagSettings
@@ -313,7 +316,7 @@ def _window_verdicts(starts_on: date, row: dict[str, Any], weeks: dict[int, Coun
     return [verdict for verdict in found if verdict is not None]
 
 
-# --- Query 4: ratings, windowed ---------------------------------------------------------------
+# --- Query 3: ratings, windowed ---------------------------------------------------------------
 
 # Each patient's rows, newest first (what LEAD() reads further down).
 NEWEST_FIRST = {"partition_by": [F("patient_id")], "order_by": [F("local_date").desc()]}
@@ -357,7 +360,7 @@ def _newest_ratings(members: QuerySet[Patient] | list[int], as_of: date, count: 
             for pk, *pairs in rows}
 
 
-# --- Query 5: pulses, windowed ----------------------------------------------------------------
+# --- Query 4: pulses, windowed ----------------------------------------------------------------
 
 
 def _pulse_rows(members: QuerySet[Patient], as_of: date) -> dict[int, Pulses]:
@@ -383,7 +386,7 @@ def _pulse_rows(members: QuerySet[Patient], as_of: date) -> dict[int, Pulses]:
     }
 
 
-# --- Query 6: the check-ins behind the findings -----------------------------------------------
+# --- Query 5: the check-ins behind the findings -----------------------------------------------
 
 Behind = list[tuple[int, date, bool, datetime]]  # id, local date, rated, saved
 
