@@ -154,7 +154,7 @@ def _replace_step_logs(checkin: CheckIn, given: dict, due: dict) -> None:
         logs.delete()
     StepLog.objects.bulk_create(
         StepLog(
-            checkin=checkin, item=due[key], item_key=due[key].key, slot=key[1],
+            checkin=checkin, item_id=key[0], item_key=due[key].key, slot=key[1],
             done=answer.done, skip_reason="" if answer.done else answer.skip_reason,
         )
         for key, answer in given.items()

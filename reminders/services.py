@@ -179,7 +179,7 @@ def reminders_send_batch(*, delivery_ids: list[int]) -> BatchOutcome:
     per channel."""
     outcome = BatchOutcome()
     deliveries = _claimed(delivery_ids)
-    schedules = schedules_on({(d.patient_id, d.local_date) for d in deliveries}, fields=("name",))
+    schedules = schedules_on({(d.patient_id, d.local_date) for d in deliveries})
     with Outbox() as outbox:
         for index, delivery in enumerate(deliveries):
             _, steps = schedules[(delivery.patient_id, delivery.local_date)]

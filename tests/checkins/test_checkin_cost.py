@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from careplans.selectors import steps_due_on
 from checkins.models import CheckIn, StepLog
-from checkins.selectors import schedule_on
+from checkins.selectors import schedule_on, schedules_on
 from checkins.services import StepAnswer, checkin_submit
 from tests.checkins.conftest import steps_of
 from tests.factories import backdated_revision, item_draft
@@ -59,6 +59,25 @@ def test_new_check_in_costs_five_statements_and_a_repeat_four(patient_a, routine
     assert len(statements(again)) == 4
     assert not any("accounts_user" in sql for sql in statements(first) + statements(again))
     assert StepLog.objects.filter(done=True).count() == 3
+    cleanser, retinoid = steps_of(routine)
+    assert set(StepLog.objects.values_list("item_id", "item_key")) == {
+        (cleanser.pk, cleanser.key), (retinoid.pk, retinoid.key)
+    }
+
+
+def test_schedules_for_many_patients_match_one_by_one(patient_a, patient_b, routine, derm):
+    backdated_revision(patient_b, author=derm, number=1,
+                       effective_from=patient_b.local_today() - timedelta(days=2),
+                       items=[item_draft(name="Sunscreen", time_of_day="morning")])
+    days = [(p.pk, p.local_today() - timedelta(days=n)) for p in (patient_a, patient_b)
+            for n in range(4)]
+    together = schedules_on(days)
+    for patient_id, on in days:
+        patient = patient_a if patient_id == patient_a.pk else patient_b
+        assert together[(patient_id, on)] == schedule_on(patient, on)
+    assert together[(patient_b.pk, patient_b.local_today() - timedelta(days=3))] == (None, [])
+    _, steps = together[(patient_b.pk, patient_b.local_today())]
+    assert [(s.item.name, s.slot) for s in steps] == [("Sunscreen", "morning")]
 
 
 def test_changed_answers_replace_the_logs(patient_a, routine):
