@@ -75,7 +75,8 @@ class RedisServer:
 def service_env(data_dir: Path, redis_server: RedisServer, **extra: str) -> dict[str, str]:
     """What a web, worker or beat process of the drill runs with: production settings (DEBUG off,
     HTTPS behind a TLS proxy) on the test database, broker and cache on the private Redis (one
-    server for both, as docker-compose has it)."""
+    server for both, as docker-compose has it). The test's DJANGO_SECRET_KEY is inherited: the
+    sessions the test makes are valid in the processes."""
     return {
         **os.environ,
         "DJANGO_DEBUG": "false",

@@ -11,7 +11,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -28,7 +30,13 @@ from tests.drills._outcomes import (
     reminder_outcome,
     reminders_expected,
 )
-from tests.drills._patients import PatientBrowser, checkin_fields, routine_patients, saved
+from tests.drills._patients import (
+    PatientBrowser,
+    Response,
+    checkin_fields,
+    routine_patients,
+    saved,
+)
 from tests.drills._servers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -43,6 +51,14 @@ DISPATCH_IN_OUTAGE = (
 )
 
 
+@dataclass
+class Outage:
+    claimed: int  # reminder claims the dispatcher made while it could not publish
+    dispatch_seconds: float
+    responses: list[Response]  # the check-in POSTs
+    pending: int  # attention requests left for the sweep
+
+
 def test_redis_down_while_patients_check_in_then_back_does_the_work_once(
     stack, private_redis, derm, figures
 ):
@@ -53,32 +69,18 @@ def test_redis_down_while_patients_check_in_then_back_does_the_work_once(
     web = stack.web(workers=2)
     browsers = [PatientBrowser(web.port, p.patient) for p in patients[:SUBMITTING]]
     assert [b.open_today().status for b in browsers] == [200] * SUBMITTING
-
     # when: Redis goes down; the dispatcher runs into it, then the patients submit
     private_redis.stop()
-    claimed, dispatch_seconds = _dispatch_during_outage(stack)
-    responses = _submit_all(browsers, patients[:SUBMITTING])
-    pending = AttentionRequest.objects.filter(processed_at__isnull=True).count()
-    # The attention sweep leaves requests younger than a minute to their own task; this outage
-    # is meant to have lasted longer than that.
-    AttentionRequest.objects.update(created_at=timezone.now() - timedelta(minutes=2))
-
+    outage = _during_outage(stack, browsers, patients[:SUBMITTING])
     # when: Redis is back (empty); a worker and beat (every 2 s) start again
     private_redis.start()
-    back = time.monotonic()
-    worker = stack.worker(**STALE_CLAIM)
-    (beat,) = stack.beats("beat", **STALE_CLAIM, **BEAT_EVERY_2_S)
-    caught_up = _wait_for_catch_up(worker, back)
-    _wait_for_more_runs(worker, runs=2)  # beat goes on: later runs must change nothing
-    beat.stop()
-
+    caught_up = _catch_up(stack)
     # then: every check-in saved, no request failed or hung
     today = patients[0].patient.local_today()
-    server_errors = sum(r.status >= 500 or r.status == 0 for r in responses)
-    assert [saved(r, today) for r in responses] == [True] * SUBMITTING, web.log()
+    assert [saved(r, today) for r in outage.responses] == [True] * SUBMITTING, web.log()
     assert CheckIn.objects.filter(local_date=today).count() == SUBMITTING
-    assert max(r.seconds for r in responses) < 10
-    assert (claimed, pending) == (PATIENTS, SEVERE)
+    assert max(r.seconds for r in outage.responses) < 10
+    assert (outage.claimed, outage.pending) == (PATIENTS, SEVERE)
     # then: one flag per severe check-in, every request processed, nothing twice
     flags = flag_outcome()
     severe_patients = {p.patient.pk for p in patients[:SEVERE]}
@@ -89,18 +91,45 @@ def test_redis_down_while_patients_check_in_then_back_does_the_work_once(
     due, emailed = reminders_expected()
     reminders = reminder_outcome(stack.outbox)
     assert due == {p.patient.pk for p in patients[SUBMITTING:]}
-    assert reminders["emails"] == dict.fromkeys(emailed, 1)
+    assert reminders["emails"] == Counter(dict.fromkeys(emailed, 1))
     assert (reminders["rows"], reminders["duplicate_rows"]) == (PATIENTS, 0)
-    assert reminders["status"] == {"sent": PATIENTS - SUBMITTING, "skipped": SUBMITTING}
-    figures(
+    assert reminders["status"] == Counter(sent=PATIENTS - SUBMITTING, skipped=SUBMITTING)
+    figures(_summary(outage, flags, reminders, caught_up))
+
+
+def _during_outage(stack, browsers, patients) -> Outage:
+    claimed, dispatch_seconds = _dispatch_during_outage(stack)
+    responses = _submit_all(browsers, patients)
+    pending = AttentionRequest.objects.filter(processed_at__isnull=True).count()
+    # The attention sweep leaves requests younger than a minute to their own task; this outage
+    # is meant to have lasted longer than that.
+    AttentionRequest.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    return Outage(claimed, dispatch_seconds, responses, pending)
+
+
+def _catch_up(stack) -> float:
+    """Seconds from Redis back until the work is done; beat then runs twice more."""
+    back = time.monotonic()
+    worker = stack.worker(**STALE_CLAIM)
+    (beat,) = stack.beats("beat", **STALE_CLAIM, **BEAT_EVERY_2_S)
+    caught_up = _wait_for_catch_up(worker, back)
+    _wait_for_more_runs(worker, runs=2)  # later runs must change nothing
+    beat.stop()
+    return caught_up
+
+
+def _summary(outage: Outage, flags: dict, reminders: dict, caught_up: float) -> str:
+    responses = outage.responses
+    server_errors = sum(r.status >= 500 or r.status == 0 for r in responses)
+    return (
         f"broker outage: {len(responses)} check-in POSTs while Redis was down ({SEVERE} severe),"
         f" {CheckIn.objects.count()} saved, {server_errors} 5xx, slowest "
-        f"{max(r.seconds for r in responses):.2f} s; dispatcher in the outage claimed {claimed}"
-        f" in {dispatch_seconds:.1f} s; after Redis was back: {flags['flags']} flags "
-        f"({flags['duplicates']} duplicates), {reminders['status']['sent']} reminders sent / "
-        f"{reminders['status']['skipped']} skipped (checked in), "
-        f"{sum(reminders['emails'].values()) - len(reminders['emails'])} duplicate emails, "
-        f"caught up in {caught_up:.1f} s"
+        f"{max(r.seconds for r in responses):.2f} s; dispatcher in the outage claimed "
+        f"{outage.claimed} in {outage.dispatch_seconds:.1f} s; after Redis was back: "
+        f"{flags['flags']} flags ({flags['duplicates']} duplicates), "
+        f"{reminders['status']['sent']} reminders sent / {reminders['status']['skipped']} "
+        f"skipped (checked in), {sum(reminders['emails'].values()) - len(reminders['emails'])} "
+        f"duplicate emails, caught up in {caught_up:.1f} s"
     )
 
 

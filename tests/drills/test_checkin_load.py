@@ -55,8 +55,7 @@ def test_fifty_clients_for_thirty_seconds_leave_one_row_per_day_holding_the_last
     submissions = _load(clients, SECONDS)
     # then: every request answered with the redirect to the day's page
     failed = [s.response for s in submissions if not saved(s.response, s.day[1])]
-    server_errors = sum(r.status >= 500 or r.status == 0 for r in failed)
-    assert failed == [], f"{len(failed)} failed, e.g. {failed[0].status}\n{web.log()}"
+    assert failed == [], f"{len(failed)} failed, e.g. HTTP {failed[0].status}\n{web.log()}"
     # then: one row per patient-day sent, nothing else
     by_day = _by_day(submissions)
     rows = CheckIn.objects.filter(patient__in=[p.patient for p in patients])
@@ -67,18 +66,23 @@ def test_fifty_clients_for_thirty_seconds_leave_one_row_per_day_holding_the_last
               for day in by_day if day[0] == patient.patient.pk}
     for day, submitted in by_day.items():
         assert stored[day] in {s.done for s in _last(submitted)}, day
-    undecided = sum(len({s.done for s in _last(submitted)}) > 1 for submitted in by_day.values())
-    last_total = sum(sum(max(s, key=lambda s: s.response.ended).done) for s in by_day.values())
-    stored_total = sum(sum(done) for done in stored.values())
-    assert sum(rows.values_list("steps_done", flat=True)) == stored_total
+    assert sum(rows.values_list("steps_done", flat=True)) == sum(map(sum, stored.values()))
+    figures(_summary(submissions, by_day, stored, clients=len(clients)))
+
+
+def _summary(submissions: list[Submission], by_day: dict[Day, list[Submission]],
+             stored: dict[Day, tuple[bool, ...]], clients: int) -> str:
     seconds = [s.response.seconds for s in submissions]
-    figures(
-        f"check-in load: {len(clients)} clients x {SECONDS} s, {len(submissions)} POSTs "
-        f"({len(submissions) / SECONDS:.1f}/s), {server_errors} 5xx, {len(failed)} failed, "
-        f"p50 {statistics.median(seconds) * 1000:.0f} ms, max {max(seconds):.2f} s; "
-        f"{len(by_day)} patient-days, {rows.count()} rows (0 duplicates); steps_done total "
-        f"{stored_total} stored vs {last_total} in the last answers sent ({undecided} days "
-        f"whose last two requests overlapped)"
+    server_errors = sum(s.response.status >= 500 or s.response.status == 0 for s in submissions)
+    last_sent = [max(day, key=lambda s: s.response.ended).done for day in by_day.values()]
+    undecided = sum(len({s.done for s in _last(day)}) > 1 for day in by_day.values())
+    return (
+        f"check-in load: {clients} clients x {SECONDS} s, {len(submissions)} POSTs "
+        f"({len(submissions) / SECONDS:.1f}/s), {server_errors} 5xx, p50 "
+        f"{statistics.median(seconds) * 1000:.0f} ms, max {max(seconds):.2f} s; "
+        f"{len(by_day)} patient-days, {CheckIn.objects.count()} rows; steps_done total "
+        f"{sum(map(sum, stored.values()))} stored vs {sum(map(sum, last_sent))} in the last "
+        f"answers sent ({undecided} days whose last two requests overlapped)"
     )
 
 

@@ -86,9 +86,8 @@ def test_database_restart_mid_run_gives_the_503_page_then_recovers_by_itself(
         f"a {CUT:g} s cut, {len(after)} after), {failed} answered with the 503 page, "
         f"{sum(o.response.status >= 500 for o in outcomes) - failed} other 5xx, no traceback "
         f"in any page; first success {first_ok - restored_at:.2f} s after the database was "
-        f"back, gunicorn "
-        f"not restarted; {len(days)} check-ins reported saved, all stored; server log: "
-        f"{logged} tracebacks with the request path (django.request)"
+        f"back, gunicorn not restarted; {len(days)} check-ins reported saved, all stored; "
+        f"server log: {logged} tracebacks with the request path (django.request)"
     )
 
 
