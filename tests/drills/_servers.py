@@ -118,8 +118,10 @@ class CeleryProcess:
     @classmethod
     def worker(cls, name: str, env: dict[str, str], log_dir: Path,
                pool: str = "solo") -> CeleryProcess:
-        args = ["worker", f"--pool={pool}", "--concurrency=2", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", "--hostname", f"drill-{name}@%h"]
+        args = ["worker", f"--pool={pool}", "--loglevel=INFO", "--without-gossip",
+                "--without-mingle", "--hostname", f"drill-{name}@%h"]
+        if pool == "prefork":
+            args.append("--concurrency=2")  # as docker-compose runs it
         return cls(name, args, env, log_dir / f"{name}.log", b" ready.")
 
     @classmethod
