@@ -112,7 +112,7 @@ def seed(env: dict[str, str], database_url: str, patients: int, days: int) -> No
     started = time.perf_counter()
     manage(env, "migrate", "-v", "0")
     # seed_demo adds its demo patient to the --patients synthetic ones
-    manage(env, "seed_demo", "--patients", str(patients - 1), "--days", str(days))
+    manage(env, "seed_demo", "--patients", str(patients - 1), "--days", str(days), "--no-flags")
     _psql(database_url, "VACUUM ANALYZE")
     checkins = _psql(database_url, "SELECT count(*) FROM checkins_checkin")
     print(f"setup: {patients} patients, {checkins} check-ins over {days} days, seeded in "
