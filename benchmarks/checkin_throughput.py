@@ -1,7 +1,7 @@
 """Check-in POST throughput under gunicorn, against a bare Django view on the same server.
 
     .venv/bin/python benchmarks/checkin_throughput.py [--database postgres|sqlite]
-        [--seconds 20] [--clients 8] [--workers 2] [--rounds 3] [--patients 200]
+        [--seconds 20] [--clients 8] [--workers 2] [--rounds 5] [--patients 200]
 
 Not a test: a script run by hand that prints figures measured in one run. It sets up everything
 it uses in isolation and removes it again (``finally``):
@@ -594,7 +594,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379")
     parser.add_argument("--seconds", type=float, default=20, help="per measurement")
     parser.add_argument("--warmup", type=float, default=2, help="per kind, before round 1")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--patients", type=int, default=200, help="demo cohort to seed")
