@@ -1097,7 +1097,8 @@ class Pattern:
     logged: float
     weekend_logged: float
     weekend_done: float  # factor on the done rate at weekends
-    declines: bool = False  # the done rate falls to ~50 % between weeks 3 and 8
+    declines: bool = False  # the done rate falls between weeks 3 and 8 ...
+    decline_to: float = 0.48  # ... to this (Carroll et al. 2004: ~50 % by week 8)
     alliance_falls: bool = False  # satisfaction and pulse fall over the last weeks
     late_drop: bool = False  # the done rate falls to ~35 % over the last ten days
     quiet_days: int = 0  # logs nothing over the last this many days
@@ -1106,6 +1107,9 @@ class Pattern:
 STEADY = Pattern("steady", (0.86, 0.95), 0.94, 0.9, 1.0)
 WEEKEND_GAPS = Pattern("weekend gaps", (0.82, 0.92), 0.93, 0.35, 0.6)
 DECLINING = Pattern("declining", (0.84, 0.9), 0.95, 0.9, 0.95, declines=True)
+# Falls much faster than the published curve: the "below expected" story.
+STEEP_DECLINE = Pattern("steep decline", (0.84, 0.9), 0.95, 0.9, 0.95, declines=True,
+                        decline_to=0.25)
 PATCHY = Pattern("patchy", (0.6, 0.8), 0.7, 0.6, 0.9)
 FALLING_ALLIANCE = Pattern("falling alliance", (0.8, 0.9), 0.95, 0.9, 0.95, alliance_falls=True)
 DEMO_ROUTINE = Pattern("demo routine", (0.93, 0.93), 0.97, 0.55, 0.65)
@@ -1116,12 +1120,13 @@ AT_RISK = Pattern("alliance at risk", (0.84, 0.9), 0.97, 0.95, 0.95, alliance_fa
                   late_drop=True)
 # Synthetic patient N follows COHORT_PATTERNS[N % 8]; when N % 16 == 12 (a steady patient) they
 # also report one severe side effect in the last weeks. Every sixteenth patient from 9 goes
-# quiet, and from 15 has the alliance-at-risk story (so each flag rule has patients to show).
+# quiet, from 15 has the alliance-at-risk story and from 3 declines steeply (so each flag rule
+# has patients to show).
 COHORT_PATTERNS = (
     STEADY, STEADY, WEEKEND_GAPS, DECLINING, STEADY, PATCHY, WEEKEND_GAPS, FALLING_ALLIANCE,
 )
 SEVERE_EVERY, SEVERE_AT = 16, 12
-STORY_EVERY, STORY_PATTERNS = 16, {9: GONE_QUIET, 15: AT_RISK}
+STORY_EVERY, STORY_PATTERNS = 16, {3: STEEP_DECLINE, 9: GONE_QUIET, 15: AT_RISK}
 
 SLOT_SKIP_SHARE = 0.4  # of the skipped steps, the share skipped as a whole morning/evening
 
@@ -1343,7 +1348,7 @@ class _Timeline:
             logged, done = pattern.weekend_logged, done * pattern.weekend_done
         if pattern.declines:
             drop = _decline(index, length)
-            logged, done = logged - 0.2 * drop, done - (done - 0.48) * drop
+            logged, done = logged - 0.2 * drop, done - (done - pattern.decline_to) * drop
         if pattern.alliance_falls:
             done -= 0.15 * _fall(index, length)
         if pattern.late_drop:
