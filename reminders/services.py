@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -167,21 +168,29 @@ class BatchOutcome:
     # by one with backoff (a channel that just failed is likely to fail the next send too).
     retry: list[int] = field(default_factory=list)
     exception: BaseException | None = None
+    # Not tried because the batch ran out of time (a slow channel): to go on as a new batch.
+    rest: list[int] = field(default_factory=list)
 
     @property
     def sent(self) -> int:
         return sum(status == Delivery.Status.SENT for status in self.statuses.values())
 
 
-def reminders_send_batch(*, delivery_ids: list[int]) -> BatchOutcome:
+def reminders_send_batch(*, delivery_ids: list[int],
+                         budget_seconds: float | None = None) -> BatchOutcome:
     """Send a batch of claimed reminders, each at most once: reads for the whole batch (three
     queries), then each delivery in its own transaction (``_send_one``), over one connection
-    per channel."""
+    per channel. After ``budget_seconds`` the rest is handed back untried (``rest``), well
+    before a task time limit would interrupt a send half-way."""
     outcome = BatchOutcome()
     deliveries = _claimed(delivery_ids)
     schedules = schedules_on({(d.patient_id, d.local_date) for d in deliveries})
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with Outbox() as outbox:
         for index, delivery in enumerate(deliveries):
+            if index and deadline is not None and time.monotonic() > deadline:
+                outcome.rest = [d.pk for d in deliveries[index:]]
+                break
             _, steps = schedules[(delivery.patient_id, delivery.local_date)]
             names = list(dict.fromkeys(step.item.name for step in steps))
             try:

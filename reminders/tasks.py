@@ -11,6 +11,9 @@ MAX_SEND_RETRIES = 5
 # a batch shares one task message, one database connection and one SMTP session, which cost
 # more than the send itself at 10,000 reminders a minute.
 BATCH_SIZE = 100
+# A batch stops taking new sends after this long (settings: soft time limit 100 s, hard 120 s),
+# so a slow SMTP server never gets a send cut off half-way; the rest goes on as a new batch.
+BATCH_BUDGET_SECONDS = 60
 
 
 def _backoff(retries: int) -> int:
@@ -37,7 +40,11 @@ def reminders_dispatch() -> int:
 @shared_task(name="reminders.tasks.reminders_send_batch")
 def reminders_send_batch(delivery_ids: list[int]) -> int:
     """Send a batch; on a transient failure, the rest goes on one by one with backoff."""
-    outcome = services.reminders_send_batch(delivery_ids=delivery_ids)
+    outcome = services.reminders_send_batch(delivery_ids=delivery_ids,
+                                            budget_seconds=BATCH_BUDGET_SECONDS)
+    if outcome.rest:
+        safe_enqueue(lambda: reminders_send_batch.apply_async((outcome.rest,)),
+                     f"{len(outcome.rest)} reminders from {outcome.rest[0]}")
     for number, delivery_id in enumerate(outcome.retry):
         # The one that failed has used its first attempt; the others have not tried yet.
         retries = 1 if number == 0 else 0

@@ -186,3 +186,15 @@ def test_two_sends_of_one_delivery_at_once_send_one_email(derm):
     assert errors == []
     assert sorted(results) == ["nothing to do", "sent"]
     assert len(mail.outbox) == 1
+
+
+def test_a_batch_out_of_time_hands_the_rest_on_as_a_new_batch(derm, monkeypatch):
+    ids = claimed(derm, 3)
+    monkeypatch.setattr(tasks, "BATCH_BUDGET_SECONDS", 0)
+    queued = []
+    monkeypatch.setattr(tasks.reminders_send_batch, "apply_async",
+                        lambda args, **options: queued.append(args[0]))
+    assert tasks.reminders_send_batch.run(ids) == 1  # at least one send per batch
+    assert queued == [ids[1:]]
+    assert list(Delivery.objects.filter(status="claimed").values_list("pk", flat=True)
+                .order_by("pk")) == ids[1:]
