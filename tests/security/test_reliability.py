@@ -54,7 +54,8 @@ def test_a_database_error_in_a_view_gives_the_503_page(client, patient_a, monkey
     assert "Content-Security-Policy" in response
 
 
-def test_a_database_error_outside_a_view_gives_the_503_page_too(client, patient_a, monkeypatch):
+def test_a_database_error_outside_a_view_gives_the_503_page_too(client, patient_a, monkeypatch,
+                                                                caplog):
     # given: the session cannot be read (the database went away before the view ran)
     client.force_login(patient_a.user)
     client.raise_request_exception = False
@@ -63,10 +64,27 @@ def test_a_database_error_outside_a_view_gives_the_503_page_too(client, patient_
         _raise(OperationalError("could not connect to server")),
     )
     # when
-    response = client.get(reverse("my_plan"))
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        response = client.get(reverse("my_plan"))
     # then
     assert response.status_code == 503
     assert OUTAGE_TEXT in response.content.decode()
+    logged = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "django.request"]
+    assert logged == [("database unavailable (OperationalError) on my_plan", None)]
+
+
+def test_error_logs_name_the_route_not_the_path(client, patient_a, monkeypatch, caplog):
+    # given: a path carrying a token, and an unexpected error
+    client.raise_request_exception = False
+    monkeypatch.setattr("reminders.services.patient_for_unsubscribe", _raise(ValueError("x")))
+    token = "secret-token-123"
+    # when
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        client.get(reverse("reminders_unsubscribe", kwargs={"token": token}))
+    # then
+    messages = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert messages == ["500 response on reminders_unsubscribe"]
+    assert all(token not in r.getMessage() for r in caplog.records)
 
 
 def test_other_errors_get_the_plain_500_page(client, patient_a, monkeypatch):
