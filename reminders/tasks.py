@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from checkins.services import safe_enqueue
@@ -7,10 +8,6 @@ from . import services
 from .channels import TRANSIENT_ERRORS
 
 MAX_SEND_RETRIES = 5
-# Deliveries per send message. Each is still sent on its own (claimed, locked, marked, committed);
-# a batch shares one task message, one database connection and one SMTP session, which cost
-# more than the send itself at 10,000 reminders a minute.
-BATCH_SIZE = 100
 # A batch stops taking new sends after this long (settings: soft time limit 100 s, hard 120 s),
 # so a slow SMTP server never gets a send cut off half-way; the rest goes on as a new batch.
 BATCH_BUDGET_SECONDS = 60
@@ -28,8 +25,11 @@ def reminders_dispatch() -> int:
     ids = services.reminders_claim(now=now) + services.stale_claims(now=now)
     # One producer (one broker connection) for the whole run, not one pool checkout each.
     with reminders_send_batch.app.producer_or_acquire() as producer:
-        for start in range(0, len(ids), BATCH_SIZE):
-            batch = ids[start:start + BATCH_SIZE]
+        # A batch shares one task message, one database connection and one SMTP session, which
+        # cost more than the send itself at 10,000 reminders a minute (settings.py).
+        size = settings.REMINDER_SEND_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            batch = ids[start:start + size]
             safe_enqueue(
                 lambda b=batch: reminders_send_batch.apply_async((b,), producer=producer),
                 f"{len(batch)} reminders from {batch[0]}",

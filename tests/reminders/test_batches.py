@@ -145,9 +145,9 @@ def test_nothing_due_that_day_is_skipped(derm):
     assert not mail.outbox
 
 
-def test_dispatcher_enqueues_batches_of_batch_size(derm, monkeypatch):
+def test_dispatcher_enqueues_batches_of_batch_size(derm, monkeypatch, settings):
     due_in_london(derm, 5)
-    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
+    settings.REMINDER_SEND_BATCH_SIZE = 2
     monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
     sent = []
     monkeypatch.setattr(tasks.reminders_send_batch, "apply_async",
