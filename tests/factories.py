@@ -173,3 +173,34 @@ class FlagFactory(factory.django.DjangoModelFactory):
     state = "new"
     evidence = factory.LazyAttribute(lambda f: flag_evidence(f.rule))
     evidence_at = factory.LazyFunction(timezone.now)
+
+
+def adherence_drop_flag(patient, *, author, note, note_days_ago, unlogged_every, satisfaction,
+                        numbers=None):
+    """An open adherence-drop flag over 35 days of check-ins: every step done in the baseline,
+    about a third in the last 7 days, every ``unlogged_every``-th day not logged, one note."""
+    from datetime import timedelta
+
+    from checkins.models import CheckIn
+
+    revision = plan_for(patient, author=author)
+    today = patient.local_today()
+    checkins = [
+        CheckIn.objects.create(
+            patient=patient, local_date=today - timedelta(days=days), revision=revision,
+            steps_due=2, steps_done=2 if days > 7 else days % 2, satisfaction=satisfaction,
+            note=note if days == note_days_ago else "",
+        )
+        for days in range(1, 36) if days % unlogged_every
+    ]
+    windows = [
+        {"label": "baseline", "start": (today - timedelta(days=35)).isoformat(),
+         "end": (today - timedelta(days=8)).isoformat()},
+        {"label": "last 7 days", "start": (today - timedelta(days=7)).isoformat(),
+         "end": (today - timedelta(days=1)).isoformat()},
+    ]
+    return FlagFactory(patient=patient, evidence=flag_evidence(
+        summary="Adherence 33% in the last 7 days, 100% in the 28 before.", windows=windows,
+        numbers=numbers, checkin_ids=[c.pk for c in checkins],
+        as_of=(today - timedelta(days=1)).isoformat(),
+    ))

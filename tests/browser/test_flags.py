@@ -2,13 +2,11 @@
 Once with htmx (JavaScript on) and once as plain forms (JavaScript off)."""
 
 import re
-from datetime import timedelta
 
 import pytest
 
-from checkins.models import CheckIn
 from tests.browser.conftest import PHONE, assert_no_axe_violations
-from tests.factories import PASSWORD, FlagFactory, flag_evidence, plan_for
+from tests.factories import PASSWORD, adherence_drop_flag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,26 +31,8 @@ def log_in(page, live_server, user) -> None:
 @pytest.fixture
 def flag(patient_a, derm):
     """An adherence drop over five weeks of check-ins, one of them with a note."""
-    revision = plan_for(patient_a, author=derm)
-    today = patient_a.local_today()
-    checkins = [
-        CheckIn.objects.create(
-            patient=patient_a, local_date=today - timedelta(days=days), revision=revision,
-            steps_due=2, steps_done=2 if days > 7 else days % 2, satisfaction=3,
-            note="Work has been hectic" if days == 3 else "",
-        )
-        for days in range(1, 36) if days % 4
-    ]
-    windows = [
-        {"label": "baseline", "start": (today - timedelta(days=35)).isoformat(),
-         "end": (today - timedelta(days=8)).isoformat()},
-        {"label": "last 7 days", "start": (today - timedelta(days=7)).isoformat(),
-         "end": (today - timedelta(days=1)).isoformat()},
-    ]
-    return FlagFactory(patient=patient_a, evidence=flag_evidence(
-        summary="Adherence 33% in the last 7 days, 100% in the 28 before.", windows=windows,
-        checkin_ids=[c.pk for c in checkins],
-    ))
+    return adherence_drop_flag(patient_a, author=derm, note="Work has been hectic",
+                               note_days_ago=3, unlogged_every=4, satisfaction=3)
 
 
 def test_staff_works_a_flag_from_the_queue_to_resolved(live_server, page, staff, flag,

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Patient, User
 from careplans.models import Concern
-from checkins.models import CheckIn
 from flags.models import Flag, Outreach, Rule, Severity, State
 from tests.factories import (
     DermatologistFactory,
     FlagFactory,
     PatientFactory,
     StaffFactory,
+    adherence_drop_flag,
     flag_evidence,
     plan_for,
 )
@@ -308,28 +308,12 @@ def test_a_missing_flag_is_404_like_a_foreign_one(client, staff):
 @pytest.fixture
 def evidence_flag(patient_a, derm):
     """An adherence-drop flag over 35 days of check-ins (one note with markup)."""
-    revision = plan_for(patient_a, author=derm)
-    today = patient_a.local_today()
-    checkins = [
-        CheckIn.objects.create(
-            patient=patient_a, local_date=today - timedelta(days=days), revision=revision,
-            steps_due=2, steps_done=2 if days > 7 else days % 2, satisfaction=4,
-            note="<script>alert(1)</script> too busy" if days == 2 else "",
-        )
-        for days in range(1, 36) if days % 5  # a few days not logged
-    ]
-    windows = [
-        {"label": "baseline", "start": (today - timedelta(days=35)).isoformat(),
-         "end": (today - timedelta(days=8)).isoformat()},
-        {"label": "last 7 days", "start": (today - timedelta(days=7)).isoformat(),
-         "end": (today - timedelta(days=1)).isoformat()},
-    ]
-    return FlagFactory(patient=patient_a, evidence=flag_evidence(
-        summary="Adherence 33% in the last 7 days, 100% in the 28 before.", windows=windows,
+    return adherence_drop_flag(
+        patient_a, author=derm, note="<script>alert(1)</script> too busy", note_days_ago=2,
+        unlogged_every=5, satisfaction=4,  # a few days not logged
         numbers={"recent_percent": 33.3, "baseline_percent": 100.0,
                  "drop_threshold_points": 20, "recent_steps": [2, 6]},
-        checkin_ids=[c.pk for c in checkins], as_of=(today - timedelta(days=1)).isoformat(),
-    ))
+    )
 
 
 def test_flag_page_shows_the_patient_and_the_evidence(client, staff, evidence_flag, patient_a):
