@@ -98,8 +98,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'alliance.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Workers set DATABASE_CONN_MAX_AGE (e.g. 60) to keep connections between tasks; health checks
-# drop a connection that died (database restart) before it is reused.
+# Workers set DATABASE_CONN_MAX_AGE (e.g. 60) to keep connections between tasks (with
+# CELERY_DB_REUSE_MAX below); health checks drop a connection that died (database restart)
+# before it is reused.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -231,6 +232,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the database connection around every task unless this is set;
+# a new PostgreSQL connection per task cost more than a reminder send. With it, a worker treats
+# its connection like a web request does (alliance_portal/celery.py): kept CONN_MAX_AGE
+# (workers: DATABASE_CONN_MAX_AGE), dropped before a task if broken, and closed every
+# 1,000 tasks regardless.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
