@@ -35,7 +35,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone"]
+    list_display = ["name", "timezone", "reminder_follow_up"]
     search_fields = ["name"]
     inlines = [MembershipInline]
 

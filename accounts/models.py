@@ -5,7 +5,7 @@ Every other app depends on this one; it depends on no other project app.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -92,6 +92,14 @@ class Clinic(models.Model):
     pulse_interval_days = models.PositiveSmallIntegerField(
         default=14, validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text="How often check-ins ask the four alliance-pulse questions.",
+    )
+    reminder_follow_up = models.BooleanField(
+        "Next-morning follow-up", default=False,
+        help_text="Send one gentle reminder the next morning when a reminded day is still "
+                  "unlogged.",
+    )
+    reminder_follow_up_time = models.TimeField(
+        "Follow-up at (patient's local time)", default=time(9, 0),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

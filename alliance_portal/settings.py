@@ -171,6 +171,9 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(EMAIL_OUTBOX_DIR)
+# A hung SMTP server fails a send (retried with backoff) instead of holding a worker process
+# until the task's time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Alliance Portal <care@alliance.test>")
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -259,9 +262,6 @@ for _entry, _variable in (("reminders-dispatch", "BEAT_REMINDERS_DISPATCH_SECOND
 # --- Reminders ------------------------------------------------------------------------------
 # A claimed reminder not sent after this long (broker down, worker killed) is offered again.
 REMINDER_STALE_CLAIM_SECONDS = env.int("REMINDER_STALE_CLAIM_SECONDS", default=120)
-# Reminders per send message: each is still sent on its own (claimed, locked, marked, committed);
-# 1 gives one send message per patient, more share a message, a connection and an SMTP session.
-REMINDER_SEND_BATCH_SIZE = env.int("REMINDER_SEND_BATCH_SIZE", default=100)
 
 # The bare comparison view of benchmarks/checkin_throughput.py (core.views.bench_noop).
 BENCHMARK_ENDPOINTS = env.bool("ALLIANCE_BENCHMARK_ENDPOINTS", default=False)

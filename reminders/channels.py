@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+import threading
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.core.mail import EmailMessage, get_connection
+from django.core.signals import setting_changed
 
 
 @dataclass(frozen=True)
@@ -20,11 +22,9 @@ class ReminderMessage:
 
 
 class ReminderChannel(Protocol):
-    def connection(self) -> AbstractContextManager[object | None]:
-        """A connection held open for a batch of sends (None if the channel has none)."""
+    def send(self, message: ReminderMessage) -> None:
+        """Deliver one message or raise; ``TRANSIENT_ERRORS`` are retried with backoff."""
         ...
-
-    def send(self, message: ReminderMessage, connection: object | None = None) -> None: ...
 
 
 # Failures worth retrying with backoff; anything else is a bug and fails the task.
@@ -33,50 +33,64 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     smtplib.SMTPHeloError, ConnectionError, TimeoutError,
 )
 
+# A worker process keeps its SMTP session between send tasks for this long: a TLS handshake and
+# login per reminder would cost more than the reminder. Well under the idle timeouts SMTP
+# servers use (RFC 5321 asks for at least 5 minutes).
+KEEP_OPEN_SECONDS = 30.0
+
 
 class EmailChannel:
-    @contextmanager
-    def connection(self) -> Iterator[object]:
-        """One SMTP session (or one outbox file) for a whole dispatcher batch: a TLS handshake
-        and login per message would cost more than the message itself."""
-        backend = get_connection(fail_silently=False)
-        backend.open()
-        try:
-            yield backend
-        finally:
-            # A session that broke mid-batch may fail to say goodbye; the sends already done or
-            # rolled back are what counts.
-            with suppress(*TRANSIENT_ERRORS, smtplib.SMTPException):
-                backend.close()
-
-    def send(self, message: ReminderMessage, connection: object | None = None) -> None:
-        EmailMessage(
-            subject=message.subject, body=message.body, to=[message.to], connection=connection,
-            headers={
-                "List-Unsubscribe": f"<{message.unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
-        ).send(fail_silently=False)
-
-
-CHANNELS: dict[str, ReminderChannel] = {"email": EmailChannel()}
-
-
-class Outbox:
-    """The channels' connections, opened on first use and closed together at the end of a
-    batch (``with Outbox() as outbox: outbox.send(channel, message)``)."""
+    """Sends through Django's email backend, over one connection per worker process (or
+    thread), reopened when it has been idle for ``KEEP_OPEN_SECONDS`` or after an error."""
 
     def __init__(self) -> None:
-        self._stack = ExitStack()
-        self._connections: dict[str, object | None] = {}
+        self._local = threading.local()
 
-    def __enter__(self) -> Outbox:
-        return self
+    def send(self, message: ReminderMessage) -> None:
+        backend = self._connection()
+        try:
+            EmailMessage(
+                subject=message.subject, body=message.body, to=[message.to],
+                connection=backend,
+                headers={
+                    "List-Unsubscribe": f"<{message.unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            ).send(fail_silently=False)
+        except BaseException:
+            self.close()  # a session that failed once is not trusted with the next message
+            raise
+        self._local.last_used = time.monotonic()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._stack.close()
+    def _connection(self) -> object:
+        backend = getattr(self._local, "backend", None)
+        if backend is not None and time.monotonic() - self._local.last_used > KEEP_OPEN_SECONDS:
+            self.close()
+            backend = None
+        if backend is None:
+            backend = get_connection(fail_silently=False)
+            backend.open()
+            self._local.backend = backend
+            self._local.last_used = time.monotonic()
+        return backend
 
-    def send(self, channel: str, message: ReminderMessage) -> None:
-        if channel not in self._connections:
-            self._connections[channel] = self._stack.enter_context(CHANNELS[channel].connection())
-        CHANNELS[channel].send(message, connection=self._connections[channel])
+    def close(self) -> None:
+        backend = getattr(self._local, "backend", None)
+        self._local.backend = None
+        if backend is not None:
+            # A broken session may fail to say goodbye; what was sent or rolled back counts.
+            with suppress(*TRANSIENT_ERRORS, smtplib.SMTPException, OSError):
+                backend.close()
+
+
+EMAIL = EmailChannel()
+CHANNELS: dict[str, ReminderChannel] = {"email": EMAIL}
+
+
+def _email_settings_changed(*, setting: str, **_: object) -> None:
+    """Tests switch email backends; a kept connection must not outlive the backend it came from."""
+    if setting.startswith("EMAIL_"):
+        EMAIL.close()
+
+
+setting_changed.connect(_email_settings_changed)

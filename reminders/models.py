@@ -41,6 +41,7 @@ class ReminderSettings(models.Model):
 class Delivery(models.Model):
     class Kind(models.TextChoices):
         DAILY = "daily", "Daily reminder"
+        FOLLOW_UP = "follow_up", "Next-morning follow-up"
 
     class Status(models.TextChoices):
         CLAIMED = "claimed", "Waiting to send"
@@ -52,6 +53,7 @@ class Delivery(models.Model):
         CHECKED_IN = "checked_in", "Already checked in"
         NOTHING_DUE = "nothing_due", "No steps due"
         TURNED_OFF = "turned_off", "Reminders turned off"
+        TOO_LATE = "too_late", "Too late to send"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deliveries")
     local_date = models.DateField()

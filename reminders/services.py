@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Value
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,9 +25,9 @@ from careplans.models import PlanRevision
 from checkins.models import CheckIn
 from checkins.selectors import schedules_on
 
-from .channels import TRANSIENT_ERRORS, Outbox, ReminderMessage
+from .channels import CHANNELS, ReminderMessage
 from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings
-from .timing import ReminderTiming, due_local_date
+from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +91,51 @@ def _candidates(zone: str, local_date: date, wall_time: object) -> list[tuple]:
     )
 
 
+def follow_ups_due(now: datetime) -> list[tuple[int, date]]:
+    """(patient id, yesterday's local date) of everyone due a next-morning follow-up at ``now``:
+    their clinic sends them, yesterday's reminder was sent, yesterday is still unlogged and
+    reminders are still on. One query per time zone in use, like ``due_patients``."""
+    due: list[tuple[int, date]] = []
+    zones = (Patient.objects.filter(is_active=True, clinic__reminder_follow_up=True)
+             .order_by("timezone").values_list("timezone", flat=True).distinct())
+    for zone in zones:
+        local_now = now.astimezone(ZoneInfo(zone))
+        today, yesterday = local_now.date(), local_now.date() - timedelta(days=1)
+        rows = (
+            Delivery.objects.filter(
+                kind=Delivery.Kind.DAILY, status=Delivery.Status.SENT, local_date=yesterday,
+                patient__timezone=zone, patient__is_active=True, patient__user__is_active=True,
+                patient__clinic__reminder_follow_up=True,
+                patient__clinic__reminder_follow_up_time__lte=local_now.time().replace(
+                    tzinfo=None),
+            )
+            .annotate(
+                reminders_on=Coalesce("patient__reminder_settings__enabled", Value(True)),
+                checked_in=Exists(CheckIn.objects.filter(
+                    patient=OuterRef("patient_id"), local_date=yesterday)),
+                followed_up=Exists(Delivery.objects.filter(
+                    patient=OuterRef("patient_id"), local_date=yesterday,
+                    kind=Delivery.Kind.FOLLOW_UP)),
+            )
+            .filter(reminders_on=True, checked_in=False, followed_up=False)
+            .order_by().values_list("patient_id", "patient__clinic__reminder_follow_up_time")
+        )
+        for patient_id, at in rows:  # the exact call across daylight-saving edges
+            if now >= reminder_instant(today, at, zone):
+                due.append((patient_id, yesterday))
+    return due
+
+
 def reminders_claim(*, now: datetime) -> list[int]:
-    """Insert-or-skip a delivery row for every due patient; returns the ids this run claimed."""
+    """Insert-or-skip a delivery row for every due reminder and follow-up; returns the ids
+    this run claimed."""
     token = uuid.uuid4()
+    wanted = [(Delivery.Kind.DAILY, due) for due in due_patients(now)] + [
+        (Delivery.Kind.FOLLOW_UP, due) for due in follow_ups_due(now)]
     Delivery.objects.bulk_create(
-        [Delivery(patient_id=pk, local_date=local_date, claim_token=token, claimed_at=now)
-         for pk, local_date in due_patients(now)],
+        [Delivery(patient_id=pk, local_date=local_date, kind=kind, claim_token=token,
+                  claimed_at=now)
+         for kind, (pk, local_date) in wanted],
         ignore_conflicts=True, batch_size=1000,
     )
     # order_by("pk"): Delivery's Meta.ordering would join patient and user just to sort.
@@ -122,7 +163,11 @@ def recent_deliveries(patient: Patient, *, days: int = 14) -> list[Delivery]:
 
 
 def unsubscribe_token(patient: Patient) -> str:
-    return signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT)
+    return _unsubscribe_token(patient.pk)
+
+
+def _unsubscribe_token(patient_id: int) -> str:
+    return signing.dumps(patient_id, salt=UNSUBSCRIBE_SALT)
 
 
 def patient_for_unsubscribe(token: str) -> Patient | None:
@@ -141,78 +186,102 @@ def _site(path: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 
-def reminder_message(delivery: Delivery, step_names: list[str]) -> ReminderMessage:
-    patient = delivery.patient
-    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[unsubscribe_token(patient)]))
-    body = render_to_string("reminders/email/reminder.txt", {
-        "patient": patient, "goal": delivery.goal or "", "steps": step_names,
-        "checkin_url": _site(f"{reverse('today')}?date={delivery.local_date.isoformat()}"),
+@dataclass(frozen=True)
+class ClaimedReminder:
+    """A claimed delivery with what its message needs, read in one statement."""
+
+    pk: int
+    patient_id: int
+    local_date: date
+    kind: str
+    channel: str
+    timezone: str
+    first_name: str
+    email: str
+    clinician: str
+    goal: str
+
+    def too_late(self, now: datetime) -> bool:
+        """A reminder about a day is only sent on that day; a follow-up on the morning after.
+        (A broker outage or a crash across the patient's midnight must not send a reminder
+        about "today" that is yesterday.)"""
+        last_day = self.local_date + timedelta(days=self.kind == Delivery.Kind.FOLLOW_UP)
+        return local_date_at(now, self.timezone) > last_day
+
+
+def reminder_message(reminder: ClaimedReminder, step_names: list[str]) -> ReminderMessage:
+    token = _unsubscribe_token(reminder.patient_id)
+    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[token]))
+    template = ("reminders/email/follow_up.txt" if reminder.kind == Delivery.Kind.FOLLOW_UP
+                else "reminders/email/reminder.txt")
+    body = render_to_string(template, {
+        "first_name": reminder.first_name, "clinician": reminder.clinician,
+        "goal": reminder.goal, "steps": step_names,
+        "day": reminder.local_date,
+        "checkin_url": _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}"),
         "unsubscribe_url": unsubscribe_url,
     })
-    return ReminderMessage(to=patient.user.email, subject=SUBJECT, body=body,
+    return ReminderMessage(to=reminder.email, subject=SUBJECT, body=body,
                            unsubscribe_url=unsubscribe_url)
 
 
 def reminder_send(*, delivery_id: int) -> str:
-    """Send one claimed reminder (a retry, or a batch of one)."""
-    outcome = reminders_send_batch(delivery_ids=[delivery_id])
-    if outcome.retry:
-        raise outcome.exception
-    return outcome.statuses.get(delivery_id, "nothing to do")
+    """Send one claimed reminder at most once: "sent", "skipped" or "nothing to do".
+
+    Two reads (the delivery with what the message needs; the steps due that day), then one
+    transaction: a conditional UPDATE that marks it sent, the send, the commit. A transient
+    channel error propagates (the task retries it with backoff); the mark is rolled back.
+    """
+    reminder = _claimed(delivery_id)
+    if reminder is None:
+        return "nothing to do"  # sent, skipped or failed already: a duplicate or a retry
+    if reminder.too_late(timezone.now()):
+        return _skip(reminder.pk, Delivery.SkipReason.TOO_LATE)
+    key = (reminder.patient_id, reminder.local_date)
+    _, steps = schedules_on([key])[key]
+    names = list(dict.fromkeys(step.item.name for step in steps))
+    return _send_one(reminder, names)
 
 
-@dataclass
-class BatchOutcome:
-    statuses: dict[int, str] = field(default_factory=dict)
-    # Transient failure: the delivery that failed and the rest of the batch, to be retried one
-    # by one with backoff (a channel that just failed is likely to fail the next send too).
-    retry: list[int] = field(default_factory=list)
-    exception: BaseException | None = None
-    # Not tried because the batch ran out of time (a slow channel): to go on as a new batch.
-    rest: list[int] = field(default_factory=list)
-
-    @property
-    def sent(self) -> int:
-        return sum(status == Delivery.Status.SENT for status in self.statuses.values())
+def _claimed_query(delivery_id: int) -> QuerySet:
+    return (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.CLAIMED)
+        .values_list(
+            "pk", "patient_id", "local_date", "kind", "channel", "patient__timezone",
+            "patient__user__first_name",
+            "patient__user__email", "patient__dermatologist__first_name",
+            "patient__dermatologist__last_name", "patient__dermatologist__email",
+            "patient__profile__what_matters",
+        ).order_by()[:1]
+    )
 
 
-def reminders_send_batch(*, delivery_ids: list[int],
-                         budget_seconds: float | None = None) -> BatchOutcome:
-    """Send a batch of claimed reminders, each at most once: reads for the whole batch (three
-    queries), then each delivery in its own transaction (``_send_one``), over one connection
-    per channel. After ``budget_seconds`` the rest is handed back untried (``rest``), well
-    before a task time limit would interrupt a send half-way."""
-    outcome = BatchOutcome()
-    deliveries = _claimed(delivery_ids)
-    schedules = schedules_on({(d.patient_id, d.local_date) for d in deliveries})
-    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    with Outbox() as outbox:
-        for index, delivery in enumerate(deliveries):
-            if index and deadline is not None and time.monotonic() > deadline:
-                outcome.rest = [d.pk for d in deliveries[index:]]
-                break
-            _, steps = schedules[(delivery.patient_id, delivery.local_date)]
-            names = list(dict.fromkeys(step.item.name for step in steps))
-            try:
-                outcome.statuses[delivery.pk] = _send_one(delivery, names, outbox)
-            except TRANSIENT_ERRORS as error:
-                outcome.exception = error
-                reminder_record_failure(delivery_id=delivery.pk, error=type(error).__name__,
-                                        final=False)
-                outcome.retry = [d.pk for d in deliveries[index:]]
-                break
-            except Exception:  # a bug must not hold back the rest; the claim is offered again
-                logger.exception("Reminder %s failed; its claim stays open.", delivery.pk)
-    return outcome
+@functools.cache
+def _claimed_sql(vendor: str) -> str:
+    """``_claimed_query`` compiled by the ORM once per process and database: it runs once per
+    reminder, and compiling its four joins cost 0.7 ms of CPU, fourteen times running it."""
+    sql, params = _claimed_query(0).query.sql_with_params()
+    if list(params) != [0, Delivery.Status.CLAIMED]:  # the two parameters below, in order
+        raise ImproperlyConfigured(f"Unexpected parameters for the claimed read: {params}")
+    return sql
 
 
-def _claimed(delivery_ids: list[int]) -> list[Delivery]:
-    """The deliveries still claimed, with what the message needs (read without locks: the
-    send itself re-checks under the row lock)."""
-    return list(
-        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.CLAIMED)
-        .select_related("patient__user", "patient__dermatologist")
-        .annotate(goal=F("patient__profile__what_matters")).order_by("pk")
+def _claimed(delivery_id: int) -> ClaimedReminder | None:
+    """The delivery if still claimed (read without a lock: the send re-checks under the row
+    lock), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_claimed_sql(connection.vendor), [delivery_id, Delivery.Status.CLAIMED])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (pk, patient_id, local_date, kind, channel, zone, first_name, email,
+     c_first, c_last, c_email, goal) = row
+    clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)
+    return ClaimedReminder(
+        pk=pk, patient_id=patient_id, kind=kind, channel=channel, timezone=zone,
+        first_name=first_name, email=email,
+        local_date=Delivery._meta.get_field("local_date").to_python(local_date),
+        clinician=clinician.display_name, goal=goal or "",
     )
 
 
@@ -241,17 +310,17 @@ def _mark_sent(delivery_id: int) -> bool:
         return cursor.rowcount == 1
 
 
-def _send_one(delivery: Delivery, step_names: list[str], outbox: Outbox) -> str:
+def _send_one(reminder: ClaimedReminder, step_names: list[str]) -> str:
     """Mark sent first, send last, then commit. The conditional UPDATE is the claim check: it
     locks the row and re-reads its status, so a concurrent send of the same delivery waits,
     then finds it sent. A failed send rolls the mark back. The only window for a duplicate
     (killed after the message left, before COMMIT) is one round trip; SMTP cannot close it."""
     with transaction.atomic():
         if not step_names:
-            return _skip(delivery.pk, Delivery.SkipReason.NOTHING_DUE)
-        if not _mark_sent(delivery.pk):
-            return _skip_changed(delivery.pk)
-        outbox.send(delivery.channel, reminder_message(delivery, step_names))
+            return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
+        if not _mark_sent(reminder.pk):
+            return _skip_changed(reminder.pk)
+        CHANNELS[reminder.channel].send(reminder_message(reminder, step_names))
         return Delivery.Status.SENT
 
 

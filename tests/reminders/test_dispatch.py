@@ -111,7 +111,7 @@ def test_transient_email_failure_is_retried_and_then_recorded(london, monkeypatc
     from reminders import tasks
     from reminders.channels import EmailChannel
 
-    def smtp_down(self, message, connection=None):
+    def smtp_down(self, message):
         raise ConnectionError("SMTP unreachable")
 
     monkeypatch.setattr(EmailChannel, "send", smtp_down)

@@ -1,4 +1,4 @@
-"""Sends in batches: each reminder still sent at most once, on its own, whatever goes wrong."""
+"""One send task per patient: each reminder sent at most once, whatever goes wrong."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -7,10 +7,10 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from kombu.exceptions import OperationalError
 
 from checkins.models import CheckIn
-from reminders import services, tasks
-from reminders.channels import EmailChannel
+from reminders import channels, services, tasks
 from reminders.models import Delivery, ReminderSettings
 from tests.factories import PatientFactory, backdated_revision, item_draft
 
@@ -36,102 +36,154 @@ def claimed(derm, count):
     return services.reminders_claim(now=EVENING_IN_LONDON)
 
 
-def test_a_batch_sends_each_once_over_one_connection(derm, monkeypatch):
-    # given
-    ids = claimed(derm, 4)
-    opened = []
-    original = EmailChannel.connection
-
-    def counting(self):
-        opened.append(1)
-        return original(self)
-
-    monkeypatch.setattr(EmailChannel, "connection", counting)
-    # when
-    outcome = services.reminders_send_batch(delivery_ids=ids)
-    again = services.reminders_send_batch(delivery_ids=ids)
-    # then
-    assert (outcome.sent, outcome.retry) == (4, [])
-    assert again.statuses == {}
-    assert len(mail.outbox) == 4
-    assert len({m.to[0] for m in mail.outbox}) == 4
-    assert opened == [1]  # the second batch had nothing left to send: no connection at all
-    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
-
-
-def test_batch_reads_are_constant_and_each_send_is_one_statement(derm):
-    ids = claimed(derm, 6)
-    with CaptureQueriesContext(connection) as captured:
-        assert services.reminders_send_batch(delivery_ids=ids).sent == 6
-    data = [q["sql"] for q in captured.captured_queries
+def data_statements(captured):
+    return [q["sql"] for q in captured.captured_queries
             if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
-    # deliveries, revisions, items for the whole batch; then one UPDATE per reminder
-    assert len(data) == 3 + 6
-    assert sum(sql.lstrip().upper().startswith("UPDATE") for sql in data) == 6
 
 
-def test_transient_failure_hands_the_rest_back_to_retry_one_by_one(derm, monkeypatch):
-    # given: the SMTP server goes away after two messages
-    ids = claimed(derm, 5)
-    original = EmailChannel.send
-
-    def flaky(self, message, connection=None):
-        if len(mail.outbox) == 2:
-            raise ConnectionError("SMTP went away")
-        original(self, message, connection)
-
-    monkeypatch.setattr(EmailChannel, "send", flaky)
-    queued = []
+def test_dispatcher_enqueues_one_send_task_per_patient(derm, monkeypatch):
+    # given
+    due_in_london(derm, 5)
+    monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
+    published = []
     monkeypatch.setattr(tasks.reminder_send, "apply_async",
-                        lambda args, **options: queued.append((args[0], options)))
+                        lambda args, **options: published.append(args))
     # when
-    assert tasks.reminders_send_batch.run(ids) == 2
-    # then: two sent, the third rolled back with its error, the rest untouched
-    rows = dict(Delivery.objects.values_list("pk", "status"))
-    assert [rows[pk] for pk in ids] == ["sent", "sent", "claimed", "claimed", "claimed"]
-    assert Delivery.objects.get(pk=ids[2]).error == "ConnectionError"
-    assert [pk for pk, _ in queued] == ids[2:]
-    assert queued[0][1] == {"countdown": 10, "retries": 1}
-    assert {options["retries"] for _, options in queued[1:]} == {0}
+    assert tasks.reminders_dispatch() == 5
+    # then: one message per delivery, carrying only its id
+    assert sorted(published) == sorted(
+        (pk,) for pk in Delivery.objects.values_list("pk", flat=True))
 
 
-def test_a_bug_in_one_send_does_not_hold_back_the_others(derm, monkeypatch):
-    ids = claimed(derm, 3)
-    original = services.reminder_message
+def test_broker_refusing_stops_the_dispatcher_and_keeps_every_claim(derm, monkeypatch, caplog):
+    # given: the broker accepts two messages, then goes away
+    due_in_london(derm, 5)
+    monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
+    attempts = []
 
-    def broken_for_the_first(delivery, step_names):
-        if delivery.pk == ids[0]:
-            raise ValueError("bug")
-        return original(delivery, step_names)
+    def flaky(args, **options):
+        attempts.append(args)
+        if len(attempts) > 2:
+            raise OperationalError("Connection refused.")
 
-    monkeypatch.setattr(services, "reminder_message", broken_for_the_first)
-    outcome = services.reminders_send_batch(delivery_ids=ids)
-    assert outcome.sent == 2
-    assert Delivery.objects.get(pk=ids[0]).status == "claimed"  # offered again when stale
+    monkeypatch.setattr(tasks.reminder_send, "apply_async", flaky)
+    # when
+    assert tasks.reminders_dispatch() == 5
+    # then: no retry per reminder against a dead broker; all five wait in the database
+    assert len(attempts) == 3
+    assert Delivery.objects.filter(status="claimed").count() == 5
+    assert "Enqueued 2 of 5 reminders" in caplog.text
 
 
-def test_changes_since_the_batch_was_read_are_honoured(derm, monkeypatch):
-    # given: between the batch's reads and the sends, one patient checks in, one turns off
+def test_a_send_is_four_statements_and_a_second_send_does_nothing(derm):
+    # given
+    (delivery_id,) = claimed(derm, 1)
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        first = services.reminder_send(delivery_id=delivery_id)
+    with CaptureQueriesContext(connection) as again:
+        second = services.reminder_send(delivery_id=delivery_id)
+    # then: the claimed read, revisions, items, the conditional UPDATE; then one read only
+    assert (first, second) == ("sent", "nothing to do")
+    statements = data_statements(captured)
+    assert len(statements) == 4
+    assert statements[-1].lstrip().upper().startswith("UPDATE")
+    assert len(data_statements(again)) == 1
+    assert len(mail.outbox) == 1
+    assert Delivery.objects.get().attempts == 1
+
+
+def test_the_claimed_read_is_the_orm_query_compiled_once():
+    # given / when
+    sql = services._claimed_sql(connection.vendor)
+    # then: the same text as the ORM builds, and built once per database vendor
+    assert sql == services._claimed_query(0).query.sql_with_params()[0]
+    assert services._claimed_sql(connection.vendor) is sql
+    assert services._claimed(-1) is None
+
+
+def test_the_message_names_the_patient_and_their_clinician(derm):
+    # given
+    derm.first_name, derm.last_name = "Maya", "Okafor"
+    derm.save(update_fields=["first_name", "last_name"])
+    (patient,) = due_in_london(derm, 1)
+    patient.user.first_name = "Aisha"
+    patient.user.save(update_fields=["first_name"])
+    (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)
+    # when
+    services.reminder_send(delivery_id=delivery_id)
+    # then
+    (email,) = mail.outbox
+    assert email.body.startswith("Hello Aisha,")
+    assert "tell Maya Okafor how it went" in email.body
+    assert "Emollient" in email.body
+
+
+def test_a_transient_failure_rolls_the_mark_back_and_drops_the_connection(derm, monkeypatch):
+    # given: the SMTP session breaks on the second message
+    first, second = claimed(derm, 2)
+    services.reminder_send(delivery_id=first)
+    opened_before = channels.EMAIL._local.backend
+    original = channels.EmailMessage.send
+
+    def broken(self, fail_silently=False):
+        raise ConnectionError("SMTP went away")
+
+    monkeypatch.setattr(channels.EmailMessage, "send", broken)
+    # when
+    with pytest.raises(ConnectionError):
+        services.reminder_send(delivery_id=second)
+    # then: still claimed (the task retries it), and the next send opens a new session
+    assert Delivery.objects.get(pk=second).status == "claimed"
+    assert channels.EMAIL._local.backend is None
+    monkeypatch.setattr(channels.EmailMessage, "send", original)
+    assert services.reminder_send(delivery_id=second) == "sent"
+    assert channels.EMAIL._local.backend is not opened_before
+    assert len(mail.outbox) == 2
+
+
+def test_the_session_is_kept_between_sends_and_reopened_when_idle(derm, monkeypatch):
+    # given
+    first, second, third = claimed(derm, 3)
+    clock = [1000.0]
+    monkeypatch.setattr(channels.time, "monotonic", lambda: clock[0])
+    channels.EMAIL.close()
+    # when / then: two sends in a row share one backend
+    services.reminder_send(delivery_id=first)
+    kept = channels.EMAIL._local.backend
+    services.reminder_send(delivery_id=second)
+    assert channels.EMAIL._local.backend is kept
+    # when / then: idle past the limit, a new one is opened
+    clock[0] += channels.KEEP_OPEN_SECONDS + 1
+    services.reminder_send(delivery_id=third)
+    assert channels.EMAIL._local.backend is not kept
+    assert len(mail.outbox) == 3
+
+
+def test_changes_since_the_read_are_honoured(derm, monkeypatch):
+    # given: between the read and the send, one patient checks in, one turns reminders off
     ids = claimed(derm, 3)
     first, second, _ = (Delivery.objects.get(pk=pk).patient for pk in ids)
     original = services._claimed
+    changes = {ids[0]: lambda: CheckIn.objects.create(
+                   patient=first, local_date=EVENING_IN_LONDON.date(),
+                   revision=first.care_plan.revisions.get(), steps_due=2, steps_done=2),
+               ids[1]: lambda: ReminderSettings.objects.create(patient=second, enabled=False)}
 
-    def then_things_change(delivery_ids):
-        deliveries = original(delivery_ids)
-        CheckIn.objects.create(patient=first, local_date=EVENING_IN_LONDON.date(),
-                               revision=first.care_plan.revisions.get(), steps_due=2,
-                               steps_done=2)
-        ReminderSettings.objects.create(patient=second, enabled=False)
-        return deliveries
+    def then_things_change(delivery_id):
+        reminder = original(delivery_id)
+        changes.get(delivery_id, lambda: None)()
+        return reminder
 
     monkeypatch.setattr(services, "_claimed", then_things_change)
     # when
-    outcome = services.reminders_send_batch(delivery_ids=ids)
+    outcomes = [services.reminder_send(delivery_id=pk) for pk in ids]
     # then
-    assert outcome.sent == 1
+    assert outcomes == ["skipped", "skipped", "sent"]
     assert [Delivery.objects.get(pk=pk).skip_reason for pk in ids] == [
         "checked_in", "turned_off", ""
     ]
+    assert len(mail.outbox) == 1
 
 
 def test_nothing_due_that_day_is_skipped(derm):
@@ -143,19 +195,6 @@ def test_nothing_due_that_day_is_skipped(derm):
     assert services.reminder_send(delivery_id=delivery_id) == "skipped"
     assert Delivery.objects.get().skip_reason == "nothing_due"
     assert not mail.outbox
-
-
-def test_dispatcher_enqueues_batches_of_batch_size(derm, monkeypatch, settings):
-    due_in_london(derm, 5)
-    settings.REMINDER_SEND_BATCH_SIZE = 2
-    monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
-    sent = []
-    monkeypatch.setattr(tasks.reminders_send_batch, "apply_async",
-                        lambda args, **options: sent.append(args[0]))
-    assert tasks.reminders_dispatch() == 5
-    assert [len(batch) for batch in sent] == [2, 2, 1]
-    assert sorted(pk for batch in sent for pk in batch) == sorted(
-        Delivery.objects.values_list("pk", flat=True))
 
 
 def test_mark_sent_sql_names_the_real_tables():
@@ -176,6 +215,7 @@ def test_two_sends_of_one_delivery_at_once_send_one_email(derm):
         except BaseException as error:  # collected and asserted below
             errors.append(error)
         finally:
+            channels.EMAIL.close()
             connection.close()
 
     threads = [threading.Thread(target=send) for _ in range(2)]
@@ -186,15 +226,3 @@ def test_two_sends_of_one_delivery_at_once_send_one_email(derm):
     assert errors == []
     assert sorted(results) == ["nothing to do", "sent"]
     assert len(mail.outbox) == 1
-
-
-def test_a_batch_out_of_time_hands_the_rest_on_as_a_new_batch(derm, monkeypatch):
-    ids = claimed(derm, 3)
-    monkeypatch.setattr(tasks, "BATCH_BUDGET_SECONDS", 0)
-    queued = []
-    monkeypatch.setattr(tasks.reminders_send_batch, "apply_async",
-                        lambda args, **options: queued.append(args[0]))
-    assert tasks.reminders_send_batch.run(ids) == 1  # at least one send per batch
-    assert queued == [ids[1:]]
-    assert list(Delivery.objects.filter(status="claimed").values_list("pk", flat=True)
-                .order_by("pk")) == ids[1:]

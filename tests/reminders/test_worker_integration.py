@@ -85,7 +85,7 @@ def test_two_dispatchers_at_once_send_once(redis_broker_url, celery_worker_proce
     assert_each_reminded_once(patients, celery_worker_process)
 
 
-def test_worker_killed_mid_batch_then_restarted_sends_each_once(
+def test_worker_killed_mid_run_then_restarted_sends_each_once(
     redis_broker_url, celery_worker_process, derm, settings
 ):
     # given: 150 reminders queued, the worker killed with SIGKILL part-way through
@@ -120,7 +120,7 @@ def test_broker_down_during_dispatch_then_back_reminds_everyone_once(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as outage:
-        outage.setattr(tasks.reminders_send_batch, "apply_async", refused)
+        outage.setattr(tasks.reminder_send, "apply_async", refused)
         tasks.reminders_dispatch()
     assert Delivery.objects.filter(status="claimed").count() == 20
     # when: the broker is back and the dispatcher runs again (next minute)
