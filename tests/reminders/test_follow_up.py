@@ -1,10 +1,11 @@
 """The optional next-morning follow-up (a clinic setting, off by default), and reminders that
 come too late to send."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from checkins.models import CheckIn
 from reminders import services
@@ -117,3 +118,18 @@ def test_a_reminder_claimed_yesterday_is_not_sent_today(derm, monkeypatch):
     assert outcome == "skipped"
     assert Delivery.objects.get().skip_reason == "too_late"
     assert not mail.outbox
+
+
+def test_the_settings_page_tells_the_patient_about_the_follow_up(client, derm):
+    # given: a patient whose clinic sends follow-ups at 08:30
+    clinic = derm.membership.clinic
+    patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
+    client.force_login(patient.user)
+    url = reverse("reminder_settings")
+    assert "follow-up" not in client.get(url).content.decode()
+    clinic.reminder_follow_up, clinic.reminder_follow_up_time = True, time(8, 30)
+    clinic.save(update_fields=["reminder_follow_up", "reminder_follow_up_time"])
+    # when
+    page = client.get(url).content.decode()
+    # then
+    assert "one gentle follow-up at 08:30" in page
