@@ -205,7 +205,8 @@ class ClaimedReminder:
         """A reminder about a day is only sent on that day; a follow-up on the morning after.
         (A broker outage or a crash across the patient's midnight must not send a reminder
         about "today" that is yesterday.)"""
-        last_day = self.local_date + timedelta(days=self.kind == Delivery.Kind.FOLLOW_UP)
+        days_after = 1 if self.kind == Delivery.Kind.FOLLOW_UP else 0
+        last_day = self.local_date + timedelta(days=days_after)
         return local_date_at(now, self.timezone) > last_day
 
 
@@ -228,9 +229,10 @@ def reminder_message(reminder: ClaimedReminder, step_names: list[str]) -> Remind
 def reminder_send(*, delivery_id: int) -> str:
     """Send one claimed reminder at most once: "sent", "skipped" or "nothing to do".
 
-    Two reads (the delivery with what the message needs; the steps due that day), then one
-    transaction: a conditional UPDATE that marks it sent, the send, the commit. A transient
-    channel error propagates (the task retries it with backoff); the mark is rolled back.
+    Three reads (the delivery with what the message needs; the revision in effect and its
+    steps that day), then one transaction: a conditional UPDATE that marks it sent, the send,
+    the commit. A transient channel error propagates (the task retries it with backoff); the
+    mark is rolled back.
     """
     reminder = _claimed(delivery_id)
     if reminder is None:
