@@ -204,3 +204,13 @@ def adherence_drop_flag(patient, *, author, note, note_days_ago, unlogged_every,
         numbers=numbers, checkin_ids=[c.pk for c in checkins],
         as_of=(today - timedelta(days=1)).isoformat(),
     ))
+
+
+def patient_on_a_plan(derm, *, since, timezone="Europe/London", **item):
+    """A patient of ``derm`` in ``timezone`` whose one-step plan has been in effect since
+    ``since`` (the step: an evening-and-morning "Emollient" unless ``item`` says otherwise)."""
+    patient = PatientFactory(dermatologist=derm, timezone=timezone)
+    step = {"name": "Emollient", "time_of_day": "both", **item}
+    backdated_revision(patient, author=derm, number=1, effective_from=since,
+                       items=[item_draft(**step)])
+    return patient

@@ -10,7 +10,7 @@ from django.urls import reverse
 from checkins.models import CheckIn
 from reminders import services
 from reminders.models import Delivery, ReminderSettings
-from tests.factories import PatientFactory, backdated_revision, item_draft
+from tests.factories import PatientFactory, patient_on_a_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,7 @@ def reminded_yesterday(derm):
     clinic = derm.membership.clinic
     clinic.reminder_follow_up = True
     clinic.save(update_fields=["reminder_follow_up"])
-    patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
-    backdated_revision(patient, author=derm, number=1,
-                       effective_from=WEDNESDAY_EVENING.date() - timedelta(days=10),
-                       items=[item_draft(name="Emollient", time_of_day="both")])
+    patient = patient_on_a_plan(derm, since=WEDNESDAY_EVENING.date() - timedelta(days=10))
     (daily,) = services.reminders_claim(now=WEDNESDAY_EVENING)
     services.reminder_send(delivery_id=daily)
     mail.outbox.clear()
@@ -91,11 +88,9 @@ def test_the_follow_up_is_in_the_patients_own_morning(derm):
     clinic = derm.membership.clinic
     clinic.reminder_follow_up = True
     clinic.save(update_fields=["reminder_follow_up"])
-    patient = PatientFactory(dermatologist=derm, timezone="Pacific/Auckland")
     local_wednesday = date(2026, 11, 25)
-    backdated_revision(patient, author=derm, number=1,
-                       effective_from=local_wednesday - timedelta(days=10),
-                       items=[item_draft(name="Emollient", time_of_day="both")])
+    patient = patient_on_a_plan(derm, since=local_wednesday - timedelta(days=10),
+                                timezone="Pacific/Auckland")
     Delivery.objects.create(patient=patient, local_date=local_wednesday, status="sent",
                             claimed_at=datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
     # when / then: 08:30 Thursday in Auckland is 19:30 UTC Wednesday; 09:30 is 20:30 UTC
@@ -106,10 +101,7 @@ def test_the_follow_up_is_in_the_patients_own_morning(derm):
 
 def test_a_reminder_claimed_yesterday_is_not_sent_today(derm, monkeypatch):
     # given: claimed on Wednesday evening, then (broker down overnight) picked up on Thursday
-    patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
-    backdated_revision(patient, author=derm, number=1,
-                       effective_from=WEDNESDAY_EVENING.date() - timedelta(days=10),
-                       items=[item_draft(name="Emollient", time_of_day="both")])
+    patient_on_a_plan(derm, since=WEDNESDAY_EVENING.date() - timedelta(days=10))
     (delivery_id,) = services.reminders_claim(now=WEDNESDAY_EVENING)
     monkeypatch.setattr(services.timezone, "now", lambda: THURSDAY_MORNING)
     # when

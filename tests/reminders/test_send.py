@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 from checkins.models import CheckIn
 from reminders import channels, services, tasks
 from reminders.models import Delivery, ReminderSettings
-from tests.factories import PatientFactory, backdated_revision, item_draft
+from tests.factories import patient_on_a_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +21,8 @@ EVENING_IN_LONDON = datetime(2026, 11, 25, 21, 0, tzinfo=UTC)
 
 
 def due_in_london(derm, count):
-    patients = []
-    for _ in range(count):
-        patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
-        backdated_revision(patient, author=derm, number=1,
-                           effective_from=EVENING_IN_LONDON.date() - timedelta(days=10),
-                           items=[item_draft(name="Emollient", time_of_day="both")])
-        patients.append(patient)
-    return patients
+    since = EVENING_IN_LONDON.date() - timedelta(days=10)
+    return [patient_on_a_plan(derm, since=since) for _ in range(count)]
 
 
 def claimed(derm, count):
@@ -187,10 +181,8 @@ def test_changes_since_the_read_are_honoured(derm, monkeypatch):
 
 
 def test_nothing_due_that_day_is_skipped(derm):
-    patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
-    backdated_revision(patient, author=derm, number=1,
-                       effective_from=EVENING_IN_LONDON.date() - timedelta(days=10),
-                       items=[item_draft(frequency="weekdays", weekdays="0")])  # Mondays only
+    patient_on_a_plan(derm, since=EVENING_IN_LONDON.date() - timedelta(days=10),
+                      frequency="weekdays", weekdays="0")  # Mondays only
     (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)  # a Wednesday
     assert services.reminder_send(delivery_id=delivery_id) == "skipped"
     assert Delivery.objects.get().skip_reason == "nothing_due"

@@ -12,10 +12,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from reminders import tasks
 from reminders.models import Delivery, ReminderSettings
-from tests.factories import PatientFactory, backdated_revision, item_draft
+from tests.factories import patient_on_a_plan
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,10 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def due_all_day(derm, count):
     patients = []
     for _ in range(count):
-        patient = PatientFactory(dermatologist=derm, timezone="Europe/London")
-        backdated_revision(patient, author=derm, number=1,
-                           effective_from=patient.local_today() - timedelta(days=3),
-                           items=[item_draft(name="Emollient", time_of_day="both")])
+        patient = patient_on_a_plan(derm, since=timezone.localdate() - timedelta(days=3))
         ReminderSettings.objects.create(patient=patient, local_time=clock(0, 0))
         patients.append(patient)
     return patients
