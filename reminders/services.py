@@ -18,7 +18,6 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Patient
 from careplans.models import PlanRevision
@@ -226,8 +225,9 @@ def reminder_message(reminder: ClaimedReminder, step_names: list[str]) -> Remind
                            unsubscribe_url=unsubscribe_url)
 
 
-def reminder_send(*, delivery_id: int) -> str:
-    """Send one claimed reminder at most once: "sent", "skipped" or "nothing to do".
+def reminder_send(*, delivery_id: int, now: datetime) -> str:
+    """Send one claimed reminder at most once, as of ``now``: "sent", "skipped" or
+    "nothing to do".
 
     Three reads (the delivery with what the message needs; the revision in effect and its
     steps that day), then one transaction: a conditional UPDATE that marks it sent, the send,
@@ -237,12 +237,12 @@ def reminder_send(*, delivery_id: int) -> str:
     reminder = _claimed(delivery_id)
     if reminder is None:
         return "nothing to do"  # sent, skipped or failed already: a duplicate or a retry
-    if reminder.too_late(timezone.now()):
+    if reminder.too_late(now):
         return _skip(reminder.pk, Delivery.SkipReason.TOO_LATE)
     key = (reminder.patient_id, reminder.local_date)
     _, steps = schedules_on([key])[key]
     names = list(dict.fromkeys(step.item.name for step in steps))
-    return _send_one(reminder, names)
+    return _send_one(reminder, names, now)
 
 
 def _claimed_query(delivery_id: int) -> QuerySet:
@@ -301,18 +301,18 @@ WHERE id = %s AND status = %s
 """
 
 
-def _mark_sent(delivery_id: int) -> bool:
+def _mark_sent(delivery_id: int, now: datetime) -> bool:
     """Mark the delivery sent if it is still claimed, not checked in for meanwhile and reminders
     are still on; False otherwise. The UPDATE locks the row and re-reads it, so a concurrent
     send of the same delivery waits and then finds it sent."""
-    params = [Delivery.Status.SENT, connection.ops.adapt_datetimefield_value(timezone.now()),
+    params = [Delivery.Status.SENT, connection.ops.adapt_datetimefield_value(now),
               delivery_id, Delivery.Status.CLAIMED, False]
     with connection.cursor() as cursor:
         cursor.execute(MARK_SENT_SQL, params)
         return cursor.rowcount == 1
 
 
-def _send_one(reminder: ClaimedReminder, step_names: list[str]) -> str:
+def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -> str:
     """Mark sent first, send last, then commit. The conditional UPDATE is the claim check: it
     locks the row and re-reads its status, so a concurrent send of the same delivery waits,
     then finds it sent. A failed send rolls the mark back. The only window for a duplicate
@@ -320,7 +320,7 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str]) -> str:
     with transaction.atomic():
         if not step_names:
             return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
-        if not _mark_sent(reminder.pk):
+        if not _mark_sent(reminder.pk, now):
             return _skip_changed(reminder.pk)
         CHANNELS[reminder.channel].send(reminder_message(reminder, step_names))
         return Delivery.Status.SENT

@@ -44,7 +44,7 @@ def _enqueue_sends(delivery_ids: list[int]) -> None:
 @shared_task(name="reminders.tasks.reminder_send", bind=True, max_retries=MAX_SEND_RETRIES)
 def reminder_send(self, delivery_id: int) -> str:
     try:
-        return services.reminder_send(delivery_id=delivery_id)
+        return services.reminder_send(delivery_id=delivery_id, now=timezone.now())
     except TRANSIENT_ERRORS as error:
         final = self.request.retries >= MAX_SEND_RETRIES
         services.reminder_record_failure(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 
@@ -76,8 +77,8 @@ def test_send_delivers_once_with_a_personal_message(london, derm):
                    preferences=None)
     (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)
     # when
-    assert services.reminder_send(delivery_id=delivery_id) == "sent"
-    assert services.reminder_send(delivery_id=delivery_id) == "nothing to do"
+    assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "sent"
+    assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "nothing to do"
     # then
     (email,) = mail.outbox
     assert email.subject == "Your skin routine check-in"
@@ -93,7 +94,7 @@ def test_a_patient_who_checked_in_meanwhile_is_not_reminded(london):
     (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)
     CheckIn.objects.create(patient=london, local_date=EVENING_IN_LONDON.date(),
                            revision=london.care_plan.revisions.get(), steps_due=1, steps_done=1)
-    assert services.reminder_send(delivery_id=delivery_id) == "skipped"
+    assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "skipped"
     assert not mail.outbox
     assert Delivery.objects.get().skip_reason == "checked_in"
 
@@ -103,10 +104,11 @@ def test_stale_claims_are_offered_again_once(london):
     later = EVENING_IN_LONDON + timedelta(minutes=5)
     assert services.stale_claims(now=later) == [delivery_id]
     assert services.stale_claims(now=later + timedelta(seconds=30)) == []
-    services.reminder_send(delivery_id=delivery_id)
+    services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
     assert services.stale_claims(now=later + timedelta(minutes=10)) == []
 
 
+@time_machine.travel(EVENING_IN_LONDON, tick=False)
 def test_transient_email_failure_is_retried_and_then_recorded(london, monkeypatch):
     from reminders import tasks
     from reminders.channels import EmailChannel

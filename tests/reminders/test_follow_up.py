@@ -28,18 +28,16 @@ def reminded_yesterday(derm):
     clinic.save(update_fields=["reminder_follow_up"])
     patient = patient_on_a_plan(derm, since=WEDNESDAY_EVENING.date() - timedelta(days=10))
     (daily,) = services.reminders_claim(now=WEDNESDAY_EVENING)
-    services.reminder_send(delivery_id=daily)
+    services.reminder_send(delivery_id=daily, now=WEDNESDAY_EVENING)
     mail.outbox.clear()
     return patient
 
 
 def test_the_morning_after_an_unlogged_day_one_follow_up_is_sent(reminded_yesterday):
     # when
-    with pytest.MonkeyPatch.context() as clock:
-        clock.setattr(services.timezone, "now", lambda: THURSDAY_MORNING)
-        claimed = services.reminders_claim(now=THURSDAY_MORNING)
-        again = services.reminders_claim(now=THURSDAY_MORNING + timedelta(hours=1))
-        outcomes = [services.reminder_send(delivery_id=pk) for pk in claimed]
+    claimed = services.reminders_claim(now=THURSDAY_MORNING)
+    again = services.reminders_claim(now=THURSDAY_MORNING + timedelta(hours=1))
+    outcomes = [services.reminder_send(delivery_id=pk, now=THURSDAY_MORNING) for pk in claimed]
     # then: one follow-up about Wednesday, linking to Wednesday's check-in
     assert (outcomes, again) == (["sent"], [])
     follow_up = Delivery.objects.get(kind="follow_up")
@@ -99,13 +97,12 @@ def test_the_follow_up_is_in_the_patients_own_morning(derm):
         (patient.pk, local_wednesday)]
 
 
-def test_a_reminder_claimed_yesterday_is_not_sent_today(derm, monkeypatch):
+def test_a_reminder_claimed_yesterday_is_not_sent_today(derm):
     # given: claimed on Wednesday evening, then (broker down overnight) picked up on Thursday
     patient_on_a_plan(derm, since=WEDNESDAY_EVENING.date() - timedelta(days=10))
     (delivery_id,) = services.reminders_claim(now=WEDNESDAY_EVENING)
-    monkeypatch.setattr(services.timezone, "now", lambda: THURSDAY_MORNING)
     # when
-    outcome = services.reminder_send(delivery_id=delivery_id)
+    outcome = services.reminder_send(delivery_id=delivery_id, now=THURSDAY_MORNING)
     # then: recorded as too late, never sent as "today's routine"
     assert outcome == "skipped"
     assert Delivery.objects.get().skip_reason == "too_late"

@@ -4,6 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -35,10 +36,10 @@ def data_statements(captured):
             if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
 
 
+@time_machine.travel(EVENING_IN_LONDON, tick=False)
 def test_dispatcher_enqueues_one_send_task_per_patient(derm, monkeypatch):
     # given
     due_in_london(derm, 5)
-    monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
     published = []
     monkeypatch.setattr(tasks.reminder_send, "apply_async",
                         lambda args, **options: published.append(args))
@@ -49,10 +50,10 @@ def test_dispatcher_enqueues_one_send_task_per_patient(derm, monkeypatch):
         (pk,) for pk in Delivery.objects.values_list("pk", flat=True))
 
 
+@time_machine.travel(EVENING_IN_LONDON, tick=False)
 def test_broker_refusing_stops_the_dispatcher_and_keeps_every_claim(derm, monkeypatch, caplog):
     # given: the broker accepts two messages, then goes away
     due_in_london(derm, 5)
-    monkeypatch.setattr(tasks.timezone, "now", lambda: EVENING_IN_LONDON)
     attempts = []
 
     def flaky(args, **options):
@@ -74,9 +75,9 @@ def test_a_send_is_four_statements_and_a_second_send_does_nothing(derm):
     (delivery_id,) = claimed(derm, 1)
     # when
     with CaptureQueriesContext(connection) as captured:
-        first = services.reminder_send(delivery_id=delivery_id)
+        first = services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
     with CaptureQueriesContext(connection) as again:
-        second = services.reminder_send(delivery_id=delivery_id)
+        second = services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
     # then: the claimed read, revisions, items, the conditional UPDATE; then one read only
     assert (first, second) == ("sent", "nothing to do")
     statements = data_statements(captured)
@@ -105,7 +106,7 @@ def test_the_message_names_the_patient_and_their_clinician(derm):
     patient.user.save(update_fields=["first_name"])
     (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)
     # when
-    services.reminder_send(delivery_id=delivery_id)
+    services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
     # then
     (email,) = mail.outbox
     assert email.body.startswith("Hello Aisha,")
@@ -116,7 +117,7 @@ def test_the_message_names_the_patient_and_their_clinician(derm):
 def test_a_transient_failure_rolls_the_mark_back_and_drops_the_connection(derm, monkeypatch):
     # given: the SMTP session breaks on the second message
     first, second = claimed(derm, 2)
-    services.reminder_send(delivery_id=first)
+    services.reminder_send(delivery_id=first, now=EVENING_IN_LONDON)
     opened_before = channels.EMAIL._local.backend
     original = channels.EmailMessage.send
 
@@ -126,12 +127,12 @@ def test_a_transient_failure_rolls_the_mark_back_and_drops_the_connection(derm, 
     monkeypatch.setattr(channels.EmailMessage, "send", broken)
     # when
     with pytest.raises(ConnectionError):
-        services.reminder_send(delivery_id=second)
+        services.reminder_send(delivery_id=second, now=EVENING_IN_LONDON)
     # then: still claimed (the task retries it), and the next send opens a new session
     assert Delivery.objects.get(pk=second).status == "claimed"
     assert channels.EMAIL._local.backend is None
     monkeypatch.setattr(channels.EmailMessage, "send", original)
-    assert services.reminder_send(delivery_id=second) == "sent"
+    assert services.reminder_send(delivery_id=second, now=EVENING_IN_LONDON) == "sent"
     assert channels.EMAIL._local.backend is not opened_before
     assert len(mail.outbox) == 2
 
@@ -143,13 +144,13 @@ def test_the_session_is_kept_between_sends_and_reopened_when_idle(derm, monkeypa
     monkeypatch.setattr(channels.time, "monotonic", lambda: clock[0])
     channels.EMAIL.close()
     # when / then: two sends in a row share one backend
-    services.reminder_send(delivery_id=first)
+    services.reminder_send(delivery_id=first, now=EVENING_IN_LONDON)
     kept = channels.EMAIL._local.backend
-    services.reminder_send(delivery_id=second)
+    services.reminder_send(delivery_id=second, now=EVENING_IN_LONDON)
     assert channels.EMAIL._local.backend is kept
     # when / then: idle past the limit, a new one is opened
     clock[0] += channels.KEEP_OPEN_SECONDS + 1
-    services.reminder_send(delivery_id=third)
+    services.reminder_send(delivery_id=third, now=EVENING_IN_LONDON)
     assert channels.EMAIL._local.backend is not kept
     assert len(mail.outbox) == 3
 
@@ -171,7 +172,7 @@ def test_changes_since_the_read_are_honoured(derm, monkeypatch):
 
     monkeypatch.setattr(services, "_claimed", then_things_change)
     # when
-    outcomes = [services.reminder_send(delivery_id=pk) for pk in ids]
+    outcomes = [services.reminder_send(delivery_id=pk, now=EVENING_IN_LONDON) for pk in ids]
     # then
     assert outcomes == ["skipped", "skipped", "sent"]
     assert [Delivery.objects.get(pk=pk).skip_reason for pk in ids] == [
@@ -184,7 +185,7 @@ def test_nothing_due_that_day_is_skipped(derm):
     patient_on_a_plan(derm, since=EVENING_IN_LONDON.date() - timedelta(days=10),
                       frequency="weekdays", weekdays="0")  # Mondays only
     (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)  # a Wednesday
-    assert services.reminder_send(delivery_id=delivery_id) == "skipped"
+    assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "skipped"
     assert Delivery.objects.get().skip_reason == "nothing_due"
     assert not mail.outbox
 
@@ -203,7 +204,7 @@ def test_two_sends_of_one_delivery_at_once_send_one_email(derm):
     def send():
         try:
             barrier.wait()
-            results.append(services.reminder_send(delivery_id=delivery_id))
+            results.append(services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON))
         except BaseException as error:  # collected and asserted below
             errors.append(error)
         finally:
