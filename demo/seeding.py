@@ -19,6 +19,7 @@ import itertools
 import math
 import random
 import re
+import string
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -155,6 +156,18 @@ def demo_totp_code() -> str:
     )
 
 
+def synthetic_name(number: int) -> tuple[str, str]:
+    """A first and last name of its own for synthetic patient ``number`` (names repeat only
+    after 26 x 25 x 27 patients): the first name cycles every 26 patients and the last name
+    shifts with each cycle, so no pair comes twice; later rounds add a middle initial."""
+    first_index, cycle = number % len(FIRST_NAMES), number // len(FIRST_NAMES)
+    last = LAST_NAMES[(cycle + 7 * first_index) % len(LAST_NAMES)]
+    first = FIRST_NAMES[first_index]
+    if initial := cycle // len(LAST_NAMES):
+        first = f"{first} {string.ascii_uppercase[(initial - 1) % 26]}."
+    return first, last
+
+
 def synthetic_email(number: int) -> str:
     return f"patient{number:05d}@demo.test"
 
@@ -180,12 +193,9 @@ def seed_cohort(
 def _bulk_patients(
     clinic: Clinic, dermatologist: User, numbers: list[int], password_hash: str
 ) -> int:
-    rng = random.Random(numbers[0])
     users = [
-        User(
-            email=synthetic_email(n), password=password_hash,
-            first_name=rng.choice(FIRST_NAMES), last_name=rng.choice(LAST_NAMES),
-        )
+        User(email=synthetic_email(n), password=password_hash,
+             first_name=synthetic_name(n)[0], last_name=synthetic_name(n)[1])
         for n in numbers
     ]
     User.objects.bulk_create(users)
@@ -1099,6 +1109,8 @@ class Pattern:
     weekend_done: float  # factor on the done rate at weekends
     declines: bool = False  # the done rate falls between weeks 3 and 8 ...
     decline_to: float = 0.48  # ... to this (Carroll et al. 2004: ~50 % by week 8)
+    decline_weeks: tuple[int, int] = (3, 8)  # (the first falling week, the week it ends)
+    logging_falls: bool = True  # while declining, fewer days are logged too
     alliance_falls: bool = False  # satisfaction and pulse fall over the last weeks
     late_drop: bool = False  # the done rate falls to ~35 % over the last ten days
     quiet_days: int = 0  # logs nothing over the last this many days
@@ -1107,9 +1119,11 @@ class Pattern:
 STEADY = Pattern("steady", (0.86, 0.95), 0.94, 0.9, 1.0)
 WEEKEND_GAPS = Pattern("weekend gaps", (0.82, 0.92), 0.93, 0.35, 0.6)
 DECLINING = Pattern("declining", (0.84, 0.9), 0.95, 0.9, 0.95, declines=True)
-# Falls much faster than the published curve: the "below expected" story.
+# Falls much faster than the published curve, by plan week 5, and keeps logging what it
+# skips: the "below expected" story. (Fewer logged days would leave plan weeks under the
+# rule's minimum of logged days on some calendar dates, and the demo without the flag.)
 STEEP_DECLINE = Pattern("steep decline", (0.84, 0.9), 0.95, 0.9, 0.95, declines=True,
-                        decline_to=0.25)
+                        decline_to=0.25, decline_weeks=(2, 5), logging_falls=False)
 PATCHY = Pattern("patchy", (0.6, 0.8), 0.7, 0.6, 0.9)
 FALLING_ALLIANCE = Pattern("falling alliance", (0.8, 0.9), 0.95, 0.9, 0.95, alliance_falls=True)
 DEMO_ROUTINE = Pattern("demo routine", (0.93, 0.93), 0.97, 0.55, 0.65)
@@ -1199,10 +1213,12 @@ def _ramp(value: float, start: float, end: float) -> float:
     return min(max((value - start) / (end - start), 0.0), 1.0)
 
 
-def _decline(index: int, length: int) -> float:
-    """Weeks 3 to 8 of the history; proportionally earlier in a history shorter than 8 weeks."""
-    scale = min(1.0, length / 56)
-    return _ramp(index, 21 * scale, 56 * scale)
+def _decline(index: int, length: int, weeks: tuple[int, int] = (3, 8)) -> float:
+    """From the start of the first of ``weeks`` of the history to the end of the second;
+    proportionally earlier in a history shorter than that."""
+    first, last = weeks
+    scale = min(1.0, length / (7 * last))
+    return _ramp(index, 7 * (first - 1) * scale, 7 * last * scale)
 
 
 def _fall(index: int, length: int) -> float:
@@ -1316,6 +1332,13 @@ class _Timeline:
         self.stopped: set[int] = set()  # items stopped after a severe side effect
         self.ran_out: dict[int, tuple[date, date]] = {}  # item id -> (ran out on, back on)
         self.last_pulse: date | None = None
+        # patient@demo.test never logs today, and the demo shows them the pulse on Today: they
+        # log every day a whole number of pulse intervals before today (and nothing before the
+        # first), so their pulses fall on those days and the next is due today.
+        self.pulse_today = days[-1] + timedelta(days=1) if (
+            days and plan.patient.number == 0) else None
+        self.first_pulse_day = next((d for d in days if self._pulse_day(d)), days[0] if days
+                                    else None)
 
     def logs(self) -> list[_DayLog]:
         logs = (self._day(index, day) for index, day in enumerate(self.days))
@@ -1331,7 +1354,10 @@ class _Timeline:
         steps = revision.on(day) if revision else ()
         severe = index == self.severe_index
         logged, done = self._rates(index, day)
-        if revision is None or not steps or (not severe and self.rng.random() >= logged):
+        forced = severe or self._pulse_day(day)
+        if revision is None or not steps or (not forced and self.rng.random() >= logged):
+            return None
+        if self.pulse_today and day < self.first_pulse_day:
             return None
         if index >= len(self.days) - self.pattern.quiet_days:
             return None
@@ -1340,6 +1366,9 @@ class _Timeline:
         self._pulse(log, index)
         return log
 
+    def _pulse_day(self, day: date) -> bool:
+        return bool(self.pulse_today) and (self.pulse_today - day).days % self.pulse_interval == 0
+
     def _rates(self, index: int, day: date) -> tuple[float, float]:
         """(chance the day is logged, chance a due step is done)."""
         pattern, length = self.pattern, len(self.days)
@@ -1347,8 +1376,9 @@ class _Timeline:
         if day.weekday() >= 5:
             logged, done = pattern.weekend_logged, done * pattern.weekend_done
         if pattern.declines:
-            drop = _decline(index, length)
-            logged, done = logged - 0.2 * drop, done - (done - pattern.decline_to) * drop
+            drop = _decline(index, length, pattern.decline_weeks)
+            logged -= 0.2 * drop if pattern.logging_falls else 0.0
+            done -= (done - pattern.decline_to) * drop
         if pattern.alliance_falls:
             done -= 0.15 * _fall(index, length)
         if pattern.late_drop:
@@ -1387,7 +1417,8 @@ class _Timeline:
     def _wellbeing(self, log: _DayLog, index: int, severe: bool) -> None:
         length = len(self.days)
         fall = _fall(index, length) if self.pattern.alliance_falls else 0.0
-        decline = _decline(index, length) if self.pattern.declines else 0.0
+        decline = (_decline(index, length, self.pattern.decline_weeks)
+                   if self.pattern.declines else 0.0)
         if self.rng.random() < SATISFACTION_RATE:
             mood = self.satisfaction - 3.2 * fall - 0.8 * decline - 2 * severe
             log.satisfaction = _clamp(round(mood + self.rng.gauss(0, 0.5)), 1, 5)
@@ -1438,7 +1469,8 @@ class _Timeline:
         if self.pattern.alliance_falls:  # from 31-37 to 24 or less
             total = self.pulse_total + 1 - round(14 * _fall(index, length))
             return _clamp(total + self.rng.randint(-1, 1), 0, 40)
-        drop = round(4 * _decline(index, length)) if self.pattern.declines else 0
+        drop = (round(4 * _decline(index, length, self.pattern.decline_weeks))
+                if self.pattern.declines else 0)
         return _clamp(self.pulse_total - drop + self.rng.randint(-2, 2), 0, 40)
 
 

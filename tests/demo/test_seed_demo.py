@@ -41,3 +41,13 @@ def test_larger_cohort_is_bulk_inserted_with_a_bounded_number_of_queries(
         call_command("seed_demo", patients=2505, flags=False)
     assert Patient.objects.count() == 2506
     assert authenticate(email="patient02505@demo.test", password=DEMO_PASSWORD) is not None
+
+
+def test_demo_patients_have_names_of_their_own():
+    # given
+    call_command("seed_demo", patients=700, no_flags=True, days=1)
+    # when
+    names = list(Patient.objects.values_list("user__first_name", "user__last_name"))
+    # then
+    assert len(names) == 701
+    assert len(set(names)) == len(names)

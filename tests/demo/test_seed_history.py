@@ -1,10 +1,11 @@
 """seed_demo gives every demo patient weeks of daily check-ins that follow the plan in effect."""
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db.models import Count, Q
 
@@ -252,3 +253,39 @@ def test_the_default_demo_has_flags_of_every_rule(default_demo):
         yesterday = Patient.objects.get(pk=patient_id).local_today() - timedelta(days=1)
         assert not CheckIn.objects.filter(patient_id=patient_id,
                                           local_date__gt=yesterday - timedelta(days=4)).exists()
+
+
+# A week that ends on a daylight-saving change in London (01:00 UTC on 28 March 2027) and the
+# autumn change, a year ahead: each weekday, and both sides of a change.
+SEED_INSTANTS = [datetime(2027, 3, 22, 9, 30, tzinfo=UTC) + timedelta(days=n) for n in range(7)]
+SEED_INSTANTS += [datetime(2027, 3, 28, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 1, 30,
+                                                                      tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("instant", SEED_INSTANTS, ids=lambda i: i.strftime("%a-%Y-%m-%dT%H%M"))
+def test_the_demo_has_flags_of_every_rule_whatever_day_it_is_seeded(instant):
+    # given / when
+    with time_machine.travel(instant, tick=False):
+        _seed()
+    # then
+    assert set(Flag.objects.values_list("rule", flat=True)) == set(Rule.values)
+
+
+@pytest.mark.parametrize("instant", SEED_INSTANTS[:7], ids=lambda i: i.strftime("%a"))
+def test_the_demo_patient_is_asked_the_alliance_pulse_today(instant):
+    # given
+    with time_machine.travel(instant, tick=False):
+        _seed(patients=4)
+        patient = _patient(0)
+        today = patient.local_today()
+        # when
+        due = services.pulse_due(patient, today)
+    # then: due today, and answered on every check-in that was asked it before
+    assert due
+    assert patient.pulses.exists()
+    for checkin in patient.checkins.all():
+        assert checkin_has_pulse(checkin) == services.pulse_due(patient, checkin.local_date)
+
+
+def checkin_has_pulse(checkin: CheckIn) -> bool:
+    return AlliancePulse.objects.filter(checkin=checkin).exists()
