@@ -1,12 +1,7 @@
-from zoneinfo import available_timezones
-
 from django import forms
 
-from .models import User
-
-
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+from .models import Clinic, User
+from .timezones import timezone_choices
 
 
 class PatientInviteForm(forms.Form):
@@ -14,9 +9,14 @@ class PatientInviteForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(max_length=254)
     timezone = forms.ChoiceField(
-        choices=_timezone_choices, initial="Europe/London",
         help_text="Reminders and daily check-ins follow the patient's own calendar day.",
     )
+
+    def __init__(self, *args: object, clinic: Clinic, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = timezone_choices(
+            first=clinic.timezone, first_group="This clinic's time zone")
+        self.fields["timezone"].initial = clinic.timezone
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

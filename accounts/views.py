@@ -33,11 +33,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @dermatologist_required
 def patient_invite_view(request: HttpRequest) -> HttpResponse:
-    form = PatientInviteForm(request.POST or None)
+    clinic = membership_of(request.user).clinic
+    form = PatientInviteForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
         patient = patient_invite(
             invited_by=request.user,
-            clinic=membership_of(request.user).clinic,
+            clinic=clinic,
             email=form.cleaned_data["email"],
             first_name=form.cleaned_data["first_name"],
             last_name=form.cleaned_data["last_name"],
