@@ -86,9 +86,23 @@ class Role(models.TextChoices):
     STAFF = "staff", "Clinic staff"
 
 
+class Currency(models.TextChoices):
+    GBP = "GBP", "£ GBP"
+    EUR = "EUR", "€ EUR"
+    USD = "USD", "$ USD"
+    AUD = "AUD", "$ AUD"
+    NZD = "NZD", "$ NZD"
+    INR = "INR", "₹ INR"
+    BRL = "BRL", "R$ BRL"
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(
+        max_length=3, choices=Currency.choices, default=Currency.GBP,
+        help_text="New patient profiles start in this currency (a patient may change theirs).",
+    )
     pulse_interval_days = models.PositiveSmallIntegerField(
         default=14, validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text="How often check-ins ask the four alliance-pulse questions.",

@@ -2,6 +2,10 @@
 
 Pure: it takes a profile-like object and item-like objects and returns warnings with stable codes.
 The dermatologist can accept a warning with a note; acceptance is matched by code.
+
+A budget or time the patient has not given yet (None) is compared with nothing: it neither
+warns nor passes, and the report lists it in ``not_given``. Warning messages are read by the
+patient too (accepted trade-offs), so they name no one.
 """
 
 from __future__ import annotations
@@ -43,10 +47,10 @@ class FitPreference:
 
 @dataclass(frozen=True)
 class FitProfile:
-    monthly_budget: Decimal
+    monthly_budget: Decimal | None  # None: not given yet
     currency: str
-    morning_minutes: int
-    evening_minutes: int
+    morning_minutes: int | None
+    evening_minutes: int | None
     preferences: tuple[FitPreference, ...] = ()
 
 
@@ -59,23 +63,40 @@ class FitWarning:
 @dataclass
 class FitReport:
     total_monthly_cost: Decimal
-    monthly_budget: Decimal
+    monthly_budget: Decimal | None
     currency: str
     morning_minutes: int
-    morning_available: int
+    morning_available: int | None
     evening_minutes: int
-    evening_available: int
+    evening_available: int | None
     daily_steps: int
     respected_preferences: list[str] = field(default_factory=list)
     warnings: list[FitWarning] = field(default_factory=list)
 
     @property
     def over_budget_by(self) -> Decimal:
+        if self.monthly_budget is None:
+            return Decimal("0")
         return max(self.total_monthly_cost - self.monthly_budget, Decimal("0"))
 
     @property
+    def routines(self) -> list[tuple[str, int, int | None]]:
+        """(routine, minutes the plan takes, minutes available or None) for each routine."""
+        return [(MORNING, self.morning_minutes, self.morning_available),
+                (EVENING, self.evening_minutes, self.evening_available)]
+
+    @property
+    def not_given(self) -> list[str]:
+        """What could not be checked because the patient has not given it yet."""
+        return [label for label, value in (
+            ("budget", self.monthly_budget), ("morning time", self.morning_available),
+            ("evening time", self.evening_available),
+        ) if value is None]
+
+    @property
     def fits(self) -> bool:
-        return not self.warnings
+        """Nothing warns and nothing was left unchecked for want of an answer."""
+        return not self.warnings and not self.not_given
 
 
 def _conflicts(rule: str, item: FitItem) -> bool:
@@ -127,10 +148,11 @@ def check_fit(profile: FitProfile, items: Iterable[FitItem]) -> FitReport:
             f"{money(profile.monthly_budget, profile.currency)}.",
         ))
     for slot, available in ((MORNING, profile.morning_minutes), (EVENING, profile.evening_minutes)):
-        if minutes[slot] > available:
+        if available is not None and minutes[slot] > available:
             report.warnings.append(FitWarning(
                 f"time:{slot}",
-                f"The {slot} routine takes {minutes[slot]} min; the patient has {available} min.",
+                f"The {slot} routine takes {minutes[slot]} min, more than the {available} min "
+                "available.",
             ))
     for preference in profile.preferences:
         if preference.conflict not in CHECKED_RULES:

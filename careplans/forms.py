@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import available_timezones
 
 from django import forms
 from django.core.validators import MaxValueValidator
 
 from accounts.models import Patient
+from accounts.timezones import timezone_choices
 
 from .describe import WEEKDAY_NAMES
 from .fit import FitWarning
@@ -17,6 +17,8 @@ from .models import (
     MAX_MONTHLY_MONEY,
     Concern,
     ConcernCategory,
+    Currency,
+    DailyPattern,
     Frequency,
     ItemKind,
     PatientProfile,
@@ -47,13 +49,45 @@ class ModelIdsField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
-class ProfileForm(forms.ModelForm):
-    """The person behind the plan; dermatologists and the patient edit the same fields."""
+# Labels and help as each reader reads them: (the patient's own page, the clinician's editor).
+PROFILE_WORDING: dict[str, dict[str, tuple[str, str]]] = {
+    "label": {
+        "what_matters": ("What matters to me", "What matters to the patient"),
+        "daily_pattern": ("My usual days", "Daily pattern"),
+        "morning_minutes": ("Minutes for my morning routine", "Minutes for the morning routine"),
+        "evening_minutes": ("Minutes for my evening routine", "Minutes for the evening routine"),
+        "lifestyle_notes": ("More about my days", "About their days"),
+        "monthly_budget": ("My monthly budget for skin care", "Monthly budget for skin care"),
+        "currency": ("Currency", "Currency"),
+        "preferences": ("What I prefer", "Preferences"),
+        "preference_notes": ("Anything else I prefer", "Other preferences"),
+        "timezone": ("My time zone", "Time zone"),
+    },
+    "help_text": {
+        "what_matters": ("Your own goal, in your words.",
+                         "The patient's own goal, in their words."),
+        "morning_minutes": ("How many minutes you can spend each morning. Leave it empty if "
+                            "you are not sure yet.",
+                            "Minutes the patient is willing to spend each morning."),
+        "evening_minutes": ("How many minutes you can spend each evening. Leave it empty if "
+                            "you are not sure yet.",
+                            "Minutes the patient is willing to spend each evening."),
+        "monthly_budget": ("The most you can spend out of pocket each month. Leave it empty if "
+                           "you would rather not say yet.",
+                           "The most the patient can spend out of pocket each month."),
+        "currency": ("", "New profiles start in the clinic's currency."),
+        "timezone": ("Your day (check-ins and reminders) follows this time zone.",
+                     "The patient's day (check-ins and reminders) follows this time zone."),
+    },
+}
+NOT_GIVEN_CHOICE = "Not given yet"
 
-    timezone = forms.ChoiceField(
-        choices=lambda: [(n, n.replace("_", " ")) for n in sorted(available_timezones())],
-        help_text="Your day (check-ins and reminders) follows this timezone.",
-    )
+
+class ProfileForm(forms.ModelForm):
+    """The person behind the plan; dermatologists and the patient edit the same fields, each
+    worded for its reader. Empty answers stay empty ("not given yet"), never a default."""
+
+    timezone = forms.ChoiceField()
 
     class Meta:
         model = PatientProfile
@@ -68,17 +102,23 @@ class ProfileForm(forms.ModelForm):
             "preferences": forms.CheckboxSelectMultiple,
         }
         field_classes = {"preferences": ModelIdsField}
-        labels = {
-            "morning_minutes": "Minutes for the morning routine",
-            "evening_minutes": "Minutes for the evening routine",
-            "lifestyle_notes": "About my days",
-            "monthly_budget": "Monthly budget for skin care",
-        }
 
-    def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
+    def __init__(self, *args: object, patient: Patient, for_patient: bool,
+                 **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
+        reader = 0 if for_patient else 1
+        for attribute, wording in PROFILE_WORDING.items():
+            for name, texts in wording.items():
+                setattr(self.fields[name], attribute, texts[reader])
+        self.fields["daily_pattern"].choices = [
+            ("", NOT_GIVEN_CHOICE), *DailyPattern.choices]
+        self.fields["currency"].choices = Currency.choices  # always set: no empty choice
         self.fields["preferences"].queryset = preferences_offered(patient.clinic_id)
+        self.fields["timezone"].choices = timezone_choices(
+            first=patient.clinic.timezone, keep=patient.timezone,
+            first_group="Your clinic's time zone" if for_patient else "The clinic's time zone",
+        )
         self.fields["timezone"].initial = patient.timezone
         self.fields["monthly_budget"].widget.attrs.update(step="0.01", min="0")
         for name in ("morning_minutes", "evening_minutes"):

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.models import Clinic, ImmutableModel, Patient
+# Currency is defined with the clinic (a clinic's money); profiles and the demo use it from here.
+from accounts.models import Clinic, Currency, ImmutableModel, Patient
 
 MAX_MINUTES_PER_ROUTINE = 180
 MAX_MONTHLY_MONEY = Decimal("100000")
@@ -66,41 +67,33 @@ class DailyPattern(models.TextChoices):
     IRREGULAR = "irregular", "Irregular or unpredictable"
 
 
-class Currency(models.TextChoices):
-    GBP = "GBP", "£ GBP"
-    EUR = "EUR", "€ EUR"
-    USD = "USD", "$ USD"
-    AUD = "AUD", "$ AUD"
-    NZD = "NZD", "$ NZD"
-    INR = "INR", "₹ INR"
-    BRL = "BRL", "R$ BRL"
-
-
 class PatientProfile(models.Model):
     """The person the plan is built around. Patients edit it too (their goal, time, budget).
 
-    The patient's timezone lives on :class:`accounts.models.Patient`.
+    A new profile starts empty (in the clinic's currency): an unanswered field is None or "",
+    and reads "not given yet", never a made-up default. The timezone lives on
+    :class:`accounts.models.Patient`.
     """
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="profile")
-    daily_pattern = models.CharField(
-        max_length=20, choices=DailyPattern.choices, default=DailyPattern.REGULAR
-    )
+    daily_pattern = models.CharField(max_length=20, choices=DailyPattern.choices, blank=True)
     morning_minutes = models.PositiveSmallIntegerField(
-        default=10, validators=[MaxValueValidator(MAX_MINUTES_PER_ROUTINE)],
+        null=True, blank=True, validators=[MaxValueValidator(MAX_MINUTES_PER_ROUTINE)],
         help_text="Minutes the patient is willing to spend on the morning routine.",
     )
     evening_minutes = models.PositiveSmallIntegerField(
-        default=10, validators=[MaxValueValidator(MAX_MINUTES_PER_ROUTINE)],
+        null=True, blank=True, validators=[MaxValueValidator(MAX_MINUTES_PER_ROUTINE)],
         help_text="Minutes the patient is willing to spend on the evening routine.",
     )
     lifestyle_notes = models.TextField(max_length=1000, blank=True)
     monthly_budget = models.DecimalField(
-        max_digits=9, decimal_places=2, default=Decimal("30.00"),
+        max_digits=9, decimal_places=2, null=True, blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_MONTHLY_MONEY)],
         help_text="Most the patient can spend out of pocket each month.",
     )
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.GBP)
+    currency = models.CharField(
+        max_length=3, choices=Currency.choices, help_text="Set from the clinic's on creation."
+    )
     preferences = models.ManyToManyField(Preference, blank=True, related_name="profiles")
     preference_notes = models.TextField(max_length=1000, blank=True)
     what_matters = models.TextField(

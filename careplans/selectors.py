@@ -16,7 +16,10 @@ from .schedule import DueStep, due_steps
 
 
 def profile_for(patient: Patient) -> PatientProfile:
-    profile, _ = PatientProfile.objects.get_or_create(patient=patient)
+    """The patient's profile; a new one is empty, in the currency of the patient's clinic."""
+    profile, _ = PatientProfile.objects.get_or_create(
+        patient=patient, defaults={"currency": patient.clinic.currency}
+    )
     return profile
 
 

@@ -78,7 +78,7 @@ def raise_concern(request: HttpRequest, item_key: UUID) -> HttpResponse:
 def my_profile(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     profile = selectors.profile_for(patient)
-    form = ProfileForm(request.POST or None, instance=profile, patient=patient)
+    form = ProfileForm(request.POST or None, instance=profile, patient=patient, for_patient=True)
     if request.method == "POST" and form.is_valid():
         form.save_for(request.user)
         messages.success(request, "Saved. Your dermatologist will see this.")

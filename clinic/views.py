@@ -89,7 +89,8 @@ def plan_history(request: HttpRequest, patient_id: int) -> HttpResponse:
 @clinician_required
 def profile_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _for_dermatologist(request, patient_id, "patient_profile")
-    form = ProfileForm(request.POST or None, instance=plans.profile_for(patient), patient=patient)
+    form = ProfileForm(request.POST or None, instance=plans.profile_for(patient), patient=patient,
+                       for_patient=False)
     if request.method == "POST" and form.is_valid():
         form.save_for(request.user)
         messages.success(request, "Profile saved.")

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django import template
 
 from careplans.describe import when_text as describe_when
+from careplans.money import NOT_GIVEN
 from careplans.money import money as format_money
 
 register = template.Library()
@@ -12,6 +13,18 @@ register = template.Library()
 @register.filter
 def money(amount: Decimal | None, currency: str) -> str:
     return format_money(amount, currency)
+
+
+@register.filter
+def minutes(value: int | None) -> str:
+    """"10 min", or "not given yet" for a time the patient has not given (never 0 or a default)."""
+    return NOT_GIVEN if value is None else f"{value} min"
+
+
+@register.filter
+def given(value: object) -> object:
+    """The answer, or "not given yet" when it is empty."""
+    return NOT_GIVEN if value in (None, "") else value
 
 
 @register.filter

@@ -190,8 +190,10 @@ def test_time_warning_messages_name_the_minutes():
     report = check_fit(profile(morning_minutes=4, evening_minutes=5), ROUTINE_ITEMS)
 
     assert report.warnings == [
-        FitWarning("time:morning", "The morning routine takes 5 min; the patient has 4 min."),
-        FitWarning("time:evening", "The evening routine takes 6 min; the patient has 5 min."),
+        FitWarning("time:morning",
+                   "The morning routine takes 5 min, more than the 4 min available."),
+        FitWarning("time:evening",
+                   "The evening routine takes 6 min, more than the 5 min available."),
     ]
 
 
