@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 
 from accounts.models import AuditEvent, Patient, Role, User
@@ -14,6 +25,16 @@ from checkins.models import CheckIn
 from .models import Flag, FlagEvent, Outreach, Rule, State
 
 QUEUE_OPEN = "open"
+
+
+def in_rule_order(flags: QuerySet[Flag]) -> QuerySet[Flag]:
+    """A patient's flags in the one fixed order every badge list uses: the order of ``Rule``.
+    (Severity and age differ from patient to patient, so ordering by them shuffles the badges
+    from one row to the next.)"""
+    position = Case(*(When(rule=rule, then=Value(index)) for index, rule in
+                      enumerate(Rule.values)), default=Value(len(Rule.values)),
+                    output_field=IntegerField())
+    return flags.order_by(position, "id")
 
 
 def flags_visible_to(user: User) -> QuerySet[Flag]:
@@ -106,8 +127,7 @@ def _clinic_members(user: User) -> QuerySet[User]:
 def open_flags_prefetch() -> Prefetch:
     """Prefetch each listed patient's open flags into ``patient.open_flags`` (one query for
     the whole page, however many patients it lists)."""
-    return Prefetch("flags", queryset=Flag.objects.open().order_by("-severity", "opened_at"),
-                    to_attr="open_flags")
+    return Prefetch("flags", queryset=in_rule_order(Flag.objects.open()), to_attr="open_flags")
 
 
 def routed_to_dermatologist(user: User) -> QuerySet[Flag]:
@@ -126,8 +146,9 @@ def routed_to_dermatologist(user: User) -> QuerySet[Flag]:
 
 
 def open_flags_of(patient: Patient) -> QuerySet[Flag]:
-    """A patient's open flags; the caller obtained ``patient`` through a clinician scope."""
-    return Flag.objects.filter(patient=patient).open().order_by("-severity", "opened_at", "id")
+    """A patient's open flags, in rule order; the caller obtained ``patient`` through a
+    clinician scope."""
+    return in_rule_order(Flag.objects.filter(patient=patient).open())
 
 
 def flag_history(flag: Flag) -> QuerySet[FlagEvent]:
