@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Literal
 
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, validate_totp_code
+from allauth.mfa.utils import decrypt
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.db.models import F
 from django.http import HttpRequest
 
@@ -43,6 +46,20 @@ def totp_enrolled(request: HttpRequest) -> bool:
             user_id=request.user.pk, type=Authenticator.Type.TOTP
         ).exists()
     return request._accounts_totp_enrolled
+
+
+def totp_code_just_used(user: User, code: str) -> bool:
+    """Whether ``code`` is the user's current authenticator-app code but already signed in
+    once: allauth refuses a code a second time inside its window (replay protection)."""
+    authenticator = Authenticator.objects.filter(
+        user_id=user.pk, type=Authenticator.Type.TOTP
+    ).first()
+    if authenticator is None:
+        return False
+    if not validate_totp_code(decrypt(authenticator.data["secret"]), code):
+        return False
+    # allauth's own marker of a used code (``TOTP._mark_code_used``): one definition of the key.
+    return cache.get(TOTP(authenticator)._get_used_cache_key(code)) is not None
 
 
 def idle_limit_for(user: User) -> int:

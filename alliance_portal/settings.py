@@ -147,6 +147,11 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
 # Dermatologists, staff and clinic administrators must enrol (accounts.middleware); patients may.
 
+# A reused code is told apart from a wrong one (accounts.mfa_forms).
+MFA_FORMS = {
+    "authenticate": "accounts.mfa_forms.AuthenticateForm",
+    "reauthenticate": "accounts.mfa_forms.ReauthenticateForm",
+}
 # Rate limits live in the default cache (accounts.checks refuses DummyCache). login_failed: the
 # 6th failure for one address within 5 minutes, or the 11th from one IP within a minute, is
 # refused even with the right password (OWASP ASVS V2.2.1). Wrong MFA codes count per user.

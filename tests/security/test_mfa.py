@@ -1,7 +1,10 @@
 """Two-step verification: required for dermatologists, staff and clinic administrators, optional
 for patients; the authenticator-app step and recovery codes work through the real login form."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, TOTP
@@ -10,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.mfa_forms import CODE_JUST_USED
 from tests.accounts.test_access import PATIENT_ID_URL_NAMES, patient_url
 from tests.factories import (
     PASSWORD,
@@ -164,6 +168,42 @@ def test_login_asks_for_the_code_and_refuses_a_wrong_one(client, derm):
     right = code_step(client, totp_code())
     assert right.status_code == 302
     assert signed_in_user_id(client) == str(derm.pk)
+
+
+# Ten seconds into a 30-second code period: the code stays the same for the whole test.
+MID_CODE_PERIOD = datetime(2026, 6, 1, 9, 0, 10, tzinfo=UTC)
+
+
+@time_machine.travel(MID_CODE_PERIOD, tick=False)
+def test_a_code_used_again_inside_its_window_says_to_wait_for_the_next_one(client, derm):
+    # given: signed in with the app's current code, then signed out
+    sign_in(client, derm.email, mfa=True)
+    client.post(reverse("account_logout"))
+    password_step(client, derm.email)
+    # when: the same code, still on the app's screen
+    again = code_step(client, totp_code())
+    wrong = code_step(client, "123456" if totp_code() != "123456" else "654321")
+    # then
+    assert again.status_code == 200
+    assert form_errors(again) == [CODE_JUST_USED]
+    assert CODE_JUST_USED in again.content.decode()
+    assert signed_in_user_id(client) is None
+    assert form_errors(wrong) == ["Incorrect code."]
+
+
+@time_machine.travel(MID_CODE_PERIOD, tick=False)
+def test_another_accounts_used_code_is_just_incorrect(client, derm, clinic):
+    # given: a colleague with another secret used their code
+    colleague = DermatologistFactory(membership=clinic, mfa=False)
+    TOTP.activate(colleague, "KRSXG5CTMVRXEZLU")
+    sign_in(client, colleague.email)
+    code_step(client, totp_code("KRSXG5CTMVRXEZLU"))
+    client.post(reverse("account_logout"))
+    # when: that code is typed for the dermatologist
+    password_step(client, derm.email)
+    response = code_step(client, totp_code("KRSXG5CTMVRXEZLU"))
+    # then
+    assert form_errors(response) == ["Incorrect code."]
 
 
 def test_recovery_code_signs_in_once(client, derm):
