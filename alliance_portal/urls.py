@@ -15,3 +15,5 @@ urlpatterns = [
 
 # Plain error pages (templates/404.html, 500.html); a database outage gets templates/503.html.
 handler500 = "core.views.server_error"
+# allauth answers its rate limits with this page (says when to try again).
+handler429 = "accounts.rate_limit_views.too_many_requests"

@@ -1,8 +1,12 @@
 """Login rate limits (allauth, in the shared cache): the 6th failure for one address within 5
 minutes is refused even with the right password, with a message that does not tell whether the
-address has an account. The Django admin signs in through the same form."""
+address has an account. The Django admin signs in through the same form. A request refused for
+coming too often gets a portal page that says when to try again."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.checks import run_checks
 from django.test import override_settings
 from django.urls import reverse
@@ -104,3 +108,41 @@ def test_dummy_cache_is_a_configuration_error():
     # then
     assert "accounts.E001" in errors
     assert cache_is_shared() == []  # the configured cache is shared
+
+
+SIGN_IN_POSTS_A_MINUTE = 30  # allauth's "login" limit: 30/m/ip, refused with a 429
+
+
+def _sign_in_posts(client, count: int, address: str = "10.0.0.9") -> list:
+    return [client.post(reverse("account_login"), {}, REMOTE_ADDR=address) for _ in range(count)]
+
+
+@time_machine.travel(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), tick=False)
+def test_too_many_requests_is_a_portal_page_that_says_when_to_try_again(client):
+    # given: a minute's allowance of sign-in attempts from one address, all at once
+    allowed = _sign_in_posts(client, SIGN_IN_POSTS_A_MINUTE)
+    # when
+    refused = _sign_in_posts(client, 1)[0]
+    # then
+    assert {r.status_code for r in allowed} == {200}
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    page = refused.content.decode()
+    assert "You can try again in <strong>1 minute</strong>." in page
+    assert '<a class="brand" href="/">Alliance Portal</a>' in page
+    assert f'href="{reverse("account_login")}"' in page
+
+
+def test_the_wait_shrinks_as_the_window_passes_and_then_the_form_answers_again(client):
+    # given
+    with time_machine.travel(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        _sign_in_posts(client, SIGN_IN_POSTS_A_MINUTE)
+        # when
+        clock.shift(timedelta(seconds=45))
+        later = _sign_in_posts(client, 1)[0]
+        clock.shift(timedelta(seconds=16))
+        after_the_window = _sign_in_posts(client, 1)[0]
+    # then
+    assert (later.status_code, later["Retry-After"]) == (429, "15")
+    assert "You can try again in <strong>15 seconds</strong>." in later.content.decode()
+    assert after_the_window.status_code == 200
