@@ -145,17 +145,20 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Alliance Portal: "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
-# Dermatologists, staff and clinic administrators must enrol (accounts.middleware); patients may.
-
 # A reused code is told apart from a wrong one (accounts.mfa_forms).
 MFA_FORMS = {
     "authenticate": "accounts.mfa_forms.AuthenticateForm",
     "reauthenticate": "accounts.mfa_forms.ReauthenticateForm",
 }
+# Dermatologists, staff and clinic administrators must enrol (accounts.middleware); patients may.
+
 # Rate limits live in the default cache (accounts.checks refuses DummyCache). login_failed: the
 # 6th failure for one address within 5 minutes, or the 11th from one IP within a minute, is
 # refused even with the right password (OWASP ASVS V2.2.1). Wrong MFA codes count per user.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# A browser that completed a two-step sign-in for an account within this many days counts its
+# own failed passwords for it, so failures elsewhere do not lock it out (accounts.trusted_devices).
+PORTAL_TRUSTED_DEVICE_DAYS = 30
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 
