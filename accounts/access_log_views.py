@@ -13,7 +13,6 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from .decorators import patient_required
 from .models import AuditEvent, Patient
@@ -56,9 +55,9 @@ def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
     )
 
 
-def _row(event: AuditEvent, patient: Patient) -> AccessRow:
+def _row(event: AuditEvent) -> AccessRow:
     return AccessRow(
-        at=timezone.localtime(event.at, patient.zone),
+        at=event.at,  # shown in the patient's zone (core.viewer_timezone)
         name=event.actor.display_name,
         role=event.actor.membership.get_role_display(),
         what=describe_access(event.object_type),
@@ -69,5 +68,6 @@ def _row(event: AuditEvent, patient: Patient) -> AccessRow:
 def access_log(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     page = Paginator(record_reads_of(patient), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [_row(event, patient) for event in page]
-    return render(request, "accounts/access_log.html", {"page": page, "rows": rows})
+    rows = [_row(event) for event in page]
+    return render(request, "accounts/access_log.html",
+                  {"page": page, "rows": rows, "patient": patient})

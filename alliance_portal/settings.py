@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Times on every page in the zone the page names: the patient's, or the viewer's clinic's.
+    "core.viewer_timezone.ViewerTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "alliance_portal.urls"

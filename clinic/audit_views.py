@@ -16,7 +16,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, ClinicMembership
@@ -117,13 +116,13 @@ def _role(event: AuditEvent, clinic_id: int) -> str:
     return role if membership.clinic_id == clinic_id else f"{role}, another clinic"
 
 
-def _row(event: AuditEvent, clinic_id: int, zone: ZoneInfo) -> AuditRow:
+def _row(event: AuditEvent, clinic_id: int) -> AuditRow:
     patient = ""
     if event.patient is not None:
         patient = (event.patient.user.display_name if event.patient.clinic_id == clinic_id
                    else OTHER_CLINIC)
     return AuditRow(
-        at=timezone.localtime(event.at, zone),
+        at=event.at,  # shown in the clinic's zone (core.viewer_timezone)
         actor=event.actor.display_name if event.actor else "Unknown",
         actor_role=_role(event, clinic_id) if event.actor else "",
         action=event.get_action_display(),
@@ -143,8 +142,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                  object_type="audit_log")
     events = clinic_audit_events(membership, filters)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    zone = ZoneInfo(membership.clinic.timezone)
-    rows = [_row(event, membership.clinic_id, zone) for event in page]
+    rows = [_row(event, membership.clinic_id) for event in page]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "clinic/audit_log.html", {
