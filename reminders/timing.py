@@ -11,6 +11,7 @@ across daylight-saving changes:
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,14 +51,28 @@ def due_local_date(instant: datetime, timing: ReminderTiming) -> date | None:
     return local_date
 
 
-def next_reminder(instant: datetime, timing: ReminderTiming) -> datetime | None:
-    """The next instant a reminder would go out (for the settings page preview)."""
-    if not timing.enabled or not timing.weekdays:
-        return None
+# The preview looks at today and the week ahead: every chosen weekday at least once.
+PREVIEW_DAYS = 8
+
+
+def upcoming_reminders(instant: datetime, timing: ReminderTiming) -> list[tuple[date, datetime]]:
+    """(patient-local date, instant) of each reminder time after ``instant`` in the preview
+    window, on the chosen weekdays; none when reminders are off."""
+    if not timing.enabled:
+        return []
     today = local_date_at(instant, timing.timezone)
-    for offset in range(8):
+    upcoming = []
+    for offset in range(PREVIEW_DAYS):
         day = today + timedelta(days=offset)
         at = reminder_instant(day, timing.local_time, timing.timezone)
         if str(day.weekday()) in timing.weekdays and at > instant:
-            return at
-    return None
+            upcoming.append((day, at))
+    return upcoming
+
+
+def next_reminder(instant: datetime, timing: ReminderTiming, *,
+                  without: Container[date] = ()) -> datetime | None:
+    """The next instant a reminder would go out (for the settings page preview), passing over
+    the local dates in ``without`` (days that will get no reminder whatever the time)."""
+    return next((at for day, at in upcoming_reminders(instant, timing) if day not in without),
+                None)

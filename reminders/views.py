@@ -9,23 +9,24 @@ from accounts.selectors import patient_of
 
 from . import services
 from .forms import ReminderSettingsForm
-from .timing import next_reminder
+from .selectors import next_reminder_for
 
 
 @patient_required
 def reminder_settings(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     current = services.settings_for(patient)
+    saved = services.timing_of(patient, current)  # before the form writes posted values into it
     form = ReminderSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.instance.patient = patient
         form.save()
         messages.success(request, "Reminder settings saved.")
         return redirect("reminder_settings")
-    upcoming = next_reminder(timezone.now(), services.timing_of(patient, current))
     return render(request, "reminders/settings.html", {
-        "form": form, "patient": patient,
-        "upcoming": timezone.localtime(upcoming, patient.zone) if upcoming else None,
+        "form": form, "patient": patient, "enabled": saved.enabled,
+        # Shown in the patient's zone (core.viewer_timezone), which the page names.
+        "upcoming": next_reminder_for(patient, saved, timezone.now()),
     })
 
 
