@@ -9,6 +9,7 @@ class PatientInviteForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(max_length=254)
     timezone = forms.ChoiceField(
+        label="Time zone",
         help_text="Reminders and daily check-ins follow the patient's own calendar day.",
     )
 

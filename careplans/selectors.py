@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import Patient
@@ -103,8 +103,8 @@ def open_concerns(patient: Patient) -> QuerySet[Concern]:
 
 
 def with_plan_summary(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate a patient list with the current revision's fit warnings and open concerns,
-    in the same query (no per-row lookups)."""
+    """Annotate a patient list with the current revision's fit warnings, whether the profile
+    gives what the fit check needs, and open concerns, in the same query (no per-row lookups)."""
     current = PlanRevision.objects.filter(
         plan__patient=OuterRef("pk"), number=OuterRef("care_plan__current_number")
     )
@@ -113,7 +113,13 @@ def with_plan_summary(patients: QuerySet[Patient]) -> QuerySet[Patient]:
         Concern.objects.filter(patient=OuterRef("pk"), status=Concern.Status.OPEN)
         .order_by().values("patient").annotate(n=Count("pk")).values("n")
     )
+    # The fit check could compare the plan with the patient's budget and both routines' time.
+    profile_given = PatientProfile.objects.filter(
+        patient=OuterRef("pk"), monthly_budget__isnull=False, morning_minutes__isnull=False,
+        evening_minutes__isnull=False,
+    )
     return patients.annotate(
         plan_fit_warnings=Subquery(current.values("fit_warnings")[:1]),
+        profile_given=Exists(profile_given),
         open_concern_count=Coalesce(Subquery(open_concerns), 0),
     ).select_related("care_plan").order_by("user__last_name", "user__first_name", "pk")

@@ -2,11 +2,14 @@
 (loaded with the nonce, its inline indicator styles off) still updates the plan editor.
 The header itself is tested in tests/security/test_headers.py."""
 
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from careplans.services import profile_update
 from tests.factories import plan_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +48,9 @@ def _visit(page, url: str) -> list[str]:
 def test_no_page_breaks_the_policy_and_htmx_still_works(
     live_server, browser, derm, patient_a
 ):
-    # given
+    # given: a budget the patient gave (a profile starts without one)
+    profile_update(patient=patient_a, actor=derm, data={"monthly_budget": Decimal("30")},
+                   preferences=None)
     plan_for(patient_a, author=derm, reason="Starting gently")
     url = live_server.url
     patient_page = _signed_in_page(browser, live_server, patient_a.user)

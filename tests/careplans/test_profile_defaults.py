@@ -139,3 +139,22 @@ def test_the_patient_can_leave_the_budget_and_times_empty(client, invited):
     assert profile.monthly_budget is None
     assert profile.morning_minutes is None
     assert profile.what_matters == "Calm skin"
+
+
+def test_the_patient_list_does_not_call_a_plan_a_fit_before_budget_and_time_are_given(
+    client, berlin_derm, invited
+):
+    # given: a plan that raises no warning, for a patient who has given no budget or times
+    plan_for(invited, author=berlin_derm, items=[item_draft(monthly_cost=Decimal("12"))])
+    client.force_login(berlin_derm)
+
+    # when
+    before = client.get(reverse("my_patients")).content.decode()
+    profile_update(patient=invited, actor=invited.user, preferences=None, data={
+        "monthly_budget": Decimal("50"), "morning_minutes": 5, "evening_minutes": 5})
+    after = client.get(reverse("my_patients")).content.decode()
+
+    # then
+    assert "Budget or time not given yet" in before
+    assert ">Fits<" not in before
+    assert ">Fits<" in after

@@ -52,6 +52,12 @@ def test_scope_mine_vs_whole_clinic(client, derm, clinic):
 
 
 def test_fit_status_is_shown(client, derm, patient_a):
+    from decimal import Decimal
+
+    from careplans.services import profile_update
+
+    profile_update(patient=patient_a, actor=derm, preferences=None, data={
+        "monthly_budget": Decimal("50"), "morning_minutes": 10, "evening_minutes": 10})
     plan_for(patient_a, author=derm)
     client.force_login(derm)
     assert "Fits" in client.get(reverse("my_patients")).content.decode()
