@@ -6,9 +6,14 @@ evaluators can be compared for equality and a reader never needs to recompute an
 Common keys of every evidence dict:
 
 - ``rule``: the rule value (``Rule``)
-- ``summary``: one sentence for people ("Adherence 40% in the last 7 days, 85% in the 28 before")
+- ``title``: what happened, in a few words, by the branch of the rule that fired
+  ("Satisfaction fell" and "Satisfaction has stayed low" are different findings of one rule)
+- ``summary``: one sentence for people ("Adherence fell 45 points, from 85% in the 28 days
+  before (20 logged) to 40% in the last 7 days (5 days logged).")
 - ``as_of``: the last patient-local date the evaluation covered (ISO)
-- ``windows``: ``[{"label", "start", "end"}]`` the date windows compared (ISO, inclusive)
+- ``windows``: ``[{"label", "start", "end", "signal"}]`` the date windows compared (ISO,
+  inclusive) and the signal each is about (``STEPS``, ``RATINGS``, ``PULSES``: what the flag
+  page charts for it)
 - ``numbers``: the values compared and the thresholds they were compared with
 - ``checkin_ids``: the check-ins behind the finding, ascending
 """
@@ -33,8 +38,13 @@ class Finding:
     evidence_at: datetime
 
 
-def window(label: str, start: date, end: date) -> dict[str, str]:
-    return {"label": label, "start": start.isoformat(), "end": end.isoformat()}
+# What a window's data is: steps done on check-ins, satisfaction ratings, alliance pulse totals.
+STEPS, RATINGS, PULSES = "steps", "ratings", "pulses"
+
+
+def window(label: str, start: date, end: date, *, signal: str) -> dict[str, str]:
+    return {"label": label, "start": start.isoformat(), "end": end.isoformat(),
+            "signal": signal}
 
 
 def percent(done: int, due: int) -> float | None:
@@ -43,13 +53,14 @@ def percent(done: int, due: int) -> float | None:
 
 
 def evidence(
-    *, rule: str, summary: str, as_of: date, windows: list[dict[str, str]],
+    *, rule: str, title: str, summary: str, as_of: date, windows: list[dict[str, str]],
     numbers: dict[str, Any], checkin_ids: list[int],
 ) -> dict[str, Any]:
     return {
-        "rule": rule, "summary": summary, "as_of": as_of.isoformat(), "windows": windows,
-        "numbers": numbers, "checkin_ids": sorted(checkin_ids),
+        "rule": rule, "title": title, "summary": summary, "as_of": as_of.isoformat(),
+        "windows": windows, "numbers": numbers, "checkin_ids": sorted(checkin_ids),
     }
 
 
-__all__ = ["Finding", "Severity", "evidence", "percent", "window"]
+__all__ = ["PULSES", "RATINGS", "STEPS", "Finding", "Severity", "evidence", "percent",
+           "window"]

@@ -19,11 +19,15 @@ from accounts.models import Clinic, ImmutableModel, Patient
 
 
 class Rule(models.TextChoices):
-    ADHERENCE_DROP = "adherence_drop", "Adherence drop"
+    """The rules (docs/flags.md). The values are internal; the labels are what people read, so
+    each names everything its rule can find: a rule with a "fell" and a "low" branch says both.
+    A flag's own title (``Flag.title``) says which one it found."""
+
+    ADHERENCE_DROP = "adherence_drop", "Adherence low or falling"
     BELOW_EXPECTED = "below_expected", "Below expected adherence"
-    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction drop"
-    ALLIANCE_DROP = "alliance_drop", "Alliance drop"
-    GONE_QUIET = "gone_quiet", "Gone quiet"
+    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction low or falling"
+    ALLIANCE_DROP = "alliance_drop", "Alliance pulse low or falling"
+    GONE_QUIET = "gone_quiet", "Stopped checking in"
     SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
     ALLIANCE_AT_RISK = "alliance_at_risk", "Alliance at risk"
 
@@ -57,7 +61,8 @@ class FlagSettings(models.Model):
     recent_days = models.PositiveSmallIntegerField(default=7)
     baseline_days = models.PositiveSmallIntegerField(default=28)
     # 1. Adherence drop
-    adherence_drop_points = models.PositiveSmallIntegerField(default=20)
+    adherence_drop_points = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1)])
     adherence_min_recent_logged = models.PositiveSmallIntegerField(default=4)
     adherence_min_baseline_logged = models.PositiveSmallIntegerField(default=10)
     adherence_floor_percent = models.PositiveSmallIntegerField(default=50)
@@ -71,13 +76,15 @@ class FlagSettings(models.Model):
     # 3. Satisfaction drop
     satisfaction_recent_count = models.PositiveSmallIntegerField(default=3)
     satisfaction_previous_count = models.PositiveSmallIntegerField(default=10)
-    satisfaction_drop = models.DecimalField(max_digits=3, decimal_places=1,
-                                            default=Decimal("1.0"))
+    satisfaction_drop = models.DecimalField(
+        max_digits=3, decimal_places=1, default=Decimal("1.0"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("4.0"))])
     satisfaction_low = models.PositiveSmallIntegerField(default=2)
     # 4. Alliance drop
     alliance_floor = models.PositiveSmallIntegerField(default=28,
                                                       validators=[MaxValueValidator(40)])
-    alliance_drop_points = models.PositiveSmallIntegerField(default=6)
+    alliance_drop_points = models.PositiveSmallIntegerField(
+        default=6, validators=[MinValueValidator(1)])
     # 5. Gone quiet
     quiet_days = models.PositiveSmallIntegerField(default=4)
     quiet_prior_days = models.PositiveSmallIntegerField(default=7)
@@ -146,6 +153,13 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_rule_display()} flag of patient {self.patient_id} ({self.state})"
+
+    @property
+    def title(self) -> str:
+        """What the rule found, as its evidence says ("Satisfaction has stayed low"); the
+        rule's label for evidence written before findings had titles."""
+        title = self.evidence.get("title") if isinstance(self.evidence, dict) else None
+        return str(title) if title else self.get_rule_display()
 
     @property
     def is_open(self) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .findings import Finding, evidence, percent, window
+from .findings import PULSES, RATINGS, STEPS, Finding, evidence, percent, window
 from .models import FlagSettings, Rule, Severity
 
 # Severity cut-offs (points are percentage points; see docs/flags.md).
@@ -52,6 +52,7 @@ class Verdict:
 
     rule: str
     severity: int
+    title: str  # what happened, by the branch of the rule that fired ("Satisfaction fell")
     summary: str
     windows: list[dict[str, str]]
     numbers: dict[str, Any]
@@ -133,19 +134,29 @@ def adherence_drop(recent: Counts, baseline: Counts, w: Windows, s: FlagSettings
     if baseline.logged >= s.adherence_min_baseline_logged and baseline_pct is not None:
         drop_tenths = _tenths(baseline_pct) - _tenths(recent_pct)
     drop = drop_tenths / 10 if drop_tenths is not None else None
-    dropped = drop_tenths is not None and drop_tenths >= s.adherence_drop_points * 10
+    # A fall is a fall: never an equal or a higher number, whatever the threshold is set to.
+    dropped = drop_tenths is not None and drop_tenths > 0 and \
+        drop_tenths >= s.adherence_drop_points * 10
     below_floor = _tenths(recent_pct) < s.adherence_floor_percent * 10
     if not (dropped or below_floor):
         return None
-    summary = f"Adherence {recent_pct:g}% in the last {s.recent_days} days " \
-              f"({recent.logged} days logged)"
-    if baseline_pct is not None:
-        summary += f", {baseline_pct:g}% in the {s.baseline_days} days before " \
-                   f"({baseline.logged} logged)"
+    recent_text = f"{recent_pct:g}% in the last {s.recent_days} days ({recent.logged} days logged)"
+    baseline_text = "" if baseline_pct is None else \
+        f"{baseline_pct:g}% in the {s.baseline_days} days before ({baseline.logged} logged)"
+    if dropped:
+        title = "Adherence fell"
+        summary = f"Adherence fell {drop:g} points, from {baseline_text} to {recent_text}."
+    else:
+        # Compared with the baseline (enough days logged) and that was under the floor too.
+        stayed = drop is not None and _tenths(baseline_pct) < s.adherence_floor_percent * 10
+        title = "Adherence has stayed low" if stayed else "Adherence is low"
+        summary = f"Adherence under {s.adherence_floor_percent}%: {recent_text}"
+        summary += f", {baseline_text}." if baseline_text else "."
     return Verdict(
         rule=Rule.ADHERENCE_DROP, severity=adherence_drop_severity(recent_pct, drop),
-        summary=summary + ".",
-        windows=[window("recent", *w.recent), window("baseline", *w.baseline)],
+        title=title, summary=summary,
+        windows=[window(f"last {s.recent_days} days", *w.recent, signal=STEPS),
+                 window(f"the {s.baseline_days} days before", *w.baseline, signal=STEPS)],
         numbers={
             "recent_percent": recent_pct, "baseline_percent": baseline_pct,
             "drop_points": drop, "recent_logged_days": recent.logged,
@@ -230,10 +241,11 @@ def below_expected(starts_on: date, weeks: Sequence[tuple[int, Counts]], as_of: 
                           f"(expected {r['expected_percent']:g}%)" for r in rows)
     return Verdict(
         rule=Rule.BELOW_EXPECTED, severity=below_expected_severity(rows[-1]["below_points"]),
+        title="Adherence below the expected curve",
         summary=f"Adherence {described}: more than {s.expected_margin_points} points below "
                 f"the expected curve.",
-        windows=[window(f"plan week {week}", *rng) for (week, _), rng in zip(weeks, ranges,
-                                                                            strict=True)],
+        windows=[window(f"plan week {week}", *rng, signal=STEPS)
+                 for (week, _), rng in zip(weeks, ranges, strict=True)],
         numbers={
             "weeks": rows, "plan_starts_on": starts_on.isoformat(),
             "margin_points": s.expected_margin_points,
@@ -294,25 +306,39 @@ def satisfaction_drop(r: Ratings | None, as_of: date, s: FlagSettings) -> Verdic
     the rounded means the evidence shows)."""
     if r is None or r.last_count < s.satisfaction_recent_count:
         return None
-    # last_sum/last_count <= previous_sum/previous_count - drop, in whole tenths (exact).
+    # last_sum/last_count <= previous_sum/previous_count - drop, in whole tenths (exact), and
+    # strictly lower: a fall is a fall, whatever the threshold is set to.
     drop_tenths = round(s.satisfaction_drop * 10)
     dropped = r.previous_count > 0 and (
         10 * r.last_sum * r.previous_count
-        <= 10 * r.previous_sum * r.last_count - drop_tenths * r.last_count * r.previous_count)
+        <= 10 * r.previous_sum * r.last_count - drop_tenths * r.last_count * r.previous_count
+    ) and r.last_sum * r.previous_count < r.previous_sum * r.last_count
     low = r.last_max <= s.satisfaction_low
     if not (dropped or low):
         return None
     last_mean = round(r.last_sum / r.last_count, 2)
     previous_mean = round(r.previous_sum / r.previous_count, 2) if r.previous_count else None
-    summary = f"Mean satisfaction {last_mean:g}/5 over the last {r.last_count} ratings"
-    windows = [window(f"last {r.last_count} ratings", r.last_first, r.latest)]
+    last_text = f"{last_mean:g}/5 over the last {r.last_count} ratings"
+    previous_text = "" if previous_mean is None else \
+        f"{previous_mean:g}/5 over the {r.previous_count} ratings before"
+    if dropped:
+        title = "Satisfaction fell"
+        summary = f"Mean satisfaction fell from {previous_text} to {last_text}."
+    else:
+        # The ratings before were low on average too (exact: sum <= low x count).
+        stayed = r.previous_count > 0 and r.previous_sum <= s.satisfaction_low * r.previous_count
+        title = "Satisfaction has stayed low" if stayed else "Satisfaction is low"
+        highest = "1/5" if r.last_max == 1 else f"{r.last_max}/5 or lower"
+        summary = f"The last {r.last_count} ratings were all {highest} (mean {last_mean:g}/5)"
+        summary += f"; the {r.previous_count} before averaged {previous_mean:g}/5." \
+            if previous_mean is not None else "."
+    windows = [window(f"last {r.last_count} ratings", r.last_first, r.latest, signal=RATINGS)]
     if previous_mean is not None:
-        summary += f", {previous_mean:g}/5 over the {r.previous_count} before"
-        windows.append(window(f"previous {r.previous_count} ratings", r.previous_first,
-                              r.previous_last))
+        windows.append(window(f"the {r.previous_count} ratings before", r.previous_first,
+                              r.previous_last, signal=RATINGS))
     return Verdict(
         rule=Rule.SATISFACTION_DROP, severity=satisfaction_drop_severity(r.last_max),
-        summary=summary + ".", windows=windows,
+        title=title, summary=summary, windows=windows,
         numbers={
             "last_mean": last_mean, "last_count": r.last_count, "last_max": r.last_max,
             "previous_mean": previous_mean,
@@ -355,18 +381,29 @@ def alliance_drop(p: Pulses | None, as_of: date, s: FlagSettings) -> Verdict | N
     if p is None:
         return None
     drop = p.previous_total - p.latest_total if p.previous_total is not None else None
-    dropped = drop is not None and drop >= s.alliance_drop_points
+    dropped = drop is not None and drop > 0 and drop >= s.alliance_drop_points
     below = p.latest_total < s.alliance_floor
     if not (dropped or below):
         return None
-    summary = f"Alliance pulse {p.latest_total}/{ALLIANCE_OUT_OF} on {p.latest_date:%-d %b %Y}"
-    windows = [window("latest pulse", p.latest_date, p.latest_date)]
+    out_of = ALLIANCE_OUT_OF
+    latest_text = f"{p.latest_total}/{out_of} on {p.latest_date:%-d %b %Y}"
+    previous_text = f"{p.previous_total}/{out_of} on {p.previous_date:%-d %b %Y}" \
+        if p.previous_date is not None else ""
+    if dropped:
+        title = "Alliance pulse fell"
+        summary = f"Alliance pulse fell {drop} points, from {previous_text} to {latest_text}."
+    else:
+        stayed = p.previous_total is not None and p.previous_total < s.alliance_floor
+        title = "Alliance pulse has stayed low" if stayed else "Alliance pulse is low"
+        summary = f"Alliance pulse {latest_text}, under {s.alliance_floor}/{out_of}"
+        summary += f"; the pulse before was {previous_text}." if previous_text else "."
+    windows = [window("latest pulse", p.latest_date, p.latest_date, signal=PULSES)]
     if p.previous_date is not None:
-        summary += f", {p.previous_total}/{ALLIANCE_OUT_OF} on {p.previous_date:%-d %b %Y}"
-        windows.append(window("previous pulse", p.previous_date, p.previous_date))
+        windows.append(window("previous pulse", p.previous_date, p.previous_date,
+                              signal=PULSES))
     return Verdict(
         rule=Rule.ALLIANCE_DROP, severity=alliance_drop_severity(p.latest_total, drop),
-        summary=summary + ".", windows=windows,
+        title=title, summary=summary, windows=windows,
         numbers={
             "latest_total": p.latest_total, "latest_date": p.latest_date.isoformat(),
             "previous_total": p.previous_total,
@@ -395,9 +432,11 @@ def gone_quiet(quiet_logged: int, prior_logged: int, last_checkin: date | None, 
     return Verdict(
         rule=Rule.GONE_QUIET,
         severity=gone_quiet_severity(prior_logged, s.quiet_prior_days),
+        title="Stopped checking in",
         summary=f"No check-in for {s.quiet_days} days (last on {last_checkin:%-d %b %Y}), "
                 f"after {prior_logged} of the {s.quiet_prior_days} days before were logged.",
-        windows=[window("quiet", *w.quiet), window("before", *w.prior)],
+        windows=[window("days without a check-in", *w.quiet, signal=STEPS),
+                 window(f"the {s.quiet_prior_days} days before", *w.prior, signal=STEPS)],
         numbers={
             "quiet_days": s.quiet_days, "prior_days": s.quiet_prior_days,
             "prior_logged_days": prior_logged, "prior_min_logged": s.quiet_prior_min_logged,
@@ -414,8 +453,8 @@ def finding(patient_id: int, verdict: Verdict, as_of: date, checkin_ids: Sequenc
             evidence_at: datetime) -> Finding:
     return Finding(
         patient_id=patient_id, rule=verdict.rule, severity=verdict.severity,
-        evidence=evidence(rule=verdict.rule, summary=verdict.summary, as_of=as_of,
-                          windows=verdict.windows, numbers=verdict.numbers,
+        evidence=evidence(rule=verdict.rule, title=verdict.title, summary=verdict.summary,
+                          as_of=as_of, windows=verdict.windows, numbers=verdict.numbers,
                           checkin_ids=list(checkin_ids)),
         evidence_at=evidence_at,
     )
@@ -429,8 +468,8 @@ _NEWEST_DATA = {Rule.SATISFACTION_DROP: "latest_rating_date",
 
 def alliance_at_risk(findings: Sequence[Finding], as_of: date, s: FlagSettings
                      ) -> Finding | None:
-    """An adherence drop together with a satisfaction or alliance drop whose newest data is at
-    most ``at_risk_within_days`` days before ``as_of``. Always high."""
+    """An adherence finding together with a satisfaction or alliance-pulse finding whose newest
+    data is at most ``at_risk_within_days`` days before ``as_of``. Always high."""
     by_rule = {f.rule: f for f in findings}
     adherence = by_rule.get(Rule.ADHERENCE_DROP)
     if adherence is None:
@@ -445,15 +484,19 @@ def alliance_at_risk(findings: Sequence[Finding], as_of: date, s: FlagSettings
     if not companions:
         return None
     parts = [adherence, *(found for found, _ in companions)]
-    names = " and ".join(found.evidence["summary"].rstrip(".") for found in parts)
+    titles = [found.evidence["title"] for found in parts]
+    named = [titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])]
+    together = f"{', '.join(named[:-1])} and {named[-1]}"
     return Finding(
         patient_id=adherence.patient_id, rule=Rule.ALLIANCE_AT_RISK, severity=Severity.HIGH,
         evidence=evidence(
-            rule=Rule.ALLIANCE_AT_RISK, summary=f"Several signals at once: {names}.",
-            as_of=as_of,
+            rule=Rule.ALLIANCE_AT_RISK, title="Alliance at risk",
+            summary=f"{together}, at the same time.", as_of=as_of,
             windows=[w for found in parts for w in found.evidence["windows"]],
             numbers={
                 "components": [found.rule for found in parts],
+                "component_titles": titles,
+                "component_summaries": [found.evidence["summary"] for found in parts],
                 "component_severities": [found.severity for found in parts],
                 "newest_component_data": {found.rule: newest.isoformat()
                                           for found, newest in companions},

@@ -75,8 +75,8 @@ Material = tuple[int, Any, Any]
 
 def material(severity: int, evidence: dict[str, Any]) -> Material:
     """What makes a change of evidence worth a new FlagEvent: the severity, the numbers and
-    the check-ins behind them. ``as_of`` and the windows move every night and the summary
-    follows the numbers, so they are left out: a finding that still holds on the same data
+    the check-ins behind them. ``as_of`` and the windows move every night and the title and
+    summary follow the numbers, so they are left out: a finding that still holds on the same data
     does not write history every night."""
     return severity, evidence.get("numbers"), evidence.get("checkin_ids")
 
@@ -191,7 +191,8 @@ def severe_side_effect_finding(request: AttentionRequest) -> Finding:
     return Finding(
         patient_id=checkin.patient_id, rule=Rule.SEVERE_SIDE_EFFECT, severity=Severity.HIGH,
         evidence=evidence(
-            rule=Rule.SEVERE_SIDE_EFFECT, summary=summary + ".", as_of=checkin.local_date,
+            rule=Rule.SEVERE_SIDE_EFFECT, title="Severe side effect reported",
+            summary=summary + ".", as_of=checkin.local_date,
             windows=[], checkin_ids=[checkin.pk],
             numbers={"side_effect": checkin.side_effect,
                      "item": item.name if item is not None else None},

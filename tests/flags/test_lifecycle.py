@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from checkins.models import AttentionRequest
 from checkins.services import StepAnswer, Wellbeing, checkin_submit
 from checkins.tasks import attention_dispatch
-from flags.findings import Finding, evidence, window
+from flags.findings import STEPS, Finding, evidence, window
 from flags.models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
 from flags.services import (
     FlagStateError,
@@ -30,7 +30,8 @@ pytestmark = pytest.mark.django_db
 def finding_for(patient, *, recent=40.0, rule=Rule.ADHERENCE_DROP, at=None, severity=2):
     return Finding(
         patient_id=patient.pk, rule=rule, severity=severity,
-        evidence=evidence(rule=rule, summary=f"Adherence {recent}%", as_of=date(2026, 11, 24),
+        evidence=evidence(rule=rule, title="Adherence fell", summary=f"Adherence {recent}%",
+                          as_of=date(2026, 11, 24),
                           windows=[], numbers={"recent_percent": recent}, checkin_ids=[1, 2]),
         evidence_at=at or timezone.now(),
     )
@@ -251,7 +252,8 @@ def next_night(finding: Finding, **numbers: float) -> Finding:
     """The same finding a night later: ``as_of``, windows and summary moved (and ``numbers``
     overridden, if given)."""
     moved = {**finding.evidence, "as_of": "2026-11-25", "summary": "Adherence, a day later.",
-             "windows": [window("recent", date(2026, 11, 19), date(2026, 11, 25))],
+             "windows": [window("last 7 days", date(2026, 11, 19), date(2026, 11, 25),
+                                signal=STEPS)],
              "numbers": {**finding.evidence["numbers"], **numbers}}
     return Finding(patient_id=finding.patient_id, rule=finding.rule, severity=finding.severity,
                    evidence=moved, evidence_at=finding.evidence_at)

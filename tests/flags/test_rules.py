@@ -175,13 +175,15 @@ def test_adherence_drop_high_and_its_evidence(evaluate, derm):
     evidence = found.evidence
     assert evidence["as_of"] == "2026-03-10"
     assert evidence["windows"] == [
-        {"label": "recent", "start": "2026-03-04", "end": "2026-03-10"},
-        {"label": "baseline", "start": "2026-02-04", "end": "2026-03-03"},
+        {"label": "last 7 days", "start": "2026-03-04", "end": "2026-03-10", "signal": "steps"},
+        {"label": "the 28 days before", "start": "2026-02-04", "end": "2026-03-03",
+         "signal": "steps"},
     ]
     assert evidence["checkin_ids"] == sorted(c.pk for c in baseline + recent)
     assert found.evidence_at == max(c.updated_at for c in baseline + recent)
-    assert evidence["summary"] == ("Adherence 20% in the last 7 days (5 days logged), 90% in "
-                                   "the 28 days before (12 logged).")
+    assert evidence["title"] == "Adherence fell"
+    assert evidence["summary"] == ("Adherence fell 70 points, from 90% in the 28 days before "
+                                   "(12 logged) to 20% in the last 7 days (5 days logged).")
 
 
 def test_plan_revision_inside_the_window_counts_steps_as_logged(evaluate, derm):
@@ -226,8 +228,8 @@ def test_below_expected_in_the_last_two_complete_weeks(evaluate, derm):
     assert [(w["week"], w["percent"], w["expected_percent"], w["below_points"])
             for w in weeks] == [(5, 40.0, 65.0, 25.0), (6, 40.0, 60.0, 20.0)]
     assert found.evidence["windows"] == [
-        {"label": "plan week 5", "start": "2026-02-22", "end": "2026-02-28"},
-        {"label": "plan week 6", "start": "2026-03-01", "end": "2026-03-07"},
+        {"label": "plan week 5", "start": "2026-02-22", "end": "2026-02-28", "signal": "steps"},
+        {"label": "plan week 6", "start": "2026-03-01", "end": "2026-03-07", "signal": "steps"},
     ]
     assert len(found.evidence["checkin_ids"]) == 8
 
@@ -298,8 +300,9 @@ def test_satisfaction_compares_only_the_10_ratings_before_the_last_3(evaluate, d
     # then
     assert found.evidence["numbers"]["previous_mean"] == 4.0
     assert found.evidence["checkin_ids"] == sorted(c.pk for c in rated[:13])
-    assert found.evidence["windows"][1] == {"label": "previous 10 ratings",
-                                           "start": "2026-02-26", "end": "2026-03-07"}
+    assert found.evidence["windows"][1] == {"label": "the 10 ratings before",
+                                           "start": "2026-02-26", "end": "2026-03-07",
+                                           "signal": "ratings"}
 
 
 def test_satisfaction_low_flags_without_previous_and_high_when_all_1(evaluate, derm):
@@ -462,7 +465,8 @@ def test_same_instant_different_yesterday_in_auckland_and_los_angeles(evaluate, 
     # then: Auckland's last 4 days (8-11 Mar) are empty; Los Angeles' (7-10 Mar) are not
     quiet = only(findings, Rule.GONE_QUIET, auckland)
     assert quiet.evidence["as_of"] == "2026-03-11"
-    assert quiet.evidence["windows"][0] == {"label": "quiet", "start": "2026-03-08",
+    assert quiet.evidence["windows"][0] == {"label": "days without a check-in",
+                                            "signal": "steps", "start": "2026-03-08",
                                             "end": "2026-03-11"}
     assert quiet.severity == Severity.MEDIUM
     assert only(findings, Rule.GONE_QUIET, los_angeles) is None
@@ -525,3 +529,105 @@ def test_the_sweep_never_raises_severe_side_effects(evaluate, derm):
     checkin.save()
     # when / then
     assert {f.rule for f in evaluate()} == set()
+
+
+# --- What a finding says: its title follows the branch that fired --------------------------
+
+
+def test_satisfaction_that_stayed_low_while_rising_is_not_called_a_fall(evaluate, derm):
+    # given: ten ratings averaging 1.1, then 1, 1, 2 (mean 1.33: low, and a little higher)
+    patient = make_patient(derm)
+    ratings(patient, [2, 1, 1, 2, *[1] * 9])
+    # when
+    found = only(evaluate(), Rule.SATISFACTION_DROP, patient)
+    # then
+    evidence = found.evidence
+    assert evidence["numbers"]["triggered_by"] == ["low"]
+    assert evidence["title"] == "Satisfaction has stayed low"
+    assert evidence["summary"] == ("The last 3 ratings were all 2/5 or lower (mean 1.33/5); "
+                                   "the 10 before averaged 1.1/5.")
+
+
+@pytest.mark.parametrize(("values", "title"), [
+    ([1] * 13, "Satisfaction has stayed low"),  # 1/5 then 1/5
+    ([2, 2, 2, *[3] * 8, 2, 2], "Satisfaction is low"),  # 2.8 before: lower, not by 1
+    ([2, 1, 2], "Satisfaction is low"),  # nothing before
+    ([3, 3, 3, *[4] * 10], "Satisfaction fell"),
+    ([1, 1, 1, *[4] * 10], "Satisfaction fell"),  # fell and low: the fall is the news
+])
+def test_satisfaction_title_follows_the_branch(evaluate, derm, values, title):
+    # given
+    patient = make_patient(derm)
+    ratings(patient, values)
+    # when
+    found = only(evaluate(), Rule.SATISFACTION_DROP, patient)
+    # then
+    assert found.evidence["title"] == title
+    assert ("fell" in found.evidence["summary"]) is (title == "Satisfaction fell")
+
+
+@pytest.mark.parametrize(("baseline_done", "recent_done", "title"), [
+    (3, 4, "Adherence has stayed low"),  # 30 % then 40 %: under 50 %, yet higher
+    (5, 4, "Adherence is low"),  # 50 % then 40 %: lower, not by 20 points
+    (9, 4, "Adherence fell"),
+])
+def test_adherence_title_follows_the_branch(evaluate, derm, baseline_done, recent_done, title):
+    # given
+    patient = make_patient(derm)
+    adherence_history(patient, recent_days=5, recent_done=recent_done, baseline_days=12,
+                      baseline_done=baseline_done)
+    # when
+    found = only(evaluate(), Rule.ADHERENCE_DROP, patient)
+    # then
+    assert found.evidence["title"] == title
+    assert ("fell" in found.evidence["summary"]) is (title == "Adherence fell")
+
+
+@pytest.mark.parametrize(("previous", "latest", "title"), [
+    (20, 25, "Alliance pulse has stayed low"),  # under 28, yet higher
+    (30, 27, "Alliance pulse is low"),
+    (None, 27, "Alliance pulse is low"),
+    (36, 30, "Alliance pulse fell"),
+])
+def test_alliance_title_follows_the_branch(evaluate, derm, previous, latest, title):
+    # given
+    patient = make_patient(derm)
+    if previous is not None:
+        pulse(patient, ago(16), previous)
+    pulse(patient, ago(2), latest)
+    # when
+    found = only(evaluate(), Rule.ALLIANCE_DROP, patient)
+    # then
+    assert found.evidence["title"] == title
+    assert ("fell" in found.evidence["summary"]) is (title == "Alliance pulse fell")
+
+
+def test_at_risk_says_which_signals_in_words(evaluate, derm):
+    # given: adherence 90 % -> 30 %, satisfaction 4 -> 2
+    patient = make_patient(derm)
+    log_days(patient, BASELINE, done=9, due=10, satisfaction=4)
+    log_days(patient, RECENT, done=3, due=10, satisfaction=2)
+    # when
+    found = only(evaluate(), Rule.ALLIANCE_AT_RISK, patient)
+    # then
+    assert found.evidence["title"] == "Alliance at risk"
+    assert found.evidence["summary"] == "Adherence fell and satisfaction fell, at the same time."
+    assert found.evidence["numbers"]["component_titles"] == ["Adherence fell",
+                                                             "Satisfaction fell"]
+    assert [w["signal"] for w in found.evidence["windows"]] == [
+        "steps", "steps", "ratings", "ratings"]
+
+
+def test_a_zero_threshold_never_calls_an_unchanged_number_a_fall():
+    # given: a clinic that set every "fell by" threshold to 0, and numbers that did not move
+    zero = FlagSettings(adherence_drop_points=0, satisfaction_drop=0, alliance_drop_points=0)
+    w = rules.windows_for(YESTERDAY, zero)
+    same_ratings = rules.Ratings(last_sum=12, last_count=3, last_max=4, last_first=ago(2),
+                                 latest=ago(0), previous_sum=40, previous_count=10,
+                                 previous_first=ago(12), previous_last=ago(3))
+    same_pulses = rules.Pulses(latest_total=30, latest_date=ago(1), latest_checkin=1,
+                               previous_total=30, previous_date=ago(15), previous_checkin=2)
+    # when / then
+    assert rules.adherence_drop(Counts(32, 40, 4), Counts(80, 100, 10), w, zero) is None
+    assert rules.satisfaction_drop(same_ratings, YESTERDAY, zero) is None
+    assert rules.alliance_drop(same_pulses, YESTERDAY, zero) is None

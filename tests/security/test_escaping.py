@@ -65,7 +65,8 @@ def _worked_flag(patient, staff) -> Flag:
     """A flag with outreach (clinic note, message to the patient), escalated, then resolved."""
     flags_apply(patient_ids=[patient.pk], findings=[Finding(
         patient_id=patient.pk, rule=Rule.ADHERENCE_DROP, severity=2,
-        evidence=evidence(rule=Rule.ADHERENCE_DROP, summary="Adherence 40%",
+        evidence=evidence(rule=Rule.ADHERENCE_DROP, title="Adherence is low",
+                          summary="Adherence 40%",
                           as_of=patient.local_today() - timedelta(days=1), windows=[],
                           numbers={"recent_percent": 40.0}, checkin_ids=[]),
         evidence_at=timezone.now(),
