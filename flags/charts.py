@@ -1,26 +1,58 @@
-"""The flag page's chart: steps done each day across the evidence windows, server-rendered SVG.
+"""The flag page's charts: the signal each rule is about, across its evidence windows, as
+server-rendered SVG.
 
-Geometry comes from ``checkins.charts.line_chart`` (one drawing code for every chart); this
-module adds the shaded windows and the text alternative (a sentence and a day-by-day table).
-Adherence is the one definition of ``checkins.adherence``: done ÷ due over logged days; a day
-without a check-in is a gap, never 0 %. Nothing here logs: these are health data.
+Each evidence window names its signal (``flags.findings``): steps done on check-ins (adherence,
+the expected curve, check-ins stopping), satisfaction ratings, or alliance pulse totals. One
+chart per signal the evidence holds, so "alliance at risk" shows each of its parts. Geometry
+comes from ``checkins.charts.line_chart`` (one drawing code for every chart); this module adds
+the shaded windows, their numbers (spread so no two labels overlap) and the text alternative
+(a sentence and a table). Adherence is the one definition of ``checkins.adherence``: done ÷ due
+over logged days; a day without a check-in is a gap, never 0 %. Nothing here logs: these are
+health data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from checkins.charts import LineChart, Scale, day_label, days_between, line_chart, percent
-from checkins.models import CheckIn
+from checkins.models import AlliancePulse, CheckIn
 
-from .models import Flag
+from .findings import PULSES, RATINGS, STEPS
+from .models import Flag, Rule
 
-# A long "expected curve" evidence could span many weeks; a phone-sized chart shows the last 16.
-MAX_DAYS = 112
-SCALE = Scale(0, 100, (0, 50, 100), "%")
 BAND_FILLS = ("#e3f1f3", "#f3f6f8")
+# Window numbers under the chart: centres at least this far apart (viewBox units; a digit at
+# 11px is about 7 wide) and a shaded band at least this wide, so a one-day window shows.
+LABEL_GAP = 14.0
+MIN_BAND = 4.0
+# Before windows named their signal, a rule's windows were about its own signal.
+RULE_SIGNAL = {Rule.SATISFACTION_DROP: RATINGS, Rule.ALLIANCE_DROP: PULSES}
+
+
+@dataclass(frozen=True)
+class Signal:
+    title: str
+    scale: Scale
+    column: str  # the text alternative's value column
+    max_days: int  # the chart shows at most this many days, ending with the evidence
+    min_days: int  # and at least this many (sparse signals: some context before the windows)
+    max_gap_days: int  # a longer gap between two values breaks the line
+
+
+# A long "expected curve" evidence could span many weeks: a steps chart shows the last 16.
+# Ratings and pulses are sparse: up to a year, and at least four weeks.
+SIGNALS = {
+    STEPS: Signal("Steps done each day", Scale(0, 100, (0, 50, 100), "%"), "Steps done",
+                  max_days=112, min_days=1, max_gap_days=1),
+    RATINGS: Signal("Satisfaction ratings (1 = low, 5 = high)", Scale(1, 5, (1, 3, 5)),
+                    "Rating (1 to 5)", max_days=366, min_days=28, max_gap_days=7),
+    PULSES: Signal("Alliance pulse totals (0 to 40)", Scale(0, 40, (0, 20, 40)),
+                   "Total (0 to 40)", max_days=366, min_days=28, max_gap_days=366),
+}
 
 
 @dataclass(frozen=True)
@@ -29,23 +61,21 @@ class Window:
     label: str
     start: date
     end: date
-    logged_days: int
     text: str  # "4 of 7 days logged; 40% of steps done"
     band_x: float
     band_width: float
     fill: str
+    number_x: float = 0.0  # where its number is printed under the chart
 
     @property
     def period(self) -> str:
+        if self.start == self.end:
+            return day_label(self.start)
         return f"{day_label(self.start)} to {day_label(self.end)}"
-
-    @property
-    def number_x(self) -> float:
-        return round(self.band_x + self.band_width / 2, 1)
 
 
 @dataclass(frozen=True)
-class DayRow:
+class DataRow:
     label: str
     window: str
     text: str
@@ -53,95 +83,205 @@ class DayRow:
 
 @dataclass(frozen=True)
 class EvidenceChart:
+    signal: str
     chart: LineChart
     windows: list[Window]
-    rows: list[DayRow]
+    rows: list[DataRow]
+
+    @property
+    def key(self) -> str:
+        return self.chart.key
+
+    @property
+    def title(self) -> str:
+        return self.chart.title
+
+    @property
+    def column(self) -> str:
+        return SIGNALS[self.signal].column
 
     @property
     def band_height(self) -> float:
         return round(self.chart.bottom - self.chart.top, 1)
 
 
-def evidence_chart(flag: Flag) -> EvidenceChart | None:
-    """None when the evidence has no date windows (e.g. a severe side effect)."""
+def evidence_charts(flag: Flag) -> list[EvidenceChart]:
+    """One chart per signal of the evidence's windows (steps, ratings, pulses, in that order);
+    none when the evidence has no date windows (e.g. a severe side effect)."""
     spans = _windows(flag.evidence)
-    if not spans:
+    as_of = _iso(flag.evidence.get("as_of"))
+    return [
+        _chart(flag.patient_id, signal, [s[1:] for s in spans if s[0] == signal], as_of)
+        for signal in SIGNALS if any(s[0] == signal for s in spans)
+    ]
+
+
+def _windows(evidence: dict[str, Any]) -> list[tuple[str, str, date, date]]:
+    """(signal, label, start, end) of the evidence's windows, oldest first; malformed entries
+    are left out."""
+    default = RULE_SIGNAL.get(evidence.get("rule"), STEPS)
+    spans = []
+    for entry in evidence.get("windows") or []:
+        start, end = _iso(_get(entry, "start")), _iso(_get(entry, "end"))
+        if start is None or end is None or start > end:
+            continue
+        signal = _get(entry, "signal") or default
+        label = str(_get(entry, "label") or "period")
+        spans.append((signal if signal in SIGNALS else STEPS, label[:1].upper() + label[1:],
+                      start, end))
+    return sorted(spans, key=lambda s: (s[2], s[3]))
+
+
+def _get(entry: Any, key: str) -> Any:
+    return entry.get(key) if isinstance(entry, dict) else None
+
+
+def _iso(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
         return None
-    end = max(s[2] for s in spans)
-    start = max(min(s[1] for s in spans), end - timedelta(days=MAX_DAYS - 1))
-    logged = {
-        day: (due, done) for day, due, done in CheckIn.objects.filter(
-            patient_id=flag.patient_id, local_date__range=(start, end),
-        ).values_list("local_date", "steps_due", "steps_done")
-    }
-    series = [(day, _day_percent(logged.get(day))) for day in days_between(start, end)]
-    chart = line_chart(series, start=start, end=end, scale=SCALE, key="evidence",
-                       title="Steps done each day", summary="", height=140,
-                       value_name="Steps done")
-    windows = [_window(n, label, max(w_start, start), w_end, chart, start, end, logged)
-               for n, (label, w_start, w_end) in enumerate(spans, 1) if w_end >= start]
-    summary = " ".join(f"{w.label} ({w.period}): {w.text}." for w in windows)
-    return EvidenceChart(
-        chart=replace(chart, summary=summary),
-        windows=windows, rows=_rows(start, end, windows, logged),
+
+
+def _chart(patient_id: int, signal: str, spans: list[tuple[str, date, date]],
+           as_of: date | None) -> EvidenceChart:
+    spec = SIGNALS[signal]
+    end = max([s[2] for s in spans] + ([as_of] if as_of and signal != STEPS else []))
+    start = min([s[1] for s in spans] + [end - timedelta(days=spec.min_days - 1)])
+    start = max(start, end - timedelta(days=spec.max_days - 1))
+    values = _values(patient_id, signal, start, end)
+    series = (
+        [(day, _day_percent(values.get(day))) for day in days_between(start, end)]
+        if signal == STEPS
+        else sorted(values.items())
     )
+    line = line_chart(series, start=start, end=end, scale=spec.scale, key=f"ev-{signal}",
+                      title=spec.title, summary="", height=140, value_name=spec.column,
+                      max_gap_days=spec.max_gap_days)
+    windows = _spread([
+        _window(n, label, max(w_start, start), w_end, line, start, end,
+                WINDOW_TEXT[signal](max(w_start, start), w_end, values))
+        for n, (label, w_start, w_end) in enumerate(spans, 1) if w_end >= start
+    ], line)
+    summary = " ".join(f"{w.label} ({w.period}): {w.text}." for w in windows)
+    return EvidenceChart(signal=signal, chart=replace(line, summary=summary), windows=windows,
+                         rows=_rows(signal, start, end, windows, values))
 
 
-def _day_percent(entry: tuple[int, int] | None) -> int | None:
+# --- The data of each signal ---------------------------------------------------------------
+
+
+def _values(patient_id: int, signal: str, start: date, end: date) -> dict[date, Any]:
+    """Per day: the steps (due, done) of the check-in; the rating; the pulse total."""
+    if signal == RATINGS:
+        return dict(CheckIn.objects.filter(
+            patient_id=patient_id, local_date__range=(start, end), satisfaction__isnull=False,
+        ).values_list("local_date", "satisfaction"))
+    if signal == PULSES:
+        return dict(AlliancePulse.objects.filter(
+            patient_id=patient_id, local_date__range=(start, end),
+        ).values_list("local_date", "total"))
+    return {day: (due, done) for day, due, done in CheckIn.objects.filter(
+        patient_id=patient_id, local_date__range=(start, end),
+    ).values_list("local_date", "steps_due", "steps_done")}
+
+
+def _day_percent(steps: tuple[int, int] | None) -> int | None:
     """A day's steps done in percent; None (a gap) when not logged or nothing was due."""
-    if entry is None or not entry[0]:
+    if steps is None or not steps[0]:
         return None
-    due, done = entry
+    due, done = steps
     return percent(done, due)
 
 
-def _windows(evidence: dict[str, Any]) -> list[tuple[str, date, date]]:
-    """The evidence's windows as dates, oldest first; malformed entries are left out."""
-    spans = []
-    for entry in evidence.get("windows") or []:
-        try:
-            start, end = date.fromisoformat(entry["start"]), date.fromisoformat(entry["end"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if start <= end:
-            label = str(entry.get("label") or "window")
-            spans.append((label[:1].upper() + label[1:], start, end))
-    return sorted(spans, key=lambda s: (s[1], s[2]))
-
-
-def _window(
-    number: int, label: str, start: date, end: date, chart: LineChart, first: date, last: date,
-    logged: dict[date, tuple[int, int]],
-) -> Window:
-    days = [day for day in days_between(start, end) if day in logged]
-    due = sum(logged[day][0] for day in days)
-    done = sum(logged[day][1] for day in days)
-    span = max((last - first).days, 1)
-    per_day = (chart.right - chart.left) / span
-    left = max(chart.left, chart.left + ((start - first).days - 0.5) * per_day)
-    right = min(chart.right, chart.left + ((end - first).days + 0.5) * per_day)
-    total = (end - start).days + 1
+def _steps_text(start: date, end: date, values: dict[date, Any]) -> str:
+    days = [day for day in days_between(start, end) if day in values]
+    if not days:
+        return f"no check-ins in these {(end - start).days + 1} days"
+    due = sum(values[day][0] for day in days)
+    done = sum(values[day][1] for day in days)
     steps = f"{percent(done, due)}% of steps done" if due else "no steps due on logged days"
+    return f"{len(days)} of {(end - start).days + 1} days logged; {steps}"
+
+
+def _ratings_text(start: date, end: date, values: dict[date, Any]) -> str:
+    ratings = [values[day] for day in sorted(values) if start <= day <= end]
+    if not ratings:
+        return "no ratings"
+    mean = round(sum(ratings) / len(ratings), 2)
+    listed = ", ".join(str(r) for r in ratings)
+    noun = "rating" if len(ratings) == 1 else "ratings"
+    return f"{len(ratings)} {noun} ({listed}), mean {mean:g} out of 5"
+
+
+def _pulses_text(start: date, end: date, values: dict[date, Any]) -> str:
+    totals = [values[day] for day in sorted(values) if start <= day <= end]
+    if not totals:
+        return "no pulse"
+    return "total " + ", ".join(f"{t} out of 40" for t in totals)
+
+
+WINDOW_TEXT = {STEPS: _steps_text, RATINGS: _ratings_text, PULSES: _pulses_text}
+
+
+# --- Geometry --------------------------------------------------------------------------------
+
+
+def _window(number: int, label: str, start: date, end: date, chart: LineChart, first: date,
+            last: date, text: str) -> Window:
+    per_day = (chart.right - chart.left) / max((last - first).days, 1)
+    left = chart.left + ((start - first).days - 0.5) * per_day
+    right = chart.left + ((end - first).days + 0.5) * per_day
+    if right - left < MIN_BAND:
+        middle = (left + right) / 2
+        left, right = middle - MIN_BAND / 2, middle + MIN_BAND / 2
+    left, right = max(chart.left, left), min(chart.right, right)
     return Window(
-        number=number, label=label, start=start, end=end, logged_days=len(days),
-        text=f"{len(days)} of {total} days logged; {steps}",
+        number=number, label=label, start=start, end=end, text=text,
         band_x=round(left, 1), band_width=round(right - left, 1),
         fill=BAND_FILLS[(number - 1) % len(BAND_FILLS)],
     )
 
 
-def _rows(
-    start: date, end: date, windows: list[Window], logged: dict[date, tuple[int, int]]
-) -> list[DayRow]:
+def _spread(windows: Sequence[Window], chart: LineChart) -> list[Window]:
+    """Each window's number under the middle of its band, pushed apart where bands are close
+    or overlap (numbers stay in the order of their bands) and kept within the plot."""
+    order = sorted(windows, key=lambda w: (w.band_x + w.band_width / 2, w.number))
+    xs: list[float] = []
+    for w in order:
+        centre = w.band_x + w.band_width / 2
+        xs.append(max(centre, xs[-1] + LABEL_GAP) if xs else centre)
+    overflow = xs[-1] - chart.right if xs else 0
+    if overflow > 0:  # pushed past the right edge: slide back, keeping the gaps
+        xs = [x - overflow for x in xs]
+        for n in range(len(xs) - 2, -1, -1):
+            xs[n] = min(xs[n], xs[n + 1] - LABEL_GAP)
+    placed = {w.number: round(max(x, chart.left), 1) for w, x in zip(order, xs, strict=True)}
+    return [replace(w, number_x=placed[w.number]) for w in windows]
+
+
+# --- The text alternative --------------------------------------------------------------------
+
+
+def _rows(signal: str, start: date, end: date, windows: list[Window],
+          values: dict[date, Any]) -> list[DataRow]:
+    """Steps: every day of the chart (a day not logged says so). Ratings and pulses: every
+    answer shown."""
+    days = days_between(start, end) if signal == STEPS else sorted(values)
     rows = []
-    for day in days_between(start, end):
+    for day in days:
         labels = ", ".join(w.label for w in windows if w.start <= day <= w.end)
-        due, done = logged.get(day, (None, None))
-        if due is None:
-            text = "not logged"
-        elif due:
-            text = f"{done} of {due} steps ({percent(done, due)}%)"
-        else:
-            text = "nothing due"
-        rows.append(DayRow(label=day_label(day), window=labels or "between windows", text=text))
+        rows.append(DataRow(label=day_label(day), window=labels or "outside the periods compared",
+                            text=_day_text(signal, values.get(day))))
     return rows
+
+
+def _day_text(signal: str, value: Any) -> str:
+    if signal == RATINGS:
+        return f"{value} out of 5"
+    if signal == PULSES:
+        return f"{value} out of 40"
+    if value is None:
+        return "not logged"
+    due, done = value
+    return f"{done} of {due} steps ({percent(done, due)}%)" if due else "nothing due"

@@ -28,7 +28,7 @@ from checkins.charts import recent_rows
 from checkins.selectors import recent_checkins
 
 from . import selectors
-from .charts import evidence_chart
+from .charts import evidence_charts
 from .forms import AssignForm, EscalateForm, OutreachForm, QueueFilterForm, ResolveForm
 from .models import Flag, State
 from .services import FlagStateError, flag_acknowledge, flag_escalate, flag_resolve, outreach_log
@@ -82,7 +82,7 @@ def _render_page(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
     context = {
         **plan_context(patient),
         "evidence": flag.evidence,
-        "chart": evidence_chart(flag),
+        "charts": evidence_charts(flag),
         "evidence_checkins": recent_rows(selectors.evidence_checkins(flag)),
         "recent": recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
         "open_concerns": open_concerns(patient),

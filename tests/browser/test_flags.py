@@ -1,12 +1,15 @@
 """A staff member works a flag on a phone: queue, flag page, acknowledge, outreach, resolve.
-Once with htmx (JavaScript on) and once as plain forms (JavaScript off)."""
+Once with htmx (JavaScript on) and once as plain forms (JavaScript off). And on a desktop, the
+flag page of every rule: its chart of the rule's own signal, no two labels overlapping."""
 
 import re
 
 import pytest
 
+from flags.charts import evidence_charts
 from tests.browser.conftest import PHONE, assert_no_axe_violations
 from tests.factories import PASSWORD, adherence_drop_flag
+from tests.flags.conftest import flags_of_every_rule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +48,7 @@ def test_staff_works_a_flag_from_the_queue_to_resolved(live_server, page, staff,
     assert_no_axe_violations(page)
 
     # when: they open the flag
-    page.get_by_role("link", name=f"{name}: Adherence drop").click()
+    page.get_by_role("link", name=f"{name}: Adherence low or falling").click()
     page.wait_for_url(f"{live_server.url}/clinic/flags/{flag.pk}/")
     assert "Adherence 33% in the last 7 days" in page.locator("main").inner_text()
     assert page.get_by_role("img", name=re.compile("Steps done each day")).is_visible()
@@ -121,3 +124,46 @@ def test_without_javascript_the_forms_post_and_redirect_back(live_server, browse
     assert "flag" not in patient_page.content().lower()
     assert_no_axe_violations(patient_page)
     patient_context.close()
+
+
+DESKTOP = {"width": 1366, "height": 900}
+
+# Every evidence chart on the page: its signal, how many text labels it has and each pair of
+# labels whose rendered boxes intersect (as Chromium lays them out).
+CHART_LABELS = """() => [...document.querySelectorAll("svg.evidence-chart")].map(svg => {
+  const boxes = [...svg.querySelectorAll("text")].map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+  });
+  const overlaps = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+      overlaps.push([a.text, b.text]);
+    }
+  }));
+  return {signal: svg.dataset.signal, labels: boxes.length, overlaps: overlaps};
+})"""
+
+
+def test_every_rules_chart_plots_its_signal_and_no_labels_overlap(live_server, browser, staff,
+                                                                 derm):
+    # given: a flag of every rule (and branch), a staff member on a desktop screen
+    flags = flags_of_every_rule(derm)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    log_in(page, live_server, staff)
+    assert_no_axe_violations(page)  # the queue
+    for title, flag in flags.items():
+        # when
+        page.goto(f"{live_server.url}/clinic/flags/{flag.pk}/")
+        found = page.evaluate(CHART_LABELS)
+        # then
+        assert page.get_by_role("heading", level=1).inner_text().endswith(f": {title}")
+        assert [chart["signal"] for chart in found] == [
+            chart.signal for chart in evidence_charts(flag)]
+        for chart in found:
+            assert chart["labels"] >= 4, (title, chart)  # three scale ticks and a window
+            assert chart["overlaps"] == [], (title, chart)
+        assert_no_axe_violations(page)
+    context.close()

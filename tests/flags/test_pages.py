@@ -327,8 +327,8 @@ def test_flag_page_shows_the_patient_and_the_evidence(client, staff, evidence_fl
     for text in (patient_a.user.display_name, patient_a.dermatologist.display_name,
                  "Europe/London", "Plan start",
                  "Adherence 33% in the last 7 days, 100% in the 28 before.",
-                 "Recent percent", "33.3%", "Drop threshold points", "20 points",
-                 "2 of 6 steps done", "Baseline", "Last 7 days"):
+                 "Last 7 days", "33.3% of steps done (2 of 6)", "The 28 days before",
+                 "100% of steps done", "Baseline"):
         assert text in body, text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; too busy" in body
     assert "<script>alert(1)" not in body
@@ -340,12 +340,12 @@ def test_flag_page_charts_the_windows_with_a_text_alternative(client, staff, evi
     # when
     response = client.get(reverse("flag_detail", args=[evidence_flag.pk]))
     # then
-    chart = response.context["chart"]
+    [chart] = response.context["charts"]
     assert [w.label for w in chart.windows] == ["Baseline", "Last 7 days"]
     assert len(chart.rows) == 35
     assert chart.windows[1].text == "6 of 7 days logged; 25% of steps done"
     body = response.content.decode()
-    assert 'role="img" aria-labelledby="ev-title ev-summary"' in body
+    assert 'role="img" aria-labelledby="ev-steps-title ev-steps-summary"' in body
     assert "Show the numbers" in body
     assert "not logged" in body
 
@@ -355,7 +355,7 @@ def test_flag_page_without_windows_has_no_chart(client, staff, patient_a):
     client.force_login(staff)
     response = client.get(reverse("flag_detail", args=[flag.pk]))
     assert response.status_code == 200
-    assert response.context["chart"] is None
+    assert response.context["charts"] == []
 
 
 def test_flag_page_shows_fit_recent_check_ins_and_open_concerns(client, staff, evidence_flag,

@@ -1,0 +1,263 @@
+"""A flag's evidence in words for the clinic: each number a rule compared gets a plain label.
+
+Staff and dermatologists never read internal names (rule values, evidence keys, "triggered
+by: low"): every rule has its own rows here, written from its ``numbers`` (flags/rules.py,
+docs/flags.md). Rows whose numbers are missing (evidence written by an older version) are
+left out rather than shown half-made; a rule without rows here shows none. Nothing logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from checkins.models import SideEffect
+
+from .models import Rule, Severity
+
+Rows = list[tuple[str, str]]
+
+
+def iso_day(value: Any) -> str:
+    """An evidence date ('2026-11-03') as 'Tue 3 Nov 2026'; anything else as given."""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def evidence_rows(evidence: Any) -> Rows:
+    """(label, value) rows of a flag's evidence, in reading order."""
+    if not isinstance(evidence, dict) or not isinstance(evidence.get("numbers"), dict):
+        return []
+    writer = ROWS.get(str(evidence.get("rule")))
+    return writer(evidence["numbers"], evidence.get("windows") or []) if writer else []
+
+
+# --- Small pieces ------------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _change(difference: float | None, unit: str) -> str:
+    """'down 45 points', 'up 0.23', 'no change'."""
+    if difference is None:
+        return ""
+    if difference == 0:
+        return "no change"
+    return f"{'down' if difference < 0 else 'up'} {_num(round(abs(difference), 2))}{unit}"
+
+
+def _spans(windows: list[Any]) -> list[int]:
+    """How many days each well-formed window spans (inclusive), the earliest ending first."""
+    spans = []
+    for entry in windows:
+        try:
+            start, end = date.fromisoformat(entry["start"]), date.fromisoformat(entry["end"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        spans.append((end, (end - start).days + 1))
+    return [days for _, days in sorted(spans)]
+
+
+def _steps(percent: float | None, steps: Any, logged: Any, days: int | None) -> str:
+    """'40% of steps done (12 of 30), 5 of 7 days logged'."""
+    parts = []
+    if percent is None:
+        parts.append("no steps due on the days logged" if logged else "no check-ins")
+    else:
+        parts.append(f"{_num(percent)}% of steps done")
+        if isinstance(steps, list) and len(steps) == 2:
+            parts[-1] += f" ({steps[0]} of {steps[1]})"
+    if logged is not None:
+        parts.append(f"{logged} of {days} days logged" if days else f"{logged} days logged")
+    return ", ".join(parts)
+
+
+def _severity(value: Any) -> str:
+    try:
+        return f"{Severity(value).label.lower()} severity"
+    except ValueError:
+        return ""
+
+
+def _found(triggered: Any, reasons: dict[str, str]) -> str:
+    """The branches that fired, in words ('fell 20 points or more; under 50%')."""
+    found = [reasons[name] for name in triggered or [] if name in reasons]
+    return "; ".join(found)
+
+
+def _keep(rows: list[tuple[str, str | None]]) -> Rows:
+    return [(label, value) for label, value in rows if value]
+
+
+# --- One writer per rule -----------------------------------------------------------------------
+
+
+def _adherence(n: dict[str, Any], windows: list[Any]) -> Rows:
+    # The recent window ends on as_of; the baseline ends before it.
+    spans = _spans(windows)
+    recent_days = spans[-1] if spans else None
+    baseline_days = spans[0] if len(spans) > 1 else None
+    threshold, floor = n.get("drop_threshold_points"), n.get("floor_percent")
+    drop = n.get("drop_points")
+    change = _change(-drop if drop is not None else None, " points")
+    if drop is None and n.get("min_baseline_logged") is not None:
+        logged, needed = n.get("baseline_logged_days") or 0, n["min_baseline_logged"]
+        change = (f"not compared: {logged} days logged before ({needed} needed)"
+                  if logged < needed else "not compared: no steps due before")
+    rows = [
+        (f"Last {recent_days} days" if recent_days else "Recent days",
+         _steps(n.get("recent_percent"), n.get("recent_steps"), n.get("recent_logged_days"),
+                recent_days) if "recent_percent" in n else None),
+        (f"The {baseline_days} days before" if baseline_days else "The days before",
+         _steps(n.get("baseline_percent"), n.get("baseline_steps"),
+                n.get("baseline_logged_days"), baseline_days)
+         if "baseline_percent" in n else None),
+        ("Change", change),
+        ("Why it was flagged", _found(n.get("triggered_by"), {
+            "drop": f"fell {threshold} points or more", "floor": f"under {floor}%"})),
+    ]
+    if None not in (threshold, floor, n.get("min_recent_logged"), n.get("min_baseline_logged")):
+        rows.append(("Flags when", (
+            f"adherence falls {threshold} points or more (with {n['min_baseline_logged']} or "
+            f"more days logged before) or is under {floor}%, with {n['min_recent_logged']} or "
+            f"more of the last {recent_days or 'recent'} days logged")))
+    return _keep(rows)
+
+
+def _below_expected(n: dict[str, Any], windows: list[Any]) -> Rows:
+    rows: list[tuple[str, str | None]] = []
+    for week in n.get("weeks") or []:
+        if not isinstance(week, dict) or "week" not in week:
+            continue
+        rows.append((f"Plan week {week['week']}", (
+            f"{_steps(week.get('percent'), week.get('steps'), week.get('logged_days'), 7)}; "
+            f"expected {_num(week.get('expected_percent', 0))}%, "
+            f"{_num(week.get('below_points', 0))} points below")))
+    rows.append(("Plan started", iso_day(n["plan_starts_on"]) if "plan_starts_on" in n else None))
+    if "margin_points" in n and "min_logged_days" in n:
+        rows.append(("Flags when", (
+            f"each of the last {len(n.get('weeks') or [])} complete plan weeks is more than "
+            f"{n['margin_points']} points below the expected curve, with "
+            f"{n['min_logged_days']} or more days logged in each")))
+    curve = n.get("curve")
+    if isinstance(curve, dict) and {"week1_percent", "final_percent", "final_week"} <= set(curve):
+        rows.append(("Expected curve", (
+            f"{curve['week1_percent']}% in week 1, falling evenly to {curve['final_percent']}% "
+            f"by week {curve['final_week']}, then flat ({curve.get('source', '')})")))
+    return _keep(rows)
+
+
+def _satisfaction(n: dict[str, Any], windows: list[Any]) -> Rows:
+    last_count, previous_count = n.get("last_count"), n.get("previous_count")
+    last_mean, previous_mean = n.get("last_mean"), n.get("previous_mean")
+    threshold, low = n.get("drop_threshold"), n.get("low_threshold")
+    last = None
+    if last_mean is not None:
+        last = f"mean {_num(last_mean)} out of 5"
+        if n.get("last_max") is not None:
+            last += f", highest {n['last_max']}"
+        if n.get("latest_rating_date"):
+            last += f"; newest on {iso_day(n['latest_rating_date'])}"
+    change = None
+    if last_mean is not None and previous_mean is not None:
+        change = _change(last_mean - previous_mean, "")
+    rows = [
+        (f"Last {last_count} ratings" if last_count else "Last ratings", last),
+        (f"The {previous_count} ratings before" if previous_count else "Ratings before",
+         f"mean {_num(previous_mean)} out of 5" if previous_mean is not None else
+         "none" if "previous_mean" in n else None),
+        ("Change", change),
+        ("Why it was flagged", _found(n.get("triggered_by"), {
+            "drop": f"the mean fell by {_num(threshold or 0)} or more",
+            "low": f"every one of the last {last_count} ratings was {low} or lower"})),
+    ]
+    if threshold is not None and low is not None:
+        rows.append(("Flags when", (
+            f"the mean of the last {last_count} ratings is {_num(threshold)} or more below the "
+            f"mean of the ratings before them, or every one of them is {low} or lower "
+            "(1 = low, 5 = high)")))
+    return _keep(rows)
+
+
+def _pulse(total: Any, day: Any, out_of: Any) -> str | None:
+    return f"{total} out of {out_of}, on {iso_day(day)}" if total is not None else None
+
+
+def _alliance(n: dict[str, Any], windows: list[Any]) -> Rows:
+    out_of, floor, threshold = n.get("out_of", 40), n.get("floor"), n.get("drop_threshold_points")
+    drop = n.get("drop_points")
+    rows = [
+        ("Latest pulse", _pulse(n.get("latest_total"), n.get("latest_date"), out_of)),
+        ("Previous pulse", _pulse(n.get("previous_total"), n.get("previous_date"), out_of)
+         or ("none" if "previous_total" in n else None)),
+        ("Change", _change(-drop if drop is not None else None, " points")),
+        ("Why it was flagged", _found(n.get("triggered_by"), {
+            "drop": f"fell {threshold} points or more",
+            "floor": f"under {floor} out of {out_of}"})),
+    ]
+    if floor is not None and threshold is not None:
+        rows.append(("Flags when", (
+            f"the latest total (four answers of 0 to 10) is under {floor} out of {out_of}, or "
+            f"{threshold} or more points below the pulse before")))
+    return _keep(rows)
+
+
+def _gone_quiet(n: dict[str, Any], windows: list[Any]) -> Rows:
+    quiet, prior = n.get("quiet_days"), n.get("prior_days")
+    rows = [
+        ("Last check-in", iso_day(n["last_checkin_date"]) if n.get("last_checkin_date") else None),
+        (f"The {prior} days before the last {quiet}",
+         f"{n['prior_logged_days']} of {prior} days logged"
+         if n.get("prior_logged_days") is not None else None),
+    ]
+    if None not in (quiet, prior, n.get("prior_min_logged")):
+        rows.append(("Flags when", (
+            f"no check-in for {quiet} days, after {n['prior_min_logged']} or more of the "
+            f"{prior} days before were logged")))
+    return _keep(rows)
+
+
+def _severe_side_effect(n: dict[str, Any], windows: list[Any]) -> Rows:
+    effect = n.get("side_effect")
+    label = SideEffect(effect).label if effect in SideEffect.values else None
+    return _keep([("Side effect reported", label),
+                  ("Step", n.get("item") or ("not named" if "item" in n else None))])
+
+
+def _at_risk(n: dict[str, Any], windows: list[Any]) -> Rows:
+    components = n.get("components") or []
+    titles = n.get("component_titles") or []
+    summaries = n.get("component_summaries") or []
+    severities = n.get("component_severities") or []
+    rows: list[tuple[str, str | None]] = []
+    for index, rule in enumerate(components):
+        title = titles[index] if index < len(titles) else (
+            Rule(rule).label if rule in Rule.values else None)
+        if not title:
+            continue
+        parts = [summaries[index].rstrip(".")] if index < len(summaries) else []
+        if index < len(severities) and _severity(severities[index]):
+            parts.append(_severity(severities[index]))
+        rows.append((title, "; ".join(parts) or "found"))
+    if n.get("within_days") is not None:
+        rows.append(("Flags when", (
+            "adherence is low or falling while satisfaction or the alliance pulse is low or "
+            f"falling too, with their newest answers at most {n['within_days']} days old")))
+    return _keep(rows)
+
+
+ROWS: dict[str, Callable[[dict[str, Any], list[Any]], Rows]] = {
+    Rule.ADHERENCE_DROP: _adherence,
+    Rule.BELOW_EXPECTED: _below_expected,
+    Rule.SATISFACTION_DROP: _satisfaction,
+    Rule.ALLIANCE_DROP: _alliance,
+    Rule.GONE_QUIET: _gone_quiet,
+    Rule.SEVERE_SIDE_EFFECT: _severe_side_effect,
+    Rule.ALLIANCE_AT_RISK: _at_risk,
+}
