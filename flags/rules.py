@@ -328,8 +328,8 @@ def satisfaction_drop(r: Ratings | None, as_of: date, s: FlagSettings) -> Verdic
         # The ratings before were low on average too (exact: sum <= low x count).
         stayed = r.previous_count > 0 and r.previous_sum <= s.satisfaction_low * r.previous_count
         title = "Satisfaction has stayed low" if stayed else "Satisfaction is low"
-        highest = "1/5" if r.last_max == 1 else f"{r.last_max}/5 or lower"
-        summary = f"The last {r.last_count} ratings were all {highest} (mean {last_mean:g}/5)"
+        summary = f"The last {r.last_count} ratings were all " + (
+            "1/5" if r.last_max == 1 else f"{r.last_max}/5 or lower (mean {last_mean:g}/5)")
         summary += f"; the {r.previous_count} before averaged {previous_mean:g}/5." \
             if previous_mean is not None else "."
     windows = [window(f"last {r.last_count} ratings", r.last_first, r.latest, signal=RATINGS)]
@@ -485,7 +485,8 @@ def alliance_at_risk(findings: Sequence[Finding], as_of: date, s: FlagSettings
         return None
     parts = [adherence, *(found for found, _ in companions)]
     titles = [found.evidence["title"] for found in parts]
-    named = [titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])]
+    named = [titles[0], *(("the " if t.startswith("Alliance") else "") + t[:1].lower() + t[1:]
+                          for t in titles[1:])]
     together = f"{', '.join(named[:-1])} and {named[-1]}"
     return Finding(
         patient_id=adherence.patient_id, rule=Rule.ALLIANCE_AT_RISK, severity=Severity.HIGH,

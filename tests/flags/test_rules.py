@@ -631,3 +631,17 @@ def test_a_zero_threshold_never_calls_an_unchanged_number_a_fall():
     assert rules.adherence_drop(Counts(32, 40, 4), Counts(80, 100, 10), w, zero) is None
     assert rules.satisfaction_drop(same_ratings, YESTERDAY, zero) is None
     assert rules.alliance_drop(same_pulses, YESTERDAY, zero) is None
+
+
+def test_at_risk_names_all_three_parts_in_one_sentence(evaluate, derm):
+    # given: adherence, ratings and the pulse fall together
+    patient = make_patient(derm)
+    log_days(patient, BASELINE, done=9, due=10, satisfaction=4)
+    log_days(patient, RECENT, done=3, due=10, satisfaction=2)
+    pulse(patient, ago(16), 36)
+    pulse(patient, ago(2), 22)
+    # when
+    found = only(evaluate(), Rule.ALLIANCE_AT_RISK, patient)
+    # then
+    assert found.evidence["summary"] == ("Adherence fell, satisfaction fell and the alliance "
+                                         "pulse fell, at the same time.")
