@@ -105,6 +105,15 @@ def test_clinic_pages_use_a_desktop_screen_and_keep_badges_on_one_line(
     page.context.close()
 
 
+def disclosure_state(page) -> list[tuple[str, bool]]:
+    """What a screen reader is told about each disclosure control (Chromium's accessibility
+    tree): its name and whether it is expanded."""
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    return [(node["name"]["value"], next(p["value"]["value"] for p in node["properties"]
+                                         if p["name"] == "expanded"))
+            for node in nodes if node.get("role", {}).get("value") == "DisclosureTriangle"]
+
+
 def nav_row_boxes(page) -> list[tuple[str, dict]]:
     items = page.locator("nav[aria-label='Main'] .nav-row > li")
     return [(items.nth(i).inner_text().split("\n")[0].strip(" ▾▴"),
@@ -128,6 +137,7 @@ def test_the_patients_navigation_is_one_row_on_a_phone_with_more_by_keyboard(
     assert max(box["x"] + box["width"] for _, box in row) <= PHONE["width"]
     more = page.locator("nav[aria-label='Main'] summary")
     assert not page.get_by_role("link", name="About me").is_visible()
+    assert disclosure_state(page) == [("More pages and account", False)]
 
     # when: a keyboard user tabs from "Messages" to "More" and opens it with Enter
     page.get_by_role("link", name="Messages").focus()
@@ -137,6 +147,7 @@ def test_the_patients_navigation_is_one_row_on_a_phone_with_more_by_keyboard(
 
     # then: the menu is open, announced as expanded, and its links come next in tab order
     assert more.evaluate("s => s.parentElement.open") is True
+    assert disclosure_state(page) == [("More pages and account", True)]
     assert [page.get_by_role("link", name=name).is_visible() for name in UNDER_MORE[:5]] == [
         True] * 5
     assert page.get_by_role("button", name="Sign out").is_visible()
@@ -168,7 +179,7 @@ def test_more_works_without_javascript(live_server, browser, busy_clinic):
     page.goto(f"{live_server.url}/plan/")
 
     # when
-    page.get_by_text("More", exact=True).click()
+    page.locator("nav[aria-label='Main'] summary").click()
     page.get_by_role("link", name="Reminders").click()
 
     # then
