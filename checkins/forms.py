@@ -6,10 +6,13 @@ from django import forms
 
 from careplans.schedule import DueStep
 
-from .models import AlliancePulse, CheckIn, SideEffect, SkipReason
+from .models import AlliancePulse, SideEffect, SkipReason
+from .selectors import SavedDay
 from .services import PULSE_FIELDS, StepAnswer, Wellbeing
 
 STATUS_CHOICES = [("done", "Done"), ("skipped", "Skipped")]
+NEW_STEP_HELP = "New in your plan since you checked in: not answered yet."
+NO_LONGER_IN_PLAN = "{name} (removed)"  # short: a phone-wide select shows ~35 characters
 
 
 def step_field(step: DueStep) -> str:
@@ -50,21 +53,26 @@ class CheckInForm(forms.Form):
     )
 
     def __init__(self, *args: object, steps: list[DueStep], ask_pulse: bool,
-                 **kwargs: object) -> None:
+                 saved: SavedDay | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.steps = steps
         self.ask_pulse = ask_pulse
+        new_steps = {(s.item.pk, s.slot) for s in saved.new_steps} if saved else set()
         for step in steps:
+            is_new = (step.item.pk, step.slot) in new_steps
             self.fields[step_field(step)] = forms.ChoiceField(
-                choices=STATUS_CHOICES, initial="done", widget=forms.RadioSelect,
-                label=step.item.name,
+                choices=STATUS_CHOICES, widget=forms.RadioSelect, label=step.item.name,
+                # A fresh form starts at Done; a step added since the check-in starts unanswered.
+                initial=None if saved else "done",
+                help_text=NEW_STEP_HELP if is_new else "",
             )
             self.fields[reason_field(step)] = forms.ChoiceField(
                 choices=[("", "Choose a reason"), *SkipReason.choices], required=False,
                 label=f"Why was {step.item.name} skipped?",
             )
-        items = {step.item.pk: step.item.name for step in steps}
-        self.fields["side_effect_item"].choices = [("", "Not sure"), *items.items()]
+        self.fields["side_effect_item"].choices = [
+            ("", "Not sure"), *_side_effect_steps(steps, saved)
+        ]
         if ask_pulse:
             for name in PULSE_FIELDS:
                 self.fields[f"pulse_{name}"] = forms.TypedChoiceField(
@@ -116,17 +124,27 @@ class CheckInForm(forms.Form):
         return {name: self.cleaned_data[f"pulse_{name}"] for name in PULSE_FIELDS}
 
 
-def initial_from(checkin: CheckIn | None, local_date: date) -> dict:
-    """Pre-fill the form with what the patient already logged that day."""
+def _side_effect_steps(steps: list[DueStep], saved: SavedDay | None) -> list[tuple[int, str]]:
+    """The day's steps: those due now, then those answered before a revision took them out."""
+    items = {step.item.pk: step.item.name for step in steps}
+    for log in saved.no_longer_due if saved else []:
+        items.setdefault(log.item_id, NO_LONGER_IN_PLAN.format(name=log.item.name))
+    return list(items.items())
+
+
+def initial_from(saved: SavedDay | None, local_date: date) -> dict:
+    """Pre-fill the form with what the patient already logged that day, step by step as the
+    plan is now (steps added since are left unanswered)."""
     initial: dict[str, object] = {"local_date": local_date}
-    if checkin is None:
+    if saved is None:
         return initial
-    for log in checkin.steps.all():
-        initial[f"step_{log.item_id}_{log.slot}"] = "done" if log.done else "skipped"
-        initial[f"reason_{log.item_id}_{log.slot}"] = log.skip_reason
+    for (item_id, slot), log in saved.answers.items():
+        initial[f"step_{item_id}_{slot}"] = "done" if log.done else "skipped"
+        initial[f"reason_{item_id}_{slot}"] = log.skip_reason
+    checkin = saved.checkin
     initial.update(
         satisfaction=checkin.satisfaction, itch=checkin.itch, side_effect=checkin.side_effect,
-        side_effect_item=checkin.side_effect_item_id, side_effect_text=checkin.side_effect_text,
+        side_effect_item=saved.side_effect_item_id, side_effect_text=checkin.side_effect_text,
         note=checkin.note,
     )
     pulse = getattr(checkin, "pulse", None)

@@ -7,15 +7,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol, TypeVar
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import Patient
 from careplans.models import CarePlan, PlanItem, PlanRevision
 from careplans.schedule import DueStep, due_steps
 
-from .models import CheckIn
+from .models import CheckIn, StepLog
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def schedule_on(patient: Patient, on: date) -> Schedule:
 
 def schedules_on(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], Schedule]:
     """For each (patient id, date): the revision in effect and its steps due that day, for the
-    check-in write and reminder batches. Two narrow queries whatever the number of patients
-    (``careplans.selectors.steps_due_on`` loads whole revisions, for pages).
+    check-in write, the Today page and reminder batches. Two narrow queries whatever the number
+    of patients (``careplans.selectors.steps_due_on`` loads whole revisions, for plan pages).
 
     The revision is the same choice as ``careplans.selectors.revision_in_effect`` (the latest
     ``effective_from`` on or before the date, then the highest number); a test pins the two.
@@ -134,9 +135,73 @@ def _date(value: date | str) -> date:
 
 
 def checkin_on(patient: Patient, local_date: date) -> CheckIn | None:
+    """The day's check-in with its answers, their steps' names and the side effect's step."""
     return (
         CheckIn.objects.filter(patient=patient, local_date=local_date)
-        .select_related("pulse").prefetch_related("steps").first()
+        .select_related("pulse", "side_effect_item")
+        .prefetch_related(Prefetch("steps", StepLog.objects.select_related("item").order_by()))
+        .first()
+    )
+
+
+class SavedAnswer(Protocol):
+    item_key: uuid.UUID
+    slot: str
+
+
+Answer = TypeVar("Answer", bound=SavedAnswer)
+StepKey = tuple[uuid.UUID, str]
+
+
+def step_key(step: DueStep) -> StepKey:
+    """A step across plan revisions: a revision gives every step a new item but keeps its key."""
+    return step.item.key, step.slot
+
+
+def match_answers(
+    saved: Iterable[Answer], steps: Iterable[DueStep]
+) -> tuple[dict[StepKey, Answer], list[Answer]]:
+    """Saved answers of a day matched to the steps due now, by item key and slot: those that
+    match, and those of steps a later revision took out of that day (kept as history)."""
+    due = {step_key(step) for step in steps}
+    matched: dict[StepKey, Answer] = {}
+    no_longer_due: list[Answer] = []
+    for answer in saved:
+        key = (answer.item_key, answer.slot)
+        if key in due:
+            matched[key] = answer
+        else:
+            no_longer_due.append(answer)
+    return matched, no_longer_due
+
+
+@dataclass(frozen=True)
+class SavedDay:
+    """A saved check-in read against the steps due on its day now. After a same-day plan
+    revision the steps are new items with the same keys: the answers follow the keys."""
+
+    checkin: CheckIn
+    answers: dict[tuple[int, str], StepLog]  # (item id now, slot) -> the saved answer
+    new_steps: list[DueStep]  # due now but not answered: added since the check-in
+    no_longer_due: list[StepLog]  # answered, then taken out of the day's plan
+    side_effect_item_id: int | None  # the step the side effect was put down to, as it is now
+
+
+def saved_day(checkin: CheckIn | None, steps: list[DueStep]) -> SavedDay | None:
+    """``checkin`` (from :func:`checkin_on`) against ``steps``, the steps due that day now."""
+    if checkin is None:
+        return None
+    matched, no_longer_due = match_answers(checkin.steps.all(), steps)
+    item_now = {step.item.key: step.item.pk for step in steps}
+    side_effect = checkin.side_effect_item
+    return SavedDay(
+        checkin=checkin,
+        answers={(s.item.pk, s.slot): matched[k] for s in steps if (k := step_key(s)) in matched},
+        new_steps=[step for step in steps if step_key(step) not in matched],
+        no_longer_due=no_longer_due,
+        side_effect_item_id=(
+            item_now.get(side_effect.key, side_effect.pk) if side_effect is not None else None
+        ),
     )
 
 

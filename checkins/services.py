@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Patient
 
 from .models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
-from .selectors import schedule_on
+from .selectors import match_answers, schedule_on, step_key
 from .signals import attention_requested
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,15 @@ def checkin_submit(
     ``answers`` must cover exactly the steps due that day (from the revision in effect);
     ``None`` means "I did everything": every step due that day, done.
     ``wellbeing=None`` (the one-tap "I did everything") keeps any wellbeing already recorded.
+    A revision saved since the last save gave the steps new items: saved answers follow the
+    item's key, only answers that differ are rewritten, and answers for steps the revision took
+    out of the day stay with the check-in (and in its counts) as what happened that day.
     """
     check_date(patient, local_date)
     revision_id, steps = schedule_on(patient, local_date)
     if revision_id is None or not steps:
         raise ValidationError("There are no steps to check in for on that day.")
-    due = {(step.item.pk, step.slot): step.item for step in steps}
+    due = {(step.item.pk, step.slot): step for step in steps}
     if answers is None:
         answers = [StepAnswer(item_id, slot, True) for item_id, slot in due]
     given = {(a.item_id, a.slot): a for a in answers}
@@ -107,7 +110,7 @@ def checkin_submit(
     )
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
     if wellbeing is not None:
-        _apply_wellbeing(checkin, wellbeing, due)
+        _apply_wellbeing(checkin, wellbeing)
         fields += ["satisfaction", "itch", "side_effect", "side_effect_item",
                    "side_effect_text", "note"]
     # One statement: insert, or update the day's row and lock it until commit, so racing
@@ -116,7 +119,11 @@ def checkin_submit(
         [checkin], update_conflicts=True, unique_fields=["patient", "local_date"],
         update_fields=fields,
     )
-    _replace_step_logs(checkin, given, due)
+    no_longer_due = _write_step_logs(checkin, given, due)
+    if wellbeing is not None:
+        _check_side_effect_item(wellbeing, due, no_longer_due)
+    if no_longer_due:
+        _count_answers_no_longer_due(checkin, no_longer_due)
     if pulse is not None:
         _save_pulse(checkin, pulse)
     if wellbeing is not None and checkin.side_effect == SideEffect.SEVERE:
@@ -124,10 +131,7 @@ def checkin_submit(
     return checkin
 
 
-def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing, due: dict) -> None:
-    items = {item.pk for item in due.values()}
-    if wellbeing.side_effect_item_id and wellbeing.side_effect_item_id not in items:
-        raise ValidationError("Choose a step from that day's routine for the side effect.")
+def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing) -> None:
     checkin.satisfaction = wellbeing.satisfaction
     checkin.itch = wellbeing.itch
     checkin.side_effect = wellbeing.side_effect
@@ -140,24 +144,47 @@ def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing, due: dict) -> None:
     checkin.note = wellbeing.note.strip()
 
 
-def _replace_step_logs(checkin: CheckIn, given: dict, due: dict) -> None:
-    wanted = {
-        (key[0], key[1], answer.done, "" if answer.done else answer.skip_reason)
-        for key, answer in given.items()
-    }
+def _check_side_effect_item(wellbeing: Wellbeing, due: dict, no_longer_due: list) -> None:
+    """A step of that day: one due now, or one answered before a revision took it out.
+    Checked after the write (the answers are read under the row lock); raising rolls it back."""
+    steps = {step.item.pk for step in due.values()} | {log.item_id for log in no_longer_due}
+    if wellbeing.side_effect_item_id and wellbeing.side_effect_item_id not in steps:
+        raise ValidationError("Choose a step from that day's routine for the side effect.")
+
+
+def _write_step_logs(checkin: CheckIn, given: dict, due: dict) -> list:
+    """Write the answers that differ from those saved (matched by item key and slot); return
+    the saved answers of steps no longer due that day, which stay."""
     # order_by(): StepLog's Meta.ordering would join check-in, patient and user just to sort.
     logs = StepLog.objects.filter(checkin_id=checkin.pk).order_by()
-    existing = set(logs.values_list("item_id", "slot", "done", "skip_reason"))
-    if existing == wanted:
-        return  # a re-submission of the same answers (a double tap): nothing to rewrite
-    if existing:  # a new check-in has no logs to delete
-        logs.delete()
+    saved, no_longer_due = match_answers(
+        logs.values_list("id", "item_id", "item_key", "slot", "done", "skip_reason", named=True),
+        due.values(),
+    )
+    changed = []
+    for key, answer in given.items():
+        reason = "" if answer.done else answer.skip_reason
+        log = saved.get(step_key(due[key]))
+        if log is None or (log.done, log.skip_reason) != (answer.done, reason):
+            changed.append((key, answer.done, reason, log))
+    if not changed:
+        return no_longer_due  # a re-submission of the same answers (a double tap)
+    if replaced := [log.id for *_, log in changed if log is not None]:
+        StepLog.objects.filter(pk__in=replaced).delete()
     StepLog.objects.bulk_create(
-        StepLog(
-            checkin=checkin, item_id=key[0], item_key=due[key].key, slot=key[1],
-            done=answer.done, skip_reason="" if answer.done else answer.skip_reason,
-        )
-        for key, answer in given.items()
+        StepLog(checkin=checkin, item_id=key[0], item_key=due[key].item.key, slot=key[1],
+                done=done, skip_reason=reason)
+        for key, done, reason, _ in changed
+    )
+    return no_longer_due
+
+
+def _count_answers_no_longer_due(checkin: CheckIn, no_longer_due: list) -> None:
+    """The day's counts include the steps answered before a revision took them out."""
+    checkin.steps_due += len(no_longer_due)
+    checkin.steps_done += sum(1 for log in no_longer_due if log.done)
+    CheckIn.objects.filter(pk=checkin.pk).update(
+        steps_due=checkin.steps_due, steps_done=checkin.steps_done
     )
 
 

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
-from careplans import selectors as plans
 
 from . import selectors, services
 from .forms import CheckInForm, initial_from
@@ -36,28 +35,32 @@ def today(request: HttpRequest) -> HttpResponse:
         if quick is not None:
             return quick
     date_error = None
+    window = services.allowed_dates(patient)
     try:
         local_date = _chosen_date(request, patient)
         services.check_date(patient, local_date)
     except ValidationError as error:
         date_error = error.messages[0]
-        local_date = services.allowed_dates(patient)[0]
-    _, steps = plans.steps_due_on(patient, local_date)
-    existing = selectors.checkin_on(patient, local_date)
+        local_date = window[0]
+    schedules = selectors.schedules_on([(patient.pk, day) for day in window])
+    revision_id, steps = schedules[(patient.pk, local_date)]
+    saved = selectors.saved_day(selectors.checkin_on(patient, local_date), steps)
     form = CheckInForm(
         request.POST if request.method == "POST" and "all_done" not in request.POST else None,
-        steps=steps, ask_pulse=services.pulse_due(patient, local_date),
-        initial=initial_from(existing, local_date),
+        steps=steps, ask_pulse=services.pulse_due(patient, local_date), saved=saved,
+        initial=initial_from(saved, local_date),
     )
     if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
-        saved = _submit(request, patient, local_date, form)
-        if saved:
-            messages.success(request, _thanks(saved, local_date, patient))
+        checkin = _submit(request, patient, local_date, form)
+        if checkin:
+            messages.success(request, _thanks(checkin, local_date, patient))
             return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
     return render(request, "checkins/today.html", {
-        "patient": patient, "local_date": local_date, "form": form, "existing": existing,
-        "is_today": local_date == services.allowed_dates(patient)[0],
-        "backfill": _backfill_days(patient), "date_error": date_error,
+        "patient": patient, "local_date": local_date, "form": form, "saved": saved,
+        "is_today": local_date == window[0], "date_error": date_error,
+        "has_plan": schedules[(patient.pk, window[0])][0] is not None,
+        "plan_in_effect": revision_id is not None,
+        "backfill": _backfill_days(patient, window[1:], schedules),
     }, status=400 if request.method == "POST" and date_error else 200)
 
 
@@ -92,11 +95,11 @@ def _thanks(checkin: object, local_date: date, patient: object) -> str:
     return f"Saved for {when}: {checkin.steps_done} of {checkin.steps_due} steps done."
 
 
-def _backfill_days(patient: object) -> list[date]:
-    """Earlier days still open for a check-in and not yet logged."""
-    earlier = services.allowed_dates(patient)[1:]
-    logged = selectors.logged_dates(patient, earlier)
-    return [day for day in earlier if day not in logged]
+def _backfill_days(patient: object, earlier: list[date], schedules: dict) -> list[date]:
+    """Earlier days still open for a check-in, with steps due, and not yet logged."""
+    due = [day for day in earlier if schedules[(patient.pk, day)][1]]
+    logged = selectors.logged_dates(patient, due) if due else set()
+    return [day for day in due if day not in logged]
 
 
 @patient_required

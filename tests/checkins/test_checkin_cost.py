@@ -12,7 +12,7 @@ from checkins.models import CheckIn, StepLog
 from checkins.selectors import schedule_on, schedules_on
 from checkins.services import StepAnswer, checkin_submit
 from tests.checkins.conftest import steps_of
-from tests.factories import backdated_revision, item_draft
+from tests.factories import backdated_revision, item_draft, plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,19 @@ def test_one_tap_post_redirects_without_rendering_a_page(client, patient_a, rout
                                               "local_date": patient_a.local_today().isoformat()})
     assert response.status_code == 302
     assert response.templates == []
+
+
+def test_a_re_save_after_a_same_day_revision_costs_what_a_repeat_costs(patient_a, derm, routine):
+    # given: checked in, then a revision today that keeps one step and drops the other
+    today = patient_a.local_today()
+    checkin_submit(patient=patient_a, local_date=today, answers=None)
+    cleanser, _retinoid = steps_of(routine)
+    plan_for(patient_a, author=derm, base_number=1, items=[item_draft(
+        key=cleanser.key, name=cleanser.name, time_of_day="both", kind="skincare")])
+    # when: "I did everything" again
+    with CaptureQueriesContext(connection) as again:
+        checkin_submit(patient=patient_a, local_date=today, answers=None)
+    # then: revision, items, upsert, read logs; nothing rewritten (the answers are the same),
+    # and one update that counts the dropped step's kept answer into the day
+    assert len(statements(again)) == 5
+    assert (CheckIn.objects.get().steps_done, CheckIn.objects.get().steps_due) == (3, 3)

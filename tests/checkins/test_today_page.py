@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from checkins.models import AlliancePulse, CheckIn, StepLog
 from tests.checkins.conftest import steps_of
+from tests.factories import backdated_revision, item_draft, plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -130,11 +131,51 @@ def test_pulse_questions_are_asked_and_partial_answers_refused(client, patient_a
     assert AlliancePulse.objects.get().total == 29
 
 
-def test_patient_without_a_plan_sees_a_friendly_page(client, patient_b):
+def test_patient_without_a_plan_is_told_so_and_offered_no_day_to_fill(client, patient_b):
+    # given: a patient whose dermatologist has not made a plan
     client.force_login(patient_b.user)
-    response = client.get(reverse("today"))
-    assert response.status_code == 200
-    assert "once your dermatologist has set up your plan" in response.content.decode()
+    yesterday = (patient_b.local_today() - timedelta(days=1)).isoformat()
+    # when
+    today = client.get(reverse("today"))
+    earlier = client.get(reverse("today"), {"date": yesterday})
+    # then: said plainly; no back-fill days, no check-in form for any day
+    assert today.status_code == earlier.status_code == 200
+    body = today.content.decode()
+    assert "Your dermatologist has not set up your plan yet." in body
+    assert "Missed a day?" not in body
+    assert "?date=" not in body
+    for page in (body, earlier.content.decode()):
+        assert "I did everything" not in page
+        assert "Save check-in" not in page
+
+
+def test_days_before_the_plan_started_are_not_offered(client, patient_a, derm):
+    # given: a first plan saved today
+    plan_for(patient_a, author=derm)
+    client.force_login(patient_a.user)
+    yesterday = (patient_a.local_today() - timedelta(days=1)).isoformat()
+    # when
+    today = client.get(reverse("today")).content.decode()
+    earlier = client.get(reverse("today"), {"date": yesterday}).content.decode()
+    # then: today has its form, the days before have nothing to fill
+    assert "I did everything" in today
+    assert "Missed a day?" not in today
+    assert f"?date={yesterday}" not in today
+    assert "Your plan had not started yet on that day" in earlier
+    assert "Save check-in" not in earlier
+
+
+def test_back_fill_skips_days_with_nothing_due(client, patient_a, derm):
+    # given: a clay mask every other day since 3 days ago: due 3 and 1 days ago, not 2
+    start = patient_a.local_today() - timedelta(days=3)
+    backdated_revision(patient_a, author=derm, number=1, effective_from=start, items=[
+        item_draft(name="Clay mask", frequency="every_n_days", every_n_days=2)])
+    client.force_login(patient_a.user)
+    # when
+    body = client.get(reverse("today")).content.decode()
+    # then: 3 and 1 days ago had the mask due; 2 days ago nothing was
+    offered = {patient_a.local_today() - timedelta(days=n): n for n in (1, 2, 3)}
+    assert {n for day, n in offered.items() if f"?date={day.isoformat()}" in body} == {1, 3}
 
 
 def test_extra_fields_cannot_write_another_patients_check_in(client, patient_a, patient_b,
