@@ -279,17 +279,30 @@ REMINDER_STALE_CLAIM_SECONDS = env.int("REMINDER_STALE_CLAIM_SECONDS", default=1
 BENCHMARK_ENDPOINTS = env.bool("ALLIANCE_BENCHMARK_ENDPOINTS", default=False)
 
 # --- Logging: never health data; ids and event names only -----------------------------------
+_LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"request_paths": {"()": "core.logging.RequestLogFilter"}},
+    "filters": {
+        "request_paths": {"()": "core.logging.RequestLogFilter"},
+        "access_lines": {"()": "core.logging.ServerLogFilter"},
+        "csrf_paths": {"()": "core.logging.CsrfLogFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    # Every record once, through the root handler: this replaces the handlers of Django's default
+    # config ("django" printed a second copy in DEBUG, "django.server" did not propagate).
     "loggers": {
+        "django": {"level": _LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
-        "django.request": {"filters": ["request_paths"]},
-        "django.server": {"filters": ["request_paths"]},
+        # scripts/demo sets ERROR: runserver's access line already shows each 4xx.
+        "django.request": {
+            "filters": ["request_paths"],
+            "level": env.str("REQUEST_LOG_LEVEL", default=_LOG_LEVEL),
+        },
+        "django.server": {"filters": ["access_lines"], "propagate": True},
+        "django.security.csrf": {"filters": ["csrf_paths"]},
     },
 }
 
