@@ -17,6 +17,7 @@ import html
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from careplans.models import Preference
 from careplans.selectors import profile_for
+from careplans.services import profile_update
 from tests.factories import PatientFactory
 from tests.security.test_tampering import (
     AUDIT,
@@ -63,6 +65,9 @@ def world(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
         key="hilltop-only", label="Hilltop's own preference", clinic=other_clinic)
     world.new_patient = PatientFactory(dermatologist=derm)  # no plan yet: the editor asks a start
     profile_for(world.new_patient)
+    # A budget the plan changes below can exceed (a new profile has none, so nothing warns).
+    profile_update(patient=world.a, actor=derm, data={"monthly_budget": Decimal("30")},
+                   preferences=None)
     return world
 
 

@@ -42,6 +42,7 @@ def seeded(patient_a, derm, staff) -> Seeded:
         "what_matters": payload("goal"),
         "lifestyle_notes": payload("lifestyle-notes"),
         "preference_notes": payload("preference-notes"),
+        "monthly_budget": Decimal("30"),  # the plan below goes over it: a note to escape
     })
     revision = plan_for(
         patient_a, author=derm, reason=payload("plan-reason"),
