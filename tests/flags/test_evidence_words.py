@@ -122,6 +122,21 @@ def test_the_queue_shows_titles_and_plain_rule_names(client, staff, every_flag):
         assert label[0].isupper()
 
 
+def test_the_patient_page_and_at_risk_panel_show_each_flags_title(client, derm, every_flag):
+    # given: every flag escalated, so the dermatologist's "Alliance at risk" panel lists it too
+    client.force_login(derm)
+    for flag in every_flag.values():
+        flag.escalated_at = flag.opened_at
+        flag.save(update_fields=["escalated_at"])
+    # when
+    panel = visible_text(client.get(reverse("my_patients")).content.decode())
+    # then
+    for title, flag in every_flag.items():
+        detail = client.get(reverse("patient_detail", args=[flag.patient_id])).content.decode()
+        assert f">{title}</a>" in detail, title
+        assert f"{flag.patient.user.display_name}: {title}" in panel, title
+
+
 # --- The charts ------------------------------------------------------------------------------
 
 
