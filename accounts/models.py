@@ -5,7 +5,7 @@ Every other app depends on this one; it depends on no other project app.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -186,7 +186,12 @@ class Patient(models.Model):
         return ZoneInfo(self.timezone)
 
     def local_today(self) -> date:
+        """Today in the patient's calendar: a clock read, for views only."""
         return timezone.localdate(timezone=self.zone)
+
+    def local_date(self, now: datetime) -> date:
+        """The patient's calendar date at the instant ``now``."""
+        return timezone.localdate(now, timezone=self.zone)
 
     def clean(self) -> None:
         membership = ClinicMembership.objects.filter(user_id=self.dermatologist_id).first()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -82,7 +83,7 @@ def _send_invitation_email(*, patient_id: int) -> None:
 
 
 @transaction.atomic
-def invitation_accept(*, user: User, password: str) -> None:
+def invitation_accept(*, user: User, password: str, now: datetime) -> None:
     """Set the invited patient's password; following the emailed link proves the address."""
     from allauth.account.models import EmailAddress
 
@@ -90,5 +91,5 @@ def invitation_accept(*, user: User, password: str) -> None:
     user.save(update_fields=["password"])
     EmailAddress.objects.filter(user=user, email__iexact=user.email).update(verified=True)
     Invitation.objects.filter(patient__user=user, accepted_at__isnull=True).update(
-        accepted_at=timezone.now()
+        accepted_at=now
     )

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
@@ -55,7 +56,8 @@ def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> Htt
         return render(request, "accounts/invitation_invalid.html", status=400)
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        invitation_accept(user=user, password=form.cleaned_data["new_password1"])
+        invitation_accept(user=user, password=form.cleaned_data["new_password1"],
+                          now=timezone.now())
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         # Not allauth's login flow, so its login signal (which audits) is not sent.
         audit_record(actor=user, patient=None, action=AuditEvent.Action.LOGIN,

@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 
@@ -17,6 +19,8 @@ from tests.factories import ClinicFactory, DermatologistFactory, PatientFactory,
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Midday UTC on Wednesday 25 Nov 2026, a Wednesday in London (the factories' zone) too.
+FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +47,14 @@ def service_unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI requires it: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def now():
+    """A fixed instant, with the clock held at it: services are passed it, and the views and
+    tasks a test goes through read the same instant. Request it before fixtures that read it."""
+    with time_machine.travel(FIXED_NOW, tick=False):
+        yield FIXED_NOW
 
 
 @pytest.fixture
