@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +124,7 @@ def plan_revise(
     items: list[ItemDraft],
     reason: str,
     reviews_on: date,
+    now: datetime,
     starts_on: date | None = None,
     accepted: dict[str, str] | None = None,
     resolve_concern_ids: Iterable[int] = (),
@@ -131,8 +132,9 @@ def plan_revise(
     """Save the plan as a new immutable revision; refuse if it changed since ``base_number``.
 
     ``accepted`` maps a fit-warning code to the dermatologist's note for the patient.
+    The revision takes effect on the patient's calendar date at ``now``.
     """
-    today = patient.local_today()
+    today = patient.local_date(now)
     plan = CarePlan.objects.select_for_update().filter(patient=patient).first()
     if plan is None:
         if base_number != 0:
@@ -183,10 +185,10 @@ def concern_raise(
 
 
 @transaction.atomic
-def concern_reply(*, concern: Concern, author: User, reply: str) -> Concern:
+def concern_reply(*, concern: Concern, author: User, reply: str, now: datetime) -> Concern:
     concern.reply = reply.strip()
     concern.replied_by = author
-    concern.replied_at = timezone.now()
+    concern.replied_at = now
     concern.status = Concern.Status.ANSWERED
     concern.save(update_fields=["reply", "replied_by", "replied_at", "status"])
     _audit_change(author, concern.patient, "concern", concern.pk)

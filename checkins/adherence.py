@@ -79,9 +79,9 @@ def window_adherence(patient: Patient, start: date, end: date) -> WindowAdherenc
     return window_adherence_by_patient([patient.pk], start, end)[patient.pk]
 
 
-def last_days(patient: Patient, days: int, *, until: date | None = None) -> WindowAdherence:
-    end = until or patient.local_today()
-    return window_adherence(patient, end - timedelta(days=days - 1), end)
+def last_days(patient: Patient, days: int, *, until: date) -> WindowAdherence:
+    """The window adherence of the ``days`` days ending on ``until`` (a patient-local date)."""
+    return window_adherence(patient, until - timedelta(days=days - 1), until)
 
 
 def rolling_adherence(

@@ -541,11 +541,11 @@ class HistoryCharts:
         return self.audience == "patient"
 
 
-def history_context(patient: Patient, *, audience: str, today: date | None = None) -> dict:
-    """Context for ``checkins/_charts.html``: ``charts`` (a :class:`HistoryCharts`)."""
+def history_context(patient: Patient, *, audience: str, today: date) -> dict:
+    """Context for ``checkins/_charts.html``: ``charts`` (a :class:`HistoryCharts`) of the
+    weeks ending on ``today``, the patient's own calendar date."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
-    today = today or patient.local_today()
     start = grid_range(today)[0]
     period = f"{start.day} {start:%b} to {today.day} {today:%b %Y}"
     plan = plans.plan_of(patient)

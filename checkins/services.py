@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Patient
 
@@ -44,16 +43,16 @@ class Wellbeing:
     note: str = ""
 
 
-def allowed_dates(patient: Patient) -> list[date]:
-    """Today and up to three days back, in the patient's own calendar."""
-    today = patient.local_today()
+def allowed_dates(*, today: date) -> list[date]:
+    """``today`` (the patient's own calendar date) and up to three days back."""
     return [today - timedelta(days=n) for n in range(BACKFILL_DAYS + 1)]
 
 
-def check_date(patient: Patient, local_date: date) -> None:
-    if local_date > patient.local_today():
+def check_date(local_date: date, *, today: date) -> None:
+    """Refuse a day outside the back-fill window ending on the patient's ``today``."""
+    if local_date > today:
         raise ValidationError("You can't check in for a day that hasn't happened yet.")
-    if local_date not in allowed_dates(patient):
+    if local_date not in allowed_dates(today=today):
         raise ValidationError("Check-ins can be added for today and the 3 days before only.")
 
 
@@ -82,6 +81,7 @@ def checkin_submit(
     patient: Patient,
     local_date: date,
     answers: list[StepAnswer] | None,
+    now: datetime,
     wellbeing: Wellbeing | None = None,
     pulse: dict[str, int] | None = None,
 ) -> CheckIn:
@@ -93,8 +93,10 @@ def checkin_submit(
     A revision saved since the last save gave the steps new items: saved answers follow the
     item's key, only answers that differ are rewritten, and answers for steps the revision took
     out of the day stay with the check-in (and in its counts) as what happened that day.
+    ``now`` is the instant of the submission: it dates the save and, in the patient's zone,
+    says which days are open.
     """
-    check_date(patient, local_date)
+    check_date(local_date, today=patient.local_date(now))
     revision_id, steps = schedule_on(patient, local_date)
     if revision_id is None or not steps:
         raise ValidationError("There are no steps to check in for on that day.")
@@ -106,7 +108,7 @@ def checkin_submit(
         raise ValidationError("Answer each step due that day, and only those.")
     checkin = CheckIn(
         patient=patient, local_date=local_date, revision_id=revision_id, steps_due=len(due),
-        steps_done=sum(1 for a in given.values() if a.done), updated_at=timezone.now(),
+        steps_done=sum(1 for a in given.values() if a.done), updated_at=now,
     )
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
     if wellbeing is not None:
@@ -209,9 +211,10 @@ def _request_attention(checkin: CheckIn, kind: str) -> None:
         ))
 
 
-def attention_dispatch_one(*, request_id: int) -> bool:
-    """Offer one pending request to the receivers; mark it processed once one takes it on.
-    Idempotent: a processed request is not offered again."""
+def attention_dispatch_one(*, request_id: int, now: datetime) -> bool:
+    """Offer one pending request to the receivers (with ``now``, the instant they act at);
+    mark it processed once one takes it on. Idempotent: a processed request is not offered
+    again."""
     with transaction.atomic():
         request = (
             AttentionRequest.objects.select_for_update()
@@ -220,16 +223,18 @@ def attention_dispatch_one(*, request_id: int) -> bool:
         if request is None:
             return False
         handled = any(result for _, result in attention_requested.send(
-            sender=AttentionRequest, request=request
+            sender=AttentionRequest, request=request, now=now
         ))
         if handled:
-            request.processed_at = timezone.now()
+            request.processed_at = now
             request.save(update_fields=["processed_at"])
         return handled
 
 
-def attention_pending_ids(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:
-    cutoff = timezone.now() - older_than
+def attention_pending_ids(
+    *, now: datetime, older_than: timedelta = timedelta(minutes=1)
+) -> list[int]:
+    cutoff = now - older_than
     return list(
         AttentionRequest.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
         .values_list("pk", flat=True)[:1000]

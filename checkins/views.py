@@ -1,10 +1,11 @@
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
@@ -13,32 +14,33 @@ from . import selectors, services
 from .forms import CheckInForm, initial_from
 
 
-def _chosen_date(request: HttpRequest, patient: object) -> date:
-    """The day asked for (today if none). A link's unreadable ``?date=`` falls back to today; a
-    posted one is refused (ValidationError), so a tampered form never saves a day it didn't name."""
+def _chosen_date(request: HttpRequest, window: list[date]) -> date:
+    """The day asked for (today, ``window[0]``, if none). A link's unreadable ``?date=`` falls
+    back to today; a posted one is refused (ValidationError), so a tampered form never saves a
+    day it didn't name."""
     raw = request.POST.get("local_date") or request.GET.get("date")
-    allowed = services.allowed_dates(patient)
     try:
-        chosen = date.fromisoformat(raw) if raw else allowed[0]
+        chosen = date.fromisoformat(raw) if raw else window[0]
     except ValueError:
         if request.method == "POST":
             raise ValidationError("Enter a valid date.") from None
-        chosen = allowed[0]
+        chosen = window[0]
     return chosen
 
 
 @patient_required
 def today(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
+    now = timezone.now()
+    window = services.allowed_dates(today=patient.local_date(now))
     if request.method == "POST" and "all_done" in request.POST:
-        quick = _all_done(request, patient)
+        quick = _all_done(request, patient, now, window)
         if quick is not None:
             return quick
     date_error = None
-    window = services.allowed_dates(patient)
     try:
-        local_date = _chosen_date(request, patient)
-        services.check_date(patient, local_date)
+        local_date = _chosen_date(request, window)
+        services.check_date(local_date, today=window[0])
     except ValidationError as error:
         date_error = error.messages[0]
         local_date = window[0]
@@ -51,9 +53,9 @@ def today(request: HttpRequest) -> HttpResponse:
         initial=initial_from(saved, local_date),
     )
     if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
-        checkin = _submit(request, patient, local_date, form)
+        checkin = _submit(request, patient, local_date, form, now)
         if checkin:
-            messages.success(request, _thanks(checkin, local_date, patient))
+            messages.success(request, _thanks(checkin, local_date, window[0]))
             return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
     return render(request, "checkins/today.html", {
         "patient": patient, "local_date": local_date, "form": form, "saved": saved,
@@ -64,23 +66,28 @@ def today(request: HttpRequest) -> HttpResponse:
     }, status=400 if request.method == "POST" and date_error else 200)
 
 
-def _all_done(request: HttpRequest, patient: object) -> HttpResponse | None:
+def _all_done(
+    request: HttpRequest, patient: object, now: datetime, window: list[date]
+) -> HttpResponse | None:
     """The one-tap check-in: straight to the service, no form to build. On a refusal (a date
     outside the window, nothing due) it returns None and the page explains."""
     try:
-        local_date = _chosen_date(request, patient)
-        checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None)
+        local_date = _chosen_date(request, window)
+        checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None,
+                                          now=now)
     except ValidationError:
         return None
-    messages.success(request, _thanks(checkin, local_date, patient))
+    messages.success(request, _thanks(checkin, local_date, window[0]))
     return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
 
 
-def _submit(request: HttpRequest, patient: object, local_date: date, form: CheckInForm):
+def _submit(
+    request: HttpRequest, patient: object, local_date: date, form: CheckInForm, now: datetime
+):
     try:
         if form.is_valid():
             return services.checkin_submit(
-                patient=patient, local_date=local_date, answers=form.answers(),
+                patient=patient, local_date=local_date, answers=form.answers(), now=now,
                 wellbeing=form.wellbeing(), pulse=form.pulse(),
             )
     except ValidationError as error:
@@ -88,8 +95,8 @@ def _submit(request: HttpRequest, patient: object, local_date: date, form: Check
     return None
 
 
-def _thanks(checkin: object, local_date: date, patient: object) -> str:
-    when = "today" if local_date == patient.local_today() else local_date.strftime("%A %-d %B")
+def _thanks(checkin: object, local_date: date, today: date) -> str:
+    when = "today" if local_date == today else local_date.strftime("%A %-d %B")
     if checkin.steps_done == checkin.steps_due:
         return f"Saved for {when}: every step done. Nice work."
     return f"Saved for {when}: {checkin.steps_done} of {checkin.steps_due} steps done."
@@ -107,4 +114,5 @@ def history(request: HttpRequest) -> HttpResponse:
     from .charts import history_context
 
     patient = patient_of(request.user)
-    return render(request, "checkins/history.html", history_context(patient, audience="patient"))
+    return render(request, "checkins/history.html",
+                  history_context(patient, audience="patient", today=patient.local_today()))

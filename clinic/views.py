@@ -7,13 +7,14 @@ audited); edits additionally require the dermatologist role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
@@ -66,8 +67,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @clinician_required
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
-    context = {**plan_context(patient), **history_context(patient, audience="clinician"),
-               "deliveries": recent_deliveries(patient)}
+    context = plan_context(patient)  # reads the patient's today once: context["today"]
+    context.update(history_context(patient, audience="clinician", today=context["today"]),
+                   deliveries=recent_deliveries(patient, today=context["today"]))
     context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm(),
                    open_flags=flags.open_flags_of(patient))
     return render(request, "clinic/patient_detail.html", context)
@@ -106,7 +108,8 @@ def concern_reply_view(request: HttpRequest, patient_id: int, concern_id: int) -
     concern = get_object_or_404(patient.concerns, pk=concern_id)
     form = ConcernReplyForm(request.POST)
     if form.is_valid():
-        concern_reply(concern=concern, author=request.user, reply=form.cleaned_data["reply"])
+        concern_reply(concern=concern, author=request.user, reply=form.cleaned_data["reply"],
+                      now=timezone.now())
         messages.success(request, "Your answer is on the patient's plan page.")
     else:
         messages.error(request, "Write an answer of at least two characters.")
@@ -128,10 +131,10 @@ class PlanEditor:
         return all([self.meta.is_valid(), self.items.is_valid(), self.acceptance.is_valid()])
 
 
-def _plan_editor(request: HttpRequest, patient: Patient) -> PlanEditor:
+def _plan_editor(request: HttpRequest, patient: Patient, now: datetime) -> PlanEditor:
     plan = plans.plan_of(patient)
     revision = plans.current_revision(plan)
-    today = patient.local_today()
+    today = patient.local_date(now)
     data = request.POST if request.method == "POST" else None
     meta = PlanMetaForm(
         data, patient=patient, plan_starts_on=plan.starts_on if plan else None, today=today,
@@ -177,7 +180,8 @@ def _with_added_row(data: object) -> object:
 @clinician_required
 def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _for_dermatologist(request, patient_id, "care_plan")
-    editor = _plan_editor(request, patient)
+    now = timezone.now()
+    editor = _plan_editor(request, patient, now)
     if request.method == "POST" and request.POST.get("action") == "save" and editor.valid:
         try:
             revision = plan_revise(
@@ -186,6 +190,7 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                 starts_on=editor.meta.start(),
                 reviews_on=editor.meta.cleaned_data["reviews_on"],
                 reason=editor.meta.cleaned_data["reason"],
+                now=now,
                 items=editor.items.drafts(),
                 accepted=editor.acceptance.accepted(),
                 resolve_concern_ids=[
@@ -207,7 +212,7 @@ def plan_fit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _for_dermatologist(request, patient_id, "care_plan")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    editor = _plan_editor(request, patient)
+    editor = _plan_editor(request, patient, timezone.now())
     return render(request, "clinic/_fit_panel.html", {"editor": editor, "patient": patient})
 
 

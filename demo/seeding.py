@@ -1034,9 +1034,9 @@ def _insert_concerns(
 
 
 def _seed_plan_chunk(
-    patients: list[DemoPatient], preferences: dict[str, Preference], replier_id: int
+    patients: list[DemoPatient], preferences: dict[str, Preference], replier_id: int,
+    now: datetime,
 ) -> None:
-    now = timezone.now()
     fit_preferences = tuple(
         FitPreference(key=p.key, label=p.label, conflict=p.conflict) for p in preferences.values()
     )
@@ -1066,8 +1066,11 @@ def _patients_without_plan(clinic: Clinic) -> list[DemoPatient]:
             for pk, email, zone, derm_id in rows]
 
 
-def seed_plans(*, clinic: Clinic, replier: User, progress: Progress | None = None) -> int:
-    """Give every demo patient without a care plan a profile and a back-dated plan, in bulk.
+def seed_plans(
+    *, clinic: Clinic, replier: User, now: datetime, progress: Progress | None = None
+) -> int:
+    """Give every demo patient without a care plan a profile and a plan back-dated from
+    ``now``, in bulk.
 
     ``replier`` answers the concerns that the demo shows as answered. Returns how many plans
     were new.
@@ -1078,7 +1081,7 @@ def seed_plans(*, clinic: Clinic, replier: User, progress: Progress | None = Non
     for start in range(0, len(patients), CHUNK):
         chunk = patients[start:start + CHUNK]
         with transaction.atomic():
-            _seed_plan_chunk(chunk, preferences, replier.pk)
+            _seed_plan_chunk(chunk, preferences, replier.pk, now)
         done += len(chunk)
         if progress:
             progress(done, len(patients))
@@ -1633,12 +1636,13 @@ class HistorySummary:
 
 
 def seed_history(
-    *, clinic: Clinic, days: int = HISTORY_DAYS, progress: Progress | None = None
+    *, clinic: Clinic, now: datetime, days: int = HISTORY_DAYS, progress: Progress | None = None
 ) -> HistorySummary:
     """Give every demo patient with a plan and no check-in yet up to ``days`` days of daily
-    check-ins (never before the plan starts), in bulk, 500 patients per transaction."""
+    check-ins up to ``now`` (never before the plan starts), in bulk, 500 patients per
+    transaction."""
     patients = _patients_without_history(clinic) if days > 0 else []
-    values = _DbValues(timezone.now())
+    values = _DbValues(now)
     done = checkins = 0
     with _cyclic_gc_paused(), _sqlite_page_cache(SQLITE_LOAD_CACHE_KIB):
         for start in range(0, len(patients), HISTORY_CHUNK):
@@ -1694,27 +1698,28 @@ def _sqlite_page_cache(kib: int) -> Iterator[None]:
 
 
 def seed_demo(
-    *, patients: int = 32, days: int = HISTORY_DAYS, progress: Progress | None = None,
-    plan_progress: Progress | None = None, history_progress: Progress | None = None,
-    flags: bool = True,
+    *, now: datetime, patients: int = 32, days: int = HISTORY_DAYS,
+    progress: Progress | None = None, plan_progress: Progress | None = None,
+    history_progress: Progress | None = None, flags: bool = True,
 ) -> DemoSummary:
+    """The demo clinic as it stands at ``now``: plans, history and flags all end there."""
     password_hash = make_password(DEMO_PASSWORD)
     clinic, derm, _staff = seed_core(password_hash)
     created = seed_cohort(
         clinic=clinic, dermatologist=derm, patients=patients,
         password_hash=password_hash, progress=progress,
     )
-    plans = seed_plans(clinic=clinic, replier=derm, progress=plan_progress)
-    history = seed_history(clinic=clinic, days=days, progress=history_progress)
+    plans = seed_plans(clinic=clinic, replier=derm, now=now, progress=plan_progress)
+    history = seed_history(clinic=clinic, now=now, days=days, progress=history_progress)
     return DemoSummary(
         clinic=clinic, created_patients=created,
         total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
         history_patients=history.patients, created_checkins=history.checkins,
-        opened_flags=seed_flags(clinic) if flags else 0,
+        opened_flags=seed_flags(clinic, now=now) if flags else 0,
     )
 
 
-def seed_flags(clinic: Clinic) -> int:
+def seed_flags(clinic: Clinic, *, now: datetime) -> int:
     """Flags for the seeded history, as production would have them by now: the severe side
     effects the check-ins asked attention for, then a sweep of every rule. Idempotent."""
     from checkins.services import attention_dispatch_one
@@ -1725,6 +1730,6 @@ def seed_flags(clinic: Clinic) -> int:
     pending = AttentionRequest.objects.filter(
         patient__clinic=clinic, processed_at__isnull=True).values_list("pk", flat=True)
     for request_id in list(pending):
-        attention_dispatch_one(request_id=request_id)
-    sweep(clinic_ids=[clinic.pk])
+        attention_dispatch_one(request_id=request_id, now=now)
+    sweep(now=now, clinic_ids=[clinic.pk])
     return Flag.objects.filter(clinic=clinic).count() - before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.dispatch import receiver
 
 from checkins.models import AttentionRequest
@@ -11,8 +13,10 @@ from .services import flag_raise_severe_side_effect
 
 
 @receiver(attention_requested, dispatch_uid="flags.severe_side_effect")
-def raise_flag_for_attention(sender: object, request: AttentionRequest, **kwargs: object) -> bool:
+def raise_flag_for_attention(
+    sender: object, request: AttentionRequest, now: datetime, **kwargs: object
+) -> bool:
     if request.kind != AttentionRequest.Kind.SEVERE_SIDE_EFFECT:
         return False
-    flag_raise_severe_side_effect(request=request)
+    flag_raise_severe_side_effect(request=request, now=now)
     return True

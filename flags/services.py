@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.services import audit_record
@@ -36,7 +35,7 @@ class ApplyResult:
 
 @transaction.atomic
 def flags_apply(
-    *, findings: Iterable[Finding], patient_ids: Iterable[int], now: datetime | None = None
+    *, findings: Iterable[Finding], patient_ids: Iterable[int], now: datetime
 ) -> ApplyResult:
     """Turn findings about ``patient_ids`` into flags, set-based and idempotent.
 
@@ -46,9 +45,8 @@ def flags_apply(
       check-ins): update it and keep the change as a FlagEvent;
     - anything else (the same finding the next night, a second sweep, a retried task): nothing.
     The open flags of these patients are locked first, so two sweeps at once serialise here;
-    the partial unique constraint backs this up.
+    the partial unique constraint backs this up. ``now`` dates the new flags and events.
     """
-    now = now or timezone.now()
     findings = list(findings)
     if not findings:
         return ApplyResult()
@@ -201,7 +199,7 @@ def severe_side_effect_finding(request: AttentionRequest) -> Finding:
     )
 
 
-def flag_raise_severe_side_effect(*, request: AttentionRequest) -> None:
+def flag_raise_severe_side_effect(*, request: AttentionRequest, now: datetime) -> None:
     """Raised at once when such a check-in is saved (via checkins' attention request)."""
     finding = severe_side_effect_finding(request)
     open_flag = Flag.objects.filter(patient_id=finding.patient_id, rule=finding.rule).open()
@@ -215,15 +213,15 @@ def flag_raise_severe_side_effect(*, request: AttentionRequest) -> None:
         )
     elif open_flag is not None:
         return
-    flags_apply(findings=[finding], patient_ids=[finding.patient_id])
+    flags_apply(findings=[finding], patient_ids=[finding.patient_id], now=now)
 
 
 # --- The review lifecycle -----------------------------------------------------------------
 
-def _event(flag: Flag, actor: User, kind: str, note: str = "") -> FlagEvent:
+def _event(flag: Flag, actor: User, kind: str, now: datetime, note: str = "") -> FlagEvent:
     audit_record(actor=actor, patient=flag.patient, action=AuditEvent.Action.CHANGE,
                  object_type=f"flag:{kind}", object_id=str(flag.pk))
-    return FlagEvent.objects.create(flag=flag, actor=actor, kind=kind, note=note)
+    return FlagEvent.objects.create(flag=flag, actor=actor, kind=kind, note=note, at=now)
 
 
 def _require_open(flag: Flag) -> None:
@@ -232,7 +230,9 @@ def _require_open(flag: Flag) -> None:
 
 
 @transaction.atomic
-def flag_acknowledge(*, flag: Flag, actor: User, assignee: User | None = None) -> Flag:
+def flag_acknowledge(
+    *, flag: Flag, actor: User, now: datetime, assignee: User | None = None
+) -> Flag:
     """new → acknowledged, assigned to ``assignee`` (default: the person acknowledging)."""
     _require_open(flag)
     assignee = assignee or actor
@@ -242,54 +242,56 @@ def flag_acknowledge(*, flag: Flag, actor: User, assignee: User | None = None) -
     if flag.state == State.NEW:
         flag.state = State.ACKNOWLEDGED
         changed.append("state")
-    flag.assigned_to, flag.updated_at = assignee, timezone.now()
+    flag.assigned_to, flag.updated_at = assignee, now
     flag.save(update_fields=changed)
     kind = FlagEvent.Kind.ACKNOWLEDGED if "state" in changed else FlagEvent.Kind.ASSIGNED
-    _event(flag, actor, kind, note=f"Assigned to {assignee.display_name}")
+    _event(flag, actor, kind, now, note=f"Assigned to {assignee.display_name}")
     return flag
 
 
 @transaction.atomic
 def outreach_log(
-    *, flag: Flag, actor: User, channel: str, outcome: str, note: str = "",
+    *, flag: Flag, actor: User, channel: str, outcome: str, now: datetime, note: str = "",
     message_to_patient: str = "",
 ) -> Outreach:
     _require_open(flag)
     if flag.state == State.NEW:
-        flag_acknowledge(flag=flag, actor=actor)
+        flag_acknowledge(flag=flag, actor=actor, now=now)
     outreach = Outreach.objects.create(
         flag=flag, patient_id=flag.patient_id, by=actor, channel=channel, outcome=outcome,
-        note=note, message_to_patient=message_to_patient,
+        note=note, message_to_patient=message_to_patient, at=now,
     )
-    _event(flag, actor, FlagEvent.Kind.OUTREACH,
+    _event(flag, actor, FlagEvent.Kind.OUTREACH, now,
            note=f"{outreach.get_channel_display()}: {outreach.get_outcome_display()}")
     return outreach
 
 
 @transaction.atomic
-def flag_escalate(*, flag: Flag, actor: User, note: str) -> Flag:
+def flag_escalate(*, flag: Flag, actor: User, note: str, now: datetime) -> Flag:
     """Route the flag to the patient's dermatologist (shown on their "My patients")."""
     _require_open(flag)
     if flag.escalated_at is not None:
         raise FlagStateError("This flag is already with the dermatologist.")
-    flag.escalated_at = flag.updated_at = timezone.now()
+    flag.escalated_at = flag.updated_at = now
     flag.save(update_fields=["escalated_at", "updated_at"])
-    _event(flag, actor, FlagEvent.Kind.ESCALATED, note=note)
+    _event(flag, actor, FlagEvent.Kind.ESCALATED, now, note=note)
     return flag
 
 
 @transaction.atomic
-def flag_resolve(*, flag: Flag, actor: User, resolution: str, note: str = "") -> Flag:
+def flag_resolve(
+    *, flag: Flag, actor: User, resolution: str, now: datetime, note: str = ""
+) -> Flag:
     _require_open(flag)
     if resolution not in Resolution.values:
         raise FlagStateError("Choose a resolution.")
     if resolution == Resolution.OTHER and not note.strip():
         raise FlagStateError("Say what happened when the resolution is “Other”.")
     flag.state, flag.resolution, flag.resolution_note = State.RESOLVED, resolution, note
-    flag.resolved_at = flag.updated_at = timezone.now()
+    flag.resolved_at = flag.updated_at = now
     flag.resolved_by = actor
     flag.save(update_fields=["state", "resolution", "resolution_note", "resolved_at",
                              "resolved_by", "updated_at"])
-    _event(flag, actor, FlagEvent.Kind.RESOLVED,
+    _event(flag, actor, FlagEvent.Kind.RESOLVED, now,
            note=f"{flag.get_resolution_display()}. {note}".strip())
     return flag

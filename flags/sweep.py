@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lead, RowNumber
-from django.utils import timezone
 
 from accounts.models import Clinic, Patient
 from checkins.models import AlliancePulse, CheckIn
@@ -101,17 +100,16 @@ class SweepResult:
     per_rule: Counter = field(default_factory=Counter)
 
 
-def sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None,
+def sweep(*, now: datetime, clinic_ids: list[int] | None = None,
           chunk_size: int = 2000) -> SweepResult:
     """Evaluate every rule for the active patients with a plan of these clinics (all clinics
-    when None) and apply the findings. Idempotent: a second run changes nothing."""
-    now = now or timezone.now()
+    when None) as of ``now`` and apply the findings. Idempotent: a second run changes nothing."""
     result = SweepResult()
     for clinic_id in clinic_ids if clinic_ids is not None else clinics_with_patients():
         settings = FlagSettings.for_clinic(clinic_id)
         for chunk in patient_chunks(clinic_id, now=now, chunk_size=chunk_size):
             findings = evaluate_chunk(chunk, settings=settings)
-            applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids)
+            applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids, now=now)
             result.patients += len(chunk.plan_starts)
             result.chunks += 1
             result.findings += len(findings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.decorators import clinician_required, patient_required
 from accounts.models import AuditEvent, User
@@ -115,33 +117,36 @@ def _work_context(
 @dataclass(frozen=True)
 class Action:
     form: type[forms.Form]
-    perform: Callable[[Flag, User, dict[str, Any]], str]  # returns the message shown after
+    # (flag, actor, form data, now) -> the message shown after
+    perform: Callable[[Flag, User, dict[str, Any], datetime], str]
     initial: Callable[[Flag, User], dict[str, Any]] = lambda flag, user: {}
 
 
-def _acknowledge(flag: Flag, user: User, data: dict[str, Any]) -> str:
+def _acknowledge(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
     was_new = flag.state == State.NEW
-    flag_acknowledge(flag=flag, actor=user, assignee=data["assignee"])
+    flag_acknowledge(flag=flag, actor=user, assignee=data["assignee"], now=now)
     who = "you" if data["assignee"] == user else data["assignee"].display_name
     return f"Acknowledged and assigned to {who}." if was_new else f"Assigned to {who}."
 
 
-def _outreach(flag: Flag, user: User, data: dict[str, Any]) -> str:
+def _outreach(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
     outreach_log(flag=flag, actor=user, channel=data["channel"], outcome=data["outcome"],
-                 note=data["note"], message_to_patient=data["message_to_patient"].strip())
+                 note=data["note"], message_to_patient=data["message_to_patient"].strip(),
+                 now=now)
     if data["message_to_patient"].strip():
         return "Outreach logged. The patient can read your message in the portal."
     return "Outreach logged."
 
 
-def _escalate(flag: Flag, user: User, data: dict[str, Any]) -> str:
-    flag_escalate(flag=flag, actor=user, note=data["note"])
+def _escalate(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
+    flag_escalate(flag=flag, actor=user, note=data["note"], now=now)
     name = flag.patient.dermatologist.display_name
     return f"Escalated to {name}. It is at the top of their “My patients” page."
 
 
-def _resolve(flag: Flag, user: User, data: dict[str, Any]) -> str:
-    flag_resolve(flag=flag, actor=user, resolution=data["resolution"], note=data["note"])
+def _resolve(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
+    flag_resolve(flag=flag, actor=user, resolution=data["resolution"], note=data["note"],
+                 now=now)
     return f"Resolved: {flag.get_resolution_display()}."
 
 
@@ -169,7 +174,7 @@ def _act(request: HttpRequest, flag_id: int, action: str) -> HttpResponse:
         return _invalid(request, flag, action, form)
     try:
         with transaction.atomic():
-            done = spec.perform(_locked(flag), request.user, form.cleaned_data)
+            done = spec.perform(_locked(flag), request.user, form.cleaned_data, timezone.now())
     except FlagStateError as refusal:
         return _answer(request, flag, str(refusal), error=True)
     return _answer(request, flag, done)

@@ -155,8 +155,9 @@ def stale_claims(*, now: datetime) -> list[int]:
     return stale
 
 
-def recent_deliveries(patient: Patient, *, days: int = 14) -> list[Delivery]:
-    since = patient.local_today() - timedelta(days=days - 1)
+def recent_deliveries(patient: Patient, *, today: date, days: int = 14) -> list[Delivery]:
+    """The reminders of the ``days`` days ending on ``today`` (the patient's date), newest first."""
+    since = today - timedelta(days=days - 1)
     return list(Delivery.objects.filter(patient=patient, local_date__gte=since)
                 .order_by("-local_date"))
 

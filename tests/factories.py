@@ -108,16 +108,19 @@ def item_draft(**overrides: object):
     return ItemDraft(**values)
 
 
-def plan_for(patient, *, author, items=None, reason="First plan", base_number=0, **kwargs):
-    """Save a plan revision through the real service."""
+def plan_for(patient, *, author, items=None, reason="First plan", base_number=0, now=None,
+             **kwargs):
+    """Save a plan revision through the real service, at ``now`` (default: the clock, which
+    the test may hold still with the ``now`` fixture; a live server's tests need the real one)."""
     from datetime import timedelta
 
     from careplans.services import plan_revise
 
+    now = now or timezone.now()
     return plan_revise(
         patient=patient, author=author, base_number=base_number,
-        items=items or [item_draft()], reason=reason,
-        reviews_on=kwargs.pop("reviews_on", patient.local_today() + timedelta(weeks=12)),
+        items=items or [item_draft()], reason=reason, now=now,
+        reviews_on=kwargs.pop("reviews_on", patient.local_date(now) + timedelta(weeks=12)),
         **kwargs,
     )
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.utils import timezone
 
 from demo.seeding import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
 from tests.browser.conftest import assert_no_axe_violations, complete_code_step
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_clinic():
-    return seed_demo(patients=3)
+    return seed_demo(patients=3, now=timezone.now())  # the live server's clock
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,8 @@ def visible_text(html: str) -> str:
 
 
 @pytest.fixture
-def lived_in(patient_a, derm, staff):
-    """A patient with everything their pages can show."""
+def lived_in(patient_a, derm, staff, now):
+    """A patient with everything their pages can show (the clock held at ``now``)."""
     profile_update(patient=patient_a, actor=derm, data={"morning_minutes": 1,
                    "evening_minutes": 1, "monthly_budget": Decimal("5")}, preferences=None)
     flag = adherence_drop_flag(patient_a, author=derm, note="Busy week", note_days_ago=3,
@@ -42,10 +42,11 @@ def lived_in(patient_a, derm, staff):
         items=[item_draft(minutes=5), item_draft(name="Emollient", position=2, minutes=4,
                                                  time_of_day="both")],
         accepted={"time:evening": "Worth it for two weeks.", "budget": "Generic soon."},
+        now=now,
     )
     concern_raise(patient=patient_a, revision=revision, item=revision.items.first(),
                   category="no_time", text="Evenings are hard")
-    outreach_log(flag=flag, actor=staff, channel="phone", outcome="reached",
+    outreach_log(flag=flag, actor=staff, channel="phone", outcome="reached", now=now,
                  message_to_patient="Call us any time.")
     assert CheckIn.objects.filter(patient=patient_a).exists()
     return patient_a

@@ -1,6 +1,6 @@
 """Plan revisions: immutable snapshots with reasons, optimistic locking, fit acceptance, audit."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,16 +14,31 @@ from tests.factories import backdated_revision, item_draft, plan_for
 pytestmark = pytest.mark.django_db
 
 
-def test_first_save_creates_plan_and_revision_one(patient_a, derm):
+def test_first_save_creates_plan_and_revision_one(patient_a, derm, now):
     # when
-    revision = plan_for(patient_a, author=derm)
+    revision = plan_for(patient_a, author=derm, now=now)
     # then
     assert revision.number == 1
     assert revision.plan.current_number == 1
-    assert revision.effective_from == patient_a.local_today()
+    assert revision.effective_from == patient_a.local_date(now)
     assert [i.name for i in revision.items.all()] == ["Adapalene 0.1% gel"]
     assert AuditEvent.objects.filter(actor=derm, patient=patient_a, action="change",
                                      object_type="plan_revision").count() == 1
+
+
+def test_a_revision_takes_effect_on_the_patients_date_at_the_instant_it_is_saved(derm):
+    # given: 23:30 UTC on Tue 24 Nov 2026 is already Wednesday morning in Auckland
+    from tests.factories import PatientFactory
+
+    in_london = PatientFactory(dermatologist=derm, timezone="Europe/London")
+    in_auckland = PatientFactory(dermatologist=derm, timezone="Pacific/Auckland")
+    saved_at = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
+    # when
+    london = plan_for(in_london, author=derm, now=saved_at)
+    auckland = plan_for(in_auckland, author=derm, now=saved_at)
+    # then
+    assert (london.effective_from, london.plan.starts_on) == (date(2026, 11, 24),) * 2
+    assert (auckland.effective_from, auckland.plan.starts_on) == (date(2026, 11, 25),) * 2
 
 
 def test_each_save_is_a_new_revision_and_old_ones_stay_intact(patient_a, derm):
@@ -72,21 +87,24 @@ def test_starting_a_second_plan_from_scratch_is_refused(patient_a, derm):
         plan_for(patient_a, author=derm, base_number=0)
 
 
-def test_item_start_date_carries_across_revisions_so_a_ramp_up_is_not_restarted(patient_a, derm):
+def test_item_start_date_carries_across_revisions_so_a_ramp_up_is_not_restarted(
+    patient_a, derm, now,
+):
     # given: a ramping item started at the plan start
-    first = plan_for(patient_a, author=derm, starts_on=patient_a.local_today() - timedelta(days=5),
+    today = patient_a.local_date(now)
+    first = plan_for(patient_a, author=derm, now=now, starts_on=today - timedelta(days=5),
                      items=[item_draft(ramp_every_n_days=2, ramp_days=14)])
     item = first.items.get()
     # when: the item is edited, and a new item is added
-    second = plan_for(patient_a, author=derm, base_number=1, items=[
+    second = plan_for(patient_a, author=derm, base_number=1, now=now, items=[
         item_draft(key=item.key, ramp_every_n_days=2, ramp_days=14, minutes=3),
         item_draft(name="SPF 30", time_of_day="morning", position=2),
     ])
     # then
     kept = second.items.get(key=item.key)
     added = second.items.exclude(key=item.key).get()
-    assert kept.starts_on == patient_a.local_today() - timedelta(days=5)
-    assert added.starts_on == patient_a.local_today()
+    assert kept.starts_on == today - timedelta(days=5)
+    assert added.starts_on == today
 
 
 def test_fit_warnings_are_saved_with_the_accepted_note(patient_a, derm):
@@ -122,18 +140,19 @@ def test_a_revision_can_resolve_concerns(patient_a, derm):
     assert concern.resolved_by_revision == second
 
 
-def test_revision_in_effect_on_a_past_date(patient_a, derm):
+def test_revision_in_effect_on_a_past_date(patient_a, derm, now):
     # given: revision 1 effective a month ago (as history holds it), revision 2 saved today
+    today = patient_a.local_date(now)
     first = backdated_revision(patient_a, author=derm, number=1, items=[item_draft()],
-                               effective_from=patient_a.local_today() - timedelta(days=30))
-    second = plan_for(patient_a, author=derm, base_number=1,
+                               effective_from=today - timedelta(days=30))
+    second = plan_for(patient_a, author=derm, base_number=1, now=now,
                       items=[item_draft(name="Azelaic acid 15%")])
     plan = second.plan
     # then
-    assert selectors.revision_in_effect(plan, patient_a.local_today() - timedelta(days=10)) == first
-    assert selectors.revision_in_effect(plan, patient_a.local_today()) == second
-    assert selectors.revision_in_effect(plan, patient_a.local_today() - timedelta(days=31)) is None
-    _, steps = selectors.steps_due_on(patient_a, patient_a.local_today() - timedelta(days=10))
+    assert selectors.revision_in_effect(plan, today - timedelta(days=10)) == first
+    assert selectors.revision_in_effect(plan, today) == second
+    assert selectors.revision_in_effect(plan, today - timedelta(days=31)) is None
+    _, steps = selectors.steps_due_on(patient_a, today - timedelta(days=10))
     assert [s.item.name for s in steps] == ["Adapalene 0.1% gel"]
 
 

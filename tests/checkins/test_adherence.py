@@ -20,10 +20,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def history(patient_a, derm):
+def history(patient_a, derm, now):
     """Revision 1 (20 days ago): cleanser AM+PM and a retinoid ramping alternate nights for 14
     days. Revision 2 (5 days ago) drops the cleanser's evening use to mornings only."""
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     first = backdated_revision(patient_a, author=derm, number=1,
                                effective_from=today - timedelta(days=20), items=[
         item_draft(name="Cleanser", kind="skincare", time_of_day="both"),

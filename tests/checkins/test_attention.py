@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from careplans.selectors import steps_due_on
 from checkins.models import AttentionRequest
@@ -16,11 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def severe(patient_a, routine):
+def severe(patient_a, routine, now):
     cleanser, retinoid = steps_of(routine)
     answers = [StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True),
                StepAnswer(retinoid.pk, "evening", False, "side_effects")]
-    checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=answers,
+    checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=answers,
+                   now=now,
                    wellbeing=Wellbeing(side_effect="severe", side_effect_item_id=retinoid.pk))
     return AttentionRequest.objects.get()
 
@@ -54,27 +54,34 @@ def test_without_a_handler_the_request_stays_pending(severe, no_handlers):
     assert severe.processed_at is None
 
 
-def test_a_handler_takes_it_once_even_if_dispatched_twice(severe, handler):
+def test_a_handler_takes_it_once_even_if_dispatched_twice(severe, handler, now):
     attention_dispatch(severe.pk)
     attention_dispatch(severe.pk)
     severe.refresh_from_db()
-    assert severe.processed_at is not None
+    assert severe.processed_at == now  # the task's clock, held still by the fixture
     assert handler == [severe.pk]
 
 
-def test_the_sweep_picks_up_requests_whose_task_never_arrived(severe, handler):
-    AttentionRequest.objects.filter(pk=severe.pk).update(
-        created_at=timezone.now() - timedelta(minutes=5)
-    )
+def test_the_sweep_picks_up_requests_whose_task_never_arrived(severe, handler, now):
+    AttentionRequest.objects.filter(pk=severe.pk).update(created_at=now - timedelta(minutes=5))
     attention_sweep()
     assert handler == [severe.pk]
     attention_sweep()
     assert handler == [severe.pk]
 
 
-def test_resubmitting_the_same_day_does_not_duplicate_the_request(patient_a, routine, severe):
-    _, steps = steps_due_on(patient_a, patient_a.local_today())
-    checkin_submit(patient=patient_a, local_date=patient_a.local_today(),
+def test_resubmitting_the_same_day_does_not_duplicate_the_request(patient_a, routine, severe, now):
+    _, steps = steps_due_on(patient_a, patient_a.local_date(now))
+    checkin_submit(patient=patient_a, local_date=patient_a.local_date(now),
                    answers=[StepAnswer(s.item.pk, s.slot, True) for s in steps],
-                   wellbeing=Wellbeing(side_effect="severe"))
+                   wellbeing=Wellbeing(side_effect="severe"), now=now)
     assert AttentionRequest.objects.count() == 1
+
+
+def test_the_sweep_leaves_a_request_younger_than_a_minute_to_its_own_task(severe, now):
+    # given: the request was made at ``now``
+    from checkins.services import attention_pending_ids
+
+    # when / then
+    assert attention_pending_ids(now=now + timedelta(seconds=59)) == []
+    assert attention_pending_ids(now=now + timedelta(minutes=1)) == [severe.pk]

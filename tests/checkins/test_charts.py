@@ -126,9 +126,9 @@ def test_values_summary():
 
 
 @pytest.mark.django_db
-def test_rolling_adherence_skips_a_gap_day_and_leaves_empty_windows_blank(patient_a, routine):
+def test_rolling_adherence_skips_a_gap_day_and_leaves_empty_windows_blank(patient_a, routine, now):
     # given: 3 steps a day; 3 of 3 two days ago, nothing yesterday, 2 of 3 today
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     log_day(patient_a, today - timedelta(days=2))
     log_day(patient_a, today, skipped={"Adapalene 0.1% gel"})
     days = [today - timedelta(days=n) for n in range(10, -1, -1)]
@@ -175,9 +175,9 @@ def test_item_bars_give_percent_reason_and_whether_a_concern_can_be_raised():
 
 
 @pytest.mark.django_db
-def test_most_common_skip_reason_comes_from_the_step_logs(patient_a, routine):
+def test_most_common_skip_reason_comes_from_the_step_logs(patient_a, routine, now):
     # given: the retinoid skipped for side effects twice and forgotten once
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     for days_ago, reason in ((1, "side_effects"), (2, "forgot"), (3, "side_effects")):
         log_day(patient_a, today - timedelta(days=days_ago), skipped={"Adapalene 0.1% gel"},
                 reason=reason)
@@ -202,6 +202,6 @@ def test_percent_rounds_half_up():
 
 
 @pytest.mark.django_db
-def test_an_unknown_audience_is_refused(patient_a):
+def test_an_unknown_audience_is_refused(patient_a, now):
     with pytest.raises(ValueError, match="audience"):
-        charts.history_context(patient_a, audience="public")
+        charts.history_context(patient_a, audience="public", today=patient_a.local_date(now))

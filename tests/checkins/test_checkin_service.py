@@ -1,6 +1,6 @@
 """Submitting check-ins: one per local day, validation, pulse, severe side effects."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,23 +18,23 @@ def all_done(revision):
             StepAnswer(retinoid.pk, "evening", True)]
 
 
-def test_one_tap_check_in_records_every_step_done(patient_a, routine):
-    checkin = checkin_submit(patient=patient_a, local_date=patient_a.local_today(),
-                             answers=all_done(routine))
+def test_one_tap_check_in_records_every_step_done(patient_a, routine, now):
+    checkin = checkin_submit(patient=patient_a, local_date=patient_a.local_date(now),
+                             answers=all_done(routine), now=now)
     assert (checkin.steps_due, checkin.steps_done) == (3, 3)
     assert checkin.revision == routine
     assert StepLog.objects.filter(checkin=checkin, done=True).count() == 3
 
 
-def test_submitting_again_the_same_day_updates_the_one_row(patient_a, routine):
+def test_submitting_again_the_same_day_updates_the_one_row(patient_a, routine, now):
     # given
-    today = patient_a.local_today()
-    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine))
+    today = patient_a.local_date(now)
+    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine), now=now)
     _cleanser, retinoid = steps_of(routine)
     # when: the retinoid was skipped after all
     answers = [*all_done(routine)[:2], StepAnswer(retinoid.pk, "evening", False, "side_effects")]
     checkin_submit(patient=patient_a, local_date=today, answers=answers,
-                   wellbeing=Wellbeing(satisfaction=3, itch=6))
+                   wellbeing=Wellbeing(satisfaction=3, itch=6), now=now)
     # then
     checkin = CheckIn.objects.get()
     assert (checkin.steps_done, checkin.satisfaction, checkin.itch) == (2, 3, 6)
@@ -42,58 +42,64 @@ def test_submitting_again_the_same_day_updates_the_one_row(patient_a, routine):
     assert StepLog.objects.get(done=False).skip_reason == "side_effects"
 
 
-def test_one_tap_keeps_wellbeing_already_recorded(patient_a, routine):
-    today = patient_a.local_today()
+def test_one_tap_keeps_wellbeing_already_recorded(patient_a, routine, now):
+    today = patient_a.local_date(now)
     checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine),
-                   wellbeing=Wellbeing(satisfaction=4, note="Feeling better"))
-    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine))
+                   wellbeing=Wellbeing(satisfaction=4, note="Feeling better"), now=now)
+    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine), now=now)
     assert CheckIn.objects.get().note == "Feeling better"
 
 
 @pytest.mark.parametrize(("days", "ok"), [(0, True), (3, True), (4, False), (-1, False)])
-def test_backfill_window_is_today_and_three_days_back(patient_a, routine, days, ok):
-    local_date = patient_a.local_today() - timedelta(days=days)
+def test_backfill_window_is_today_and_three_days_back(patient_a, routine, days, ok, now):
+    local_date = patient_a.local_date(now) - timedelta(days=days)
     if ok:
-        checkin_submit(patient=patient_a, local_date=local_date, answers=all_done(routine))
+        checkin_submit(patient=patient_a, local_date=local_date, answers=all_done(routine), now=now)
         assert CheckIn.objects.filter(local_date=local_date).exists()
     else:
         with pytest.raises(ValidationError):
-            checkin_submit(patient=patient_a, local_date=local_date, answers=all_done(routine))
+            checkin_submit(patient=patient_a, local_date=local_date, answers=all_done(routine),
+                           now=now)
         assert not CheckIn.objects.exists()
 
 
-def test_local_date_follows_the_patients_timezone(patient_a, routine, settings):
-    # Auckland is ahead of UTC: its "today" may be the server's tomorrow, and is allowed.
+def test_local_date_follows_the_patients_timezone(patient_a, routine, now):
+    # given: midday UTC on 25 Nov is already 26 Nov in Auckland (UTC+13)
     patient_a.timezone = "Pacific/Auckland"
     patient_a.save(update_fields=["timezone"])
-    checkin = checkin_submit(patient=patient_a, local_date=patient_a.local_today(),
-                             answers=all_done(routine))
-    assert checkin.local_date == patient_a.local_today()
+    # when: the patient checks in for their today, the server's tomorrow
+    checkin = checkin_submit(patient=patient_a, local_date=date(2026, 11, 26),
+                             answers=all_done(routine), now=now)
+    # then
+    assert now.date() == date(2026, 11, 25)
+    assert checkin.local_date == patient_a.local_date(now) == date(2026, 11, 26)
 
 
-def test_a_step_not_due_cannot_be_marked(patient_a, routine):
+def test_a_step_not_due_cannot_be_marked(patient_a, routine, now):
     _cleanser, retinoid = steps_of(routine)
     answers = [*all_done(routine), StepAnswer(retinoid.pk, "morning", True)]
     with pytest.raises(ValidationError, match="only those"):
-        checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=answers)
+        checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=answers,
+                       now=now)
     assert not CheckIn.objects.exists()
 
 
-def test_a_step_from_another_patients_plan_is_refused(patient_a, patient_b, derm, routine):
+def test_a_step_from_another_patients_plan_is_refused(patient_a, patient_b, derm, routine, now):
     from tests.factories import plan_for
 
     foreign = plan_for(patient_b, author=derm).items.get()
     answers = [*all_done(routine)[:2], StepAnswer(foreign.pk, "evening", True)]
     with pytest.raises(ValidationError):
-        checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=answers)
+        checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=answers,
+                       now=now)
     assert not CheckIn.objects.exists()
 
 
-def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_14_days(patient_a, routine):
-    today = patient_a.local_today()
+def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_14_days(patient_a, routine, now):
+    today = patient_a.local_date(now)
     assert pulse_due(patient_a, today - timedelta(days=3))
     checkin_submit(patient=patient_a, local_date=today - timedelta(days=3),
-                   answers=all_done(routine),
+                   answers=all_done(routine), now=now,
                    pulse={"heard": 9, "shared_goals": 8, "fits_life": 6, "safe_to_raise": 10})
     pulse = AlliancePulse.objects.get()
     assert (pulse.heard, pulse.total) == (9, 33)
@@ -102,7 +108,7 @@ def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_14_days(patient
 
 
 def test_severe_side_effect_is_recorded_for_attention_and_dispatched_after_commit(
-    patient_a, routine, django_capture_on_commit_callbacks, monkeypatch
+    patient_a, routine, django_capture_on_commit_callbacks, monkeypatch, now
 ):
     # given
     sent = []
@@ -113,9 +119,10 @@ def test_severe_side_effect_is_recorded_for_attention_and_dispatched_after_commi
     # when
     with django_capture_on_commit_callbacks(execute=True):
         checkin = checkin_submit(
-            patient=patient_a, local_date=patient_a.local_today(), answers=all_done(routine),
+            patient=patient_a, local_date=patient_a.local_date(now), answers=all_done(routine),
             wellbeing=Wellbeing(side_effect="severe", side_effect_item_id=retinoid.pk,
                                 side_effect_text="Blistering"),
+            now=now,
         )
     # then
     request = AttentionRequest.objects.get()
@@ -126,7 +133,7 @@ def test_severe_side_effect_is_recorded_for_attention_and_dispatched_after_commi
 
 
 def test_broker_outage_never_fails_or_loses_a_check_in(
-    patient_a, routine, django_capture_on_commit_callbacks, monkeypatch
+    patient_a, routine, django_capture_on_commit_callbacks, monkeypatch, now
 ):
     # given: publishing raises, as kombu does when Redis is down
     from kombu.exceptions import OperationalError
@@ -139,19 +146,19 @@ def test_broker_outage_never_fails_or_loses_a_check_in(
     monkeypatch.setattr(tasks.attention_dispatch, "delay", broker_down)
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        checkin_submit(patient=patient_a, local_date=patient_a.local_today(),
+        checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), now=now,
                        answers=all_done(routine), wellbeing=Wellbeing(side_effect="severe"))
     # then: saved, and the pending request waits for the sweep
     assert CheckIn.objects.count() == 1
     assert AttentionRequest.objects.filter(processed_at__isnull=True).count() == 1
 
 
-def test_side_effect_item_must_be_due_that_day(patient_a, patient_b, derm, routine):
+def test_side_effect_item_must_be_due_that_day(patient_a, patient_b, derm, routine, now):
     from tests.factories import plan_for
 
     foreign = plan_for(patient_b, author=derm).items.get()
     with pytest.raises(ValidationError):
-        checkin_submit(patient=patient_a, local_date=patient_a.local_today(),
+        checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), now=now,
                        answers=all_done(routine),
                        wellbeing=Wellbeing(side_effect="mild", side_effect_item_id=foreign.pk))
     assert not CheckIn.objects.exists()

@@ -12,10 +12,10 @@ from tests.checkins.conftest import steps_of
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_simultaneous_submissions_leave_exactly_one_check_in(patient_a, routine):
+def test_simultaneous_submissions_leave_exactly_one_check_in(patient_a, routine, now):
     # given
     cleanser, retinoid = steps_of(routine)
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     variants = [
         [StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True),
          StepAnswer(retinoid.pk, "evening", done)]
@@ -29,7 +29,7 @@ def test_simultaneous_submissions_leave_exactly_one_check_in(patient_a, routine)
             barrier.wait()
             checkin_submit(patient=patient_a, local_date=today, answers=[
                 a if a.done else StepAnswer(a.item_id, a.slot, False, "forgot") for a in answers
-            ])
+            ], now=now)
         except BaseException as error:  # collected and asserted below
             errors.append(error)
         finally:

@@ -27,17 +27,18 @@ def answers(revision, *, retinoid_done=True, reason="side_effects"):
 
 
 @pytest.fixture
-def history(patient_a, routine):
+def history(patient_a, routine, now):
     """Plan from 30 days ago (3 steps a day: 31 due days). Logged: today 3/3, yesterday 2/3,
     3 days ago 2/3, 4-6 days ago 3/3, 28 days ago 3/3, 29 days ago 0/3. One pulse: 30/40."""
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     checkin_submit(patient=patient_a, local_date=today, answers=answers(routine),
                    wellbeing=Wellbeing(satisfaction=4, itch=2, note="Skin calmer this week"),
-                   pulse={"heard": 8, "shared_goals": 7, "fits_life": 6, "safe_to_raise": 9})
+                   pulse={"heard": 8, "shared_goals": 7, "fits_life": 6, "safe_to_raise": 9},
+                   now=now)
     checkin_submit(patient=patient_a, local_date=today - timedelta(days=1),
-                   answers=answers(routine, retinoid_done=False))
+                   answers=answers(routine, retinoid_done=False), now=now)
     checkin_submit(patient=patient_a, local_date=today - timedelta(days=3),
-                   answers=answers(routine, retinoid_done=False))
+                   answers=answers(routine, retinoid_done=False), now=now)
     for days_ago in (4, 5, 6, 28):
         log_day(patient_a, today - timedelta(days=days_ago))
     log_day(patient_a, today - timedelta(days=29), skipped={"Gentle cleanser", RETINOID},
@@ -82,10 +83,10 @@ def test_plan_without_check_ins_gets_friendly_text_and_no_chart(client, patient_
     assert "<svg" not in body
 
 
-def test_another_patients_check_ins_never_appear(client, patient_a, patient_b, routine, derm):
+def test_another_patients_check_ins_never_appear(client, patient_a, patient_b, routine, derm, now):
     # given: patient A logged once, everything done; patient B skipped everything for weeks
-    today = patient_a.local_today()
-    checkin_submit(patient=patient_a, local_date=today, answers=answers(routine))
+    today = patient_a.local_date(now)
+    checkin_submit(patient=patient_a, local_date=today, answers=answers(routine), now=now)
     backdated_revision(patient_b, author=derm, number=1, effective_from=today - timedelta(days=30),
                        items=[item_draft(name="Tacrolimus 0.1% ointment")])
     for days_ago in range(0, 20, 2):
@@ -102,10 +103,10 @@ def test_another_patients_check_ins_never_appear(client, patient_a, patient_b, r
     assert "Patient B private note" not in body
 
 
-def test_clinician_wording_and_no_concern_links(patient_a, history):
+def test_clinician_wording_and_no_concern_links(patient_a, history, now):
     # when: the partial as the clinician's patient page will include it
-    html = render_to_string("checkins/_charts.html", history_context(patient_a,
-                                                                      audience="clinician"))
+    html = render_to_string("checkins/_charts.html", history_context(
+        patient_a, audience="clinician", today=patient_a.local_date(now)))
     # then
     assert f"The patient skips {RETINOID} most" in html
     assert "Alliance pulse" in html

@@ -30,17 +30,18 @@ def revise_today(patient, derm, revision, *, keep=KEPT, add=()):
 
 
 @pytest.fixture
-def checked_in(patient_a, routine):
+def checked_in(patient_a, routine, now):
     """Today's check-in: the evening cleanser skipped for lack of time, a mild side effect put
     down to the retinoid."""
     cleanser, retinoid = steps_of(routine)
     return checkin_submit(
-        patient=patient_a, local_date=patient_a.local_today(),
+        patient=patient_a, local_date=patient_a.local_date(now),
         answers=[StepAnswer(cleanser.pk, "morning", True),
                  StepAnswer(cleanser.pk, "evening", False, "no_time"),
                  StepAnswer(retinoid.pk, "evening", True)],
         wellbeing=Wellbeing(satisfaction=4, itch=2, side_effect="mild",
                             side_effect_item_id=retinoid.pk, side_effect_text="Dry patches"),
+        now=now,
     )
 
 
@@ -103,17 +104,18 @@ def test_saving_again_unchanged_after_the_revision_keeps_every_answer(client, pa
 
 
 def test_a_re_save_after_the_revision_rewrites_only_the_changed_answer(patient_a, derm, routine,
-                                                                       checked_in):
+                                                                       checked_in, now):
     # given
     revision = revise_today(patient_a, derm, routine)
     cleanser, retinoid = steps_of(revision)
     cleanser_logs = set(StepLog.objects.filter(slot="morning").values_list("pk", "item_id"))
     # when: the retinoid was skipped after all
     checkin = checkin_submit(
-        patient=patient_a, local_date=patient_a.local_today(),
+        patient=patient_a, local_date=patient_a.local_date(now),
         answers=[StepAnswer(cleanser.pk, "morning", True),
                  StepAnswer(cleanser.pk, "evening", False, "no_time"),
                  StepAnswer(retinoid.pk, "evening", False, "side_effects")],
+        now=now,
     )
     # then
     assert (checkin.steps_done, checkin.steps_due) == (1, 3)
@@ -154,7 +156,7 @@ def test_a_step_added_the_same_day_is_new_and_unanswered(client, patient_a, derm
 
 
 def test_a_step_removed_the_same_day_keeps_its_answer_and_side_effect(client, patient_a, derm,
-                                                                      routine, checked_in):
+                                                                      routine, checked_in, now):
     # given: the revision takes the retinoid (the side effect's step) out
     _cleanser, old_retinoid = steps_of(routine)
     revise_today(patient_a, derm, routine, keep=("Gentle cleanser",))
@@ -176,18 +178,19 @@ def test_a_step_removed_the_same_day_keeps_its_answer_and_side_effect(client, pa
     assert answers(checkin) == before
     assert (checkin.steps_done, checkin.steps_due) == (2, 3)
     assert checkin.side_effect_item_id == old_retinoid.pk
-    today = patient_a.local_today()
+    today = patient_a.local_date(now)
     per_step = {row.name: (row.done, row.due) for row in item_adherence(patient_a, today, today)}
     assert per_step == {"Gentle cleanser": (1, 2), "Adapalene 0.1% gel": (1, 1)}
 
 
 def test_one_tap_after_a_removal_marks_todays_steps_and_keeps_the_removed_answer(
-    patient_a, derm, routine, checked_in
+    patient_a, derm, routine, checked_in, now
 ):
     # given: the revision takes the skipped-in-the-evening cleanser out
     revise_today(patient_a, derm, routine, keep=("Adapalene 0.1% gel",))
     # when: "I did everything"
-    checkin = checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=None)
+    checkin = checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=None,
+                             now=now)
     # then: the retinoid done; both cleanser answers kept as they were
     assert answers(checkin) == {("Gentle cleanser", "morning", True, ""),
                                 ("Gentle cleanser", "evening", False, "no_time"),

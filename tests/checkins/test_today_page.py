@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def full_form(patient, revision, **overrides):
     cleanser, retinoid = steps_of(revision)
     data = {
-        "local_date": patient.local_today().isoformat(),
+        "local_date": patient.local_today().isoformat(),  # held still by the `now` fixture
         f"step_{cleanser.pk}_morning": "done", f"step_{cleanser.pk}_evening": "done",
         f"step_{retinoid.pk}_evening": "skipped", f"reason_{retinoid.pk}_evening": "side_effects",
         "satisfaction": "4", "itch": "3", "side_effect": "mild",
@@ -33,10 +33,10 @@ def test_today_lists_the_steps_due_morning_then_evening(client, patient_a, routi
     assert body.count("Gentle cleanser") >= 2
 
 
-def test_one_tap_i_did_everything(client, patient_a, routine):
+def test_one_tap_i_did_everything(client, patient_a, routine, now):
     client.force_login(patient_a.user)
     response = client.post(reverse("today"), {"all_done": "1",
-                                              "local_date": patient_a.local_today().isoformat()})
+                                              "local_date": patient_a.local_date(now).isoformat()})
     assert response.status_code == 302
     checkin = CheckIn.objects.get()
     assert (checkin.steps_done, checkin.steps_due) == (3, 3)
@@ -88,9 +88,9 @@ def test_bad_input_gives_a_clear_error_and_saves_nothing(client, patient_a, rout
 
 
 @pytest.mark.parametrize("days", [4, -1, 400])
-def test_dates_outside_the_window_are_refused(client, patient_a, routine, days):
+def test_dates_outside_the_window_are_refused(client, patient_a, routine, days, now):
     client.force_login(patient_a.user)
-    local_date = (patient_a.local_today() - timedelta(days=days)).isoformat()
+    local_date = (patient_a.local_date(now) - timedelta(days=days)).isoformat()
     response = client.post(reverse("today"), {"all_done": "1", "local_date": local_date})
     assert response.status_code == 400
     assert not CheckIn.objects.exists()
@@ -101,9 +101,9 @@ def test_garbage_date_falls_back_to_today(client, patient_a, routine):
     assert client.get(reverse("today"), {"date": "not-a-date"}).status_code == 200
 
 
-def test_back_fill_links_offer_unlogged_days(client, patient_a, routine):
+def test_back_fill_links_offer_unlogged_days(client, patient_a, routine, now):
     client.force_login(patient_a.user)
-    yesterday = patient_a.local_today() - timedelta(days=1)
+    yesterday = patient_a.local_date(now) - timedelta(days=1)
     body = client.get(reverse("today")).content.decode()
     assert f"?date={yesterday.isoformat()}" in body
     client.post(reverse("today"), {"all_done": "1", "local_date": yesterday.isoformat()})
@@ -131,10 +131,10 @@ def test_pulse_questions_are_asked_and_partial_answers_refused(client, patient_a
     assert AlliancePulse.objects.get().total == 29
 
 
-def test_patient_without_a_plan_is_told_so_and_offered_no_day_to_fill(client, patient_b):
+def test_patient_without_a_plan_is_told_so_and_offered_no_day_to_fill(client, patient_b, now):
     # given: a patient whose dermatologist has not made a plan
     client.force_login(patient_b.user)
-    yesterday = (patient_b.local_today() - timedelta(days=1)).isoformat()
+    yesterday = (patient_b.local_date(now) - timedelta(days=1)).isoformat()
     # when
     today = client.get(reverse("today"))
     earlier = client.get(reverse("today"), {"date": yesterday})
@@ -149,11 +149,11 @@ def test_patient_without_a_plan_is_told_so_and_offered_no_day_to_fill(client, pa
         assert "Save check-in" not in page
 
 
-def test_days_before_the_plan_started_are_not_offered(client, patient_a, derm):
+def test_days_before_the_plan_started_are_not_offered(client, patient_a, derm, now):
     # given: a first plan saved today
     plan_for(patient_a, author=derm)
     client.force_login(patient_a.user)
-    yesterday = (patient_a.local_today() - timedelta(days=1)).isoformat()
+    yesterday = (patient_a.local_date(now) - timedelta(days=1)).isoformat()
     # when
     today = client.get(reverse("today")).content.decode()
     earlier = client.get(reverse("today"), {"date": yesterday}).content.decode()
@@ -165,22 +165,22 @@ def test_days_before_the_plan_started_are_not_offered(client, patient_a, derm):
     assert "Save check-in" not in earlier
 
 
-def test_back_fill_skips_days_with_nothing_due(client, patient_a, derm):
+def test_back_fill_skips_days_with_nothing_due(client, patient_a, derm, now):
     # given: a clay mask every other day since 3 days ago: due 3 and 1 days ago, not 2
-    start = patient_a.local_today() - timedelta(days=3)
+    start = patient_a.local_date(now) - timedelta(days=3)
     backdated_revision(patient_a, author=derm, number=1, effective_from=start, items=[
         item_draft(name="Clay mask", frequency="every_n_days", every_n_days=2)])
     client.force_login(patient_a.user)
     # when
     body = client.get(reverse("today")).content.decode()
     # then: 3 and 1 days ago had the mask due; 2 days ago nothing was
-    offered = {patient_a.local_today() - timedelta(days=n): n for n in (1, 2, 3)}
+    offered = {patient_a.local_date(now) - timedelta(days=n): n for n in (1, 2, 3)}
     assert {n for day, n in offered.items() if f"?date={day.isoformat()}" in body} == {1, 3}
 
 
 def test_extra_fields_cannot_write_another_patients_check_in(client, patient_a, patient_b,
-                                                             routine):
+                                                             routine, now):
     client.force_login(patient_a.user)
     client.post(reverse("today"), {"all_done": "1", "patient": str(patient_b.pk),
-                                   "local_date": patient_a.local_today().isoformat()})
+                                   "local_date": patient_a.local_date(now).isoformat()})
     assert CheckIn.objects.get().patient == patient_a

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Clinic, Patient
 from demo.seeding import seed_demo
@@ -122,7 +123,8 @@ def cohort(services_required):
     not raised yet), every patient reminded all day. Returns the clinic."""
 
     def seed(patients: int, days: int = 60) -> Clinic:
-        clinic = seed_demo(patients=patients, days=days, flags=False).clinic
+        # The stack's processes run on the real clock, so the history ends at its now.
+        clinic = seed_demo(patients=patients, days=days, flags=False, now=timezone.now()).clinic
         remind_all_day(list(Patient.objects.filter(clinic=clinic)))
         return clinic
 

@@ -95,7 +95,7 @@ def _load(clients: list[tuple[RoutinePatient, PatientBrowser]], seconds: float
     deadline = time.monotonic() + seconds
 
     def client(number: int, patient: RoutinePatient, browser: PatientBrowser) -> None:
-        days = allowed_dates(patient.patient)
+        days = allowed_dates(today=patient.patient.local_today())  # the live server's clock
         sent = 0
         while time.monotonic() < deadline:
             sent += 1

@@ -111,7 +111,7 @@ def flags_of_every_rule(derm) -> dict[str, Flag]:
     checkin.side_effect = "severe"
     checkin.save()
     flag_raise_severe_side_effect(request=AttentionRequest.objects.create(
-        patient=severe, checkin=checkin, kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT))
+        patient=severe, checkin=checkin, kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT), now=NOW)
     flags = {flag.title: flag for flag in Flag.objects.select_related("patient")}
     assert len(flags) == Flag.objects.count(), "each flag of these histories has its own title"
     return flags

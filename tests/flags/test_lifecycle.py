@@ -1,11 +1,10 @@
 """The flag lifecycle: one open flag per (patient, rule), updates keep history, reopen only on
 newer data, every transition recorded and audited; severe side effects flag at once."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.models import AuditEvent
 from checkins.models import AttentionRequest
@@ -27,19 +26,23 @@ from tests.factories import backdated_revision, item_draft
 pytestmark = pytest.mark.django_db
 
 
-def finding_for(patient, *, recent=40.0, rule=Rule.ADHERENCE_DROP, at=None, severity=2):
+# The newest data behind a finding: the evening before the ``now`` fixture's midday.
+DATA_AT = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+
+
+def finding_for(patient, *, recent=40.0, rule=Rule.ADHERENCE_DROP, at=DATA_AT, severity=2):
     return Finding(
         patient_id=patient.pk, rule=rule, severity=severity,
         evidence=evidence(rule=rule, title="Adherence fell", summary=f"Adherence {recent}%",
                           as_of=date(2026, 11, 24),
                           windows=[], numbers={"recent_percent": recent}, checkin_ids=[1, 2]),
-        evidence_at=at or timezone.now(),
+        evidence_at=at,
     )
 
 
-def test_a_finding_opens_one_flag_with_its_evidence_and_an_opened_event(patient_a):
+def test_a_finding_opens_one_flag_with_its_evidence_and_an_opened_event(patient_a, now):
     # given / when
-    result = flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    result = flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     # then
     flag = Flag.objects.get()
     assert (result.opened, result.updated) == (1, 0)
@@ -49,24 +52,25 @@ def test_a_finding_opens_one_flag_with_its_evidence_and_an_opened_event(patient_
     assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED]
 
 
-def test_the_same_finding_again_changes_nothing(patient_a):
+def test_the_same_finding_again_changes_nothing(patient_a, now):
     # given
     finding = finding_for(patient_a)
-    flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding], patient_ids=[patient_a.pk], now=now)
     # when
-    result = flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+    result = flags_apply(findings=[finding], patient_ids=[patient_a.pk], now=now)
     # then
     assert (result.opened, result.updated) == (0, 0)
     assert Flag.objects.count() == 1
     assert FlagEvent.objects.count() == 1
 
 
-def test_new_evidence_updates_the_open_flag_and_keeps_the_old_in_history(patient_a):
+def test_new_evidence_updates_the_open_flag_and_keeps_the_old_in_history(patient_a, now):
     # given
-    flags_apply(findings=[finding_for(patient_a, recent=40.0)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a, recent=40.0)], patient_ids=[patient_a.pk],
+                now=now)
     # when
     result = flags_apply(findings=[finding_for(patient_a, recent=30.0, severity=3)],
-                         patient_ids=[patient_a.pk])
+                         patient_ids=[patient_a.pk], now=now + timedelta(days=1))
     # then
     flag = Flag.objects.get()
     assert result.updated == 1
@@ -75,48 +79,56 @@ def test_new_evidence_updates_the_open_flag_and_keeps_the_old_in_history(patient
     assert history == [(FlagEvent.Kind.OPENED, 40.0), (FlagEvent.Kind.EVIDENCE, 30.0)]
 
 
-def test_the_database_refuses_a_second_open_flag_for_the_same_rule(patient_a):
+def test_the_database_refuses_a_second_open_flag_for_the_same_rule(patient_a, now):
     # given
-    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     flag = Flag.objects.get()
     # when / then
     with pytest.raises(IntegrityError), transaction.atomic():
         Flag.objects.create(patient=patient_a, clinic=patient_a.clinic, rule=flag.rule,
-                            severity=1, evidence={}, evidence_at=timezone.now())
+                            severity=1, evidence={}, evidence_at=now)
 
 
-def test_after_resolution_only_newer_data_opens_a_new_flag(patient_a, staff):
-    # given
-    old_data = timezone.now() - timedelta(hours=1)
-    flags_apply(findings=[finding_for(patient_a, at=old_data)], patient_ids=[patient_a.pk])
-    flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.SUPPORTED)
+def test_after_resolution_only_newer_data_opens_a_new_flag(patient_a, staff, now):
+    # given: a flag on data an hour old, resolved at ``now``
+    old_data = now - timedelta(hours=1)
+    flags_apply(findings=[finding_for(patient_a, at=old_data)], patient_ids=[patient_a.pk],
+                now=old_data)
+    flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.SUPPORTED, now=now)
+    next_night = now + timedelta(days=1)
     # when: the sweep finds the same (old) data again
     stale = flags_apply(findings=[finding_for(patient_a, at=old_data, recent=35.0)],
-                        patient_ids=[patient_a.pk])
+                        patient_ids=[patient_a.pk], now=next_night)
     # then
     assert stale.opened == 0
     # when: a check-in after the resolution keeps the rule firing
-    fresh = flags_apply(findings=[finding_for(patient_a, at=timezone.now() + timedelta(seconds=1))],
-                        patient_ids=[patient_a.pk])
+    fresh = flags_apply(findings=[finding_for(patient_a, at=now + timedelta(seconds=1))],
+                        patient_ids=[patient_a.pk], now=next_night)
     # then
     assert fresh.opened == 1
     assert list(Flag.objects.order_by("id").values_list("state", flat=True)) == [
         State.RESOLVED, State.NEW]
 
 
-def test_acknowledge_outreach_escalate_resolve_are_recorded_and_audited(patient_a, staff):
+def test_acknowledge_outreach_escalate_resolve_are_recorded_and_audited(patient_a, staff, now):
     # given
-    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     flag = Flag.objects.get()
     # when
-    flag_acknowledge(flag=flag, actor=staff)
+    minutes = [now + timedelta(minutes=n) for n in range(1, 5)]
+    flag_acknowledge(flag=flag, actor=staff, now=minutes[0])
     outreach_log(flag=flag, actor=staff, channel=Outreach.Channel.CALL,
-                 outcome=Outreach.Outcome.NO_ANSWER, note="Voicemail")
-    flag_escalate(flag=flag, actor=staff, note="Please review the plan")
-    flag_resolve(flag=flag, actor=staff, resolution=Resolution.PLAN_CHANGED, note="New plan")
-    # then
+                 outcome=Outreach.Outcome.NO_ANSWER, note="Voicemail", now=minutes[1])
+    flag_escalate(flag=flag, actor=staff, note="Please review the plan", now=minutes[2])
+    flag_resolve(flag=flag, actor=staff, resolution=Resolution.PLAN_CHANGED, note="New plan",
+                 now=minutes[3])
+    # then: each step dated by the instant it was given
     flag.refresh_from_db()
     assert (flag.state, flag.assigned_to, flag.resolved_by) == (State.RESOLVED, staff, staff)
+    assert (flag.opened_at, flag.escalated_at, flag.resolved_at, flag.updated_at) == (
+        now, minutes[2], minutes[3], minutes[3])
+    assert list(flag.events.values_list("at", flat=True)) == [now, *minutes]
+    assert flag.outreach.get().at == minutes[1]
     assert flag.routed_to_dermatologist
     kinds = list(flag.events.values_list("kind", flat=True))
     assert kinds == ["opened", "acknowledged", "outreach", "escalated", "resolved"]
@@ -126,41 +138,42 @@ def test_acknowledge_outreach_escalate_resolve_are_recorded_and_audited(patient_
     assert audited == 4
 
 
-def test_a_resolved_flag_accepts_no_more_transitions(patient_a, staff):
+def test_a_resolved_flag_accepts_no_more_transitions(patient_a, staff, now):
     # given
-    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     flag = flag_resolve(flag=Flag.objects.get(), actor=staff,
-                        resolution=Resolution.NOT_A_CONCERN)
+                        resolution=Resolution.NOT_A_CONCERN, now=now)
     # when / then
-    for action in (lambda: flag_acknowledge(flag=flag, actor=staff),
-                   lambda: flag_escalate(flag=flag, actor=staff, note="x"),
-                   lambda: flag_resolve(flag=flag, actor=staff, resolution="supported")):
+    for action in (lambda: flag_acknowledge(flag=flag, actor=staff, now=now),
+                   lambda: flag_escalate(flag=flag, actor=staff, note="x", now=now),
+                   lambda: flag_resolve(flag=flag, actor=staff, resolution="supported", now=now)):
         with pytest.raises(FlagStateError):
             action()
     assert flag.events.count() == 2
 
 
-def test_other_needs_a_note(patient_a, staff):
+def test_other_needs_a_note(patient_a, staff, now):
     # given
-    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     # when / then
     with pytest.raises(FlagStateError):
-        flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.OTHER, note=" ")
+        flag_resolve(flag=Flag.objects.get(), actor=staff, resolution=Resolution.OTHER,
+                     note=" ", now=now)
     assert Flag.objects.get().state == State.NEW
 
 
 @pytest.fixture
-def routine(patient_a, derm):
+def routine(patient_a, derm, now):
     """Cleanser morning and evening and a nightly retinoid, in effect for 30 days."""
     return backdated_revision(
         patient_a, author=derm, number=1,
-        effective_from=patient_a.local_today() - timedelta(days=30),
+        effective_from=patient_a.local_date(now) - timedelta(days=30),
         items=[item_draft(name="Gentle cleanser", kind="skincare", time_of_day="both", position=1),
                item_draft(name="Adapalene 0.1% gel", position=2)],
     )
 
 
-def _severe_checkin(patient, routine, local_date, text="Burning"):
+def _severe_checkin(patient, routine, local_date, now, text="Burning"):
     cleanser, retinoid = steps_of(routine)
     return checkin_submit(
         patient=patient, local_date=local_date,
@@ -168,14 +181,15 @@ def _severe_checkin(patient, routine, local_date, text="Burning"):
                  StepAnswer(retinoid.pk, "evening", False, "side_effects")],
         wellbeing=Wellbeing(side_effect="severe", side_effect_item_id=retinoid.pk,
                             side_effect_text=text),
+        now=now,
     )
 
 
 def test_a_severe_side_effect_raises_a_high_flag_at_once(patient_a, routine,
-                                                          django_capture_on_commit_callbacks):
+                                                          django_capture_on_commit_callbacks, now):
     # given / when: the check-in is saved and its on-commit work runs (the task, eagerly)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        checkin = _severe_checkin(patient_a, routine, patient_a.local_today())
+        checkin = _severe_checkin(patient_a, routine, patient_a.local_date(now), now)
     request = AttentionRequest.objects.get()
     attention_dispatch(request.pk)
     # then
@@ -188,11 +202,11 @@ def test_a_severe_side_effect_raises_a_high_flag_at_once(patient_a, routine,
     assert request.processed_at is not None
 
 
-def test_a_second_severe_report_while_open_adds_to_the_same_flag(patient_a, routine):
+def test_a_second_severe_report_while_open_adds_to_the_same_flag(patient_a, routine, now):
     # given
-    today = patient_a.local_today()
-    first = _severe_checkin(patient_a, routine, today - timedelta(days=1))
-    second = _severe_checkin(patient_a, routine, today)
+    today = patient_a.local_date(now)
+    first = _severe_checkin(patient_a, routine, today - timedelta(days=1), now)
+    second = _severe_checkin(patient_a, routine, today, now)
     # when
     for request in AttentionRequest.objects.order_by("id"):
         attention_dispatch(request.pk)
@@ -204,8 +218,8 @@ def test_a_second_severe_report_while_open_adds_to_the_same_flag(patient_a, rout
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_applies_at_once_open_one_flag(patient_a):
-    # given: two sweeps that found the same thing at the same moment
+def test_two_applies_at_once_open_one_flag(patient_a, now):
+    # given: two sweeps that found the same thing at the same moment (each read its own clock)
     import threading
 
     from django.db import connection
@@ -213,17 +227,18 @@ def test_two_applies_at_once_open_one_flag(patient_a):
     finding = finding_for(patient_a)
     barrier, errors = threading.Barrier(2), []
 
-    def sweep_once():
+    def sweep_once(at):
         try:
             barrier.wait()
-            flags_apply(findings=[finding], patient_ids=[patient_a.pk])
+            flags_apply(findings=[finding], patient_ids=[patient_a.pk], now=at)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
         finally:
             connection.close()
 
     # when
-    threads = [threading.Thread(target=sweep_once) for _ in range(2)]
+    threads = [threading.Thread(target=sweep_once, args=[now + timedelta(microseconds=n)])
+               for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -234,13 +249,13 @@ def test_two_applies_at_once_open_one_flag(patient_a):
     assert FlagEvent.objects.filter(kind=FlagEvent.Kind.OPENED).count() == 1
 
 
-def test_a_flag_is_assigned_only_to_someone_at_its_clinic(patient_a, staff, other_staff):
+def test_a_flag_is_assigned_only_to_someone_at_its_clinic(patient_a, staff, other_staff, now):
     # given
-    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk])
+    flags_apply(findings=[finding_for(patient_a)], patient_ids=[patient_a.pk], now=now)
     flag = Flag.objects.get()
     # when / then
     with pytest.raises(FlagStateError):
-        flag_acknowledge(flag=flag, actor=staff, assignee=other_staff)
+        flag_acknowledge(flag=flag, actor=staff, assignee=other_staff, now=now)
     flag.refresh_from_db()
     assert (flag.state, flag.assigned_to) == (State.NEW, None)
 
@@ -259,12 +274,13 @@ def next_night(finding: Finding, **numbers: float) -> Finding:
                    evidence=moved, evidence_at=finding.evidence_at)
 
 
-def test_the_next_night_on_the_same_numbers_and_checkins_writes_nothing(patient_a):
+def test_the_next_night_on_the_same_numbers_and_checkins_writes_nothing(patient_a, now):
     # given: an open flag
     tonight = finding_for(patient_a)
-    flags_apply(findings=[tonight], patient_ids=[patient_a.pk])
+    flags_apply(findings=[tonight], patient_ids=[patient_a.pk], now=now)
     # when: the finding still holds the next night, on the same numbers and check-ins
-    result = flags_apply(findings=[next_night(tonight)], patient_ids=[patient_a.pk])
+    result = flags_apply(findings=[next_night(tonight)], patient_ids=[patient_a.pk],
+                         now=now + timedelta(days=1))
     # then: no update, no history; the flag keeps the evidence it was opened with
     flag = Flag.objects.get()
     assert (result.opened, result.updated) == (0, 0)
@@ -272,13 +288,13 @@ def test_the_next_night_on_the_same_numbers_and_checkins_writes_nothing(patient_
     assert list(flag.events.values_list("kind", flat=True)) == [FlagEvent.Kind.OPENED]
 
 
-def test_the_next_night_with_a_changed_number_updates_and_writes_an_event(patient_a):
+def test_the_next_night_with_a_changed_number_updates_and_writes_an_event(patient_a, now):
     # given
     tonight = finding_for(patient_a, recent=40.0)
-    flags_apply(findings=[tonight], patient_ids=[patient_a.pk])
+    flags_apply(findings=[tonight], patient_ids=[patient_a.pk], now=now)
     # when
     result = flags_apply(findings=[next_night(tonight, recent_percent=35.0)],
-                         patient_ids=[patient_a.pk])
+                         patient_ids=[patient_a.pk], now=now + timedelta(days=1))
     # then
     flag = Flag.objects.get()
     assert result.updated == 1

@@ -3,7 +3,6 @@ message the patient reads), escalate, resolve; validation, refusals and the audi
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import AuditEvent
 from flags.models import Flag, FlagEvent, Outreach, Resolution, State
@@ -14,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def flag(patient_a):
+def flag(patient_a, now):
+    """An open flag; the clock held at ``now`` for the pages and the services alike."""
     return FlagFactory(patient=patient_a)
 
 
@@ -156,16 +156,16 @@ def test_outreach_without_a_message_shows_nothing_to_the_patient(client, staff, 
 
 
 def test_escalating_puts_the_flag_in_the_dermatologists_alliance_at_risk(
-    client, staff, derm, flag
+    client, staff, derm, flag, now
 ):
     # given
     client.force_login(staff)
     # when
     response = act(client, flag, "escalate", {"note": "Says the plan <b>hurts</b>; please call"})
-    # then
+    # then: dated by the request's clock (held at ``now``)
     assert f"Escalated to {derm.display_name}." in page_after(client, response)
     flag.refresh_from_db()
-    assert flag.escalated_at is not None
+    assert flag.escalated_at == flag.updated_at == flag.events.get().at == now
     client.force_login(derm)
     my_patients = client.get(reverse("my_patients"))
     assert list(my_patients.context["at_risk"]) == [flag]
@@ -252,9 +252,9 @@ def test_resolving_closes_the_flag_and_takes_it_off_the_queue(client, staff, fla
         ("resolve", {}),  # even invalid input gets the clear refusal, not form errors
     ],
 )
-def test_actions_on_a_resolved_flag_are_refused(client, staff, flag, action, data):
+def test_actions_on_a_resolved_flag_are_refused(client, staff, flag, action, data, now):
     # given
-    flag_resolve(flag=flag, actor=staff, resolution=Resolution.NOT_A_CONCERN)
+    flag_resolve(flag=flag, actor=staff, resolution=Resolution.NOT_A_CONCERN, now=now)
     before = snapshot(flag)
     client.force_login(staff)
     data = {k: staff.pk if v == "STAFF" else v for k, v in data.items()}
@@ -266,13 +266,13 @@ def test_actions_on_a_resolved_flag_are_refused(client, staff, flag, action, dat
     assert unchanged(flag, before)
 
 
-def test_a_stale_page_cannot_undo_a_resolution(client, staff, flag):
+def test_a_stale_page_cannot_undo_a_resolution(client, staff, flag, now):
     """Two people on the same flag: the second one's form was loaded before the first
     resolved it. The row lock re-reads the state, so nothing is written over."""
     # given
     client.force_login(staff)
     client.get(reverse("flag_detail", args=[flag.pk]))
-    Flag.objects.filter(pk=flag.pk).update(state=State.RESOLVED, resolved_at=timezone.now(),
+    Flag.objects.filter(pk=flag.pk).update(state=State.RESOLVED, resolved_at=now,
                                            resolution=Resolution.SUPPORTED)
     # when
     response = act(client, flag, "acknowledge", {"assignee": staff.pk})
@@ -316,8 +316,8 @@ def test_htmx_gets_form_errors_in_the_work_section(client, staff, flag):
     assert snapshot(flag)[0] == State.NEW
 
 
-def test_htmx_gets_the_refusal_for_a_resolved_flag(client, staff, flag):
-    flag_resolve(flag=flag, actor=staff, resolution=Resolution.SUPPORTED)
+def test_htmx_gets_the_refusal_for_a_resolved_flag(client, staff, flag, now):
+    flag_resolve(flag=flag, actor=staff, resolution=Resolution.SUPPORTED, now=now)
     client.force_login(staff)
     response = act(client, flag, "escalate", {"note": "x"}, HTTP_HX_REQUEST="true")
     assert "already resolved" in response.content.decode()
@@ -360,8 +360,8 @@ def test_each_action_is_audited(client, staff, flag, patient_a):
     assert set(events.values_list("actor", flat=True)) == {staff.pk}
 
 
-def test_a_refused_action_is_still_audited_as_an_attempt(client, staff, flag, patient_a):
-    flag_resolve(flag=flag, actor=staff, resolution=Resolution.SUPPORTED)
+def test_a_refused_action_is_still_audited_as_an_attempt(client, staff, flag, patient_a, now):
+    flag_resolve(flag=flag, actor=staff, resolution=Resolution.SUPPORTED, now=now)
     client.force_login(staff)
     act(client, flag, "escalate", {"note": "late"})
     assert AuditEvent.objects.filter(patient=patient_a, object_type="flag",

@@ -376,14 +376,14 @@ def test_flag_page_shows_fit_recent_check_ins_and_open_concerns(client, staff, e
     assert response.context["fit"] is not None
 
 
-def test_flag_page_shows_history_and_outreach_with_who_and_when(client, staff, patient_a):
+def test_flag_page_shows_history_and_outreach_with_who_and_when(client, staff, patient_a, now):
     # given
     from flags.services import flag_acknowledge, outreach_log
 
     flag = FlagFactory(patient=patient_a)
-    flag_acknowledge(flag=flag, actor=staff)
+    flag_acknowledge(flag=flag, actor=staff, now=now - timedelta(hours=2))
     outreach_log(flag=flag, actor=staff, channel="call", outcome="no_answer",
-                 note="Voicemail full")
+                 note="Voicemail full", now=now - timedelta(hours=1))
     client.force_login(staff)
     # when
     response = client.get(reverse("flag_detail", args=[flag.pk]))

@@ -9,6 +9,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -68,20 +69,22 @@ def test_new_evidence_updates_the_open_flag_and_keeps_the_change(derm):
 
 
 def test_a_resolved_flag_reopens_only_on_newer_data(derm, staff):
-    # given: a resolved adherence flag
-    patient = make_patient(derm)
-    dropping(patient)
+    # given: an adherence flag on check-ins saved before the sweep, resolved an hour after it
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        patient = make_patient(derm)
+        dropping(patient)
     sweep.sweep(now=NOW)
     flag_resolve(flag=Flag.objects.get(rule=Rule.ADHERENCE_DROP), actor=staff,
-                 resolution=Resolution.SUPPORTED)
+                 resolution=Resolution.SUPPORTED, now=NOW + timedelta(hours=1))
     # when: swept again on the same data
-    again = sweep.sweep(now=NOW)
+    again = sweep.sweep(now=NOW + timedelta(hours=2))
     # then: nothing new
     assert again.opened == 0
     assert Flag.objects.filter(rule=Rule.ADHERENCE_DROP).count() == 1
-    # when: a newer check-in keeps adherence low
-    log(patient, ago(0), done=2, due=10)
-    later = sweep.sweep(now=NOW)
+    # when: a check-in saved after the resolution keeps adherence low
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        log(patient, ago(0), done=2, due=10)
+    later = sweep.sweep(now=NOW + timedelta(hours=4))
     # then: a new flag, the resolved one untouched
     adherence = Flag.objects.filter(rule=Rule.ADHERENCE_DROP).order_by("pk")
     assert later.opened == 1
@@ -214,11 +217,11 @@ def test_beat_runs_the_sweep_every_hour():
     assert len(entry["schedule"].hour) == 24
 
 
+@time_machine.travel(NOW, tick=False)
 def test_the_command_prints_counts_only(derm):
-    # given: low adherence over the last days (the command sweeps now)
+    # given: low adherence over the last days (the command sweeps at the clock's now: NOW)
     patient = make_patient(derm)
-    yesterday = patient.local_today() - timedelta(days=1)
-    log_days(patient, range(5), done=1, due=10, from_day=yesterday)
+    log_days(patient, range(5), done=1, due=10)
     out = StringIO()
     # when
     call_command("sweep_flags", "--clinic", str(derm.membership.clinic_id), stdout=out)

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 
 from careplans.services import concern_raise, concern_reply, profile_update
@@ -36,8 +35,9 @@ class Seeded:
 
 
 @pytest.fixture
-def seeded(patient_a, derm, staff) -> Seeded:
-    """Every free-text field a person can write, filled with ``payload(field)``."""
+def seeded(patient_a, derm, staff, now) -> Seeded:
+    """Every free-text field a person can write, filled with ``payload(field)`` (the clock held
+    at ``now`` for the pages)."""
     profile_update(patient=patient_a, actor=derm, preferences=None, data={
         "what_matters": payload("goal"),
         "lifestyle_notes": payload("lifestyle-notes"),
@@ -48,35 +48,35 @@ def seeded(patient_a, derm, staff) -> Seeded:
         patient_a, author=derm, reason=payload("plan-reason"),
         items=[item_draft(name=payload("item-name"), instructions=payload("item-instructions"),
                           monthly_cost=Decimal("500.00"))],
-        accepted={"budget": payload("accepted-warning-note")},
+        accepted={"budget": payload("accepted-warning-note")}, now=now,
     )
     assert revision.accepted_warnings, "the budget warning must exist to carry a note"
     item = revision.items.get()
-    checkin_submit(patient=patient_a, local_date=patient_a.local_today(), answers=None,
+    checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=None, now=now,
                    wellbeing=Wellbeing(side_effect=SideEffect.MILD, side_effect_item_id=item.pk,
                                        side_effect_text=payload("side-effect"),
                                        note=payload("checkin-note")))
     concern = concern_raise(patient=patient_a, revision=revision, item=item, category="other",
                             text=payload("concern"))
-    concern_reply(concern=concern, author=derm, reply=payload("concern-reply"))
-    return Seeded(patient=patient_a, flag=_worked_flag(patient_a, staff))
+    concern_reply(concern=concern, author=derm, reply=payload("concern-reply"), now=now)
+    return Seeded(patient=patient_a, flag=_worked_flag(patient_a, staff, now))
 
 
-def _worked_flag(patient, staff) -> Flag:
+def _worked_flag(patient, staff, now) -> Flag:
     """A flag with outreach (clinic note, message to the patient), escalated, then resolved."""
-    flags_apply(patient_ids=[patient.pk], findings=[Finding(
+    flags_apply(patient_ids=[patient.pk], now=now, findings=[Finding(
         patient_id=patient.pk, rule=Rule.ADHERENCE_DROP, severity=2,
         evidence=evidence(rule=Rule.ADHERENCE_DROP, title="Adherence is low",
                           summary="Adherence 40%",
-                          as_of=patient.local_today() - timedelta(days=1), windows=[],
+                          as_of=patient.local_date(now) - timedelta(days=1), windows=[],
                           numbers={"recent_percent": 40.0}, checkin_ids=[]),
-        evidence_at=timezone.now(),
+        evidence_at=now,
     )])
     flag = Flag.objects.get(patient=patient)
-    outreach_log(flag=flag, actor=staff, channel="call", outcome="reached",
+    outreach_log(flag=flag, actor=staff, channel="call", outcome="reached", now=now,
                  note=payload("outreach-note"), message_to_patient=payload("outreach-message"))
-    flag_escalate(flag=flag, actor=staff, note=payload("escalation-note"))
-    return flag_resolve(flag=flag, actor=staff, resolution="other",
+    flag_escalate(flag=flag, actor=staff, note=payload("escalation-note"), now=now)
+    return flag_resolve(flag=flag, actor=staff, resolution="other", now=now,
                         note=payload("resolution-note"))
 
 

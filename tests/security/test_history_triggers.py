@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def history(patient_a, derm, staff):
-    revision = plan_for(patient_a, author=derm)
-    flag_acknowledge(flag=FlagFactory(patient=patient_a), actor=staff)
+def history(patient_a, derm, staff, now):
+    revision = plan_for(patient_a, author=derm, now=now)
+    flag_acknowledge(flag=FlagFactory(patient=patient_a), actor=staff, now=now)
     return {
         "careplans_planrevision": revision.pk,
         "careplans_planitem": revision.items.first().pk,

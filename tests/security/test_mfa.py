@@ -224,12 +224,12 @@ def test_recovery_code_signs_in_once(client, derm):
     assert signed_in_user_id(client) is None
 
 
-def test_demo_clinicians_are_enrolled_with_the_published_secret():
+def test_demo_clinicians_are_enrolled_with_the_published_secret(now):
     # given
     from demo.seeding import ADMIN_EMAIL, DEMO_TOTP_SECRET, seed_demo
 
     # when
-    seed_demo(patients=0, days=0)
+    seed_demo(patients=0, days=0, now=now)
     # then
     for email in ("derm@demo.test", "staff@demo.test", ADMIN_EMAIL):
         totp = Authenticator.objects.get(user__email=email, type="totp").wrap()

@@ -30,11 +30,11 @@ HISTORY_APPS = ("careplans", "checkins", "flags")
 
 
 @pytest.fixture
-def checked_in(derm):
+def checked_in(derm, now):
     patient = PatientFactory(dermatologist=derm)
     backdated_revision(patient, author=derm, number=1, items=[item_draft()],
-                       effective_from=patient.local_today() - timedelta(days=5))
-    checkin_submit(patient=patient, local_date=patient.local_today(), answers=None)
+                       effective_from=patient.local_date(now) - timedelta(days=5))
+    checkin_submit(patient=patient, local_date=patient.local_date(now), answers=None, now=now)
     return patient
 
 

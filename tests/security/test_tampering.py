@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -218,17 +218,18 @@ def build_world(clinic, other_clinic, derm, staff, other_derm, other_staff, pati
 
 @pytest.fixture
 def world(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
-          patient_b) -> World:
+          patient_b, now) -> World:
+    """Two patients of one clinic and one of another, the clock held at ``now``."""
     return build_world(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
                        patient_b)
 
 
-def b_checks_in(world: World) -> CheckIn:
+def b_checks_in(world: World, now: datetime) -> CheckIn:
     """Patient B's own check-in for today (with a pulse), so there is something of B's to hit."""
     cleanser = world.item(world.plan_b, "Gentle cleanser")
     retinoid = world.item(world.plan_b)
     return checkin_submit(
-        patient=world.b, local_date=world.b.local_today(),
+        patient=world.b, local_date=world.b.local_date(now), now=now,
         answers=[StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True),
                  StepAnswer(retinoid.pk, "evening", False, "forgot")],
         wellbeing=Wellbeing(satisfaction=5, itch=1, note="B's own note"),
@@ -283,10 +284,10 @@ CHECKIN_TAMPERING = {
 
 
 @pytest.mark.parametrize("case", CHECKIN_TAMPERING, ids=list(CHECKIN_TAMPERING))
-def test_a_check_in_naming_patient_b_changes_nothing_of_b(client, world, case):
+def test_a_check_in_naming_patient_b_changes_nothing_of_b(client, world, case, now):
     # given: B has checked in today; A is signed in
     build, a_saved = CHECKIN_TAMPERING[case]
-    b_checks_in(world)
+    b_checks_in(world, now)
     before = rows_of(world.b)
     client.force_login(world.a.user)
     # when

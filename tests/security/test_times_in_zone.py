@@ -90,7 +90,7 @@ def test_plan_history_dates_are_the_clinics(client, derm, patient):
 
 
 def test_escalations_on_my_patients_are_dated_in_the_clinics_zone(client, derm, staff, patient):
-    flag_escalate(flag=FlagFactory(patient=patient), actor=staff, note="Please call")
+    flag_escalate(flag=FlagFactory(patient=patient), actor=staff, note="Please call", now=LATE)
     body = page(client, derm, reverse("my_patients"))
     assert f"Escalated {LOCAL_DAY}" in body
     assert UTC_DAY not in body
@@ -99,7 +99,7 @@ def test_escalations_on_my_patients_are_dated_in_the_clinics_zone(client, derm, 
 def test_flag_pages_are_in_the_clinics_zone(client, staff, patient):
     # given
     flag = FlagFactory(patient=patient)
-    flag_escalate(flag=flag, actor=staff, note="Please call")
+    flag_escalate(flag=flag, actor=staff, note="Please call", now=LATE)
     # when
     queue = page(client, staff, reverse("flagged_patients"))
     detail = page(client, staff, reverse("flag_detail", args=[flag.pk]))
@@ -151,7 +151,7 @@ def test_my_plan_and_its_history_are_dated_in_the_patients_zone(client, derm, pa
 
 
 def test_clinic_messages_are_dated_in_the_patients_zone(client, staff, patient):
-    outreach_log(flag=FlagFactory(patient=patient), actor=staff, channel="message",
+    outreach_log(flag=FlagFactory(patient=patient), actor=staff, channel="message", now=LATE,
                  outcome="sent", message_to_patient="How are the mornings going?")
     body = page(client, patient.user, reverse("clinic_messages"))
     assert f", {LOCAL_DAY}" in body

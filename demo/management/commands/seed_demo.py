@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if days < 0:
             raise CommandError("--days must be 0 or more.")
         summary = seeding.seed_demo(
-            patients=patients, days=days, flags=flags,
+            now=timezone.now(), patients=patients, days=days, flags=flags,
             progress=self._progress(patients, "patients"),
             plan_progress=self._progress(patients, "plans"),
             history_progress=self._progress(patients, "history"),
@@ -66,13 +66,14 @@ class Command(BaseCommand):
     def _reminders_soon(self, clinic: Clinic) -> int:
         """Set a few demo patients' reminder to a couple of minutes from now in their own time:
         the first ones with a plan who have not checked in today (three queries in all)."""
-        at = timezone.now() + SOON_AFTER
+        now = timezone.now()  # after the seeding, which can take minutes
+        at = now + SOON_AFTER
         candidates = list(Patient.objects.filter(clinic=clinic, care_plan__isnull=False)
                           .order_by("pk")[:SOON_REMINDERS * 4])
         recent = set(CheckIn.objects.filter(
-            patient__in=candidates, local_date__gte=timezone.now().date() - timedelta(days=1),
+            patient__in=candidates, local_date__gte=now.date() - timedelta(days=1),
         ).values_list("patient_id", "local_date"))
-        chosen = [p for p in candidates if (p.pk, p.local_today()) not in recent][:SOON_REMINDERS]
+        chosen = [p for p in candidates if (p.pk, p.local_date(now)) not in recent][:SOON_REMINDERS]
         ReminderSettings.objects.bulk_create(
             [ReminderSettings(patient=patient, enabled=True, weekdays=EVERY_DAY,
                               local_time=timezone.localtime(at, patient.zone).time().replace(

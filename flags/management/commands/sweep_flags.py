@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from accounts.models import Clinic
 from flags.sweep import sweep
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
         started = time.perf_counter()
-        result = sweep(clinic_ids=[clinic] if clinic is not None else None,
+        result = sweep(now=timezone.now(), clinic_ids=[clinic] if clinic is not None else None,
                        chunk_size=chunk_size)
         per_rule = ", ".join(f"{rule}: {n}" for rule, n in sorted(result.per_rule.items()))
         self.stdout.write(
