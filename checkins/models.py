@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from accounts.models import Patient
 from careplans.models import PlanItem, PlanRevision
@@ -46,8 +47,9 @@ class CheckIn(models.Model):
     )
     side_effect_text = models.CharField(max_length=300, blank=True)
     note = models.TextField(max_length=1000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the saving service from its ``now`` (not auto_now, which reads the clock itself).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["patient", "-local_date"]
@@ -144,7 +146,7 @@ class AttentionRequest(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="attention")
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -108,7 +108,7 @@ def checkin_submit(
         raise ValidationError("Answer each step due that day, and only those.")
     checkin = CheckIn(
         patient=patient, local_date=local_date, revision_id=revision_id, steps_due=len(due),
-        steps_done=sum(1 for a in given.values() if a.done), updated_at=now,
+        steps_done=sum(1 for a in given.values() if a.done), created_at=now, updated_at=now,
     )
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
     if wellbeing is not None:
@@ -129,7 +129,7 @@ def checkin_submit(
     if pulse is not None:
         _save_pulse(checkin, pulse)
     if wellbeing is not None and checkin.side_effect == SideEffect.SEVERE:
-        _request_attention(checkin, AttentionRequest.Kind.SEVERE_SIDE_EFFECT)
+        _request_attention(checkin, AttentionRequest.Kind.SEVERE_SIDE_EFFECT, now)
     return checkin
 
 
@@ -199,9 +199,9 @@ def _save_pulse(checkin: CheckIn, pulse: dict[str, int]) -> None:
     )
 
 
-def _request_attention(checkin: CheckIn, kind: str) -> None:
+def _request_attention(checkin: CheckIn, kind: str, now: datetime) -> None:
     request, created = AttentionRequest.objects.get_or_create(
-        checkin=checkin, kind=kind, defaults={"patient": checkin.patient}
+        checkin=checkin, kind=kind, defaults={"patient": checkin.patient, "created_at": now}
     )
     if created or request.processed_at is None:
         from .tasks import attention_dispatch

@@ -162,3 +162,17 @@ def test_side_effect_item_must_be_due_that_day(patient_a, patient_b, derm, routi
                        answers=all_done(routine),
                        wellbeing=Wellbeing(side_effect="mild", side_effect_item_id=foreign.pk))
     assert not CheckIn.objects.exists()
+
+
+def test_the_save_is_dated_by_the_instant_given_not_the_clock(patient_a, routine, now):
+    # given: the clock held at ``now``; the submission made three hours later
+    later = now + timedelta(hours=3)
+    today = patient_a.local_date(now)
+    # when: a first save at ``now``, then the same day again, with a severe side effect
+    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine), now=now)
+    checkin_submit(patient=patient_a, local_date=today, answers=all_done(routine), now=later,
+                   wellbeing=Wellbeing(side_effect="severe"))
+    # then: created when first saved, updated (the flags' newest data) at the re-save
+    checkin = CheckIn.objects.get()
+    assert (checkin.created_at, checkin.updated_at) == (now, later)
+    assert AttentionRequest.objects.get().created_at == later
