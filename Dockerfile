@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     ALLIANCE_DATA_DIR=/app/var
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY requirements/base.lock ./requirements/
 COPY alliance_portal ./alliance_portal
 COPY accounts ./accounts
 COPY core ./core
@@ -16,7 +17,7 @@ COPY demo ./demo
 COPY templates ./templates
 COPY static ./static
 COPY manage.py Procfile.demo ./
-RUN pip install . \
+RUN pip install --require-hashes -r requirements/base.lock && pip install --no-deps . \
     && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 portal && mkdir -p /app/var && chown -R portal /app/var
 USER portal

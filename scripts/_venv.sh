@@ -14,16 +14,16 @@ if [ ! -x .venv/bin/python ]; then
     exit 1
   fi
 fi
-_hash="$(sha256sum pyproject.toml | cut -c1-16)"
+# Exactly the pinned, hash-checked versions of requirements/<base|dev>.lock (scripts/lock makes
+# them), then the project itself without resolving anything further.
+_lock="requirements/${_extra:-base}.lock"
+_hash="$(cat pyproject.toml requirements/*.lock | sha256sum | cut -c1-16)"
 _stamp=".venv/.installed-$_hash${_extra:+-$_extra}"
 # An install with extras also satisfies a plain one.
 if [ ! -f "$_stamp" ] && { [ -n "$_extra" ] || ! ls .venv/.installed-"$_hash"* >/dev/null 2>&1; }; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ -n "$_extra" ]; then
-    .venv/bin/python -m pip install --quiet -e ".[$_extra]"
-  else
-    .venv/bin/python -m pip install --quiet -e .
-  fi
+  .venv/bin/python -m pip install --quiet --require-hashes -r "$_lock"
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   touch "$_stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
