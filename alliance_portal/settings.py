@@ -191,6 +191,10 @@ PORTAL_TRUSTED_DEVICE_DAYS = 30
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 
+# Messages live in the session, not in a cookie: "Successfully signed in as <full name>" and
+# the like must not travel in the browser's cookies.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # --- Sessions (OWASP ASVS V3.3.2, HIPAA automatic logoff) -----------------------------------
 # Enforced by accounts.middleware.SessionLifetimeMiddleware from stamps kept in the session.
 PORTAL_SESSION_IDLE_SECONDS_CLINICIAN = 30 * 60  # dermatologists, staff, administrators
