@@ -34,7 +34,7 @@ if not SECRET_KEY:
 # front, `manage.py rotate_mfa_keys` re-encrypts everything with it, then the old one can go.
 # Make one with:
 #   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
-MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+MFA_ENCRYPTION_KEYS = [k.strip() for k in env.list("MFA_ENCRYPTION_KEYS", default=[]) if k.strip()]
 if not MFA_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS is required when DJANGO_DEBUG is off.")
