@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from .mfa_adapter import mfa_fernet
 from .models import AuditEvent, Clinic, Invitation, Patient, User
 
 
@@ -93,3 +95,38 @@ def invitation_accept(*, user: User, password: str, now: datetime) -> None:
     Invitation.objects.filter(patient__user=user, accepted_at__isnull=True).update(
         accepted_at=now
     )
+
+
+# The values allauth passes through the MFA adapter's encrypt (accounts.mfa_adapter).
+MFA_ENCRYPTED_FIELDS = ("secret", "seed")
+MFA_ENCRYPTED_LIST_FIELDS = ("migrated_codes",)
+
+
+@transaction.atomic
+def authenticator_secrets_rotate() -> int:
+    """Re-encrypt every authenticator's secrets with the newest MFA_ENCRYPTION_KEYS key (each
+    decrypted with whichever configured key it was made with); returns how many were rewritten.
+
+    Raises ``cryptography.fernet.InvalidToken``, changing nothing, if a value cannot be
+    decrypted with any configured key. Rows are locked, so a recovery code used meanwhile
+    (allauth locks the row too) is not lost.
+    """
+    fernet = mfa_fernet()
+
+    def rotate(token: str) -> str:
+        return fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    count = 0
+    for authenticator in Authenticator.objects.select_for_update().order_by("pk"):
+        data = authenticator.data
+        fields = [name for name in MFA_ENCRYPTED_FIELDS if isinstance(data.get(name), str)]
+        lists = [name for name in MFA_ENCRYPTED_LIST_FIELDS if isinstance(data.get(name), list)]
+        if not fields and not lists:
+            continue
+        for name in fields:
+            data[name] = rotate(data[name])
+        for name in lists:
+            data[name] = [rotate(value) for value in data[name]]
+        authenticator.save(update_fields=["data"])
+        count += 1
+    return count

@@ -6,10 +6,13 @@ email and cache. Production and CI choose PostgreSQL and Redis with ``DATABASE_U
 ``CELERY_BROKER_URL`` and ``CACHE_URL``.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,6 +28,29 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - DEBUG only
+
+# Keys that encrypt two-step verification secrets at rest (accounts.mfa_adapter): Fernet keys,
+# comma-separated, newest first. The newest encrypts; any of them decrypts, so a new key goes in
+# front, `manage.py rotate_mfa_keys` re-encrypts everything with it, then the old one can go.
+# Make one with:
+#   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+MFA_ENCRYPTION_KEYS = [k.strip() for k in env.list("MFA_ENCRYPTION_KEYS", default=[]) if k.strip()]
+if not MFA_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS is required when DJANGO_DEBUG is off.")
+    # DEBUG only: a key derived from the (development) secret key, stable across restarts and
+    # the same in web, worker and beat, so the demo's enrolments stay readable.
+    MFA_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"mfa-dev-key:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+for _position, _key in enumerate(MFA_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        # The position only: a key never appears in an error message or a log.
+        raise ImproperlyConfigured(
+            f"MFA_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64 bytes)."
+        ) from None
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -145,6 +171,7 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Alliance Portal: "
+MFA_ADAPTER = "accounts.mfa_adapter.EncryptingMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Alliance Portal"
 # A reused code is told apart from a wrong one (accounts.mfa_forms).
@@ -163,6 +190,10 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 PORTAL_TRUSTED_DEVICE_DAYS = 30
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+
+# Messages live in the session, not in a cookie: "Successfully signed in as <full name>" and
+# the like must not travel in the browser's cookies.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Sessions (OWASP ASVS V3.3.2, HIPAA automatic logoff) -----------------------------------
 # Enforced by accounts.middleware.SessionLifetimeMiddleware from stamps kept in the session.

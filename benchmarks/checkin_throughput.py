@@ -64,6 +64,8 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GOAL = 0.5
 DEMO_PASSWORD = "alliance-demo-2026"  # noqa: S105 - the published demo credential (demo/seeding.py)
@@ -251,6 +253,7 @@ def bench_env(args: argparse.Namespace, data_dir: Path, database_url: str) -> di
     env.update(
         DJANGO_SETTINGS_MODULE="alliance_portal.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        MFA_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DJANGO_DEBUG="false",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         ALLIANCE_DATA_DIR=str(data_dir),

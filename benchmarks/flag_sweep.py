@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from benchmarks.checkin_throughput import _psql, _run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +107,8 @@ def bench_env(database_url: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items()
                if not k.startswith(("ALLIANCE_", "DJANGO_", "DATABASE_", "CELERY_"))},
             "DATABASE_URL": database_url, "CACHE_URL": "locmemcache://",
-            "DJANGO_SECRET_KEY": "benchmark-only", "LOG_LEVEL": "WARNING"}
+            "DJANGO_SECRET_KEY": "benchmark-only", "LOG_LEVEL": "WARNING",
+            "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
 
 
 def seed(env: dict[str, str], database_url: str, patients: int, days: int) -> None:

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from benchmarks.checkin_throughput import _psql, _run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +140,7 @@ def run(patients: int, concurrency: int, rounds: int, timeout: float) -> int:
                   if not k.startswith(("ALLIANCE_", "DJANGO_", "DATABASE_", "CELERY_"))},
                "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker,
                "CACHE_URL": "locmemcache://", "DJANGO_SECRET_KEY": "benchmark-only",
+               "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                "ALLIANCE_DATA_DIR": folder, "ALLIANCE_OUTBOX_DIR": str(outbox),
                "LOG_LEVEL": "WARNING"}
         try:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import IN_CI, PROJECT_DIR
 
@@ -52,6 +53,39 @@ def test_secret_key_is_required_when_debug_is_off(tmp_path):
     result = _settings_with(tmp_path, DJANGO_SECRET_KEY="")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_mfa_encryption_keys_are_required_when_debug_is_off(tmp_path):
+    # given / when: a production-like environment without the key for MFA secrets
+    result = _settings_with(tmp_path, DJANGO_SECRET_KEY="x" * 50, MFA_ENCRYPTION_KEYS="")
+    # then
+    assert result.returncode != 0
+    assert "MFA_ENCRYPTION_KEYS is required" in result.stderr
+
+
+def test_a_malformed_mfa_encryption_key_is_refused_without_being_shown(tmp_path):
+    # given / when
+    result = _settings_with(tmp_path, DJANGO_SECRET_KEY="x" * 50,
+                            MFA_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},not-a-key-4417")
+    # then
+    assert result.returncode != 0
+    assert "MFA_ENCRYPTION_KEYS: key 2 is not a Fernet key" in result.stderr
+    assert "not-a-key-4417" not in result.stderr
+
+
+def test_debug_without_mfa_encryption_keys_derives_a_stable_development_key(tmp_path):
+    # given / when: the embedded demo, run twice
+    probe = ("import django; from django.conf import settings; django.setup();"
+             "print(settings.MFA_ENCRYPTION_KEYS[0])")
+    env = {k: v for k, v in os.environ.items() if k not in (*SERVICE_VARS, "MFA_ENCRYPTION_KEYS")}
+    env.update(ALLIANCE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="alliance_portal.settings",
+               DJANGO_DEBUG="true", DJANGO_SECRET_KEY="")
+    keys = [subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+            for _ in range(2)]
+    # then: a valid key, the same in every process (web, worker, beat, a restart)
+    assert keys[0] == keys[1]
+    Fernet(keys[0])
 
 
 def test_ci_runs_against_postgresql_and_redis():

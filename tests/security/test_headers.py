@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -139,6 +140,7 @@ def production_env(tmp_path, **overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="alliance_portal.settings",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        MFA_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DJANGO_ALLOWED_HOSTS="portal.example.org",
         DJANGO_CSRF_TRUSTED_ORIGINS="https://portal.example.org",
         SITE_URL="https://portal.example.org",
