@@ -88,12 +88,15 @@ class UnreadableBodyMiddleware:
 
 
 class NoStoreMiddleware:
-    """Every response to a signed-in request, and every response that sets or varies on the
-    session cookie, is ``Cache-Control: no-store, private`` (Django's ``never_cache`` headers):
-    neither a shared computer's back button nor a proxy keeps a copy of a page with health data.
+    """Every response to a request carrying the session cookie (every signed-in request does),
+    and every response that sets or varies on it, is ``Cache-Control: no-store, private``
+    (Django's ``never_cache`` headers): neither a shared computer's back button nor a proxy
+    keeps a copy of a page with health data.
 
-    Placed after WhiteNoise, so static files keep their own caching headers, and before the
-    session middleware, so it sees the session cookie that middleware sets.
+    The cookie, not ``request.user``: reading the user here would query the session a second
+    time, and during a database outage raise again after the 503 page was made. Placed after
+    WhiteNoise, so static files keep their own caching headers, and before the session
+    middleware, so it sees the session cookie that middleware sets.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -101,14 +104,8 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if _is_personal(request, response):
+        cookie = settings.SESSION_COOKIE_NAME
+        if (cookie in request.COOKIES or cookie in response.cookies
+                or has_vary_header(response, "Cookie")):
             add_never_cache_headers(response)
         return response
-
-
-def _is_personal(request: HttpRequest, response: HttpResponse) -> bool:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return True
-    return (settings.SESSION_COOKIE_NAME in response.cookies
-            or has_vary_header(response, "Cookie"))
