@@ -17,7 +17,7 @@ class PatientInviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices(
             first=clinic.timezone, first_group="This clinic's time zone")
-        self.fields["timezone"].initial = clinic.timezone
+        self.fields["timezone"].initial = clinic.timezone if clinic.zone_is_known else None
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

@@ -6,7 +6,7 @@ Every other app depends on this one; it depends on no other project app.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from .timezones import known_zone_names, validate_timezone_name, zone_or_utc
 
 
 class UserManager(BaseUserManager["User"]):
@@ -98,7 +100,11 @@ class Currency(models.TextChoices):
 
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone_name],
+        help_text="IANA timezone name (e.g. Europe/London): the clinic's pages, audit log and "
+                  "nightly flag sweep hour follow it.",
+    )
     currency = models.CharField(
         max_length=3, choices=Currency.choices, default=Currency.GBP,
         help_text="New patient profiles start in this currency (a patient may change theirs).",
@@ -123,6 +129,16 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's zone; UTC while a name saved before validation is not a zone (its
+        pages say so: ``zone_is_known``)."""
+        return zone_or_utc(self.timezone)
+
+    @property
+    def zone_is_known(self) -> bool:
+        return self.timezone in known_zone_names()
+
 
 class ClinicMembership(models.Model):
     """A clinician's place in one clinic. One clinic per clinician keeps scoping unambiguous."""
@@ -143,11 +159,6 @@ class ClinicMembership(models.Model):
     def clean(self) -> None:
         if Patient.objects.filter(user_id=self.user_id).exists():
             raise ValidationError("A patient account cannot also be a clinic member.")
-
-
-def validate_timezone_name(value: str) -> None:
-    if value not in available_timezones():
-        raise ValidationError(f"{value!r} is not a known IANA timezone (e.g. Europe/London).")
 
 
 class Patient(models.Model):

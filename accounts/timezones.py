@@ -1,4 +1,5 @@
-"""The time zones people choose from: current IANA names, grouped by region, a chosen zone first.
+"""The time zones people choose from: current IANA names, grouped by region, a chosen zone first;
+and the one test of a stored zone name (the Patient and Clinic fields' validator).
 
 Legacy aliases ("US/Eastern", "GB", "EST5EDT", "Etc/GMT+5") are still valid zone names for
 stored rows, but they are not offered. The offered names come from tzdata's own tables:
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from django.core.exceptions import ValidationError
 
 ZONE_TABLES = ("zone1970.tab", "zone.tab")
 COUNTRY_TABLE = "iso3166.tab"
@@ -62,6 +65,26 @@ def _region(name: str) -> str:
 
 
 @cache
+def known_zone_names() -> frozenset[str]:
+    """Every zone name zoneinfo can load (legacy aliases included). Read once per process:
+    ``available_timezones()`` walks the tzdata folders on every call."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone_name(value: str) -> None:
+    """The validator of ``Patient.timezone`` and ``Clinic.timezone``."""
+    if value not in known_zone_names():
+        raise ValidationError(f"{value!r} is not a known IANA timezone (e.g. Europe/London).")
+
+
+def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
+    """The zone a stored name means; UTC for a name that is not a zone (a row saved before the
+    field was validated), so a page shows UTC instead of failing. Callers that must tell the
+    difference check ``name in known_zone_names()``."""
+    return zoneinfo.ZoneInfo(name if name in known_zone_names() else "UTC")
+
+
+@cache
 def canonical_zones() -> tuple[Zone, ...]:
     """Every offered zone, by region then label. Parsed once per process."""
     countries = {code: country for code, country, *_ in _rows(_tzdata_file(COUNTRY_TABLE))}
@@ -72,7 +95,7 @@ def canonical_zones() -> tuple[Zone, ...]:
     zones = [
         Zone(name=name, region=_region(name), label=_label(name, country))
         for name, country in country_of.items()
-        if name in zoneinfo.available_timezones()
+        if name in known_zone_names()
     ]
     return tuple(sorted(zones, key=lambda z: (z.region, z.label.casefold())))
 
@@ -94,6 +117,8 @@ def timezone_choices(*, first: str | None, first_group: str,
     for zone in canonical_zones():
         grouped.setdefault(zone.region, []).append((zone.name, zone.label))
     offered = {zone.name for zone in canonical_zones()}
+    if first not in known_zone_names():
+        first = None  # a clinic zone saved before validation is not offered
     choices: GroupedChoices = [(first_group, [(first, zone_label(first))])] if first else []
     choices += list(grouped.items())
     if keep and keep not in offered and keep != first:

@@ -87,6 +87,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # A database outage answers a plain 503 page (core/middleware.py), never a stack trace.
     "core.middleware.DatabaseUnavailableMiddleware",
+    # Outside the session middleware (it sees the session cookie set), inside WhiteNoise (static
+    # files keep their caching): responses to signed-in requests are Cache-Control: no-store.
+    "core.middleware.NoStoreMiddleware",
+    # Before anything reads request.POST: a form body not in UTF-8 is a 400, not a 500.
+    "core.middleware.UnreadableBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

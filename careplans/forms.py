@@ -15,6 +15,7 @@ from .fit import FitWarning
 from .models import (
     MAX_MINUTES_PER_ROUTINE,
     MAX_MONTHLY_MONEY,
+    MAX_PLAN_ITEMS,
     Concern,
     ConcernCategory,
     Currency,
@@ -228,6 +229,10 @@ def item_initial(item: PlanItem) -> dict:
 
 
 class BasePlanItemFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "A plan holds at most %(num)d items: remove one to add another.",
+    }
+
     def __init__(self, *args: object, plan_days: int | None = None, **kwargs: object) -> None:
         self.plan_days = plan_days
         super().__init__(*args, **kwargs)
@@ -275,9 +280,11 @@ class BasePlanItemFormSet(forms.BaseFormSet):
         return items
 
 
+# absolute_max: a POST's TOTAL_FORMS cannot make the formset build more rows than a plan may
+# hold (Django's default allows max_num + 1000, which a tampered POST rendered as a 5 MB page).
 PlanItemFormSet = forms.formset_factory(
-    PlanItemForm, formset=BasePlanItemFormSet, extra=1, can_delete=True, max_num=40,
-    validate_max=True,
+    PlanItemForm, formset=BasePlanItemFormSet, extra=1, can_delete=True,
+    max_num=MAX_PLAN_ITEMS, validate_max=True, absolute_max=MAX_PLAN_ITEMS,
 )
 
 

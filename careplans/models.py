@@ -173,6 +173,11 @@ class Frequency(models.TextChoices):
     EVERY_N_DAYS = "every_n_days", "Every few days"
 
 
+# The most items one plan revision holds: the editor refuses more (and builds no more rows than
+# this whatever a POST claims), and so does the service.
+MAX_PLAN_ITEMS = 40
+
+
 class PlanItem(ImmutableModel):
     revision = models.ForeignKey(PlanRevision, on_delete=models.PROTECT, related_name="items")
     key = models.UUIDField(default=uuid.uuid4, help_text="Same step across revisions.")

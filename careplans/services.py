@@ -17,7 +17,7 @@ from accounts.selectors import membership_of
 from accounts.services import audit_record
 
 from .fit import FitReport
-from .models import CarePlan, Concern, PatientProfile, PlanItem, PlanRevision
+from .models import MAX_PLAN_ITEMS, CarePlan, Concern, PatientProfile, PlanItem, PlanRevision
 from .selectors import fit_report, profile_for
 
 ITEM_FIELDS = (
@@ -134,6 +134,8 @@ def plan_revise(
     ``accepted`` maps a fit-warning code to the dermatologist's note for the patient.
     The revision takes effect on the patient's calendar date at ``now``.
     """
+    if len(items) > MAX_PLAN_ITEMS:  # the editor refuses this with a message first
+        raise ValueError(f"A plan holds at most {MAX_PLAN_ITEMS} items.")
     today = patient.local_date(now)
     plan = CarePlan.objects.select_for_update().filter(patient=patient).first()
     if plan is None:

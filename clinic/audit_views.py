@@ -88,7 +88,7 @@ def clinic_audit_events(membership: ClinicMembership, filters: dict) -> QuerySet
         )
     if filters.get("actor"):
         events = events.filter(_name_matches("actor__", filters["actor"]))
-    zone = ZoneInfo(membership.clinic.timezone)
+    zone = membership.clinic.zone
     if filters.get("date_from"):
         events = events.filter(at__gte=_day_start(filters["date_from"], zone))
     if filters.get("date_to"):

@@ -28,6 +28,7 @@ from careplans.forms import (
     ProfileForm,
     item_initial,
 )
+from careplans.models import MAX_PLAN_ITEMS
 from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
 from checkins.charts import history_context
@@ -165,13 +166,16 @@ def _plan_editor(request: HttpRequest, patient: Patient, now: datetime) -> PlanE
 
 
 def _with_added_row(data: object) -> object:
-    """No-JS "add another item": the same POST with one more (blank) row."""
+    """No-JS "add another item": the same POST with one more (blank) row, up to the most a
+    plan holds (the editor then offers no "add" button)."""
     if data is None or data.get("action") != "add_row":
         return data
     try:
         total = int(data.get("items-TOTAL_FORMS", 0))
     except ValueError:
         return data  # tampered: the formset reports its management form, nothing is saved
+    if total >= MAX_PLAN_ITEMS:
+        return data
     data = data.copy()
     data["items-TOTAL_FORMS"] = str(total + 1)
     return data

@@ -1,4 +1,5 @@
-"""A database that is restarting or unreachable answers a plain 503 page, never a stack trace.
+"""The portal's own middleware: a database outage answers a plain 503 page, never a stack trace;
+a form body in a charset Django refuses answers 400; no signed-in page is kept in a cache.
 
 Connections recover by themselves: a connection that failed is discarded at the end of the
 request (``CONN_HEALTH_CHECKS`` and ``close_old_connections``), so the next request reconnects.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers, has_vary_header
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +51,61 @@ class DatabaseUnavailableMiddleware:
         route = request.resolver_match.url_name if request.resolver_match else "-"
         logger.warning("database unavailable (%s) on %s", type(exception).__name__, route)
         return database_unavailable_response()
+
+
+# --- Request bodies in a charset Django refuses -----------------------------------------------
+
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def bad_request_response() -> HttpResponse:
+    """The plain 400 page. Rendered without the request (nothing from it is echoed)."""
+    return HttpResponseBadRequest(render_to_string("400.html"))
+
+
+class UnreadableBodyMiddleware:
+    """A form POST declaring a charset other than UTF-8 answers 400 before anything reads it.
+
+    Django refuses such a body (``BadRequest`` from ``request.POST``: a urlencoded form is
+    always UTF-8) but does not mark the body as failed, so its own 400 handler, which reads
+    ``request.POST`` again for the CSRF check, raised a second time: a 500 with an ERROR
+    traceback on every CSRF-protected POST. The test is Django's own: a charset Python knows
+    (unknown names are ignored and the body is read as UTF-8) that is not "utf-8".
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        encoding = request.encoding
+        if (request.method == "POST" and request.content_type == FORM_URLENCODED
+                and encoding is not None and encoding.lower() != "utf-8"):
+            return bad_request_response()
+        return self.get_response(request)
+
+
+# --- No copy of a signed-in page is kept ------------------------------------------------------
+
+
+class NoStoreMiddleware:
+    """Every response to a request carrying the session cookie (every signed-in request does),
+    and every response that sets or varies on it, is ``Cache-Control: no-store, private``
+    (Django's ``never_cache`` headers): neither a shared computer's back button nor a proxy
+    keeps a copy of a page with health data.
+
+    The cookie, not ``request.user``: reading the user here would query the session a second
+    time, and during a database outage raise again after the 503 page was made. Placed after
+    WhiteNoise, so static files keep their own caching headers, and before the session
+    middleware, so it sees the session cookie that middleware sets.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        cookie = settings.SESSION_COOKIE_NAME
+        if (cookie in request.COOKIES or cookie in response.cookies
+                or has_vary_header(response, "Cookie")):
+            add_never_cache_headers(response)
+        return response

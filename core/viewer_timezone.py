@@ -26,7 +26,7 @@ def viewer_zone(user: User) -> ZoneInfo | None:
         return patient.zone
     membership = membership_of(user)
     if membership is not None:
-        return ZoneInfo(membership.clinic.timezone)
+        return membership.clinic.zone  # UTC while the stored name is not a zone
     return None
 
 
@@ -38,6 +38,9 @@ class ViewerTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        membership = membership_of(request.user)
+        # base.html says so when a clinic's stored zone is not a zone and times show in UTC.
+        request.clinic_zone_unknown = membership is not None and not membership.clinic.zone_is_known
         zone = viewer_zone(request.user)
         if zone is None:
             return self.get_response(request)

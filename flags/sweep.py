@@ -28,6 +28,7 @@ numbers (``tests/flags/test_sweep_property.py`` runs on both databases).
 from __future__ import annotations
 
 import gc
+import logging
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -43,13 +44,19 @@ from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Lead, RowNumber
 
 from accounts.models import Clinic, Patient
+from accounts.timezones import known_zone_names, zone_or_utc
 from checkins.models import AlliancePulse, CheckIn
+from core.periodic import each_isolated
 
 from . import rules, sweep_pg
 from .findings import Finding
 from .models import FlagSettings, Rule
 from .rules import Counts, Pulses, Ratings, Verdict
 from .services import flags_apply
+
+logger = logging.getLogger(__name__)
+
+TASK = "flags sweep"
 
 
 class DaysBetween(Func):
@@ -97,15 +104,19 @@ class SweepResult:
     opened: int = 0
     updated: int = 0
     chunks: int = 0
+    skipped_clinics: int = 0  # their sweep failed (logged); the others were swept
     per_rule: Counter = field(default_factory=Counter)
 
 
 def sweep(*, now: datetime, clinic_ids: list[int] | None = None,
           chunk_size: int = 2000) -> SweepResult:
     """Evaluate every rule for the active patients with a plan of these clinics (all clinics
-    when None) as of ``now`` and apply the findings. Idempotent: a second run changes nothing."""
+    when None) as of ``now`` and apply the findings. Idempotent: a second run changes nothing.
+    A clinic whose sweep fails is logged (its id, the error's class) and the others are swept."""
     result = SweepResult()
-    for clinic_id in clinic_ids if clinic_ids is not None else clinics_with_patients():
+    clinics = clinic_ids if clinic_ids is not None else clinics_with_patients()
+
+    def sweep_clinic(clinic_id: int) -> None:
         settings = FlagSettings.for_clinic(clinic_id)
         for chunk in patient_chunks(clinic_id, now=now, chunk_size=chunk_size):
             findings = evaluate_chunk(chunk, settings=settings)
@@ -116,6 +127,9 @@ def sweep(*, now: datetime, clinic_ids: list[int] | None = None,
             result.opened += applied.opened
             result.updated += applied.updated
             result.per_rule.update(f.rule for f in findings)
+
+    swept = each_isolated(clinics, sweep_clinic, task=TASK, what=lambda pk: f"clinic {pk}")
+    result.skipped_clinics = len(clinics) - len(swept)
     return result
 
 
@@ -145,12 +159,25 @@ def sweep_hour_now(now: datetime, zone: ZoneInfo, hour: int) -> bool:
 
 def clinics_due(now: datetime) -> list[int]:
     """Clinics whose nightly sweep is due in the hour of ``now`` (FlagSettings.sweep_hour in the
-    clinic's timezone; the default hour when the clinic has no settings row)."""
+    clinic's timezone; the default hour when the clinic has no settings row).
+
+    A clinic whose stored zone is not a zone (saved before the field was validated) is still
+    swept, its hour read in UTC, and logged: its patients' flags must not stop (their windows
+    follow the patients' own zones, not the clinic's). Any other failure skips that clinic."""
     default_hour = FlagSettings._meta.get_field("sweep_hour").default
     rows = Clinic.objects.order_by("pk").values_list("pk", "timezone",
                                                      "flag_settings__sweep_hour")
-    return [pk for pk, zone, hour in rows
-            if sweep_hour_now(now, ZoneInfo(zone), default_hour if hour is None else hour)]
+
+    def is_due(row: tuple[int, str, int | None]) -> bool:
+        pk, zone, hour = row
+        if zone not in known_zone_names():
+            logger.warning("%s: clinic %s has no valid time zone; its sweep hour is read in UTC",
+                           TASK, pk)
+        return sweep_hour_now(now, zone_or_utc(zone), default_hour if hour is None else hour)
+
+    due = each_isolated(rows, lambda row: (row[0], is_due(row)), task=TASK,
+                        what=lambda row: f"clinic {row[0]}")
+    return [pk for pk, is_due_now in due if is_due_now]
 
 
 def clinics_with_patients() -> list[int]:
@@ -171,8 +198,13 @@ def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterato
     zones = _evaluated(clinic_id).order_by("timezone").values_list(
         "timezone", flat=True).distinct()
     groups: dict[date, list[str]] = defaultdict(list)
-    for zone in zones:
-        groups[rules.local_yesterday(now, ZoneInfo(zone))].append(zone)
+    # A patient zone that is not a zone (a row written around validation) leaves out only
+    # the patients in it, logged; the clinic's other patients are swept.
+    yesterdays = each_isolated(
+        zones, lambda zone: (rules.local_yesterday(now, ZoneInfo(zone)), zone), task=TASK,
+        what=lambda _zone: f"clinic {clinic_id}'s patients in one time zone")
+    for as_of, zone in yesterdays:
+        groups[as_of].append(zone)
     for as_of, in_group in sorted(groups.items()):
         last_pk = 0
         while True:

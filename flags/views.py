@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -66,9 +67,9 @@ def _queue_data(request: HttpRequest) -> dict[str, str]:
     return {**defaults, **request.GET.dict()}
 
 
-def _clinic_timezone(user: User) -> str:
+def _clinic_timezone(user: User) -> ZoneInfo:
     membership = membership_of(user)
-    return membership.clinic.timezone if membership else "UTC"
+    return membership.clinic.zone if membership else ZoneInfo("UTC")
 
 
 # --- The flag page ---------------------------------------------------------------------------

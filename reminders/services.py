@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from accounts.models import Patient
 from careplans.models import PlanRevision
 from checkins.models import CheckIn
 from checkins.selectors import schedules_on
+from core.periodic import each_isolated
 
 from .channels import CHANNELS, ReminderMessage
 from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings
@@ -54,20 +56,29 @@ def due_patients(now: datetime) -> list[tuple[int, date]]:
     weekday, wall-clock time passed, plan in effect, not checked in, not yet claimed) and
     the pure timing function makes the exact call (daylight-saving edges).
     """
-    due: list[tuple[int, date]] = []
     zones = (
         Patient.objects.filter(is_active=True).order_by("timezone")  # no Meta.ordering in DISTINCT
         .values_list("timezone", flat=True).distinct()
     )
-    for zone in zones:
+
+    def due_in(zone: str) -> list[tuple[int, date]]:
         local_now = now.astimezone(ZoneInfo(zone))
         local_date = local_now.date()
         rows = _candidates(zone, local_date, local_now.time().replace(tzinfo=None))
-        for pk, local_time, weekdays in rows:
-            timing = ReminderTiming(True, local_time, weekdays, zone)
-            if due_local_date(now, timing) == local_date:
-                due.append((pk, local_date))
-    return due
+        return [(pk, local_date) for pk, local_time, weekdays in rows
+                if due_local_date(now, ReminderTiming(True, local_time, weekdays, zone))
+                == local_date]
+
+    return _each_zone(zones, due_in)
+
+
+def _each_zone(zones: Iterable[str],
+               due_in: Callable[[str], list[tuple[int, date]]]) -> list[tuple[int, date]]:
+    """``due_in`` for every zone in use; a zone that fails (a stored name that is not a zone) is
+    logged and left out, and the patients of every other zone are reminded."""
+    return [due for in_zone in each_isolated(
+        zones, due_in, task="reminders dispatch", what=lambda _zone: "patients in one time zone")
+        for due in in_zone]
 
 
 def _candidates(zone: str, local_date: date, wall_time: object) -> list[tuple]:
@@ -94,10 +105,10 @@ def follow_ups_due(now: datetime) -> list[tuple[int, date]]:
     """(patient id, yesterday's local date) of everyone due a next-morning follow-up at ``now``:
     their clinic sends them, yesterday's reminder was sent, yesterday is still unlogged and
     reminders are still on. One query per time zone in use, like ``due_patients``."""
-    due: list[tuple[int, date]] = []
     zones = (Patient.objects.filter(is_active=True, clinic__reminder_follow_up=True)
              .order_by("timezone").values_list("timezone", flat=True).distinct())
-    for zone in zones:
+
+    def due_in(zone: str) -> list[tuple[int, date]]:
         local_now = now.astimezone(ZoneInfo(zone))
         today, yesterday = local_now.date(), local_now.date() - timedelta(days=1)
         rows = (
@@ -119,10 +130,11 @@ def follow_ups_due(now: datetime) -> list[tuple[int, date]]:
             .filter(reminders_on=True, checked_in=False, followed_up=False)
             .order_by().values_list("patient_id", "patient__clinic__reminder_follow_up_time")
         )
-        for patient_id, at in rows:  # the exact call across daylight-saving edges
-            if now >= reminder_instant(today, at, zone):
-                due.append((patient_id, yesterday))
-    return due
+        # The exact call across daylight-saving edges.
+        return [(patient_id, yesterday) for patient_id, at in rows
+                if now >= reminder_instant(today, at, zone)]
+
+    return _each_zone(zones, due_in)
 
 
 def reminders_claim(*, now: datetime) -> list[int]:

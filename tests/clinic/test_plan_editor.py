@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from careplans.models import PlanRevision
+from careplans.models import MAX_PLAN_ITEMS, PlanRevision
 from careplans.services import profile_update
-from tests.factories import plan_for
+from tests.factories import item_draft, plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +199,62 @@ def test_patient_page_shows_check_in_charts_and_notes_to_clinicians(client, derm
         body = client.get(reverse("patient_detail", kwargs={"patient_id": patient_a.pk}))
         assert "Check-ins, day by day" in body.content.decode()
         assert "Ran out Friday" in body.content.decode()
+
+
+# --- At most MAX_PLAN_ITEMS items (issue 13, point 5) ----------------------------------------
+
+TOO_MANY = "A plan holds at most 40 items"
+
+
+def test_a_plan_of_more_items_than_a_plan_holds_is_refused(client, derm, patient_a):
+    # given
+    assert MAX_PLAN_ITEMS == 40
+    client.force_login(derm)
+    items = [{**ITEM, "name": f"Step {n}", "position": str(n)}
+             for n in range(1, MAX_PLAN_ITEMS + 2)]
+    # when
+    response = client.post(edit_url(patient_a), editor_post(patient_a, items))
+    # then
+    assert response.status_code == 200
+    assert TOO_MANY in response.content.decode()
+    assert not PlanRevision.objects.exists()
+
+
+def test_a_huge_form_count_builds_no_more_rows_than_a_plan_holds(client, derm, patient_a):
+    # given: one real item, and a management form claiming 100,000
+    client.force_login(derm)
+    data = editor_post(patient_a, [ITEM], **{"items-TOTAL_FORMS": "100000"})
+    # when
+    response = client.post(edit_url(patient_a), data)
+    # then: refused with the message, and the page holds at most a plan's rows (was 1,041)
+    assert response.status_code == 200
+    assert not PlanRevision.objects.exists()
+    body = response.content.decode()
+    assert TOO_MANY in body
+    assert f'name="items-{MAX_PLAN_ITEMS}-name"' not in body
+    assert body.count('<fieldset class="item-form">') <= MAX_PLAN_ITEMS + 1  # + "Save as"
+    assert len(response.content) < 400_000
+
+
+def test_add_another_item_stops_at_the_most_a_plan_holds(client, derm, patient_a):
+    # given: a full editor
+    client.force_login(derm)
+    items = [{**ITEM, "name": f"Step {n}", "position": str(n)}
+             for n in range(1, MAX_PLAN_ITEMS + 1)]
+    # when
+    response = client.post(edit_url(patient_a), editor_post(patient_a, items, action="add_row"))
+    # then: no row beyond the cap, no "add" button, a note instead, and nothing refused
+    body = response.content.decode()
+    assert f'name="items-{MAX_PLAN_ITEMS - 1}-name"' in body
+    assert f'name="items-{MAX_PLAN_ITEMS}-name"' not in body
+    assert 'value="add_row"' not in body
+    assert "A plan holds at most 40 items: remove one to add another." in body
+    assert not PlanRevision.objects.exists()
+
+
+def test_the_service_refuses_more_items_than_a_plan_holds(derm, patient_a, now):
+    # when / then
+    with pytest.raises(ValueError, match="at most 40 items"):
+        plan_for(patient_a, author=derm, now=now,
+                 items=[item_draft(name=f"Step {n}") for n in range(MAX_PLAN_ITEMS + 1)])
+    assert not PlanRevision.objects.exists()

@@ -200,7 +200,7 @@ def test_the_task_sweeps_the_clinics_whose_sweep_hour_it_is(derm, other_derm):
     assert due == [derm.membership.clinic_id]
     assert counts["clinics"] == 1
     assert counts["opened"] >= 1
-    assert set(counts) == {"clinics", "patients", "findings", "opened", "updated"}
+    assert set(counts) == {"clinics", "patients", "findings", "opened", "updated", "skipped"}
 
 
 def test_the_task_with_no_clinic_due_does_nothing(derm, monkeypatch):
