@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_clinic_currency'),
+        ('accounts', '0006_encrypt_mfa_secrets'),
     ]
 
     operations = [
