@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
@@ -25,13 +27,14 @@ from checkins.models import CheckIn
 from checkins.selectors import schedules_on
 
 from .channels import CHANNELS, ReminderMessage
-from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings
+from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings, UnsubscribeLink
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 logger = logging.getLogger(__name__)
 
 SUBJECT = "Your skin routine check-in"
-UNSUBSCRIBE_SALT = "reminders.unsubscribe"
+# An unsubscribe link works this long after its email was sent.
+UNSUBSCRIBE_LINK_DAYS = 60
 
 
 def settings_for(patient: Patient) -> ReminderSettings:
@@ -162,20 +165,46 @@ def recent_deliveries(patient: Patient, *, today: date, days: int = 14) -> list[
                 .order_by("-local_date"))
 
 
-def unsubscribe_token(patient: Patient) -> str:
-    return _unsubscribe_token(patient.pk)
+class LinkState(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # unknown or altered
+    EXPIRED = "expired"  # older than UNSUBSCRIBE_LINK_DAYS
+    STALE = "stale"  # the patient changed their reminder settings after it was sent
 
 
-def _unsubscribe_token(patient_id: int) -> str:
-    return signing.dumps(patient_id, salt=UNSUBSCRIBE_SALT)
+@dataclass(frozen=True)
+class UnsubscribeCheck:
+    state: LinkState
+    patient: Patient | None = None
 
 
-def patient_for_unsubscribe(token: str) -> Patient | None:
-    try:
-        pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    return Patient.objects.filter(pk=pk).first()
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unsubscribe_link_issue(*, patient_id: int, now: datetime) -> str:
+    """A new link token for one email: 32 random bytes, URL-safe. Nothing in it can be decoded
+    (no id, no signature over readable data); the database keeps its hash and issue time."""
+    token = secrets.token_urlsafe(32)
+    UnsubscribeLink.objects.create(patient_id=patient_id, token_hash=_token_hash(token),
+                                   issued_at=now)
+    return token
+
+
+def unsubscribe_link_check(token: str, *, now: datetime) -> UnsubscribeCheck:
+    """Whose link this is, if it still works at ``now``: unexpired, and issued after the
+    patient last changed their reminder settings (so an old email cannot undo a later
+    choice, e.g. turn reminders off again after they were turned back on)."""
+    link = (UnsubscribeLink.objects.select_related("patient__reminder_settings")
+            .filter(token_hash=_token_hash(token)).first())
+    if link is None:
+        return UnsubscribeCheck(LinkState.INVALID)
+    if now - link.issued_at > timedelta(days=UNSUBSCRIBE_LINK_DAYS):
+        return UnsubscribeCheck(LinkState.EXPIRED)
+    current = getattr(link.patient, "reminder_settings", None)
+    if current is not None and current.updated_at > link.issued_at:
+        return UnsubscribeCheck(LinkState.STALE)
+    return UnsubscribeCheck(LinkState.VALID, link.patient)
 
 
 def reminders_turn_off(*, patient: Patient) -> None:
@@ -210,9 +239,9 @@ class ClaimedReminder:
         return local_date_at(now, self.timezone) > last_day
 
 
-def reminder_message(reminder: ClaimedReminder, step_names: list[str]) -> ReminderMessage:
-    token = _unsubscribe_token(reminder.patient_id)
-    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[token]))
+def reminder_message(reminder: ClaimedReminder, step_names: list[str], *,
+                     unsubscribe_token: str) -> ReminderMessage:
+    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[unsubscribe_token]))
     template = ("reminders/email/follow_up.txt" if reminder.kind == Delivery.Kind.FOLLOW_UP
                 else "reminders/email/reminder.txt")
     body = render_to_string(template, {
@@ -323,7 +352,9 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
             return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
         if not _mark_sent(reminder.pk, now):
             return _skip_changed(reminder.pk)
-        CHANNELS[reminder.channel].send(reminder_message(reminder, step_names))
+        token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
+        CHANNELS[reminder.channel].send(
+            reminder_message(reminder, step_names, unsubscribe_token=token))
         return Delivery.Status.SENT
 
 
