@@ -32,6 +32,11 @@ class ReminderSettings(models.Model):
     local_time = models.TimeField("At (my local time)", default=DEFAULT_TIME)
     weekdays = models.CharField(max_length=7, default=EVERY_DAY)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    include_goal = models.BooleanField(
+        "Quote my goal in reminder emails", default=False,
+        help_text="Email is not private: anyone who can see your inbox would read it. "
+                  "Without this, reminders only say that a check-in is waiting.",
+    )
     # An unsubscribe link issued before this instant no longer works (the patient changed
     # their mind since the email was sent).
     updated_at = models.DateTimeField(auto_now=True)

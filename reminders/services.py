@@ -32,7 +32,8 @@ from .timing import ReminderTiming, due_local_date, local_date_at, reminder_inst
 
 logger = logging.getLogger(__name__)
 
-SUBJECT = "Your skin routine check-in"
+# Names no condition or treatment: subjects show on lock screens and in inbox lists.
+SUBJECT = "Your Alliance Portal check-in"
 # An unsubscribe link works this long after its email was sent.
 UNSUBSCRIBE_LINK_DAYS = 60
 
@@ -228,7 +229,8 @@ class ClaimedReminder:
     first_name: str
     email: str
     clinician: str
-    goal: str
+    goal: str  # empty unless the patient chose to have it quoted (ReminderSettings.include_goal)
+    name_steps: bool  # the clinic's Clinic.reminder_step_names
 
     def too_late(self, now: datetime) -> bool:
         """A reminder about a day is only sent on that day; a follow-up on the morning after.
@@ -244,9 +246,12 @@ def reminder_message(reminder: ClaimedReminder, step_names: list[str], *,
     unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[unsubscribe_token]))
     template = ("reminders/email/follow_up.txt" if reminder.kind == Delivery.Kind.FOLLOW_UP
                 else "reminders/email/reminder.txt")
+    # Email is not a secure channel: no step (medicine) names unless the clinic opted in, no
+    # goal unless the patient did; the count alone says there is something to log.
     body = render_to_string(template, {
         "first_name": reminder.first_name, "clinician": reminder.clinician,
-        "goal": reminder.goal, "steps": step_names,
+        "goal": reminder.goal, "steps": step_names if reminder.name_steps else [],
+        "step_count": len(step_names),
         "day": reminder.local_date,
         "checkin_url": _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}"),
         "unsubscribe_url": unsubscribe_url,
@@ -283,7 +288,8 @@ def _claimed_query(delivery_id: int) -> QuerySet:
             "patient__user__first_name",
             "patient__user__email", "patient__dermatologist__first_name",
             "patient__dermatologist__last_name", "patient__dermatologist__email",
-            "patient__profile__what_matters",
+            "patient__profile__what_matters", "patient__reminder_settings__include_goal",
+            "patient__clinic__reminder_step_names",
         ).order_by()[:1]
     )
 
@@ -307,13 +313,14 @@ def _claimed(delivery_id: int) -> ClaimedReminder | None:
     if row is None:
         return None
     (pk, patient_id, local_date, kind, channel, zone, first_name, email,
-     c_first, c_last, c_email, goal) = row
+     c_first, c_last, c_email, goal, include_goal, name_steps) = row
     clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)
     return ClaimedReminder(
         pk=pk, patient_id=patient_id, kind=kind, channel=channel, timezone=zone,
         first_name=first_name, email=email,
         local_date=Delivery._meta.get_field("local_date").to_python(local_date),
-        clinician=clinician.display_name, goal=goal or "",
+        clinician=clinician.display_name, goal=(goal or "") if include_goal else "",
+        name_steps=bool(name_steps),
     )
 
 

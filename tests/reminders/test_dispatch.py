@@ -72,7 +72,10 @@ def test_claiming_twice_claims_nothing_the_second_time(london):
 
 
 def test_send_delivers_once_with_a_personal_message(london, derm):
-    # given
+    # given: a clinic that names steps, a patient who wants their goal quoted
+    london.clinic.reminder_step_names = True
+    london.clinic.save()
+    ReminderSettings.objects.create(patient=london, include_goal=True)
     profile_update(patient=london, actor=derm, data={"what_matters": "Calm skin for June",
                                                      "monthly_budget": Decimal("30")},
                    preferences=None)
@@ -82,7 +85,7 @@ def test_send_delivers_once_with_a_personal_message(london, derm):
     assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "nothing to do"
     # then
     (email,) = mail.outbox
-    assert email.subject == "Your skin routine check-in"
+    assert email.subject == "Your Alliance Portal check-in"
     assert email.to == [london.user.email]
     assert "Calm skin for June" in email.body
     assert "Azelaic acid 15%" in email.body

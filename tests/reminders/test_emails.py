@@ -30,7 +30,7 @@ def _reminder(kind: str) -> ClaimedReminder:
     return ClaimedReminder(
         pk=1, patient_id=1, local_date=date(2026, 12, 4), kind=kind, channel="email",
         timezone="Europe/London", first_name=NAME, email="siobhan@example.test",
-        clinician=CLINICIAN, goal=GOAL,
+        clinician=CLINICIAN, goal=GOAL, name_steps=True,
     )
 
 

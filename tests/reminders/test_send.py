@@ -113,7 +113,7 @@ def test_the_message_names_the_patient_and_their_clinician(derm):
     (email,) = mail.outbox
     assert email.body.startswith("Hello Aisha,")
     assert "tell Maya Okafor how it went" in email.body
-    assert "Emollient" in email.body
+    assert "1 step to log" in email.body
 
 
 def test_a_transient_failure_rolls_the_mark_back_and_drops_the_connection(derm, monkeypatch):
