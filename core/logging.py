@@ -135,9 +135,18 @@ def _token_urls() -> re.Pattern[str] | None:
     return re.compile(rf"({'|'.join(prefixes)})(?!<)[^\s\"'<>]+", re.IGNORECASE)
 
 
+# Used if the URLconf cannot be loaded (the line reporting why must not leak either).
+_FALLBACK_TOKEN_URLS = re.compile(
+    r"((?:/|%2F)(?:accounts(?:/|%2F)(?:password(?:/|%2F)reset(?:/|%2F)key|invitation|"
+    r"confirm-email)|reminders(?:/|%2F)unsubscribe)(?:/|%2F))(?!<)[^\s\"'<>]+", re.IGNORECASE)
+
+
 def redact(text: str) -> str:
     """``text`` without token URLs' tokens or email addresses."""
-    pattern = _token_urls()
+    try:
+        pattern = _token_urls()
+    except Exception:  # not cached: the next record tries the URLconf again
+        pattern = _FALLBACK_TOKEN_URLS
     if pattern is not None:
         text = pattern.sub(rf"\g<1>{REDACTED}", text)
     return EMAIL.sub(REDACTED_EMAIL, text)

@@ -153,3 +153,20 @@ def test_gunicorn_writes_no_access_log():
         text = (settings.BASE_DIR / path).read_text()
         assert "access-logfile" not in text, path
         assert "access_log" not in text, path
+
+
+@pytest.mark.parametrize("route", TOKEN_URLS)
+def test_tokens_are_redacted_even_when_the_urlconf_cannot_be_read(route, monkeypatch):
+    # given: the line that reports a broken URLconf must not leak either
+    url = TOKEN_URLS[route]()
+
+    def broken():
+        raise ImportError("urls")
+
+    monkeypatch.setattr("core.logging._token_urls", broken)
+    # when
+    from core.logging import redact
+
+    # then
+    assert TOKEN not in redact(f"POST {url} 403")
+    assert TOKEN not in redact(f"next={url.replace('/', '%2F')}")
