@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Clinic, User
+from .models import Clinic
 from .timezones import timezone_choices
 
 
@@ -20,7 +20,6 @@ class PatientInviteForm(forms.Form):
         self.fields["timezone"].initial = clinic.timezone if clinic.zone_is_known else None
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        # Whether the address already has an account is not checked here: the answer must not
+        # tell a dermatologist about a user of another clinic (patient_invite handles it).
+        return self.cleaned_data["email"].strip().lower()

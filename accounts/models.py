@@ -121,6 +121,14 @@ class Clinic(models.Model):
     reminder_follow_up_time = models.TimeField(
         "Follow-up at (patient's local time)", default=time(9, 0),
     )
+    reminder_step_names = models.BooleanField(
+        "Name the steps in reminder emails", default=False,
+        help_text="Off: a reminder says how many steps are due and names no medicine or "
+                  "treatment. On: it lists each step by name (e.g. \"Doxycycline 100 mg "
+                  "capsule\"). Email is not a secure channel: anyone who can read a patient's "
+                  "inbox, on a shared or work account, a lock screen or a mail server, would "
+                  "learn their treatment and so their condition.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -53,10 +53,19 @@ def patient_invite(
     first_name: str,
     last_name: str,
     timezone_name: str,
-) -> Patient:
-    """Create a patient account without a usable password and email them a link to set one."""
+) -> Patient | None:
+    """Create a patient account without a usable password and email them a link to set one.
+
+    If the address already has an account (in any clinic, of any role), nothing is created and
+    its owner is emailed that they already have an account; the caller shows the same answer
+    either way (None here), so an invitation does not reveal who uses the portal elsewhere.
+    """
     from allauth.account.models import EmailAddress
 
+    existing = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
+    if existing is not None:
+        transaction.on_commit(lambda: _send_existing_account_email(user_id=existing))
+        return None
     user = User.objects.create_user(
         email=email, password=None, first_name=first_name, last_name=last_name
     )
@@ -81,6 +90,19 @@ def _send_invitation_email(*, patient_id: int) -> None:
         message=render_to_string("accounts/email/invitation.txt", context),
         from_email=None,
         recipient_list=[patient.user.email],
+    )
+
+
+def _send_existing_account_email(*, user_id: int) -> None:
+    user = User.objects.get(pk=user_id)
+    site = settings.SITE_URL.rstrip("/")
+    context = {"user": user, "login_url": f"{site}{reverse('account_login')}",
+               "reset_url": f"{site}{reverse('account_reset_password')}"}
+    send_mail(
+        subject="Your Alliance Portal invitation",
+        message=render_to_string("accounts/email/invitation_existing_account.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
     )
 
 

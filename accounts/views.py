@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -11,7 +11,7 @@ from django.utils.http import urlsafe_base64_decode
 
 from .decorators import dermatologist_required
 from .forms import PatientInviteForm
-from .models import AuditEvent
+from .models import AuditEvent, User
 from .selectors import membership_of, role_of
 from .services import audit_record, invitation_accept, patient_invite
 
@@ -37,7 +37,7 @@ def patient_invite_view(request: HttpRequest) -> HttpResponse:
     clinic = membership_of(request.user).clinic
     form = PatientInviteForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
-        patient = patient_invite(
+        patient_invite(
             invited_by=request.user,
             clinic=clinic,
             email=form.cleaned_data["email"],
@@ -45,7 +45,8 @@ def patient_invite_view(request: HttpRequest) -> HttpResponse:
             last_name=form.cleaned_data["last_name"],
             timezone_name=form.cleaned_data["timezone"],
         )
-        messages.success(request, f"Invitation sent to {patient.user.email}.")
+        # The same answer whether or not the address already had an account (anywhere).
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
         return redirect("my_patients")
     return render(request, "accounts/patient_invite.html", {"form": form})
 
@@ -53,6 +54,8 @@ def patient_invite_view(request: HttpRequest) -> HttpResponse:
 def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     user = _invited_user(uidb64)
     if user is None or not default_token_generator.check_token(user, token):
+        # One answer for every refusal (garbage, unknown id, a clinician's id, a used or
+        # expired link): the link must not tell whose account an id is.
         return render(request, "accounts/invitation_invalid.html", status=400)
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -67,12 +70,10 @@ def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> Htt
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
 
 
-def _invited_user(uidb64: str):
+def _invited_user(uidb64: str) -> User | None:
+    """The patient the link's id names, or None (not an id, nobody, or not a patient)."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError):
         return None
-    user = get_user_model().objects.filter(pk=pk, patient__isnull=False).first()
-    if user is None:
-        raise Http404
-    return user
+    return get_user_model().objects.filter(pk=pk, patient__isnull=False).first()

@@ -325,8 +325,11 @@ LOGGING = {
         "request_paths": {"()": "core.logging.RequestLogFilter"},
         "access_lines": {"()": "core.logging.ServerLogFilter"},
         "csrf_paths": {"()": "core.logging.CsrfLogFilter"},
+        # On every handler: no token, email address or exception message in any logger's lines.
+        "redact": {"()": "core.logging.RedactingFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     # Every record once, through the root handler: this replaces the handlers of Django's default
     # config ("django" printed a second copy in DEBUG, "django.server" did not propagate).

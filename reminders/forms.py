@@ -13,7 +13,7 @@ class ReminderSettingsForm(forms.ModelForm):
 
     class Meta:
         model = ReminderSettings
-        fields = ["enabled", "local_time", "weekdays", "channel"]
+        fields = ["enabled", "local_time", "weekdays", "channel", "include_goal"]
         widgets = {"local_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "channel": forms.RadioSelect}
 

@@ -32,6 +32,13 @@ class ReminderSettings(models.Model):
     local_time = models.TimeField("At (my local time)", default=DEFAULT_TIME)
     weekdays = models.CharField(max_length=7, default=EVERY_DAY)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    include_goal = models.BooleanField(
+        "Quote my goal in reminder emails", default=False,
+        help_text="Email is not private: anyone who can see your inbox would read it. "
+                  "Without this, reminders only say that a check-in is waiting.",
+    )
+    # An unsubscribe link issued before this instant no longer works (the patient changed
+    # their mind since the email was sent).
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -80,3 +87,16 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.local_date} for patient {self.patient_id}"
+
+
+class UnsubscribeLink(models.Model):
+    """One per reminder email. The link carries a random token and nothing else; only its
+    SHA-256 is stored, so neither the link nor a database copy tells whose it is or lets
+    anyone rebuild it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Unsubscribe link of patient {self.patient_id} issued {self.issued_at:%Y-%m-%d}"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
@@ -27,13 +29,15 @@ from checkins.selectors import schedules_on
 from core.periodic import each_isolated
 
 from .channels import CHANNELS, ReminderMessage
-from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings
+from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings, UnsubscribeLink
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 logger = logging.getLogger(__name__)
 
-SUBJECT = "Your skin routine check-in"
-UNSUBSCRIBE_SALT = "reminders.unsubscribe"
+# Names no condition or treatment: subjects show on lock screens and in inbox lists.
+SUBJECT = "Your Alliance Portal check-in"
+# An unsubscribe link works this long after its email was sent.
+UNSUBSCRIBE_LINK_DAYS = 60
 
 
 def settings_for(patient: Patient) -> ReminderSettings:
@@ -174,20 +178,46 @@ def recent_deliveries(patient: Patient, *, today: date, days: int = 14) -> list[
                 .order_by("-local_date"))
 
 
-def unsubscribe_token(patient: Patient) -> str:
-    return _unsubscribe_token(patient.pk)
+class LinkState(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # unknown or altered
+    EXPIRED = "expired"  # older than UNSUBSCRIBE_LINK_DAYS
+    STALE = "stale"  # the patient changed their reminder settings after it was sent
 
 
-def _unsubscribe_token(patient_id: int) -> str:
-    return signing.dumps(patient_id, salt=UNSUBSCRIBE_SALT)
+@dataclass(frozen=True)
+class UnsubscribeCheck:
+    state: LinkState
+    patient: Patient | None = None
 
 
-def patient_for_unsubscribe(token: str) -> Patient | None:
-    try:
-        pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    return Patient.objects.filter(pk=pk).first()
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unsubscribe_link_issue(*, patient_id: int, now: datetime) -> str:
+    """A new link token for one email: 32 random bytes, URL-safe. Nothing in it can be decoded
+    (no id, no signature over readable data); the database keeps its hash and issue time."""
+    token = secrets.token_urlsafe(32)
+    UnsubscribeLink.objects.create(patient_id=patient_id, token_hash=_token_hash(token),
+                                   issued_at=now)
+    return token
+
+
+def unsubscribe_link_check(token: str, *, now: datetime) -> UnsubscribeCheck:
+    """Whose link this is, if it still works at ``now``: unexpired, and issued after the
+    patient last changed their reminder settings (so an old email cannot undo a later
+    choice, e.g. turn reminders off again after they were turned back on)."""
+    link = (UnsubscribeLink.objects.select_related("patient__reminder_settings")
+            .filter(token_hash=_token_hash(token)).first())
+    if link is None:
+        return UnsubscribeCheck(LinkState.INVALID)
+    if now - link.issued_at > timedelta(days=UNSUBSCRIBE_LINK_DAYS):
+        return UnsubscribeCheck(LinkState.EXPIRED)
+    current = getattr(link.patient, "reminder_settings", None)
+    if current is not None and current.updated_at > link.issued_at:
+        return UnsubscribeCheck(LinkState.STALE)
+    return UnsubscribeCheck(LinkState.VALID, link.patient)
 
 
 def reminders_turn_off(*, patient: Patient) -> None:
@@ -211,7 +241,8 @@ class ClaimedReminder:
     first_name: str
     email: str
     clinician: str
-    goal: str
+    goal: str  # empty unless the patient chose to have it quoted (ReminderSettings.include_goal)
+    name_steps: bool  # the clinic's Clinic.reminder_step_names
 
     def too_late(self, now: datetime) -> bool:
         """A reminder about a day is only sent on that day; a follow-up on the morning after.
@@ -222,14 +253,17 @@ class ClaimedReminder:
         return local_date_at(now, self.timezone) > last_day
 
 
-def reminder_message(reminder: ClaimedReminder, step_names: list[str]) -> ReminderMessage:
-    token = _unsubscribe_token(reminder.patient_id)
-    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[token]))
+def reminder_message(reminder: ClaimedReminder, step_names: list[str], *,
+                     unsubscribe_token: str) -> ReminderMessage:
+    unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[unsubscribe_token]))
     template = ("reminders/email/follow_up.txt" if reminder.kind == Delivery.Kind.FOLLOW_UP
                 else "reminders/email/reminder.txt")
+    # Email is not a secure channel: no step (medicine) names unless the clinic opted in, no
+    # goal unless the patient did; the count alone says there is something to log.
     body = render_to_string(template, {
         "first_name": reminder.first_name, "clinician": reminder.clinician,
-        "goal": reminder.goal, "steps": step_names,
+        "goal": reminder.goal, "steps": step_names if reminder.name_steps else [],
+        "step_count": len(step_names),
         "day": reminder.local_date,
         "checkin_url": _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}"),
         "unsubscribe_url": unsubscribe_url,
@@ -266,7 +300,8 @@ def _claimed_query(delivery_id: int) -> QuerySet:
             "patient__user__first_name",
             "patient__user__email", "patient__dermatologist__first_name",
             "patient__dermatologist__last_name", "patient__dermatologist__email",
-            "patient__profile__what_matters",
+            "patient__profile__what_matters", "patient__reminder_settings__include_goal",
+            "patient__clinic__reminder_step_names",
         ).order_by()[:1]
     )
 
@@ -290,13 +325,14 @@ def _claimed(delivery_id: int) -> ClaimedReminder | None:
     if row is None:
         return None
     (pk, patient_id, local_date, kind, channel, zone, first_name, email,
-     c_first, c_last, c_email, goal) = row
+     c_first, c_last, c_email, goal, include_goal, name_steps) = row
     clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)
     return ClaimedReminder(
         pk=pk, patient_id=patient_id, kind=kind, channel=channel, timezone=zone,
         first_name=first_name, email=email,
         local_date=Delivery._meta.get_field("local_date").to_python(local_date),
-        clinician=clinician.display_name, goal=goal or "",
+        clinician=clinician.display_name, goal=(goal or "") if include_goal else "",
+        name_steps=bool(name_steps),
     )
 
 
@@ -335,7 +371,9 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
             return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
         if not _mark_sent(reminder.pk, now):
             return _skip_changed(reminder.pk)
-        CHANNELS[reminder.channel].send(reminder_message(reminder, step_names))
+        token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
+        CHANNELS[reminder.channel].send(
+            reminder_message(reminder, step_names, unsubscribe_token=token))
         return Delivery.Status.SENT
 
 

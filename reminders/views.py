@@ -30,14 +30,17 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     })
 
 
-# The link works without logging in (signed token) and mail clients may POST to it directly
-# (RFC 8058 one-click); the token, not a session, authorises it, so CSRF does not apply.
+# The link works without logging in (its random token authorises it) and mail clients may POST
+# to it directly (RFC 8058 one-click); no session is involved, so CSRF does not apply.
 @csrf_exempt
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    patient = services.patient_for_unsubscribe(token)
-    if patient is None:
-        return render(request, "reminders/unsubscribe.html", {"invalid": True}, status=400)
+    check = services.unsubscribe_link_check(token, now=timezone.now())
+    if check.patient is None:
+        # 400 for a link that never existed or was altered, 410 for one that stopped working.
+        status = 400 if check.state == services.LinkState.INVALID else 410
+        return render(request, "reminders/unsubscribe.html", {
+            "state": check.state, "days": services.UNSUBSCRIBE_LINK_DAYS}, status=status)
     if request.method == "POST":
-        services.reminders_turn_off(patient=patient)
+        services.reminders_turn_off(patient=check.patient)
         return render(request, "reminders/unsubscribe.html", {"done": True})
-    return render(request, "reminders/unsubscribe.html", {"token": token})
+    return render(request, "reminders/unsubscribe.html", {"ask": True})

@@ -217,3 +217,14 @@ def patient_on_a_plan(derm, *, since, timezone="Europe/London", **item):
     backdated_revision(patient, author=derm, number=1, effective_from=since,
                        items=[item_draft(**step)])
     return patient
+
+
+def unsubscribe_url(patient, *, issued_at=None) -> str:
+    """The path of a new unsubscribe link for ``patient``, as a reminder sent at ``issued_at``
+    (default: the clock) carries."""
+    from django.urls import reverse
+
+    from reminders.services import unsubscribe_link_issue
+
+    token = unsubscribe_link_issue(patient_id=patient.pk, now=issued_at or timezone.now())
+    return reverse("reminders_unsubscribe", args=[token])

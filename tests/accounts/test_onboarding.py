@@ -105,12 +105,16 @@ def test_bad_invite_input_saves_nothing(client, derm, django_capture_on_commit_c
     assert not mail.outbox
 
 
-def test_existing_email_cannot_be_invited_again(client, derm, patient_a,
-                                                django_capture_on_commit_callbacks):
-    response = _invite(client, derm, django_capture_on_commit_callbacks,
-                       {**INVITE, "email": patient_a.user.email.upper()})
-    assert "already exists" in response.content.decode()
+def test_existing_email_is_not_invited_again(client, derm, patient_a,
+                                             django_capture_on_commit_callbacks):
+    # when
+    _invite(client, derm, django_capture_on_commit_callbacks,
+            {**INVITE, "email": patient_a.user.email.upper()})
+    # then: no second account; the owner is told they already have one
     assert Patient.objects.count() == 1
+    (email,) = mail.outbox
+    assert email.to == [patient_a.user.email]
+    assert "already has an account" in email.body
 
 
 def test_self_signup_is_closed(client):

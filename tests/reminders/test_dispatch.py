@@ -7,12 +7,13 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from careplans.services import profile_update
 from checkins.models import CheckIn
 from reminders import services
 from reminders.models import Delivery, ReminderSettings
-from tests.factories import PatientFactory, backdated_revision, item_draft
+from tests.factories import PatientFactory, backdated_revision, item_draft, unsubscribe_url
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,10 @@ def test_claiming_twice_claims_nothing_the_second_time(london):
 
 
 def test_send_delivers_once_with_a_personal_message(london, derm):
-    # given
+    # given: a clinic that names steps, a patient who wants their goal quoted
+    london.clinic.reminder_step_names = True
+    london.clinic.save()
+    ReminderSettings.objects.create(patient=london, include_goal=True)
     profile_update(patient=london, actor=derm, data={"what_matters": "Calm skin for June",
                                                      "monthly_budget": Decimal("30")},
                    preferences=None)
@@ -81,7 +85,7 @@ def test_send_delivers_once_with_a_personal_message(london, derm):
     assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "nothing to do"
     # then
     (email,) = mail.outbox
-    assert email.subject == "Your skin routine check-in"
+    assert email.subject == "Your Alliance Portal check-in"
     assert email.to == [london.user.email]
     assert "Calm skin for June" in email.body
     assert "Azelaic acid 15%" in email.body
@@ -130,7 +134,7 @@ def test_transient_email_failure_is_retried_and_then_recorded(london, monkeypatc
 
 def test_unsubscribe_link_works_without_login_and_only_for_that_patient(client, london, derm):
     other = with_plan(PatientFactory(dermatologist=derm, timezone="Europe/London"), derm)
-    url = reverse("reminders_unsubscribe", args=[services.unsubscribe_token(london)])
+    url = unsubscribe_url(london)
     assert client.get(url).status_code == 200
     assert client.post(url).status_code == 200
     assert ReminderSettings.objects.get(patient=london).enabled is False
@@ -138,7 +142,7 @@ def test_unsubscribe_link_works_without_login_and_only_for_that_patient(client, 
 
 
 def test_tampered_unsubscribe_token_is_refused(client, london):
-    token = services.unsubscribe_token(london)
+    token = services.unsubscribe_link_issue(patient_id=london.pk, now=timezone.now())
     tampered = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
     assert client.post(reverse("reminders_unsubscribe", args=[tampered])).status_code == 400
     assert not ReminderSettings.objects.filter(enabled=False).exists()

@@ -30,14 +30,14 @@ def _reminder(kind: str) -> ClaimedReminder:
     return ClaimedReminder(
         pk=1, patient_id=1, local_date=date(2026, 12, 4), kind=kind, channel="email",
         timezone="Europe/London", first_name=NAME, email="siobhan@example.test",
-        clinician=CLINICIAN, goal=GOAL,
+        clinician=CLINICIAN, goal=GOAL, name_steps=True,
     )
 
 
 @pytest.mark.parametrize("kind", [Delivery.Kind.DAILY, Delivery.Kind.FOLLOW_UP])
 def test_reminder_emails_are_not_html_escaped(kind):
     # when
-    body = reminder_message(_reminder(kind), STEPS).body
+    body = reminder_message(_reminder(kind), STEPS, unsubscribe_token="t").body
     # then
     assert NAME in body
     assert CLINICIAN in body
@@ -51,7 +51,7 @@ def test_the_goal_is_quoted_once_without_doubled_punctuation(kind, goal):
     # given
     reminder = ClaimedReminder(**{**_reminder(kind).__dict__, "goal": goal})
     # when
-    body = reminder_message(reminder, STEPS).body
+    body = reminder_message(reminder, STEPS, unsubscribe_token="t").body
     # then: the goal on a line of its own, ending as the patient wrote it
     assert f"\n“{goal}”\n" in body
 

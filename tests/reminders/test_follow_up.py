@@ -43,10 +43,10 @@ def test_the_morning_after_an_unlogged_day_one_follow_up_is_sent(reminded_yester
     follow_up = Delivery.objects.get(kind="follow_up")
     assert follow_up.local_date == WEDNESDAY_EVENING.date()
     (email,) = mail.outbox
-    assert email.subject == "Your skin routine check-in"
+    assert email.subject == "Your Alliance Portal check-in"
     assert "Yesterday (Wednesday 25 November) isn't logged yet" in email.body
     assert "/today/?date=2026-11-25" in email.body
-    assert "Emollient" in email.body
+    assert "Emollient" not in email.body  # the clinic has not opted in to step names
 
 
 def test_no_follow_up_before_the_clinic_time_or_when_off(reminded_yesterday):

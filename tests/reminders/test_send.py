@@ -70,7 +70,7 @@ def test_broker_refusing_stops_the_dispatcher_and_keeps_every_claim(derm, monkey
     assert "Enqueued 2 of 5 reminders" in caplog.text
 
 
-def test_a_send_is_four_statements_and_a_second_send_does_nothing(derm):
+def test_a_send_is_five_statements_and_a_second_send_does_nothing(derm):
     # given
     (delivery_id,) = claimed(derm, 1)
     # when
@@ -78,11 +78,13 @@ def test_a_send_is_four_statements_and_a_second_send_does_nothing(derm):
         first = services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
     with CaptureQueriesContext(connection) as again:
         second = services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON)
-    # then: the claimed read, revisions, items, the conditional UPDATE; then one read only
+    # then: the claimed read, revisions, items, the conditional UPDATE, the unsubscribe link's
+    # INSERT; then one read only
     assert (first, second) == ("sent", "nothing to do")
     statements = data_statements(captured)
-    assert len(statements) == 4
-    assert statements[-1].lstrip().upper().startswith("UPDATE")
+    assert len(statements) == 5
+    assert statements[-2].lstrip().upper().startswith("UPDATE")
+    assert statements[-1].lstrip().upper().startswith("INSERT")
     assert len(data_statements(again)) == 1
     assert len(mail.outbox) == 1
     assert Delivery.objects.get().attempts == 1
@@ -111,7 +113,7 @@ def test_the_message_names_the_patient_and_their_clinician(derm):
     (email,) = mail.outbox
     assert email.body.startswith("Hello Aisha,")
     assert "tell Maya Okafor how it went" in email.body
-    assert "Emollient" in email.body
+    assert "1 step to log" in email.body
 
 
 def test_a_transient_failure_rolls_the_mark_back_and_drops_the_connection(derm, monkeypatch):

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from careplans.models import Concern, PlanRevision
 from careplans.services import concern_raise
 from flags.models import Flag
-from reminders.services import unsubscribe_token
+from reminders.services import unsubscribe_link_issue
 from tests.factories import FlagFactory, plan_for
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,8 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff):
              "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff}
     values = {
         "patient_id": patient_b.pk, "flag_id": flag.pk, "concern_id": concern.pk,
-        "item_key": item.key, "token": unsubscribe_token(patient_b), "uidb64": "MQ",
+        "item_key": item.key, "uidb64": "MQ",
+        "token": unsubscribe_link_issue(patient_id=patient_b.pk, now=timezone.now()),
         "uidb36": "1", "key": "not-a-key", "object_id": "1", "content_type_id": "1", "id": "1",
         "app_label": "accounts",
     }

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 HEALTH_RECORDS = {"accounts.Patient", "careplans.CarePlan", "careplans.PlanRevision",
                   "careplans.PlanItem", "checkins.CheckIn"}
 # Parts of one check-in row (its step answers, its pulse): they go only with the check-in.
-# Reminder settings are preferences, not health history.
+# Reminder settings are preferences, and unsubscribe links credentials, not health history.
 CASCADE_ALLOWED = {"checkins.StepLog.checkin", "checkins.AlliancePulse.checkin",
-                   "reminders.ReminderSettings.patient"}
+                   "reminders.ReminderSettings.patient", "reminders.UnsubscribeLink.patient"}
 HISTORY_APPS = ("careplans", "checkins", "flags")
 
 

@@ -76,7 +76,7 @@ def test_a_database_error_outside_a_view_gives_the_503_page_too(client, patient_
 def test_error_logs_name_the_route_not_the_path(client, patient_a, monkeypatch, caplog):
     # given: a path carrying a token, and an unexpected error
     client.raise_request_exception = False
-    monkeypatch.setattr("reminders.services.patient_for_unsubscribe", _raise(ValueError("x")))
+    monkeypatch.setattr("reminders.services.unsubscribe_link_check", _raise(ValueError("x")))
     token = "secret-token-123"
     # when
     with caplog.at_level(logging.INFO, logger="django.request"):
