@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_clinic_currency'),
+        ('accounts', '0007_clinic_timezone_validated'),
     ]
 
     operations = [
