@@ -145,6 +145,20 @@ def test_clinic_admin_reads_no_record_in_the_portal(client, clinic_admin, patien
     assert client.get(reverse("home")).url == reverse("admin:index")
 
 
+def test_autocomplete_answers_only_with_the_clinics_people(client, clinic_admin, patient_a,
+                                                           other_patient):
+    # given: the autocomplete endpoint can be called directly, whatever the form shows
+    client.force_login(clinic_admin)
+    # when
+    response = client.get(reverse("admin:autocomplete"), {
+        "app_label": "accounts", "model_name": "patient", "field_name": "user", "term": ""})
+    # then
+    assert response.status_code == 200
+    ids = {int(row["id"]) for row in response.json()["results"]}
+    assert patient_a.user.pk in ids
+    assert other_patient.user.pk not in ids
+
+
 # --- Secrets ------------------------------------------------------------------------------------
 
 
@@ -257,6 +271,24 @@ def test_adding_a_clinician_invites_them_by_email(client, clinic_admin, clinic, 
     assert [m.to for m in mail.outbox] == [["new.colleague@example.test"]]
     assert AuditEvent.objects.filter(actor=clinic_admin, action=AuditEvent.Action.CREATE,
                                      object_type="admin_user", object_id=str(user.pk)).exists()
+
+
+def test_the_invited_clinician_chooses_their_password_through_the_emailed_link(
+        client, clinic_admin, django_capture_on_commit_callbacks):
+    # given
+    client.force_login(clinic_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:accounts_user_add"), {
+            "email": "nia@example.test", "first_name": "Nia", "last_name": "Cole",
+            "role": Role.DERMATOLOGIST})
+    link = re.search(r"/accounts/password/reset/key/\S+", mail.outbox[0].body).group(0)
+    client.logout()
+    # when
+    form_page = client.get(link, follow=True)
+    client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+                {"password1": "Her-own-choice-42", "password2": "Her-own-choice-42"})
+    # then
+    assert User.objects.get(email="nia@example.test").check_password("Her-own-choice-42")
 
 
 # --- No way up ------------------------------------------------------------------------------
