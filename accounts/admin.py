@@ -205,6 +205,10 @@ class ClinicMembershipAdmin(ClinicScopedAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
 
+    def scope(self, queryset: QuerySet, clinic_id: int) -> QuerySet:
+        # As on the users' list: a platform operator is nobody's to change.
+        return super().scope(queryset, clinic_id).exclude(user__is_superuser=True)
+
     @admin.display(description="Email", ordering="user__email")
     def email(self, membership: ClinicMembership) -> str:
         return membership.user.email
