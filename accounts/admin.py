@@ -1,30 +1,174 @@
-"""Clinic administrators set up clinics, clinicians and memberships here."""
+"""The admin site: a clinic administrator runs their own clinic here (its clinicians, its
+patients' registry entries, its settings); the platform operator (a superuser) spans clinics.
 
+Scoping, permissions and auditing live in ``accounts.admin_scope``. Nobody reads a secret or
+sets another person's password here: an administrator emails a password-reset link instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
 from allauth.account.decorators import secure_admin_login
-from django.contrib import admin
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 
-from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, User
+from .admin_scope import ClinicScopedAdmin, SuperuserOnlyAdmin
+from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, Role, User
+from .selectors import administered_clinic_id
+from .services import clinician_invite, membership_role_set, password_reset_email_send
 
 # The admin signs in through allauth's form (rate limits, two-step verification, audit):
 # Django's own admin login would bypass all three.
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Alliance Portal administration"
+admin.site.site_title = "Alliance Portal administration"
+
+
+def _send_password_resets(model_admin: admin.ModelAdmin, request: HttpRequest,
+                          users: list[User]) -> None:
+    sent = sum(password_reset_email_send(request=request, actor=request.user, user=user)
+               for user in users)
+    skipped = len(users) - sent
+    if sent:
+        model_admin.message_user(request, f"Emailed a password-reset link to {sent} "
+                                          f"account{'s' if sent != 1 else ''}.")
+    if skipped:
+        model_admin.message_user(request, f"{skipped} deactivated account"
+                                          f"{'s were' if skipped != 1 else ' was'} skipped.",
+                                 level=messages.WARNING)
+
+
+# --- People -----------------------------------------------------------------------------------
+
+
+class InviteForm(forms.ModelForm):
+    """A new clinician or clinic administrator: no password here, they are emailed a link."""
+
+    role = forms.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+
+class OperatorInviteForm(InviteForm):
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.all())
+
+
+class UserForm(forms.ModelForm):
+    """The change form: no password field at all (not even the hash summary)."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "is_active"]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ClinicScopedAdmin, BaseUserAdmin):
+    """A clinic's clinicians and patients' accounts: names and whether they may sign in."""
+
+    clinic_admin_may = frozenset({"view", "change", "add"})
+    form = UserForm
+    add_form = InviteForm
+    add_form_template = None  # Django's says "enter a username and password"
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
+    list_display = ["email", "first_name", "last_name", "role", "is_active", "last_login"]
+    list_filter = ["membership__role", "is_active"]
+    list_select_related = ["membership", "patient"]
     search_fields = ["email", "first_name", "last_name"]
-    fieldsets = (
-        (None, {"fields": ("email", "password")}),
-        ("Name", {"fields": ("first_name", "last_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),
-    )
+    actions = ["send_password_reset"]
+
+    def scope(self, queryset: QuerySet, clinic_id: int) -> QuerySet:
+        return queryset.filter(
+            Q(membership__clinic_id=clinic_id) | Q(patient__clinic_id=clinic_id)
+        ).exclude(is_superuser=True)
+
+    @admin.display(description="Role")
+    def role(self, user: User) -> str:
+        try:
+            return user.membership.get_role_display()
+        except ClinicMembership.DoesNotExist:
+            pass
+        try:
+            user.patient  # noqa: B018 - a patient account
+            return "Patient"
+        except Patient.DoesNotExist:
+            return "-"
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if obj is None:
+            fields = ["email", "first_name", "last_name", "role"]
+            if request.user.is_superuser:
+                fields.append("clinic")
+            return ((None, {"fields": fields, "description": (
+                "They are emailed a link to choose their password, then set up two-step "
+                "verification when they first sign in.")}),)
+        fieldsets: list[Any] = [
+            (None, {"fields": ["email", "role"]}),
+            ("Name", {"fields": ["first_name", "last_name"]}),
+            ("Access", {"fields": ["is_active"], "description": (
+                "A deactivated account cannot sign in. To help someone who forgot their "
+                "password, use the \u201cEmail a password-reset link\u201d action on the list.")}),
+            ("Dates", {"fields": ["last_login", "date_joined"]}),
+        ]
+        if request.user.is_superuser:
+            fieldsets.insert(3, ("Platform operator", {"fields": [
+                "is_staff", "is_superuser", "groups", "user_permissions"]}))
+        return fieldsets
+
+    def get_form(self, request: HttpRequest, obj: User | None = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = OperatorInviteForm if request.user.is_superuser else InviteForm
+            kwargs["fields"] = None  # the form's own fields
+            return admin.ModelAdmin.get_form(self, request, obj, **kwargs)
+        if request.user.is_superuser:
+            kwargs["fields"] = ["first_name", "last_name", "is_active", "is_staff",
+                                "is_superuser", "groups", "user_permissions"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if obj is None:
+            return ()
+        readonly = ["email", "role", "last_login", "date_joined"]
+        if obj.pk == request.user.pk:
+            readonly.append("is_active")  # nobody locks themselves out
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            return super().save_model(request, obj, form, change)
+        clinic = form.cleaned_data.get("clinic") or \
+            Clinic.objects.get(pk=administered_clinic_id(request.user))
+        clinician_invite(request=request, invited_by=request.user, clinic=clinic, user=obj,
+                         role=form.cleaned_data["role"])
+        self.message_user(request, "A link to choose a password is on its way to them.")
+        return None
+
+    def user_change_password(self, request: HttpRequest, id: str,
+                             form_url: str = "") -> HttpResponse:
+        # Nobody sets another person's password here, whatever their role: they email a
+        # reset link (the action on the list). The operator's break-glass is the shell.
+        raise PermissionDenied
+
+    @admin.action(description="Email a password-reset link", permissions=["change"])
+    def send_password_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _send_password_resets(self, request, list(queryset))
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,45 +178,154 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone", "reminder_follow_up"]
+class ClinicAdmin(ClinicScopedAdmin):
+    """The clinic's own settings; a clinic administrator sees their clinic's row only."""
+
+    clinic_field = "pk"
+    list_display = ["name", "timezone", "currency", "pulse_interval_days", "reminder_follow_up"]
     search_fields = ["name"]
-    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ["name", "timezone", "currency"]}),
+        ("Check-ins and reminders", {"fields": [
+            "pulse_interval_days", "reminder_follow_up", "reminder_follow_up_time",
+            "reminder_step_names"]}),
+    )
+
+    def get_inlines(self, request: HttpRequest, obj: Clinic | None) -> Any:
+        # A clinic administrator manages memberships on their own page (scoped choices).
+        return [MembershipInline] if request.user.is_superuser else []
 
 
 @admin.register(ClinicMembership)
-class ClinicMembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "clinic", "role"]
+class ClinicMembershipAdmin(ClinicScopedAdmin):
+    """Who works at the clinic, in which role. New clinicians are added under Users."""
+
+    list_display = ["user", "email", "role", "clinic"]
     list_filter = ["clinic", "role"]
+    list_select_related = ["user", "clinic"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+
+    def scope(self, queryset: QuerySet, clinic_id: int) -> QuerySet:
+        # As on the users' list: a platform operator is nobody's to change.
+        return super().scope(queryset, clinic_id).exclude(user__is_superuser=True)
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, membership: ClinicMembership) -> str:
+        return membership.user.email
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self.list_display if request.user.is_superuser else self.list_display[:-1]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ClinicMembership | None = None
+                            ) -> Any:
+        readonly = []
+        if obj is not None and obj.user_id == request.user.pk:
+            readonly.append("role")  # nobody demotes themselves out of the admin site
+        if not request.user.is_superuser:
+            readonly += ["user", "clinic"]
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: ClinicMembership, form: Any,
+                   change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        membership_role_set(membership=obj, role=obj.role)  # the admin site follows the role
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ClinicScopedAdmin):
     """Registry fields only; health data is reached through the portal, where reads are audited."""
 
-    list_display = ["user", "clinic", "dermatologist", "timezone", "is_active"]
-    list_filter = ["clinic", "is_active"]
+    list_display = ["user", "email", "dermatologist", "timezone", "is_active", "clinic"]
+    list_filter = ["clinic", "is_active", ("dermatologist", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "dermatologist", "clinic"]
     autocomplete_fields = ["user", "dermatologist"]
-    search_fields = ["user__email", "user__last_name"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    fields = ["user", "clinic", "dermatologist", "timezone", "is_active"]
+    actions = ["send_password_reset"]
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, patient: Patient) -> str:
+        return patient.user.email
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self.list_display if request.user.is_superuser else self.list_display[:-1]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Patient | None = None) -> Any:
+        return () if request.user.is_superuser else ("user", "clinic")
+
+    @admin.action(description="Email a password-reset link", permissions=["change"])
+    def send_password_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _send_password_resets(self, request, [p.user for p in queryset.select_related("user")])
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ClinicScopedAdmin):
+    clinic_field = "patient__clinic"
+    clinic_admin_may = frozenset({"view"})
     list_display = ["patient", "invited_by", "created_at", "accepted_at"]
+    list_select_related = ["patient__user", "invited_by"]
     readonly_fields = ["patient", "invited_by", "created_at", "accepted_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # dermatologists invite patients from the portal
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ClinicScopedAdmin):
+    clinic_admin_may = frozenset({"view"})
     list_display = ["at", "actor", "patient", "action", "object_type", "allowed"]
     list_filter = ["action", "allowed"]
+    list_select_related = ["actor", "patient__user"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def scope(self, queryset: QuerySet, clinic_id: int) -> QuerySet:
+        # The clinic's patients' events, and its members' own (sign-ins, admin changes); not
+        # a member's refused attempt on another clinic's patient (the portal's log masks it).
+        return queryset.filter(
+            Q(patient__clinic_id=clinic_id)
+            | Q(patient__isnull=True, actor__membership__clinic_id=clinic_id)
+        )
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- Other apps' models: the platform operator's only ----------------------------------------
+
+
+class AuthenticatorAdmin(SuperuserOnlyAdmin):
+    """Which authenticators a user has; never their secret (``data``). Deleting one lets a
+    user who lost their phone enrol again; it is audited."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EmailAddressAdmin(SuperuserOnlyAdmin, AllauthEmailAddressAdmin):
+    pass
+
+
+class GroupAdmin(SuperuserOnlyAdmin, BaseGroupAdmin):
+    pass
+
+
+for _model, _admin_class in ((Authenticator, AuthenticatorAdmin),
+                             (EmailAddress, EmailAddressAdmin), (Group, GroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin_class)

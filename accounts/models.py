@@ -44,8 +44,11 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who logs in: patient, dermatologist, clinic staff or clinic administrator.
 
-    ``is_staff`` keeps Django's meaning (may use the admin site, i.e. clinic administrators);
-    the clinical role comes from :class:`ClinicMembership` or :class:`Patient`.
+    ``is_staff`` keeps Django's meaning (may use the admin site); the role comes from
+    :class:`ClinicMembership` or :class:`Patient`. A clinic administrator is a member with the
+    ``admin`` role and ``is_staff``: the admin site shows them their own clinic only
+    (``accounts.admin_scope``). ``is_superuser`` is the platform operator spanning clinics, a
+    role no clinic screen hands out.
     """
 
     username = None
@@ -86,6 +89,12 @@ class User(AbstractUser):
 class Role(models.TextChoices):
     DERMATOLOGIST = "dermatologist", "Dermatologist"
     STAFF = "staff", "Clinic staff"
+    # Runs the clinic in the admin site (clinicians, registry, settings); reads no health data.
+    ADMIN = "admin", "Clinic administrator"
+
+
+# The roles that see patients' records in the portal.
+CLINICIAN_ROLES = (Role.DERMATOLOGIST, Role.STAFF)
 
 
 class Currency(models.TextChoices):
@@ -265,7 +274,8 @@ class ImmutableModel(models.Model):
 
 class AuditEvent(ImmutableModel):
     """Append-only record of a clinician's or staff member's access to a patient's record, and
-    of every sign-in, failed sign-in, sign-out and two-step verification change.
+    of every sign-in, failed sign-in, sign-out and two-step verification change, and of every
+    change made in the admin site (``object_type`` ``admin_<model>``, ``object_id`` its pk).
 
     ``actor`` is empty only for a failed sign-in with an email address that has no account:
     the typed address is never stored, only a keyed hash of it in ``object_id``.
@@ -275,6 +285,8 @@ class AuditEvent(ImmutableModel):
         VIEW = "view", "Viewed"
         CREATE = "create", "Created"
         CHANGE = "change", "Changed"
+        DELETE = "delete", "Deleted"
+        PASSWORD_RESET = "password_reset", "Password reset sent"
         LOGIN = "login", "Signed in"
         LOGIN_FAILED = "login_failed", "Sign-in failed"
         LOGOUT = "logout", "Signed out"

@@ -36,7 +36,7 @@ def mfa_required_for(user: User) -> bool:
     role = role_of(user)  # the patient check comes first and is cached on the user object
     if role == "patient":
         return False
-    return role in CLINICAL_ROLES or user.is_staff
+    return role in CLINICAL_ROLES or role == "admin" or user.is_staff
 
 
 def totp_enrolled(request: HttpRequest) -> bool:

@@ -1,7 +1,9 @@
 """Reads scoped to the requesting user. Access control lives here, once.
 
 A patient sees only their own record; a clinician (dermatologist or staff) sees only their
-own clinic's patients. Anything outside the scope is indistinguishable from "does not exist".
+own clinic's patients. A clinic administrator sees no record in the portal: they run their
+clinic in the admin site, scoped by ``administered_clinic_id``. Anything outside the scope is
+indistinguishable from "does not exist".
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from typing import Literal
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import AuditEvent, ClinicMembership, Patient, Role, User
+from .models import CLINICIAN_ROLES, AuditEvent, ClinicMembership, Patient, Role, User
 from .services import audit_record
 
-PortalRole = Literal["patient", "dermatologist", "staff"]
+PortalRole = Literal["patient", "dermatologist", "staff", "admin"]
+ROLE_BY_MEMBERSHIP: dict[str, PortalRole] = {
+    Role.DERMATOLOGIST: "dermatologist", Role.STAFF: "staff", Role.ADMIN: "admin",
+}
 
 
 def membership_of(user: User) -> ClinicMembership | None:
@@ -24,6 +29,22 @@ def membership_of(user: User) -> ClinicMembership | None:
         return user.membership
     except ClinicMembership.DoesNotExist:
         return None
+
+
+def clinician_membership_of(user: User) -> ClinicMembership | None:
+    """The membership of a dermatologist or clinic staff member: the ones who read records."""
+    membership = membership_of(user)
+    return membership if membership is not None and membership.role in CLINICIAN_ROLES else None
+
+
+def administered_clinic_id(user: User) -> int | None:
+    """The clinic a clinic administrator runs in the admin site; None for everyone else
+    (a platform operator is a superuser, not a clinic administrator)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return None
+    membership = membership_of(user)
+    return membership.clinic_id if membership is not None and membership.role == Role.ADMIN \
+        else None
 
 
 def patient_of(user: User) -> Patient | None:
@@ -41,13 +62,13 @@ def role_of(user: User) -> PortalRole | None:
         return "patient"
     membership = membership_of(user)
     if membership is not None:
-        return "dermatologist" if membership.role == Role.DERMATOLOGIST else "staff"
+        return ROLE_BY_MEMBERSHIP.get(membership.role)
     return None
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """The one scope every patient-data read starts from."""
-    membership = membership_of(user)
+    membership = clinician_membership_of(user)
     if membership is not None:
         return Patient.objects.filter(clinic_id=membership.clinic_id)
     patient = patient_of(user)
@@ -58,7 +79,7 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 
 def clinic_patients_for(user: User) -> QuerySet[Patient]:
     """Patients listed on clinician pages; empty for anyone who is not a clinician."""
-    if membership_of(user) is None:
+    if clinician_membership_of(user) is None:
         return Patient.objects.none()
     return patients_visible_to(user).select_related("user", "dermatologist")
 

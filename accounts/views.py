@@ -19,6 +19,7 @@ HOME_BY_ROLE = {
     "patient": "today",
     "dermatologist": "my_patients",
     "staff": "flagged_patients",
+    "admin": "admin:index",
 }
 
 

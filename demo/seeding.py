@@ -124,7 +124,12 @@ def seed_core(password_hash: str) -> tuple[Clinic, User, User]:
     clinic, _ = Clinic.objects.get_or_create(
         name=CLINIC_NAME, defaults={"timezone": "Europe/London"}
     )
-    admin = _user(ADMIN_EMAIL, "Ada", "Admin", password_hash, is_staff=True, is_superuser=True)
+    # The clinic's administrator, not a superuser: the admin site shows them this clinic only.
+    # A platform operator spanning clinics is a separate role the demo does not hand out.
+    admin = _user(ADMIN_EMAIL, "Ada", "Admin", password_hash, is_staff=True)
+    if admin.is_superuser:  # seeded as a superuser by an earlier version of the demo
+        admin.is_superuser = False
+        admin.save(update_fields=["is_superuser"])
     derm = _user(DERM_EMAIL, "Maya", "Okafor", password_hash)
     staff = _user(STAFF_EMAIL, "Sam", "Rivera", password_hash)
     for user in (admin, derm, staff):
@@ -134,6 +139,9 @@ def seed_core(password_hash: str) -> tuple[Clinic, User, User]:
     )
     ClinicMembership.objects.get_or_create(
         user=staff, defaults={"clinic": clinic, "role": Role.STAFF}
+    )
+    ClinicMembership.objects.get_or_create(
+        user=admin, defaults={"clinic": clinic, "role": Role.ADMIN}
     )
     demo_patient = _user(PATIENT_EMAIL, "Jordan", "Lee", password_hash)
     Patient.objects.get_or_create(

@@ -18,8 +18,13 @@ from django.db.models import (
 )
 from django.http import Http404
 
-from accounts.models import AuditEvent, Patient, Role, User
-from accounts.selectors import membership_of, patient_of, patient_record_for_clinician
+from accounts.models import CLINICIAN_ROLES, AuditEvent, Patient, Role, User
+from accounts.selectors import (
+    clinician_membership_of,
+    membership_of,
+    patient_of,
+    patient_record_for_clinician,
+)
 from checkins.models import CheckIn
 
 from .models import Flag, FlagEvent, Outreach, Rule, State
@@ -38,7 +43,7 @@ def in_rule_order(flags: QuerySet[Flag]) -> QuerySet[Flag]:
 
 
 def flags_visible_to(user: User) -> QuerySet[Flag]:
-    membership = membership_of(user)
+    membership = clinician_membership_of(user)
     if membership is None:
         return Flag.objects.none()
     return Flag.objects.filter(clinic_id=membership.clinic_id)
@@ -120,7 +125,10 @@ def _clinic_members(user: User) -> QuerySet[User]:
     membership = membership_of(user)
     if membership is None:
         return User.objects.none()
-    return User.objects.filter(membership__clinic_id=membership.clinic_id).select_related(
+    # Clinicians only: a clinic administrator is neither assigned flags nor a filter choice.
+    return User.objects.filter(
+        membership__clinic_id=membership.clinic_id, membership__role__in=CLINICIAN_ROLES,
+    ).select_related(
         "membership").order_by("first_name", "last_name", "email")
 
 

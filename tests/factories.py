@@ -81,6 +81,22 @@ class StaffFactory(UserFactory):
     mfa = _totp_enrolment()
 
 
+class ClinicAdminFactory(UserFactory):
+    """A clinic administrator: the admin site, their own clinic only."""
+
+    is_staff = True
+    membership = _membership_in_clinic(Role.ADMIN)
+    mfa = _totp_enrolment()
+
+
+class OperatorFactory(UserFactory):
+    """The platform operator: a superuser spanning clinics, with no clinic of their own."""
+
+    is_staff = True
+    is_superuser = True
+    mfa = _totp_enrolment()
+
+
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient

@@ -4,6 +4,11 @@ URLs are enumerated from the resolver, so a new URL fails ``test_every_url_has_a
 until someone decides who may open it. Every object id in a URL belongs to patient B (of the
 clinic of ``derm``/``staff``); patient A is patient B's neighbour in the same clinic. Foreign
 objects are 404, anonymous visitors are sent to the login page.
+
+The admin site has its own matrix below (``ADMIN_MATRIX``): every registered model's
+changelist, add, change, delete and history pages (and a user's password page), with an object
+of each clinic, for a clinic administrator of either clinic, the platform operator (a
+superuser), and the portal's roles; a newly registered model fails until it has a row.
 """
 
 from __future__ import annotations
@@ -12,18 +17,33 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.html import escape
 
-from careplans.models import Concern, PlanRevision
+from accounts.models import AuditEvent, Invitation
+from accounts.services import audit_record
+from careplans.models import Concern, PlanRevision, Preference
 from careplans.services import concern_raise
-from flags.models import Flag
+from flags.models import Flag, FlagSettings
 from reminders.services import unsubscribe_link_issue
-from tests.factories import FlagFactory, plan_for
+from tests.factories import (
+    ClinicAdminFactory,
+    FlagFactory,
+    OperatorFactory,
+    PatientFactory,
+    plan_for,
+)
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "patient_a", "patient_b", "derm", "other_derm", "staff", "other_staff")
+ROLES = ("anonymous", "patient_a", "patient_b", "derm", "other_derm", "staff", "other_staff",
+         "clinic_admin", "other_clinic_admin", "operator")
+PORTAL_ROLES = ROLES[:7]
 LOGIN = "login"  # a redirect to the login page
 REDIRECT = "redirect"  # a redirect elsewhere (e.g. a role's home)
 ANY_BUT_5XX = "not 5xx"  # allauth's own pages: they decide; they must never fail
@@ -38,6 +58,11 @@ class Expect:
     other_derm: str | int = 404
     staff: str | int = 404
     other_staff: str | int = 404
+    # The admin site's roles: a clinic administrator of either clinic, the platform operator.
+    # The portal shows them no record (they have no clinician role).
+    clinic_admin: str | int = 404
+    other_clinic_admin: str | int = 404
+    operator: str | int = 404
 
 
 PATIENT_PAGE = Expect(patient_a=200, patient_b=200)  # the patient's own pages, no ids
@@ -48,12 +73,14 @@ B_RECORD = Expect(derm=200, staff=200)  # patient B's record: clinicians of B's 
 B_RECORD_DERM = Expect(derm=200)  # changes to B's plan/profile: B's dermatologist's clinic
 B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
-PUBLIC = Expect(*(ANY_BUT_5XX,) * 7)
-ADMIN = Expect(*(REDIRECT,) * 7)  # nobody here is a site administrator
+PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
+# The portal's roles are sent to the admin's login; the admin's own roles are checked object
+# by object in ADMIN_MATRIX (these URLs carry placeholder ids here).
+ADMIN = Expect(*(REDIRECT,) * 7, *(ANY_BUT_5XX,) * 3)
 
 EXPECTED: dict[str, Expect] = {
-    "home": Expect(*(REDIRECT,) * 7),
-    "healthz": Expect(*(200,) * 7),
+    "home": Expect(*(REDIRECT,) * 10),
+    "healthz": Expect(*(200,) * 10),
     "access_log": PATIENT_PAGE,
     "patient_invite": CLINIC_DERM_PAGE,
     "invitation_accept": PUBLIC,
@@ -81,7 +108,7 @@ EXPECTED: dict[str, Expect] = {
     "plan_fit": B_RECORD_DERM_POST_ONLY,
     "concern_reply": B_RECORD_DERM_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
-    "admin:login": Expect(LOGIN, *(403,) * 6),
+    "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }
 
 
@@ -119,7 +146,23 @@ def test_every_url_has_an_expectation():
 
 
 @pytest.fixture
-def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff):
+def clinic_admin(clinic):
+    return ClinicAdminFactory(membership=clinic)
+
+
+@pytest.fixture
+def other_clinic_admin(other_clinic):
+    return ClinicAdminFactory(membership=other_clinic)
+
+
+@pytest.fixture
+def operator():
+    return OperatorFactory()
+
+
+@pytest.fixture
+def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
+          other_clinic_admin, operator):
     """Patient B's objects: a plan, a concern on one of its steps, a flag."""
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
@@ -127,7 +170,9 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff):
                             text="Too dear")
     flag = FlagFactory(patient=patient_b)
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
-             "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff}
+             "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff,
+             "clinic_admin": clinic_admin, "other_clinic_admin": other_clinic_admin,
+             "operator": operator}
     values = {
         "patient_id": patient_b.pk, "flag_id": flag.pk, "concern_id": concern.pk,
         "item_key": item.key, "uidb64": "MQ",
@@ -178,7 +223,8 @@ def test_every_url_answers_each_role_as_expected(client, world, role):
     assert wrong == []
 
 
-@pytest.mark.parametrize("role", ["patient_a", "other_derm", "other_staff", "anonymous"])
+@pytest.mark.parametrize("role", ["patient_a", "other_derm", "other_staff", "anonymous",
+                                  "clinic_admin", "operator"])
 def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, role):
     # given
     users, values, flag = world
@@ -211,3 +257,149 @@ def _route(name: str) -> str:
         if f"{ns}{pattern.name}" == name:
             return str(pattern.pattern)
     return ""
+
+
+# --- The admin site -----------------------------------------------------------------------------
+# Per registered model, what a clinic administrator gets on their own clinic's object, and what
+# the platform operator gets (either clinic). Another clinic's object is never shown to a clinic
+# administrator: its change and history pages are 404, its delete page 403 (as their own; nobody
+# of a clinic deletes here). Nobody sets a password here: the password page is 403 for all.
+
+ADMIN_PAGES = ("changelist", "add", "change", "delete", "history")
+
+
+@dataclass(frozen=True)
+class AdminExpect:
+    clinic_admin: tuple[int, int, int, int, int]  # the pages above, own clinic's object
+    operator: tuple[int, int, int, int, int]
+
+
+SECRET = AdminExpect(clinic_admin=(403,) * 5, operator=(200, 403, 200, 200, 200))
+ADMIN_MATRIX: dict[str, AdminExpect] = {
+    "accounts.User": AdminExpect((200, 200, 200, 403, 200), (200, 200, 200, 200, 200)),
+    "accounts.Clinic": AdminExpect((200, 403, 200, 403, 200), (200, 200, 200, 200, 200)),
+    "accounts.ClinicMembership": AdminExpect((200, 403, 200, 403, 200), (200,) * 5),
+    "accounts.Patient": AdminExpect((200, 403, 200, 403, 200), (200,) * 5),
+    "accounts.Invitation": AdminExpect((200, 403, 200, 403, 200), (200, 403, 200, 200, 200)),
+    "accounts.AuditEvent": AdminExpect((200, 403, 200, 403, 200), (200, 403, 200, 403, 200)),
+    "careplans.Preference": AdminExpect((200, 200, 200, 403, 200), (200, 200, 200, 403, 200)),
+    # Add is 403 once the clinic has its row (one per clinic).
+    "flags.FlagSettings": AdminExpect((200, 403, 200, 403, 200), (200, 200, 200, 403, 200)),
+    # Secrets and sign-in addresses: the operator only (and no secret even then).
+    "mfa.Authenticator": SECRET,
+    "account.EmailAddress": AdminExpect((403,) * 5, (200,) * 5),
+    "auth.Group": AdminExpect((403,) * 5, (200,) * 5),
+}
+
+
+@pytest.fixture
+def admin_world(world, patient_b, derm, other_derm, clinic, other_clinic):
+    """One object of each clinic per registered model: (clinic's, other clinic's)."""
+    other_patient = PatientFactory(dermatologist=other_derm)
+    group = Group.objects.create(name="Auditors")
+
+    def per_clinic(make):
+        return make(patient_b, derm, clinic), make(other_patient, other_derm, other_clinic)
+
+    objects = {
+        "accounts.User": (derm, other_derm),
+        "accounts.Clinic": (clinic, other_clinic),
+        "accounts.ClinicMembership": (derm.membership, other_derm.membership),
+        "accounts.Patient": (patient_b, other_patient),
+        "accounts.Invitation": per_clinic(
+            lambda p, d, c: Invitation.objects.create(patient=p, invited_by=d)),
+        "accounts.AuditEvent": per_clinic(lambda p, d, c: audit_record(
+            actor=d, patient=p, action=AuditEvent.Action.VIEW, object_type="patient")),
+        "careplans.Preference": per_clinic(lambda p, d, c: Preference.objects.create(
+            key=f"clinic-{c.pk}", label=f"Preference of clinic {c.pk}", clinic=c)),
+        "flags.FlagSettings": per_clinic(lambda p, d, c: FlagSettings.objects.create(clinic=c)),
+        "mfa.Authenticator": (Authenticator.objects.get(user=derm, type="totp"),
+                              Authenticator.objects.get(user=other_derm, type="totp")),
+        "account.EmailAddress": (EmailAddress.objects.get(user=derm),
+                                 EmailAddress.objects.get(user=other_derm)),
+        "auth.Group": (group, group),
+    }
+    users, _values, _flag = world
+    return users, objects
+
+
+def _admin_url(model, page: str, obj=None) -> str:
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}"
+    return reverse(name, args=[obj.pk] if page in ("change", "delete", "history") else [])
+
+
+def test_every_registered_model_has_an_admin_expectation():
+    registered = {model._meta.label for model in admin.site._registry}
+    assert registered == set(ADMIN_MATRIX)
+
+
+@pytest.mark.parametrize("role", ["clinic_admin", "other_clinic_admin", "operator"])
+def test_admin_pages_answer_each_administrator_as_expected(client, admin_world, role):
+    # given
+    users, objects = admin_world
+    client.force_login(users[role])
+    mine = 1 if role == "other_clinic_admin" else 0
+    # when
+    wrong, shown = [], []
+    for model in admin.site._registry:
+        label = model._meta.label
+        expect = getattr(ADMIN_MATRIX[label], "operator" if role == "operator" else "clinic_admin")
+        own, foreign = objects[label][mine], objects[label][1 - mine]
+        for page, expected in zip(ADMIN_PAGES, expect, strict=True):
+            status = client.get(_admin_url(model, page, own)).status_code
+            if status != expected:
+                wrong.append((label, page, "own", expected, status))
+            if page not in ("change", "delete", "history") or foreign == own:
+                continue
+            response = client.get(_admin_url(model, page, foreign))
+            if role == "operator":
+                expected_foreign = expected
+            else:
+                expected_foreign = {"delete": 403}.get(page, 404 if expected == 200 else expected)
+            if response.status_code != expected_foreign:
+                wrong.append((label, page, "other clinic's", expected_foreign,
+                              response.status_code))
+        # The changelist links this clinic's object and, for a clinic administrator, never the
+        # other clinic's.
+        if expect[0] == 200:
+            listing = client.get(_admin_url(model, "changelist")).content.decode()
+            if _admin_url(model, "change", own) not in listing:
+                wrong.append((label, "changelist", "own not listed", 200, 200))
+            if role != "operator" and foreign != own and (
+                    _admin_url(model, "change", foreign) in listing
+                    or (str(foreign) != str(own) and escape(str(foreign)) in listing)):
+                shown.append(label)
+    # then
+    assert wrong == []
+    assert shown == []
+
+
+@pytest.mark.parametrize("role", ["clinic_admin", "other_clinic_admin", "operator"])
+def test_no_administrator_opens_a_password_page(client, admin_world, role):
+    # given
+    users, objects = admin_world
+    client.force_login(users[role])
+    # when
+    statuses = {str(user.pk): client.get(reverse("admin:auth_user_password_change",
+                                                 args=[user.pk])).status_code
+                for user in objects["accounts.User"]}
+    # then
+    assert set(statuses.values()) == {403}
+
+
+@pytest.mark.parametrize("role", ["patient_b", "derm", "staff"])
+def test_the_portals_roles_get_no_admin_page(client, admin_world, role):
+    # given
+    users, objects = admin_world
+    client.force_login(users[role])
+    # when
+    refused = []
+    for model in admin.site._registry:
+        for page in ADMIN_PAGES:
+            response = client.get(_admin_url(model, page, objects[model._meta.label][0]))
+            if not ((response.status_code == 302
+                    and response.url.startswith(reverse("admin:login")))
+                    or response.status_code == 403):
+                refused.append((model._meta.label, page, response.status_code))
+    # then
+    assert refused == []

@@ -17,9 +17,9 @@ from accounts.mfa_forms import CODE_JUST_USED
 from tests.accounts.test_access import PATIENT_ID_URL_NAMES, patient_url
 from tests.factories import (
     PASSWORD,
+    ClinicAdminFactory,
     DermatologistFactory,
     StaffFactory,
-    UserFactory,
     totp_code,
 )
 from tests.security.conftest import (
@@ -47,8 +47,8 @@ def unenrolled_staff(clinic):
 
 
 @pytest.fixture
-def unenrolled_admin():
-    return UserFactory(is_staff=True, is_superuser=True)
+def unenrolled_admin(clinic):
+    return ClinicAdminFactory(membership=clinic, mfa=False)
 
 
 def _clinic_urls(patient_id: int) -> list[str]:
