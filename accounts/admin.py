@@ -20,7 +20,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from .admin_scope import ClinicScopedAdmin, SuperuserOnlyAdmin
 from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, Role, User
@@ -61,10 +62,11 @@ class InviteForm(forms.ModelForm):
         fields = ["email", "first_name", "last_name"]
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        # No "already exists" error: the answer is the same for any address (clinician_invite).
+        return self.cleaned_data["email"].strip().lower()
+
+    def validate_unique(self) -> None:
+        pass  # as clean_email: an address in use is answered like a new one
 
 
 class OperatorInviteForm(InviteForm):
@@ -157,8 +159,18 @@ class UserAdmin(ClinicScopedAdmin, BaseUserAdmin):
             Clinic.objects.get(pk=administered_clinic_id(request.user))
         clinician_invite(request=request, invited_by=request.user, clinic=clinic, user=obj,
                          role=form.cleaned_data["role"])
-        self.message_user(request, "A link to choose a password is on its way to them.")
         return None
+
+    def log_addition(self, request: HttpRequest, obj: User, message: Any) -> Any:
+        if obj.pk is None:  # the address already had an account: nothing was added
+            return None
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request: HttpRequest, obj: User,
+                     post_url_continue: str | None = None) -> HttpResponse:
+        # One answer whether or not the address already had an account (clinician_invite).
+        self.message_user(request, f"An invitation is on its way to {obj.email}.")
+        return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))
 
     def user_change_password(self, request: HttpRequest, id: str,
                              form_url: str = "") -> HttpResponse:

@@ -184,13 +184,22 @@ def password_reset_email_send(*, request: HttpRequest, actor: User, user: User) 
 @transaction.atomic
 def clinician_invite(
     *, request: HttpRequest, invited_by: User, clinic: Clinic, user: User, role: str,
-) -> User:
+) -> User | None:
     """Save ``user`` (built, unsaved: email and name) as a new member of ``clinic`` without a
     usable password; once the transaction commits they are emailed allauth's link to choose
-    one, and they must set up two-step verification before they reach anything."""
+    one, and they must set up two-step verification before they reach anything.
+
+    If the address already has an account (any clinic, any role), nothing is created and its
+    owner is emailed that they already have one; None, and the caller answers as for a new
+    address, so an invitation does not reveal who uses the portal elsewhere (as
+    ``patient_invite``)."""
     from allauth.account.models import EmailAddress
 
     user.email = User.objects.normalize_email(user.email).lower()
+    existing = User.objects.filter(email__iexact=user.email).values_list("pk", flat=True).first()
+    if existing is not None:
+        transaction.on_commit(lambda: _send_existing_account_email(user_id=existing))
+        return None
     user.set_unusable_password()
     user.is_staff = role == Role.ADMIN
     user.is_superuser = False

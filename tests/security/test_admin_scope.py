@@ -273,6 +273,35 @@ def test_adding_a_clinician_invites_them_by_email(client, clinic_admin, clinic, 
                                      object_type="admin_user", object_id=str(user.pk)).exists()
 
 
+def test_adding_an_address_in_use_in_another_clinic_answers_as_for_a_new_one(
+        client, clinic_admin, other_derm, django_capture_on_commit_callbacks):
+    # given: one new address and one that another clinic's dermatologist uses
+    client.force_login(clinic_admin)
+
+    def add(email: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("admin:accounts_user_add"), {
+                "email": email, "first_name": "Nia", "last_name": "Cole",
+                "role": Role.STAFF}, follow=True)
+
+    # when
+    new = add("brand.new@example.test")
+    in_use = add(other_derm.email)
+    # then: the same page and message; the owner is emailed to sign in, nothing changes
+    def shown(response) -> tuple:
+        return (response.redirect_chain[-1][0],
+                [str(m).replace("brand.new@example.test", other_derm.email)
+                 for m in response.context["messages"]])
+
+    assert shown(new) == shown(in_use)
+    assert "already" not in in_use.content.decode()
+    assert other_derm.membership.clinic != clinic_admin.membership.clinic
+    other_derm.refresh_from_db()
+    assert other_derm.has_usable_password()
+    assert "already has an account" in mail.outbox[-1].body
+    assert mail.outbox[-1].to == [other_derm.email]
+
+
 def test_the_invited_clinician_chooses_their_password_through_the_emailed_link(
         client, clinic_admin, django_capture_on_commit_callbacks):
     # given
