@@ -31,6 +31,10 @@ from .services import clinician_invite, membership_role_set, password_reset_emai
 # The admin signs in through allauth's form (rate limits, two-step verification, audit):
 # Django's own admin login would bypass all three.
 admin.site.login = secure_admin_login(admin.site.login)
+# Likewise one's own password is changed on allauth's page (its rules, audit and sign-outs),
+# not on the admin's own form.
+admin.site.password_change = lambda request, extra_context=None: HttpResponseRedirect(
+    reverse("account_change_password"))
 admin.site.site_header = "Alliance Portal administration"
 admin.site.site_title = "Alliance Portal administration"
 

@@ -442,3 +442,13 @@ def test_the_demo_administrator_is_a_clinic_administrator_not_a_superuser():
     assert (user.is_staff, user.is_superuser) == (True, False)
     assert (user.membership.clinic, user.membership.role) == (clinic, Role.ADMIN)
     assert not User.objects.filter(is_superuser=True).exists()
+
+
+def test_the_admins_change_password_link_leads_to_the_portals_own_page(client, clinic_admin):
+    # given
+    client.force_login(clinic_admin)
+    # when
+    response = client.get(reverse("admin:password_change"))
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_change_password")
