@@ -165,6 +165,13 @@ class UserAdmin(ClinicScopedAdmin, BaseUserAdmin):
                          role=form.cleaned_data["role"])
         return None
 
+    def render_change_form(self, request: HttpRequest, context: dict, add: bool = False,
+                           change: bool = False, form_url: str = "", obj: User | None = None
+                           ) -> Any:
+        if add:  # an invitation is sent, then the list: there is nothing to go on editing
+            context.update(show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def log_addition(self, request: HttpRequest, obj: User, message: Any) -> Any:
         if obj.pk is None:  # the address already had an account: nothing was added
             return None
