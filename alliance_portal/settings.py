@@ -199,6 +199,8 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 # Messages live in the session, not in a cookie: "Successfully signed in as <full name>" and
 # the like must not travel in the browser's cookies.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Database sessions whose save reports an outage as one (the 503 page), not as a 400.
+SESSION_ENGINE = "core.sessions"
 
 # --- Sessions (OWASP ASVS V3.3.2, HIPAA automatic logoff) -----------------------------------
 # Enforced by accounts.middleware.SessionLifetimeMiddleware from stamps kept in the session.

@@ -73,6 +73,23 @@ def test_a_database_error_outside_a_view_gives_the_503_page_too(client, patient_
     assert logged == [("database unavailable (OperationalError) on my_plan", None)]
 
 
+def test_an_outage_while_saving_the_session_gives_the_503_page_not_a_400(client, patient_a,
+                                                                          monkeypatch):
+    # given: a form post whose "saved" message goes into the session, and the database goes
+    # away before the session is written back
+    from django.contrib.sessions.models import Session
+
+    client.force_login(patient_a.user)
+    client.raise_request_exception = False
+    monkeypatch.setattr(Session, "save", _raise(OperationalError("server closed the connection")))
+    # when
+    response = client.post(reverse("reminder_settings"), {
+        "enabled": "on", "local_time": "20:00", "weekdays": [0, 1, 2, 3, 4, 5, 6], "channel": "email"})
+    # then
+    assert response.status_code == 503
+    assert OUTAGE_TEXT in response.content.decode()
+
+
 def test_error_logs_name_the_route_not_the_path(client, patient_a, monkeypatch, caplog):
     # given: a path carrying a token, and an unexpected error
     client.raise_request_exception = False
