@@ -84,7 +84,8 @@ def test_an_outage_while_saving_the_session_gives_the_503_page_not_a_400(client,
     monkeypatch.setattr(Session, "save", _raise(OperationalError("server closed the connection")))
     # when
     response = client.post(reverse("reminder_settings"), {
-        "enabled": "on", "local_time": "20:00", "weekdays": [0, 1, 2, 3, 4, 5, 6], "channel": "email"})
+        "enabled": "on", "local_time": "20:00", "weekdays": [0, 1, 2, 3, 4, 5, 6],
+        "channel": "email"})
     # then
     assert response.status_code == 503
     assert OUTAGE_TEXT in response.content.decode()
