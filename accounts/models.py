@@ -119,8 +119,9 @@ class Clinic(models.Model):
         help_text="New patient profiles start in this currency (a patient may change theirs).",
     )
     pulse_interval_days = models.PositiveSmallIntegerField(
-        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)],
-        help_text="How often check-ins ask the four alliance-pulse questions.",
+        default=28, validators=[MinValueValidator(7), MaxValueValidator(90)],
+        help_text="How often check-ins ask the four alliance-pulse questions. In the weeks "
+                  "between, a check-in asks one of them a week.",
     )
     reminder_follow_up = models.BooleanField(
         "Next-morning follow-up", default=False,

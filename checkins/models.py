@@ -14,6 +14,16 @@ from django.utils import timezone
 from accounts.models import Patient
 from careplans.models import PlanItem, PlanRevision
 
+# The alliance pulse's four questions, in our own words (not a licensed instrument). The full
+# pulse asks all four every ``Clinic.pulse_interval_days``; in the weeks between, one of them a
+# week (``CheckIn.partnership``), rotating.
+PARTNERSHIP_QUESTIONS = {
+    "heard": "I feel heard by my dermatologist",
+    "shared_goals": "We agree on what we are working toward",
+    "fits_life": "This plan fits my life",
+    "safe_to_raise": "I would feel comfortable raising a concern",
+}
+
 
 class SideEffect(models.TextChoices):
     NONE = "none", "None"
@@ -47,6 +57,16 @@ class CheckIn(models.Model):
     )
     side_effect_text = models.CharField(max_length=300, blank=True)
     note = models.TextField(max_length=1000, blank=True)
+    # The weekly partnership question (docs/flags.md, "Alliance"): one of the pulse's four
+    # questions, rotating, answered 0-10 on a check-in in a week without a full pulse.
+    partnership_question = models.CharField(
+        max_length=20, blank=True, choices=list(PARTNERSHIP_QUESTIONS.items()),
+        help_text="Which partnership question this check-in asked (blank: none).",
+    )
+    partnership = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)],
+        help_text="The answer to the week's partnership question, 0-10.",
+    )
     # Set by the saving service from its ``now`` (not auto_now, which reads the clock itself).
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -57,6 +77,12 @@ class CheckIn(models.Model):
             models.UniqueConstraint(fields=["patient", "local_date"], name="one_checkin_per_day"),
             models.CheckConstraint(
                 condition=Q(steps_done__lte=F("steps_due")), name="done_not_more_than_due"
+            ),
+        ]
+        constraints += [
+            models.CheckConstraint(
+                condition=Q(partnership__isnull=True) | ~Q(partnership_question=""),
+                name="partnership_answer_names_its_question",
             ),
         ]
         indexes = [models.Index(fields=["patient", "local_date"], include=["steps_due",
@@ -109,12 +135,7 @@ class StepLog(models.Model):
 class AlliancePulse(models.Model):
     """Four 0-10 questions in our own words about the partnership (not a licensed instrument)."""
 
-    QUESTIONS = {
-        "heard": "I feel heard by my dermatologist",
-        "shared_goals": "We agree on what we are working toward",
-        "fits_life": "This plan fits my life",
-        "safe_to_raise": "I would feel comfortable raising a concern",
-    }
+    QUESTIONS = PARTNERSHIP_QUESTIONS
 
     checkin = models.OneToOneField(CheckIn, on_delete=models.CASCADE, related_name="pulse")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pulses")
