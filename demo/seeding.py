@@ -1203,6 +1203,7 @@ MEDICINES = (ItemKind.TOPICAL, ItemKind.ORAL)
 CHECKIN_COLUMNS = (
     "patient_id", "local_date", "revision_id", "steps_due", "steps_done", "satisfaction", "itch",
     "side_effect", "side_effect_item_id", "side_effect_text", "note", "created_at", "updated_at",
+    "partnership_question", "partnership",
 )
 STEP_COLUMNS = ("checkin_id", "item_id", "item_key", "slot", "done", "skip_reason")
 PULSE_COLUMNS = ("checkin_id", "patient_id", "local_date", *AlliancePulse.QUESTIONS, "total")
@@ -1577,7 +1578,7 @@ def _checkin_rows(histories: list[_PatientLogs], values: _DbValues) -> list[tupl
     return [
         (history.patient.pk, values.day(log.day), log.revision_id, len(log.answers),
          log.steps_done, log.satisfaction, log.itch, log.side_effect, log.side_effect_item_id,
-         log.side_effect_text, log.note, saved, saved)
+         log.side_effect_text, log.note, saved, saved, "", None)
         for history in histories for log in history.logs
         for saved in [values.saved_at(log.day, history.patient.timezone)]
     ]

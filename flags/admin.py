@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import models
 from django.http import HttpRequest
 
 from accounts.admin_scope import ClinicScopedAdmin
@@ -17,36 +16,21 @@ from .models import FlagSettings
 
 
 class FlagSettingsForm(forms.ModelForm):
-    """Bounds the rules can work with: a zero window or count would make a rule divide by
-    nothing or never fire, and a percentage is at most 100."""
+    """What a clinic may tune: the sensitivity, the minimum data behind a usual level, when
+    a fall counts as "at the same time", the sweep hour. Each field's validators bound it
+    (docs/flags.md)."""
 
     class Meta:
         model = FlagSettings
-        # Every threshold (the admin leaves out the clinic for a clinic administrator).
+        # Every setting (the admin leaves out the clinic for a clinic administrator).
         fields = [f.name for f in FlagSettings._meta.concrete_fields if f.name != "id"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        for field in FlagSettings._meta.get_fields():
-            value = cleaned.get(field.name)
-            if not isinstance(field, models.PositiveSmallIntegerField) or value is None:
-                continue
-            if field.name == "sweep_hour":
-                continue
-            if value < 1:
-                self.add_error(field.name, "Must be at least 1.")
-            elif field.name.endswith("_percent") and value > 100:
-                self.add_error(field.name, "A percentage is at most 100.")
-            elif field.name.endswith("_days") and value > 365:
-                self.add_error(field.name, "At most 365 days.")
-        return cleaned
 
 
 @admin.register(FlagSettings)
 class FlagSettingsAdmin(ClinicScopedAdmin):
     clinic_admin_may = frozenset({"view", "change", "add"})
     form = FlagSettingsForm
-    list_display = ["__str__", "recent_days", "baseline_days", "quiet_days", "sweep_hour"]
+    list_display = ["__str__", "sensitivity", "min_usual_logged_days", "sweep_hour"]
     list_select_related = ["clinic"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

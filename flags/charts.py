@@ -18,10 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from django.db.models import Q
+
 from checkins.charts import LineChart, Scale, day_label, days_between, line_chart, percent
 from checkins.models import AlliancePulse, CheckIn
 
-from .findings import PULSES, RATINGS, STEPS
+from .findings import PARTNERSHIP, PULSES, RATINGS, STEPS
 from .models import Flag, Rule
 
 BAND_FILLS = ("#e3f1f3", "#f3f6f8")
@@ -52,6 +54,9 @@ SIGNALS = {
                     "Rating (1 to 5)", max_days=366, min_days=28, max_gap_days=7),
     PULSES: Signal("Alliance pulse totals (0 to 40)", Scale(0, 40, (0, 20, 40)),
                    "Total (0 to 40)", max_days=366, min_days=28, max_gap_days=366),
+    PARTNERSHIP: Signal("Partnership answers (0 = not at all, 10 = completely)",
+                        Scale(0, 10, (0, 5, 10)), "Answer (0 to 10)", max_days=366,
+                        min_days=28, max_gap_days=366),
 }
 
 
@@ -172,7 +177,9 @@ def _chart(patient_id: int, signal: str, spans: list[tuple[str, date, date]],
 
 
 def _values(patient_id: int, signal: str, start: date, end: date) -> dict[date, Any]:
-    """Per day: the steps (due, done) of the check-in; the rating; the pulse total."""
+    """Per day: the steps (due, done) of the check-in; the rating; the pulse total; the
+    partnership answer (the week's question, or a full pulse's mean answer: the numbers the
+    rule read, flags.sweep)."""
     if signal == RATINGS:
         return dict(CheckIn.objects.filter(
             patient_id=patient_id, local_date__range=(start, end), satisfaction__isnull=False,
@@ -181,6 +188,13 @@ def _values(patient_id: int, signal: str, start: date, end: date) -> dict[date, 
         return dict(AlliancePulse.objects.filter(
             patient_id=patient_id, local_date__range=(start, end),
         ).values_list("local_date", "total"))
+    if signal == PARTNERSHIP:
+        rows = CheckIn.objects.filter(
+            Q(partnership__isnull=False) | Q(pulse__isnull=False),
+            patient_id=patient_id, local_date__range=(start, end),
+        ).values_list("local_date", "partnership", "pulse__total")
+        return {day: round(total / 4, 2) if total is not None else answer
+                for day, answer, total in rows}
     return {day: (due, done) for day, due, done in CheckIn.objects.filter(
         patient_id=patient_id, local_date__range=(start, end),
     ).values_list("local_date", "steps_due", "steps_done")}
@@ -221,7 +235,18 @@ def _pulses_text(start: date, end: date, values: dict[date, Any]) -> str:
     return "total " + ", ".join(f"{t} out of 40" for t in totals)
 
 
-WINDOW_TEXT = {STEPS: _steps_text, RATINGS: _ratings_text, PULSES: _pulses_text}
+def _partnership_text(start: date, end: date, values: dict[date, Any]) -> str:
+    answers = [values[day] for day in sorted(values) if start <= day <= end]
+    if not answers:
+        return "no answers"
+    noun = "answer" if len(answers) == 1 else "answers"
+    mean = round(sum(answers) / len(answers), 2)
+    return f"{len(answers)} {noun} ({', '.join(f'{a:g}' for a in answers)}), mean {mean:g} " \
+        "out of 10"
+
+
+WINDOW_TEXT = {STEPS: _steps_text, RATINGS: _ratings_text, PULSES: _pulses_text,
+               PARTNERSHIP: _partnership_text}
 
 
 # --- Geometry --------------------------------------------------------------------------------
@@ -281,6 +306,8 @@ def _day_text(signal: str, value: Any) -> str:
         return f"{value} out of 5"
     if signal == PULSES:
         return f"{value} out of 40"
+    if signal == PARTNERSHIP:
+        return f"{value:g} out of 10"
     if value is None:
         return "not logged"
     due, done = value

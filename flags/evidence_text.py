@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from checkins.models import SideEffect
+from checkins.models import PARTNERSHIP_QUESTIONS, SideEffect
 
-from .models import Rule, Severity
+from .models import Rule, Sensitivity, Severity
 
 Rows = list[tuple[str, str]]
 
@@ -247,17 +247,113 @@ def _at_risk(n: dict[str, Any], windows: list[Any]) -> Rows:
         rows.append((title, "; ".join(parts) or "found"))
     if n.get("within_days") is not None:
         rows.append(("Flags when", (
-            "adherence is low or falling while satisfaction or the alliance pulse is low or "
-            f"falling too, with their newest answers at most {n['within_days']} days old")))
+            "adherence is falling while satisfaction or the partnership is falling too, with "
+            f"their newest answers at most {n['within_days']} days old")))
     return _keep(rows)
 
 
+# --- Per-patient evidence (flags/rules.py since the statistics): each patient's own usual ----
+
+
+def _evidence_strength(n: dict[str, Any]) -> str | None:
+    if n.get("score") is None or n.get("threshold") is None:
+        return None
+    label = dict(Sensitivity.choices).get(n.get("sensitivity"), "")
+    at = f" at the clinic's “{label}” sensitivity" if label else ""
+    return f"{_num(n['score'])} (a flag needs {_num(n['threshold'])}{at})"
+
+
+def _adherence_usual(n: dict[str, Any], windows: list[Any]) -> Rows:
+    low, high = (n.get("usual_range") or [None, None])[:2]
+    steps, run_steps = n.get("usual_steps") or [], n.get("run_steps") or []
+    usual = (f"{_num(n['usual_percent'])}% of steps done"
+             + (f" ({steps[0]} of {steps[1]})" if len(steps) == 2 else "")
+             + f" over {n.get('usual_logged_days')} logged days; usual range {low}–{high}%")
+    since = iso_day(n.get("since"))
+    run = (f"{_num(n['run_percent'])}% of steps done"
+           + (f" ({run_steps[0]} of {run_steps[1]})" if len(run_steps) == 2 else "")
+           + f"; {n.get('run_below_range_days')} of {n.get('run_logged_days')} logged days "
+             f"below the usual range")
+    expected = n.get("expected_percent")
+    rows = [
+        ("Usual adherence", usual),
+        (f"Since {since}", run),
+        ("Last 7 days", f"{_num(n['last_7_percent'])}%, {n.get('last_7_logged_days')} days "
+                        "logged" if n.get("last_7_percent") is not None else None),
+        ("Change", _change(-n["fall_points"], " points") if n.get("fall_points") is not None
+         else None),
+        ("Expected on these days", (
+            f"{_num(expected)}%: the usual level, moved along the published curve for young "
+            f"plans ({n.get('curve_source', '')})") if expected is not None
+         and abs(expected - n["usual_percent"]) >= 1 else None),
+        ("Strength of evidence", _evidence_strength(n)),
+        ("Flags when", (
+            "adherence stays below the patient's own usual level by more than their usual "
+            "day-to-day ups and downs, for long enough to add up (one-sided CUSUM), with the "
+            "usual level learnt from at least the clinic's minimum of logged days")),
+    ]
+    return _keep(rows)
+
+
+def _scale_usual(n: dict[str, Any], what: str, noun: str) -> Rows:
+    low, high = (n.get("usual_range") or [None, None])[:2]
+    out_of = n.get("out_of")
+    values = n.get("run_values") or []
+    dates = n.get("run_dates") or []
+    questions = n.get("run_questions") or []
+    listed = []
+    for index, value in enumerate(values):
+        part = f"{_num(value)}"
+        if index < len(dates):
+            part += f" on {iso_day(dates[index])}"
+        if index < len(questions):
+            part += f" ({PARTNERSHIP_QUESTIONS.get(questions[index], 'the full pulse, mean')})"
+        listed.append(part)
+    rows = [
+        (f"Usual {what}", f"mean {_num(n['usual_mean'])} out of {out_of} over "
+                          f"{n.get('usual_count')} {noun}; usual range {_num(low)}–{_num(high)}"),
+        (f"Since {iso_day(n.get('since'))}", "; ".join(listed) or None),
+        ("Change", _change(-n["fall"], "") if n.get("fall") is not None else None),
+        ("Strength of evidence", _evidence_strength(n)),
+        ("Flags when", (
+            f"{what} stays below the patient's own usual level by more than their usual ups "
+            "and downs, for long enough to add up (one-sided CUSUM)")),
+    ]
+    return _keep(rows)
+
+
+def _gone_quiet_usual(n: dict[str, Any], windows: list[Any]) -> Rows:
+    longest = n.get("longest_gap_before")
+    return _keep([
+        ("Last check-in", iso_day(n["last_checkin_date"]) if n.get("last_checkin_date")
+         else None),
+        ("Days without a check-in", str(n["gap_days"])),
+        ("Usually logs", f"{n.get('usual_logged_percent')}% of days ({n.get('usual_logged_days')}"
+                         f" of {n.get('usual_days')}); longest gap before: {longest} "
+                         f"{'day' if longest == 1 else 'days'}"),
+        ("Chance of a gap this long", (f"{_num(n['chance_percent'])}% when logging as usual"
+                                       if n.get("chance_percent") is not None else None)),
+        ("Flags when", "a gap is longer than any in the patient's recent history and very "
+                       "unlikely at their usual logging rate"),
+    ])
+
+
+def _by_version(usual_key: str, current: Callable[[dict[str, Any], list[Any]], Rows],
+                earlier: Callable[[dict[str, Any], list[Any]], Rows]
+                ) -> Callable[[dict[str, Any], list[Any]], Rows]:
+    """Evidence written by the per-patient rules has ``usual_key``; older flags keep their
+    own rows."""
+    return lambda n, windows: (current if usual_key in n else earlier)(n, windows)
+
+
 ROWS: dict[str, Callable[[dict[str, Any], list[Any]], Rows]] = {
-    Rule.ADHERENCE_DROP: _adherence,
+    Rule.ADHERENCE_DROP: _by_version("usual_percent", _adherence_usual, _adherence),
     Rule.BELOW_EXPECTED: _below_expected,
-    Rule.SATISFACTION_DROP: _satisfaction,
-    Rule.ALLIANCE_DROP: _alliance,
-    Rule.GONE_QUIET: _gone_quiet,
+    Rule.SATISFACTION_DROP: _by_version(
+        "usual_mean", lambda n, w: _scale_usual(n, "satisfaction", "ratings"), _satisfaction),
+    Rule.ALLIANCE_DROP: _by_version(
+        "usual_mean", lambda n, w: _scale_usual(n, "partnership", "answers"), _alliance),
+    Rule.GONE_QUIET: _by_version("gap_days", _gone_quiet_usual, _gone_quiet),
     Rule.SEVERE_SIDE_EFFECT: _severe_side_effect,
     Rule.ALLIANCE_AT_RISK: _at_risk,
 }

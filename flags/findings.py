@@ -1,5 +1,5 @@
 """What a rule found about one patient: the contract between the rule evaluators (the
-set-based sweep and the naive per-patient loop) and the flag lifecycle (services).
+set-based sweep, and the per-patient reference of the tests) and the flag lifecycle (services).
 
 Evidence is plain JSON, deterministic (sorted ids, rounded numbers, ISO dates), so the two
 evaluators can be compared for equality and a reader never needs to recompute anything.
@@ -38,8 +38,10 @@ class Finding:
     evidence_at: datetime
 
 
-# What a window's data is: steps done on check-ins, satisfaction ratings, alliance pulse totals.
-STEPS, RATINGS, PULSES = "steps", "ratings", "pulses"
+# What a window's data is: steps done on check-ins, satisfaction ratings, alliance pulse totals
+# (evidence written before the weekly partnership question), partnership answers (0-10: the
+# week's question, or a full pulse's mean answer).
+STEPS, RATINGS, PULSES, PARTNERSHIP = "steps", "ratings", "pulses", "partnership"
 
 
 def window(label: str, start: date, end: date, *, signal: str) -> dict[str, str]:
@@ -62,5 +64,5 @@ def evidence(
     }
 
 
-__all__ = ["PULSES", "RATINGS", "STEPS", "Finding", "Severity", "evidence", "percent",
-           "window"]
+__all__ = ["PARTNERSHIP", "PULSES", "RATINGS", "STEPS", "Finding", "Severity", "evidence",
+           "percent", "window"]

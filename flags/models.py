@@ -7,8 +7,6 @@ them) so a reader sees why without recomputing. Every change is a FlagEvent row 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -19,17 +17,23 @@ from accounts.models import Clinic, ImmutableModel, Patient
 
 
 class Rule(models.TextChoices):
-    """The rules (docs/flags.md). The values are internal; the labels are what people read, so
-    each names everything its rule can find: a rule with a "fell" and a "low" branch says both.
-    A flag's own title (``Flag.title``) says which one it found."""
+    """The rules (docs/flags.md). The values are internal (kept from earlier versions: flags
+    of every version stay readable); the labels are what people read. ``BELOW_EXPECTED`` is no
+    longer raised: the published curve moves each patient's usual level instead."""
 
-    ADHERENCE_DROP = "adherence_drop", "Adherence low or falling"
-    BELOW_EXPECTED = "below_expected", "Below expected adherence"
-    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction low or falling"
-    ALLIANCE_DROP = "alliance_drop", "Alliance pulse low or falling"
+    ADHERENCE_DROP = "adherence_drop", "Adherence falling"
+    BELOW_EXPECTED = "below_expected", "Below expected adherence (earlier rule)"
+    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction falling"
+    ALLIANCE_DROP = "alliance_drop", "Partnership falling"
     GONE_QUIET = "gone_quiet", "Stopped checking in"
     SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
     ALLIANCE_AT_RISK = "alliance_at_risk", "Alliance at risk"
+
+
+class Sensitivity(models.TextChoices):
+    EARLIER = "earlier", "Earlier flags (more of them)"
+    BALANCED = "balanced", "Balanced"
+    FEWER = "fewer", "Fewer flags (a little later)"
 
 
 class Severity(models.IntegerChoices):
@@ -57,40 +61,27 @@ class FlagSettings(models.Model):
     (docs/flags.md); a clinic without a row uses them."""
 
     clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="flag_settings")
-    # Windows, in patient-local dates ending yesterday.
-    recent_days = models.PositiveSmallIntegerField(default=7)
-    baseline_days = models.PositiveSmallIntegerField(default=28)
-    # 1. Adherence drop
-    adherence_drop_points = models.PositiveSmallIntegerField(
-        default=20, validators=[MinValueValidator(1)])
-    adherence_min_recent_logged = models.PositiveSmallIntegerField(default=4)
-    adherence_min_baseline_logged = models.PositiveSmallIntegerField(default=10)
-    adherence_floor_percent = models.PositiveSmallIntegerField(default=50)
-    # 2. Below the expected curve (Carroll et al. 2004: ~85 % in week 1 to ~50 % by week 8)
-    expected_week1_percent = models.PositiveSmallIntegerField(default=85)
-    expected_final_percent = models.PositiveSmallIntegerField(default=50)
-    expected_final_week = models.PositiveSmallIntegerField(default=8)
-    expected_margin_points = models.PositiveSmallIntegerField(default=15)
-    expected_consecutive_weeks = models.PositiveSmallIntegerField(default=2)
-    expected_min_logged_days = models.PositiveSmallIntegerField(default=4)
-    # 3. Satisfaction drop
-    satisfaction_recent_count = models.PositiveSmallIntegerField(default=3)
-    satisfaction_previous_count = models.PositiveSmallIntegerField(default=10)
-    satisfaction_drop = models.DecimalField(
-        max_digits=3, decimal_places=1, default=Decimal("1.0"),
-        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("4.0"))])
-    satisfaction_low = models.PositiveSmallIntegerField(default=2)
-    # 4. Alliance drop
-    alliance_floor = models.PositiveSmallIntegerField(default=28,
-                                                      validators=[MaxValueValidator(40)])
-    alliance_drop_points = models.PositiveSmallIntegerField(
-        default=6, validators=[MinValueValidator(1)])
-    # 5. Gone quiet
-    quiet_days = models.PositiveSmallIntegerField(default=4)
-    quiet_prior_days = models.PositiveSmallIntegerField(default=7)
-    quiet_prior_min_logged = models.PositiveSmallIntegerField(default=5)
+    # How readily a fall is called (docs/flags.md: each rule's decision interval).
+    sensitivity = models.CharField(
+        max_length=10, choices=Sensitivity.choices, default=Sensitivity.BALANCED,
+        help_text="Earlier flags catch falls a day or two sooner and raise more flags about "
+                  "patients who turn out to be fine; fewer flags, the other way round.")
+    # Minimum data: a patient's usual level is learnt only from this much of their history;
+    # with less, that rule waits instead of guessing.
+    min_usual_logged_days = models.PositiveSmallIntegerField(
+        "Logged days needed to learn usual adherence", default=10,
+        validators=[MinValueValidator(5), MaxValueValidator(56)])
+    min_usual_ratings = models.PositiveSmallIntegerField(
+        "Ratings needed to learn usual satisfaction", default=5,
+        validators=[MinValueValidator(3), MaxValueValidator(56)])
+    min_usual_answers = models.PositiveSmallIntegerField(
+        "Partnership answers needed to learn the usual partnership", default=3,
+        validators=[MinValueValidator(2), MaxValueValidator(8)])
     # 7. Alliance at risk
-    at_risk_within_days = models.PositiveSmallIntegerField(default=14)
+    at_risk_within_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(56)],
+        help_text="An adherence fall and a satisfaction or partnership fall whose newest data "
+                  "is at most this many days old make 'Alliance at risk'.")
     # The nightly sweep, at this clinic-local hour.
     sweep_hour = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(0),
                                                                          MaxValueValidator(23)])

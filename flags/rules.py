@@ -1,452 +1,409 @@
-"""The rules, decided on plain numbers: no queries here.
+"""The rules, decided on each patient's own history: no queries here.
 
-Both evaluators (``flags.sweep``, set-based, and ``flags.naive``, per patient) gather the same
-numbers their own way and hand them to these functions, so the decisions, severities and
-evidence cannot drift apart. Thresholds come from the clinic's ``FlagSettings``; the severity
-cut-offs are constants here (documented in docs/flags.md).
-
-Dates are patient-local. ``as_of`` is the patient's local yesterday: the last full day that
-may hold data (today may not be logged yet). Windows are inclusive.
+``flags.sweep`` gathers a chunk of patients' last ``LOOKBACK_DAYS`` days into ``Histories``
+(one row per patient, one column per patient-local day, the last column ``as_of``: the
+patient's yesterday) and hands them to ``evaluate``. Each rule judges a patient against their
+own usual level and spread (``flags.detect``), learnt from their reference days (the days
+before the last ``MONITOR_DAYS``), and adds up the evidence of a fall over the monitored days
+(a one-sided CUSUM). Thresholds a clinic may change are in ``FlagSettings`` (sensitivity,
+minimum data); the statistics' constants are here, documented in docs/flags.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .findings import PULSES, RATINGS, STEPS, Finding, evidence, percent, window
-from .models import FlagSettings, Rule, Severity
+import numpy as np
 
-# Severity cut-offs (points are percentage points; see docs/flags.md).
-ADHERENCE_HIGH_DROP_POINTS = 40
+from . import detect
+from .findings import PARTNERSHIP, RATINGS, STEPS, Finding, evidence, percent, window
+from .models import FlagSettings, Rule, Sensitivity, Severity
+
+LOOKBACK_DAYS = 70  # days read per patient, ending as_of
+MONITOR_DAYS = 14  # the last days, where a fall is looked for; the days before are the usual
+K = 0.5  # CUSUM allowance, in usual spreads: tuned to falls of one spread or more
+
+# Per signal: the spread floor (a patient who is always at 100 % still varies a little), the
+# smallest fall worth a call (the mean of the monitored run below the usual level), and the
+# CUSUM decision interval h at "balanced" sensitivity (docs/flags.md: average run lengths).
+ADHERENCE_FLOOR, ADHERENCE_MIN_FALL, ADHERENCE_H = 0.10, 0.10, 5.0
+RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_H = 0.5, 0.75, 4.0
+PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL, PARTNERSHIP_H = 1.0, 1.5, 2.25
+# Gone quiet: the chance of a gap this long for a patient logging as they usually do.
+QUIET_MIN_DAYS = 3
+QUIET_CHANCE = 0.002
+QUIET_CONFIDENCE = 0.90
+# Sensitivity scales every decision interval (and the quiet chance).
+SENSITIVITY_SCALE = {Sensitivity.EARLIER: 0.8, Sensitivity.BALANCED: 1.0,
+                     Sensitivity.FEWER: 1.25}
+
+# Expected adherence to topical regimens by plan week (Carroll et al. 2004, PMID 15280839:
+# ~85 % in week 1 to ~50 % by week 8, flat after): a patient's usual level is moved along it.
+CURVE_WEEK1, CURVE_FINAL, CURVE_FINAL_WEEK = 85.0, 50.0, 8
+CURVE_SOURCE = "Carroll et al. 2004, PMID 15280839"
+
+# Severity cut-offs (docs/flags.md).
+ADHERENCE_HIGH_FALL_POINTS = 40
 ADHERENCE_HIGH_BELOW_PERCENT = 25
-BELOW_EXPECTED_MEDIUM_POINTS = 30
 SATISFACTION_HIGH_MAX = 1
-ALLIANCE_HIGH_BELOW = 20
-ALLIANCE_HIGH_DROP_POINTS = 10
-ALLIANCE_OUT_OF = 40
+PARTNERSHIP_HIGH_AT_MOST = 3
+PARTNERSHIP_HIGH_FALL = 4
+QUIET_MEDIUM_DAYS = 7
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Check-ins of one window: steps done and due (summed), days logged."""
+@dataclass
+class Histories:
+    """A chunk's patients, ``LOOKBACK_DAYS`` columns ending ``as_of`` (patient-local).
 
-    done: int = 0
-    due: int = 0
-    logged: int = 0
+    ``adherence``: steps done ÷ due of each logged day with steps due (NaN otherwise);
+    ``partnership``: the week's partnership answer, or a full pulse's mean answer (0-10);
+    ``restart``: per rule, the column of the day its last flag was resolved (-1: none): a
+    rule's evidence is only counted after it, so a reviewed flag is not raised again on the
+    same fall."""
+
+    as_of: date
+    patient_ids: list[int]
+    plan_starts: list[date]
+    logged: np.ndarray
+    done: np.ndarray
+    due: np.ndarray
+    adherence: np.ndarray
+    ratings: np.ndarray
+    partnership: np.ndarray
+    checkin_ids: np.ndarray
+    saved_at: np.ndarray  # epoch seconds of CheckIn.updated_at
+    questions: dict[tuple[int, int], str] = field(default_factory=dict)
+    restart: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
-    def percent(self) -> float | None:
-        return percent(self.done, self.due)
+    def start(self) -> date:
+        return self.as_of - timedelta(days=LOOKBACK_DAYS - 1)
+
+    def day(self, col: int) -> date:
+        return self.start + timedelta(days=int(col))
+
+    def col(self, day: date) -> int:
+        return (day - self.start).days
+
+    def restart_of(self, rule: str) -> np.ndarray:
+        return self.restart.get(rule, np.full(len(self.patient_ids), -1))
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A rule's decision about one patient, before the check-ins behind it are attached.
-
-    ``id_ranges``: the local-date windows whose check-ins are the evidence (rules on
-    adherence and logging); the other rules name their check-ins themselves.
-    """
+    """A rule's decision about one patient (row), before the check-ins behind it are named:
+    ``cols``: the days whose check-ins the evidence is about."""
 
     rule: str
     severity: int
-    title: str  # what happened, by the branch of the rule that fired ("Satisfaction fell")
+    title: str
     summary: str
     windows: list[dict[str, str]]
     numbers: dict[str, Any]
-    id_ranges: tuple[tuple[date, date], ...] = field(default=())
-
-
-# --- Windows -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Windows:
-    """The date windows of one evaluation (patient-local, inclusive)."""
-
-    as_of: date
-    recent: tuple[date, date]
-    baseline: tuple[date, date]
-    quiet: tuple[date, date]
-    prior: tuple[date, date]
-
-
-def windows_for(as_of: date, s: FlagSettings) -> Windows:
-    recent_start = as_of - timedelta(days=s.recent_days - 1)
-    quiet_start = as_of - timedelta(days=s.quiet_days - 1)
-    return Windows(
-        as_of=as_of,
-        recent=(recent_start, as_of),
-        baseline=(recent_start - timedelta(days=s.baseline_days), recent_start - timedelta(1)),
-        quiet=(quiet_start, as_of),
-        prior=(quiet_start - timedelta(days=s.quiet_prior_days), quiet_start - timedelta(1)),
-    )
-
-
-def plan_weeks_days(s: FlagSettings) -> int:
-    """Days before ``as_of`` the compared plan weeks may start (the last complete one ends at
-    most 6 days before ``as_of``)."""
-    return 7 * s.expected_consecutive_weeks + 5
-
-
-def lookback_days(s: FlagSettings) -> int:
-    """Days before ``as_of`` that any window-based rule looks at (the evaluators' lower bound)."""
-    return max(s.recent_days + s.baseline_days - 1, s.quiet_days + s.quiet_prior_days - 1,
-               plan_weeks_days(s))
+    cols: tuple[int, ...]
+    newest: date  # the newest data behind it (alliance at risk pairs recent findings)
 
 
 def local_yesterday(now: datetime, zone: Any) -> date:
     return now.astimezone(zone).date() - timedelta(days=1)
 
 
-def _iso_range(start: date, end: date) -> str:
-    return f"{start:%-d %b} to {end:%-d %b %Y}"
+def _h(base: float, s: FlagSettings) -> float:
+    return base * SENSITIVITY_SCALE[s.sensitivity]
 
 
-def _tenths(value: float) -> int:
-    """A one-decimal percentage as whole tenths, so threshold comparisons are exact."""
-    return round(value * 10)
+def _day(d: date) -> str:
+    return f"{d:%-d %b}"
 
 
-# --- 1. Adherence drop -------------------------------------------------------------------
+def _pct(value: float) -> int:
+    return round(100 * value)
 
 
-def adherence_drop_severity(recent_percent: float, drop_points: float | None) -> int:
-    """Medium; high when the drop is >= 40 points or recent adherence is below 25 %."""
-    if (drop_points is not None and drop_points >= ADHERENCE_HIGH_DROP_POINTS) or (
-        recent_percent < ADHERENCE_HIGH_BELOW_PERCENT
-    ):
-        return Severity.HIGH
-    return Severity.MEDIUM
+# --- Evaluate a chunk ------------------------------------------------------------------------
 
 
-def adherence_drop(recent: Counts, baseline: Counts, w: Windows, s: FlagSettings
-                   ) -> Verdict | None:
-    """Recent adherence at least ``adherence_drop_points`` below the baseline (enough days
-    logged in both), or below ``adherence_floor_percent`` (enough recent days logged).
-    Decided on the one-decimal percentages the evidence shows."""
-    recent_pct, baseline_pct = recent.percent, baseline.percent
-    if recent.logged < s.adherence_min_recent_logged or recent_pct is None:
-        return None
-    drop_tenths = None
-    if baseline.logged >= s.adherence_min_baseline_logged and baseline_pct is not None:
-        drop_tenths = _tenths(baseline_pct) - _tenths(recent_pct)
-    drop = drop_tenths / 10 if drop_tenths is not None else None
-    # A fall is a fall: never an equal or a higher number, whatever the threshold is set to.
-    dropped = drop_tenths is not None and drop_tenths > 0 and \
-        drop_tenths >= s.adherence_drop_points * 10
-    below_floor = _tenths(recent_pct) < s.adherence_floor_percent * 10
-    if not (dropped or below_floor):
-        return None
-    recent_text = f"{recent_pct:g}% in the last {s.recent_days} days ({recent.logged} days logged)"
-    baseline_text = "" if baseline_pct is None else \
-        f"{baseline_pct:g}% in the {s.baseline_days} days before ({baseline.logged} logged)"
-    if dropped:
-        title = "Adherence fell"
-        summary = f"Adherence fell {drop:g} points, from {baseline_text} to {recent_text}."
-    else:
-        # Compared with the baseline (enough days logged) and that was under the floor too.
-        stayed = drop is not None and _tenths(baseline_pct) < s.adherence_floor_percent * 10
-        title = "Adherence has stayed low" if stayed else "Adherence is low"
-        summary = f"Adherence under {s.adherence_floor_percent}%: {recent_text}"
-        summary += f", {baseline_text}." if baseline_text else "."
+def evaluate(h: Histories, s: FlagSettings) -> dict[int, list[Verdict]]:
+    """Every rule over every row: {row: verdicts}. The statistics run on all rows at once;
+    evidence is written only for the rows a rule fires on."""
+    found: dict[int, list[Verdict]] = {}
+    for verdicts in (adherence_fell(h, s), satisfaction_fell(h, s), partnership_fell(h, s),
+                     gone_quiet(h, s)):
+        for row, verdict in verdicts:
+            found.setdefault(row, []).append(verdict)
+    return found
+
+
+def _reference(values: np.ndarray) -> np.ndarray:
+    return values[:, : LOOKBACK_DAYS - MONITOR_DAYS]
+
+
+FIRST_MONITORED = LOOKBACK_DAYS - MONITOR_DAYS
+
+
+def _run(values: np.ndarray, row: int, start: int) -> list[int]:
+    """The columns of the run (from ``start`` to the end) that hold a value."""
+    return [col for col in range(start, values.shape[1]) if not np.isnan(values[row, col])]
+
+
+# --- 1. Adherence fell ---------------------------------------------------------------------
+
+
+def expected_percent(week: int) -> float:
+    """Expected adherence (%) in plan week ``week`` (1-based): linear from 85 % in week 1 to
+    50 % in week 8, flat after (Carroll et al. 2004)."""
+    if week >= CURVE_FINAL_WEEK:
+        return CURVE_FINAL
+    fall = (CURVE_WEEK1 - CURVE_FINAL) * (max(week, 1) - 1) / (CURVE_FINAL_WEEK - 1)
+    return CURVE_WEEK1 - fall
+
+
+def plan_week(starts_on: date, day: date) -> int:
+    return max((day - starts_on).days // 7 + 1, 1)
+
+
+def _curve_slopes(h: Histories) -> np.ndarray:
+    """Per row: the published curve's fall per day (≤ 0, a share) between the middle of the
+    reference days and the middle of the monitored days (0 after plan week 8)."""
+    reference_mid = h.day((FIRST_MONITORED - 1) // 2)
+    monitored_mid = h.day(FIRST_MONITORED + MONITOR_DAYS // 2)
+    days = (monitored_mid - reference_mid).days
+    return np.array([
+        (expected_percent(plan_week(starts, monitored_mid))
+         - expected_percent(plan_week(starts, max(reference_mid, starts)))) / 100 / days
+        for starts in h.plan_starts])
+
+
+def expected_adherence(h: Histories, usual_level: np.ndarray) -> np.ndarray:
+    """Per row and day: the adherence expected of the patient. Their usual level, moved by the
+    fall they were already on in their reference days, but never by more than the published
+    curve expects at their plan week (Carroll et al. 2004): a patient who follows the curve
+    is not 'falling', a steady patient who starts to slide is, and a patient already sliding
+    faster than the curve is judged against the curve."""
+    own = np.minimum(np.nan_to_num(detect.slope(_reference(h.adherence))), 0.0)
+    allowed = np.maximum(own, _curve_slopes(h))
+    reference_mid = (FIRST_MONITORED - 1) / 2
+    days_on = np.arange(LOOKBACK_DAYS) - reference_mid
+    return usual_level[:, None] + allowed[:, None] * days_on[None, :]
+
+
+def adherence_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
+    ref_done = _reference(h.done).sum(axis=1)
+    ref_due = _reference(h.due).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(ref_due > 0, ref_done / ref_due, np.nan)
+    usual = detect.usual(_reference(h.adherence), floor=ADHERENCE_FLOOR, mean=pooled)
+    enough = usual.count >= s.min_usual_logged_days
+    expected = expected_adherence(h, np.where(enough, pooled, np.nan))
+    cusum = detect.cusum_below(h.adherence, expected=expected, scale=usual.scale, k=K,
+                               first_col=FIRST_MONITORED,
+                               restart_after=h.restart_of(Rule.ADHERENCE_DROP))
+    threshold = _h(ADHERENCE_H, s)
+    out = []
+    for row in np.flatnonzero(cusum.score >= threshold):
+        cols = _run(h.adherence, row, int(cusum.run_start[row]))
+        done, due = int(h.done[row, cols].sum()), int(h.due[row, cols].sum())
+        if len(cols) < 2 or np.mean(expected[row, cols]) - done / due < ADHERENCE_MIN_FALL:
+            continue
+        out.append((int(row), _adherence_verdict(h, s, int(row), cols, usual,
+                                                 float(np.mean(expected[row, cols])),
+                                                 float(cusum.score[row]), threshold)))
+    return out
+
+
+def _adherence_verdict(h: Histories, s: FlagSettings, row: int, cols: list[int],
+                       usual: detect.Usual, expected: float, score: float, threshold: float
+                       ) -> Verdict:
+    ref_cols = [c for c in range(FIRST_MONITORED) if not np.isnan(h.adherence[row, c])]
+    ref_done = int(h.done[row, ref_cols].sum())
+    ref_due = int(h.due[row, ref_cols].sum())
+    usual_pct = percent(ref_done, ref_due)
+    sd = float(usual.sd[row])
+    low, high = max(_pct(usual.mean[row] - sd), 0), min(_pct(usual.mean[row] + sd), 100)
+    done, due = int(h.done[row, cols].sum()), int(h.due[row, cols].sum())
+    run_pct = percent(done, due)
+    below = sum(1 for c in cols if _pct(h.adherence[row, c]) < low)
+    week = [c for c in range(LOOKBACK_DAYS - 7, LOOKBACK_DAYS) if h.logged[row, c]]
+    week_done, week_due = int(h.done[row, week].sum()), int(h.due[row, week].sum())
+    week_pct = percent(week_done, week_due)
+    since = h.day(cols[0])
+    fall = round(float(usual_pct) - float(run_pct), 1)
+    expected_pct = round(100 * expected, 1)
+    summary = (f"Adherence below the usual range ({low}–{high}%) on {below} of the "
+               f"{len(cols)} logged days since {_day(since)}: {run_pct:g}% (usual "
+               f"{usual_pct:g}%)")
+    summary += f"; last 7 days {week_pct:g}%." if week_pct is not None else "."
+    severity = Severity.HIGH if fall >= ADHERENCE_HIGH_FALL_POINTS or (
+        run_pct < ADHERENCE_HIGH_BELOW_PERCENT) else Severity.MEDIUM
     return Verdict(
-        rule=Rule.ADHERENCE_DROP, severity=adherence_drop_severity(recent_pct, drop),
-        title=title, summary=summary,
-        windows=[window(f"last {s.recent_days} days", *w.recent, signal=STEPS),
-                 window(f"the {s.baseline_days} days before", *w.baseline, signal=STEPS)],
+        rule=Rule.ADHERENCE_DROP, severity=severity, title="Adherence fell", summary=summary,
+        windows=[window("usual", h.day(ref_cols[0]), h.day(ref_cols[-1]), signal=STEPS),
+                 window(f"since {_day(since)}", since, h.as_of, signal=STEPS)],
         numbers={
-            "recent_percent": recent_pct, "baseline_percent": baseline_pct,
-            "drop_points": drop, "recent_logged_days": recent.logged,
-            "baseline_logged_days": baseline.logged,
-            "recent_steps": [recent.done, recent.due], "baseline_steps": [baseline.done,
-                                                                         baseline.due],
-            "triggered_by": [name for name, hit in (("drop", dropped), ("floor", below_floor))
-                             if hit],
-            "drop_threshold_points": s.adherence_drop_points,
-            "floor_percent": s.adherence_floor_percent,
-            "min_recent_logged": s.adherence_min_recent_logged,
-            "min_baseline_logged": s.adherence_min_baseline_logged,
+            "usual_percent": usual_pct, "usual_range": [low, high],
+            "usual_logged_days": len(ref_cols), "usual_steps": [ref_done, ref_due],
+            "expected_percent": expected_pct, "since": since.isoformat(),
+            "run_percent": run_pct, "run_logged_days": len(cols),
+            "run_below_range_days": below, "run_steps": [done, due], "fall_points": fall,
+            "last_7_percent": week_pct, "last_7_logged_days": len(week),
+            "score": round(score, 1), "threshold": round(threshold, 1),
+            "sensitivity": s.sensitivity, "curve_source": CURVE_SOURCE,
         },
-        id_ranges=((w.baseline[0], w.recent[1]),),
+        cols=tuple(cols), newest=h.day(cols[-1]),
     )
 
 
-# --- 2. Below the expected curve ---------------------------------------------------------
-
-
-def expected_percent(week: int, s: FlagSettings) -> float:
-    """Expected adherence in plan week ``week`` (1-based) for topical regimens: linear from
-    ``expected_week1_percent`` in week 1 to ``expected_final_percent`` in
-    ``expected_final_week``, flat after (Carroll et al. 2004, PMID 15280839)."""
-    if week >= s.expected_final_week:
-        return float(s.expected_final_percent)
-    span = max(s.expected_final_week - 1, 1)
-    fall = (s.expected_week1_percent - s.expected_final_percent) * (max(week, 1) - 1) / span
-    return round(s.expected_week1_percent - fall, 1)
-
-
-def below_curve_bar(week: int, s: FlagSettings) -> int:
-    """The one-decimal adherence, in tenths, that plan week ``week`` must be under to be more
-    than ``expected_margin_points`` below the curve (exactly the margin does not count)."""
-    return _tenths(expected_percent(week, s)) - s.expected_margin_points * 10
-
-
-def complete_plan_weeks(starts_on: date, as_of: date) -> int:
-    """Plan weeks (week 1 = the 7 days from ``starts_on``) that ended on or before ``as_of``."""
-    return max(((as_of - starts_on).days + 1) // 7, 0)
-
-
-def plan_week_range(starts_on: date, week: int) -> tuple[date, date]:
-    start = starts_on + timedelta(days=7 * (week - 1))
-    return start, start + timedelta(days=6)
-
-
-def compared_plan_weeks(starts_on: date, as_of: date, s: FlagSettings) -> list[int]:
-    """The last ``expected_consecutive_weeks`` complete plan weeks, oldest first ([] if the
-    plan is too young)."""
-    last = complete_plan_weeks(starts_on, as_of)
-    first = last - s.expected_consecutive_weeks + 1
-    return list(range(first, last + 1)) if first >= 1 else []
-
-
-def below_expected_severity(latest_below_points: float) -> int:
-    """Low; medium when the latest week is more than 30 points below the curve."""
-    return Severity.MEDIUM if latest_below_points > BELOW_EXPECTED_MEDIUM_POINTS else \
-        Severity.LOW
-
-
-def below_expected(starts_on: date, weeks: Sequence[tuple[int, Counts]], as_of: date,
-                   s: FlagSettings) -> Verdict | None:
-    """``weeks``: (plan week, its counts) for ``compared_plan_weeks``, oldest first. Flag when
-    each is logged on enough days and more than ``expected_margin_points`` below the curve."""
-    if not weeks or len(weeks) < s.expected_consecutive_weeks:
-        return None
-    rows = []
-    for week, counts in weeks:
-        actual = counts.percent
-        if counts.logged < s.expected_min_logged_days or actual is None:
-            return None
-        if _tenths(actual) >= below_curve_bar(week, s):
-            return None
-        expected = expected_percent(week, s)
-        below = (_tenths(expected) - _tenths(actual)) / 10
-        rows.append({"week": week, "percent": actual, "expected_percent": expected,
-                     "below_points": below, "logged_days": counts.logged,
-                     "steps": [counts.done, counts.due]})
-    ranges = tuple(plan_week_range(starts_on, week) for week, _ in weeks)
-    described = ", ".join(f"{r['percent']:g}% in plan week {r['week']} "
-                          f"(expected {r['expected_percent']:g}%)" for r in rows)
-    return Verdict(
-        rule=Rule.BELOW_EXPECTED, severity=below_expected_severity(rows[-1]["below_points"]),
-        title="Adherence below the expected curve",
-        summary=f"Adherence {described}: more than {s.expected_margin_points} points below "
-                f"the expected curve.",
-        windows=[window(f"plan week {week}", *rng, signal=STEPS)
-                 for (week, _), rng in zip(weeks, ranges, strict=True)],
-        numbers={
-            "weeks": rows, "plan_starts_on": starts_on.isoformat(),
-            "margin_points": s.expected_margin_points,
-            "min_logged_days": s.expected_min_logged_days,
-            "curve": {"week1_percent": s.expected_week1_percent,
-                      "final_percent": s.expected_final_percent,
-                      "final_week": s.expected_final_week,
-                      "source": "Carroll et al. 2004, PMID 15280839"},
-        },
-        id_ranges=ranges,
-    )
-
-
-# --- 3. Satisfaction drop ----------------------------------------------------------------
+# --- 2. Satisfaction and 3. partnership fell ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Ratings:
-    """The latest ratings up to ``as_of``: the last ``satisfaction_recent_count`` and the up
-    to ``satisfaction_previous_count`` before them (sums, counts, the dates they span)."""
-
-    last_sum: int
-    last_count: int
-    last_max: int
-    last_first: date
-    latest: date
-    previous_sum: int = 0
-    previous_count: int = 0
-    previous_first: date | None = None
-    previous_last: date | None = None
-
-    @classmethod
-    def from_newest_first(cls, rated: Sequence[tuple[date, int]], s: FlagSettings
-                          ) -> Ratings | None:
-        """From (local date, rating) pairs, newest first (the per-patient form)."""
-        last = rated[: s.satisfaction_recent_count]
-        previous = rated[s.satisfaction_recent_count:
-                         s.satisfaction_recent_count + s.satisfaction_previous_count]
-        if not last:
-            return None
-        return cls(
-            last_sum=sum(r for _, r in last), last_count=len(last),
-            last_max=max(r for _, r in last), last_first=last[-1][0], latest=last[0][0],
-            previous_sum=sum(r for _, r in previous), previous_count=len(previous),
-            previous_first=previous[-1][0] if previous else None,
-            previous_last=previous[0][0] if previous else None,
-        )
+class _Scale:
+    rule: str
+    floor: float
+    min_fall: float
+    h: float
+    minimum: str  # the FlagSettings field: values needed to learn the usual level
+    out_of: int
+    noun: str
+    signal: str
 
 
-def satisfaction_drop_severity(last_max: int) -> int:
-    """Medium; high when the last ratings are all 1."""
-    return Severity.HIGH if last_max <= SATISFACTION_HIGH_MAX else Severity.MEDIUM
+SATISFACTION = _Scale(Rule.SATISFACTION_DROP, RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_H,
+                      "min_usual_ratings", 5, "rating", RATINGS)
+PARTNERSHIP_SCALE = _Scale(Rule.ALLIANCE_DROP, PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL,
+                           PARTNERSHIP_H, "min_usual_answers", 10, "answer", PARTNERSHIP)
 
 
-def satisfaction_drop(r: Ratings | None, as_of: date, s: FlagSettings) -> Verdict | None:
-    """The mean of the last ratings at least ``satisfaction_drop`` below the mean of the ones
-    before, or all of the last ratings <= ``satisfaction_low``. Means compared exactly (not
-    the rounded means the evidence shows)."""
-    if r is None or r.last_count < s.satisfaction_recent_count:
-        return None
-    # last_sum/last_count <= previous_sum/previous_count - drop, in whole tenths (exact), and
-    # strictly lower: a fall is a fall, whatever the threshold is set to.
-    drop_tenths = round(s.satisfaction_drop * 10)
-    dropped = r.previous_count > 0 and (
-        10 * r.last_sum * r.previous_count
-        <= 10 * r.previous_sum * r.last_count - drop_tenths * r.last_count * r.previous_count
-    ) and r.last_sum * r.previous_count < r.previous_sum * r.last_count
-    low = r.last_max <= s.satisfaction_low
-    if not (dropped or low):
-        return None
-    last_mean = round(r.last_sum / r.last_count, 2)
-    previous_mean = round(r.previous_sum / r.previous_count, 2) if r.previous_count else None
-    last_text = f"{last_mean:g}/5 over the last {r.last_count} ratings"
-    previous_text = "" if previous_mean is None else \
-        f"{previous_mean:g}/5 over the {r.previous_count} ratings before"
-    if dropped:
+def satisfaction_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
+    return _scale_fell(h, s, h.ratings, SATISFACTION)
+
+
+def partnership_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
+    return _scale_fell(h, s, h.partnership, PARTNERSHIP_SCALE)
+
+
+def _scale_fell(h: Histories, s: FlagSettings, values: np.ndarray, scale: _Scale
+                ) -> list[tuple[int, Verdict]]:
+    usual = detect.usual(_reference(values), floor=scale.floor)
+    enough = usual.count >= getattr(s, scale.minimum)
+    expected = np.where(enough, usual.mean, np.nan)
+    cusum = detect.cusum_below(values, expected=expected, scale=usual.scale, k=K,
+                               first_col=FIRST_MONITORED,
+                               restart_after=h.restart_of(scale.rule))
+    threshold = _h(scale.h, s)
+    out = []
+    for row in np.flatnonzero(cusum.score >= threshold):
+        cols = _run(values, row, int(cusum.run_start[row]))
+        run_mean = float(np.mean(values[row, cols]))
+        if expected[row] - run_mean < scale.min_fall:
+            continue
+        out.append((int(row), _scale_verdict(h, s, int(row), values, cols, usual, scale,
+                                             float(cusum.score[row]), threshold)))
+    return out
+
+
+def _scale_verdict(h: Histories, s: FlagSettings, row: int, values: np.ndarray,
+                   cols: list[int], usual: detect.Usual, scale: _Scale, score: float,
+                   threshold: float) -> Verdict:
+    ref_cols = [c for c in range(FIRST_MONITORED) if not np.isnan(values[row, c])]
+    mean, sd = float(usual.mean[row]), float(usual.sd[row])
+    low, high = max(round(mean - sd, 1), 0.0), min(round(mean + sd, 1), float(scale.out_of))
+    run = [float(values[row, c]) for c in cols]
+    run_mean = round(sum(run) / len(run), 2)
+    below = sum(1 for v in run if v < low)
+    since, latest = h.day(cols[0]), h.day(cols[-1])
+    usual_mean = round(mean, 2)
+    out_of = scale.out_of
+    plural = scale.noun if len(run) == 1 else f"{scale.noun}s"
+    if scale.rule == Rule.SATISFACTION_DROP:
         title = "Satisfaction fell"
-        summary = f"Mean satisfaction fell from {previous_text} to {last_text}."
+        what = "Satisfaction"
+        severity = Severity.HIGH if max(run) <= SATISFACTION_HIGH_MAX else Severity.MEDIUM
     else:
-        # The ratings before were low on average too (exact: sum <= low x count).
-        stayed = r.previous_count > 0 and r.previous_sum <= s.satisfaction_low * r.previous_count
-        title = "Satisfaction has stayed low" if stayed else "Satisfaction is low"
-        summary = f"The last {r.last_count} ratings were all " + (
-            "1/5" if r.last_max == 1 else f"{r.last_max}/5 or lower (mean {last_mean:g}/5)")
-        summary += f"; the {r.previous_count} before averaged {previous_mean:g}/5." \
-            if previous_mean is not None else "."
-    windows = [window(f"last {r.last_count} ratings", r.last_first, r.latest, signal=RATINGS)]
-    if previous_mean is not None:
-        windows.append(window(f"the {r.previous_count} ratings before", r.previous_first,
-                              r.previous_last, signal=RATINGS))
+        title = "Partnership fell"
+        what = "Partnership answers"
+        severity = Severity.HIGH if max(run) <= PARTNERSHIP_HIGH_AT_MOST or (
+            mean - run_mean >= PARTNERSHIP_HIGH_FALL) else Severity.MEDIUM
+    listed = ", ".join(f"{v:g}" for v in run)
+    summary = (f"{what} below the usual range ({low:g}–{high:g} of {out_of}): {below} of "
+               f"{len(run)} {plural} since {_day(since)} ({listed}; usual {usual_mean:g}).")
+    numbers: dict[str, Any] = {
+        "usual_mean": usual_mean, "usual_range": [low, high], "usual_count": len(ref_cols),
+        "out_of": out_of, "since": since.isoformat(), "run_values": run,
+        "run_dates": [h.day(c).isoformat() for c in cols], "run_mean": run_mean,
+        "run_below_range": below, "fall": round(usual_mean - run_mean, 2),
+        "newest_date": latest.isoformat(), "score": round(score, 1),
+        "threshold": round(threshold, 1), "sensitivity": s.sensitivity,
+    }
+    if scale.rule == Rule.ALLIANCE_DROP:
+        numbers["run_questions"] = [h.questions.get((row, c), "pulse") for c in cols]
     return Verdict(
-        rule=Rule.SATISFACTION_DROP, severity=satisfaction_drop_severity(r.last_max),
-        title=title, summary=summary, windows=windows,
-        numbers={
-            "last_mean": last_mean, "last_count": r.last_count, "last_max": r.last_max,
-            "previous_mean": previous_mean,
-            "previous_count": r.previous_count, "latest_rating_date": r.latest.isoformat(),
-            "triggered_by": [name for name, hit in (("drop", dropped), ("low", low)) if hit],
-            "drop_threshold": float(s.satisfaction_drop), "low_threshold": s.satisfaction_low,
-        },
+        rule=scale.rule, severity=severity, title=title, summary=summary,
+        windows=[window("usual", h.day(ref_cols[0]), h.day(ref_cols[-1]), signal=scale.signal),
+                 window(f"since {_day(since)}", since, h.as_of, signal=scale.signal)],
+        numbers=numbers, cols=tuple(cols), newest=latest,
     )
 
 
-# --- 4. Alliance drop --------------------------------------------------------------------
+# --- 4. Stopped checking in --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pulses:
-    """The latest pulse up to ``as_of`` and the one before it (if any)."""
-
-    latest_total: int
-    latest_date: date
-    latest_checkin: int
-    previous_total: int | None = None
-    previous_date: date | None = None
-    previous_checkin: int | None = None
-
-    @property
-    def checkin_ids(self) -> list[int]:
-        return [pk for pk in (self.latest_checkin, self.previous_checkin) if pk is not None]
-
-
-def alliance_drop_severity(total: int, drop: int | None) -> int:
-    """Medium; high when the total is below 20/40 or it fell by 10 points or more."""
-    if total < ALLIANCE_HIGH_BELOW or (drop is not None and drop >= ALLIANCE_HIGH_DROP_POINTS):
-        return Severity.HIGH
-    return Severity.MEDIUM
-
-
-def alliance_drop(p: Pulses | None, as_of: date, s: FlagSettings) -> Verdict | None:
-    """Latest pulse total below ``alliance_floor``, or ``alliance_drop_points`` or more below
-    the previous pulse."""
-    if p is None:
-        return None
-    drop = p.previous_total - p.latest_total if p.previous_total is not None else None
-    dropped = drop is not None and drop > 0 and drop >= s.alliance_drop_points
-    below = p.latest_total < s.alliance_floor
-    if not (dropped or below):
-        return None
-    out_of = ALLIANCE_OUT_OF
-    latest_text = f"{p.latest_total}/{out_of} on {p.latest_date:%-d %b %Y}"
-    previous_text = f"{p.previous_total}/{out_of} on {p.previous_date:%-d %b %Y}" \
-        if p.previous_date is not None else ""
-    if dropped:
-        title = "Alliance pulse fell"
-        summary = f"Alliance pulse fell {drop} points, from {previous_text} to {latest_text}."
-    else:
-        stayed = p.previous_total is not None and p.previous_total < s.alliance_floor
-        title = "Alliance pulse has stayed low" if stayed else "Alliance pulse is low"
-        summary = f"Alliance pulse {latest_text}, under {s.alliance_floor}/{out_of}"
-        summary += f"; the pulse before was {previous_text}." if previous_text else "."
-    windows = [window("latest pulse", p.latest_date, p.latest_date, signal=PULSES)]
-    if p.previous_date is not None:
-        windows.append(window("previous pulse", p.previous_date, p.previous_date,
-                              signal=PULSES))
-    return Verdict(
-        rule=Rule.ALLIANCE_DROP, severity=alliance_drop_severity(p.latest_total, drop),
-        title=title, summary=summary, windows=windows,
-        numbers={
-            "latest_total": p.latest_total, "latest_date": p.latest_date.isoformat(),
-            "previous_total": p.previous_total,
-            "previous_date": p.previous_date.isoformat() if p.previous_date else None,
-            "drop_points": drop, "out_of": ALLIANCE_OUT_OF,
-            "triggered_by": [name for name, hit in (("drop", dropped), ("floor", below)) if hit],
-            "floor": s.alliance_floor, "drop_threshold_points": s.alliance_drop_points,
-        },
-    )
+def gone_quiet(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
+    """No check-in for a run of days that this patient, logging as they usually do, would
+    almost never leave: longer than their longest gap in the reference days, and with a
+    chance ``(1 - rate)^days`` under ``QUIET_CHANCE`` at a low bound of their logging rate."""
+    gap = detect.trailing_gap(h.logged)
+    last = LOOKBACK_DAYS - 1 - gap  # the last logged column (-1 when none)
+    first = np.argmax(h.logged, axis=1)  # the first check-in read
+    days = np.maximum(last - first + 1, 0)
+    logged_days = h.logged.sum(axis=1)
+    rate_low = detect.logging_rate_low(logged_days, days, confidence=QUIET_CONFIDENCE)
+    longest = detect.longest_gap(h.logged, first=first, last=last)
+    with np.errstate(divide="ignore"):
+        chance = np.power(1 - rate_low, gap)
+    restart = h.restart_of(Rule.GONE_QUIET)
+    allowed = QUIET_CHANCE / SENSITIVITY_SCALE[s.sensitivity] ** 4
+    fires = ((gap >= QUIET_MIN_DAYS) & (gap > longest) & (chance <= allowed)
+             & (logged_days >= s.min_usual_logged_days) & (last > restart) & (last >= 0))
+    out = []
+    for row in np.flatnonzero(fires):
+        out.append((int(row), _quiet_verdict(h, s, int(row), int(gap[row]), int(last[row]),
+                                             int(first[row]), int(longest[row]),
+                                             float(chance[row]))))
+    return out
 
 
-# --- 5. Gone quiet -----------------------------------------------------------------------
-
-
-def gone_quiet_severity(prior_logged: int, prior_days: int) -> int:
-    """Low; medium when the patient had logged every day of the prior window."""
-    return Severity.MEDIUM if prior_logged >= prior_days else Severity.LOW
-
-
-def gone_quiet(quiet_logged: int, prior_logged: int, last_checkin: date | None, w: Windows,
-               s: FlagSettings) -> Verdict | None:
-    """No check-in in the last ``quiet_days`` days by a patient who logged at least
-    ``quiet_prior_min_logged`` of the ``quiet_prior_days`` days before them."""
-    if quiet_logged or prior_logged < s.quiet_prior_min_logged or last_checkin is None:
-        return None
+def _quiet_verdict(h: Histories, s: FlagSettings, row: int, gap: int, last: int, first: int,
+                   longest: int, chance: float) -> Verdict:
+    logged = int(h.logged[row].sum())
+    days = last - first + 1
+    usual_pct = round(100 * logged / days)
+    last_day = h.day(last)
+    week = [c for c in range(max(first, last - 6), last + 1) if h.logged[row, c]]
+    summary = (f"No check-in for {gap} days (last on {last_day:%-d %b %Y}); usually logs "
+               f"{usual_pct}% of days ({logged} of {days}), and the longest gap before was "
+               f"{longest} {'day' if longest == 1 else 'days'}.")
     return Verdict(
         rule=Rule.GONE_QUIET,
-        severity=gone_quiet_severity(prior_logged, s.quiet_prior_days),
-        title="Stopped checking in",
-        summary=f"No check-in for {s.quiet_days} days (last on {last_checkin:%-d %b %Y}), "
-                f"after {prior_logged} of the {s.quiet_prior_days} days before were logged.",
-        windows=[window("days without a check-in", *w.quiet, signal=STEPS),
-                 window(f"the {s.quiet_prior_days} days before", *w.prior, signal=STEPS)],
+        severity=Severity.MEDIUM if gap >= QUIET_MEDIUM_DAYS else Severity.LOW,
+        title="Stopped checking in", summary=summary,
+        windows=[window("usual", h.day(first), last_day, signal=STEPS),
+                 window("days without a check-in", last_day + timedelta(days=1), h.as_of,
+                        signal=STEPS)],
         numbers={
-            "quiet_days": s.quiet_days, "prior_days": s.quiet_prior_days,
-            "prior_logged_days": prior_logged, "prior_min_logged": s.quiet_prior_min_logged,
-            "last_checkin_date": last_checkin.isoformat(),
+            "gap_days": gap, "last_checkin_date": last_day.isoformat(),
+            "usual_logged_percent": usual_pct, "usual_logged_days": logged,
+            "usual_days": days, "longest_gap_before": longest,
+            "chance_percent": round(100 * chance, 3), "sensitivity": s.sensitivity,
         },
-        id_ranges=(w.prior,),
+        cols=tuple(week), newest=h.as_of,
     )
 
 
-# --- Findings ----------------------------------------------------------------------------
+# --- Findings ----------------------------------------------------------------------------------
 
 
 def finding(patient_id: int, verdict: Verdict, as_of: date, checkin_ids: Sequence[int],
@@ -460,63 +417,75 @@ def finding(patient_id: int, verdict: Verdict, as_of: date, checkin_ids: Sequenc
     )
 
 
-# --- 7. Alliance at risk -----------------------------------------------------------------
+def findings_of(h: Histories, verdicts: dict[int, list[Verdict]], s: FlagSettings
+                ) -> list[Finding]:
+    """The findings of a chunk: each verdict with the check-ins behind it (ids, and the
+    newest save among them), plus the alliance-at-risk finding they make together."""
+    findings: list[Finding] = []
+    for row, found in verdicts.items():
+        made = []
+        for verdict in found:
+            cols = list(verdict.cols)
+            ids = [int(pk) for pk in h.checkin_ids[row, cols] if pk]
+            saved = float(np.nanmax(h.saved_at[row, cols])) if cols else np.nan
+            at = datetime.fromtimestamp(saved, UTC) if not np.isnan(saved) else \
+                datetime.combine(h.as_of, datetime.min.time(), UTC)
+            made.append((finding(h.patient_ids[row], verdict, h.as_of, ids, at),
+                         verdict.newest))
+        findings += with_at_risk(made, h.as_of, s)
+    return order(findings)
 
-_NEWEST_DATA = {Rule.SATISFACTION_DROP: "latest_rating_date",
-                Rule.ALLIANCE_DROP: "latest_date"}
+
+# --- 5. Alliance at risk -------------------------------------------------------------------------
+
+_COMPANIONS = (Rule.SATISFACTION_DROP, Rule.ALLIANCE_DROP)
 
 
-def alliance_at_risk(findings: Sequence[Finding], as_of: date, s: FlagSettings
+def alliance_at_risk(found: Sequence[tuple[Finding, date]], as_of: date, s: FlagSettings
                      ) -> Finding | None:
-    """An adherence finding together with a satisfaction or alliance-pulse finding whose newest
+    """An adherence finding together with a satisfaction or partnership finding whose newest
     data is at most ``at_risk_within_days`` days before ``as_of``. Always high."""
-    by_rule = {f.rule: f for f in findings}
-    adherence = by_rule.get(Rule.ADHERENCE_DROP)
-    if adherence is None:
+    by_rule = {f.rule: (f, newest) for f, newest in found}
+    if Rule.ADHERENCE_DROP not in by_rule:
         return None
-    companions = []
-    for rule, key in _NEWEST_DATA.items():
-        found = by_rule.get(rule)
-        if found is not None:
-            newest = date.fromisoformat(found.evidence["numbers"][key])
-            if (as_of - newest).days <= s.at_risk_within_days:
-                companions.append((found, newest))
+    companions = [by_rule[rule] for rule in _COMPANIONS if rule in by_rule
+                  and (as_of - by_rule[rule][1]).days <= s.at_risk_within_days]
     if not companions:
         return None
-    parts = [adherence, *(found for found, _ in companions)]
-    titles = [found.evidence["title"] for found in parts]
-    named = [titles[0], *(("the " if t.startswith("Alliance") else "") + t[:1].lower() + t[1:]
-                          for t in titles[1:])]
+    parts = [by_rule[Rule.ADHERENCE_DROP][0], *(f for f, _ in companions)]
+    titles = [f.evidence["title"] for f in parts]
+    named = [titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])]
     together = f"{', '.join(named[:-1])} and {named[-1]}"
     return Finding(
-        patient_id=adherence.patient_id, rule=Rule.ALLIANCE_AT_RISK, severity=Severity.HIGH,
+        patient_id=parts[0].patient_id, rule=Rule.ALLIANCE_AT_RISK, severity=Severity.HIGH,
         evidence=evidence(
             rule=Rule.ALLIANCE_AT_RISK, title="Alliance at risk",
             summary=f"{together}, at the same time.", as_of=as_of,
-            windows=[w for found in parts for w in found.evidence["windows"]],
+            windows=[w for f in parts for w in f.evidence["windows"]],
             numbers={
-                "components": [found.rule for found in parts],
-                "component_titles": titles,
-                "component_summaries": [found.evidence["summary"] for found in parts],
-                "component_severities": [found.severity for found in parts],
-                "newest_component_data": {found.rule: newest.isoformat()
-                                          for found, newest in companions},
+                "components": [f.rule for f in parts], "component_titles": titles,
+                "component_summaries": [f.evidence["summary"] for f in parts],
+                "component_severities": [f.severity for f in parts],
+                "newest_component_data": {f.rule: newest.isoformat()
+                                          for f, newest in companions},
                 "within_days": s.at_risk_within_days,
             },
-            checkin_ids=sorted({pk for found in parts for pk in found.evidence["checkin_ids"]}),
+            checkin_ids=sorted({pk for f in parts for pk in f.evidence["checkin_ids"]}),
         ),
-        evidence_at=max(found.evidence_at for found in parts),
+        evidence_at=max(f.evidence_at for f in parts),
     )
 
 
-def with_at_risk(findings: list[Finding], as_of: date, s: FlagSettings) -> list[Finding]:
+def with_at_risk(found: list[tuple[Finding, date]], as_of: date, s: FlagSettings
+                 ) -> list[Finding]:
     """One patient's findings plus the at-risk finding they make together, if any."""
-    if len(findings) < 2:  # it takes two: most patients with a finding have one
+    findings = [f for f, _ in found]
+    if len(found) < 2:
         return findings
-    at_risk = alliance_at_risk(findings, as_of, s)
+    at_risk = alliance_at_risk(found, as_of, s)
     return [*findings, at_risk] if at_risk is not None else findings
 
 
 def order(findings: list[Finding]) -> list[Finding]:
-    """A stable order for comparing the two evaluators."""
+    """A stable order (tests compare findings)."""
     return sorted(findings, key=lambda f: (f.patient_id, f.rule))

@@ -72,21 +72,22 @@ Material = tuple[int, Any, Any]
 
 
 def material(severity: int, evidence: dict[str, Any]) -> Material:
-    """What makes a change of evidence worth a new FlagEvent: the severity, the numbers and
-    the check-ins behind them. ``as_of`` and the windows move every night and the title and
-    summary follow the numbers, so they are left out: a finding that still holds on the same data
-    does not write history every night."""
-    return severity, evidence.get("numbers"), evidence.get("checkin_ids")
+    """What makes a change of evidence worth a new FlagEvent: the severity, the title, and the
+    newest check-in behind it. The windows move every night (the usual days and the run are
+    re-read as the days go by, so their numbers shift a little), so the numbers are left out:
+    a finding that still holds on no newer data does not write history every night."""
+    ids = evidence.get("checkin_ids") or []
+    return severity, evidence.get("title"), max(ids, default=None)
 
 
 def _open_flags(patient_ids: list[int]) -> dict[tuple[int, str], tuple[int, Material]]:
     """(patient, rule) -> (flag id, its material evidence) of the open flags, locked. Only
     the compared parts of the evidence are read: no model instances, less JSON to decode."""
     rows = (Flag.objects.select_for_update().filter(patient_id__in=patient_ids).open()
-            .values_list("pk", "patient_id", "rule", "severity", "evidence__numbers",
+            .values_list("pk", "patient_id", "rule", "severity", "evidence__title",
                          "evidence__checkin_ids"))
-    return {(patient, rule): (pk, (severity, numbers, checkin_ids))
-            for pk, patient, rule, severity, numbers, checkin_ids in rows}
+    return {(patient, rule): (pk, material(severity, {"title": title, "checkin_ids": ids}))
+            for pk, patient, rule, severity, title, ids in rows}
 
 
 def _last_resolved(patient_ids: list[int]) -> dict[tuple[int, str], datetime]:

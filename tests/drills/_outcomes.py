@@ -1,7 +1,8 @@
 """What the drills expect, computed from the data in the database, and what they count after.
 
 Expectations are read with plain queries, and flags with the per-patient reference evaluator
-(``flags.naive``, not the set-based sweep under test); never from what the processes report.
+(``tests.flags.reference``, not the set-based sweep under test); never from what the processes
+report.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from accounts.models import Patient
 from careplans.models import PlanRevision
 from careplans.selectors import steps_due_on
 from checkins.models import AttentionRequest, CheckIn
-from flags import naive
 from flags.models import Flag, FlagEvent, Rule
 from reminders.models import Delivery, ReminderSettings
+from tests.flags.reference import reference
 
 
 def emails_by_recipient(outbox: Path) -> Counter:
@@ -73,7 +74,7 @@ def flags_expected(*, now: datetime, clinic_ids: list[int] | None = None,
                    with_attention: bool = False) -> set[tuple[int, str]]:
     """(patient, rule) of every flag the data calls for: the rules' findings at ``now`` and,
     if the attention requests are processed too, one severe-side-effect flag per patient."""
-    keys = {(f.patient_id, f.rule) for f in naive.evaluate(now=now, clinic_ids=clinic_ids)}
+    keys = {(f.patient_id, f.rule) for f in reference(now, clinic_ids)}
     if with_attention:
         keys |= {(pk, Rule.SEVERE_SIDE_EFFECT) for pk in AttentionRequest.objects.filter(
             kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT).values_list("patient_id", flat=True)}

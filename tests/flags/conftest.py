@@ -1,15 +1,15 @@
-"""Hand-built histories for the flag rules, and both evaluators behind one fixture."""
+"""Hand-built histories for the flag rules, and the evaluator behind one fixture."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from accounts.models import Patient
 from checkins.models import AlliancePulse, AttentionRequest, CheckIn
-from flags import naive, sweep
+from flags import sweep
 from flags.findings import Finding
 from flags.models import Flag
 from tests.factories import PatientFactory, backdated_revision, item_draft
@@ -61,13 +61,12 @@ def pulse(patient: Patient, on: date, total: int) -> AlliancePulse:
 Evaluate = Callable[..., list[Finding]]
 
 
-@pytest.fixture(params=["sweep", "naive"])
-def evaluate(request) -> Evaluate:
-    """Each rule test runs against both evaluators: the set-based sweep and the naive loop."""
-    module = sweep if request.param == "sweep" else naive
+@pytest.fixture
+def evaluate() -> Evaluate:
+    """The sweep's findings without applying them (the one evaluator, flags.sweep)."""
 
     def run(*, now: datetime = NOW, clinic_ids: list[int] | None = None) -> list[Finding]:
-        return module.evaluate(now=now, clinic_ids=clinic_ids)
+        return sweep.evaluate(now=now, clinic_ids=clinic_ids)
 
     return run
 
@@ -79,31 +78,38 @@ def only(findings: list[Finding], rule: str, patient: Patient | None = None) -> 
     return matching[0] if matching else None
 
 
+def steady(patient: Patient, days_ago: Iterable[int], *, pattern: Sequence[int] = (9, 10, 9, 8),
+           due: int = 10, satisfaction: int | None = None, every: int = 1) -> list[CheckIn]:
+    """Check-ins on ``days_ago`` (every ``every``-th), steps done cycling through ``pattern``
+    of ``due``: a patient's own steady level with a little day-to-day spread."""
+    days = [n for n in days_ago if n % every == 0]
+    return [log(patient, ago(n), done=pattern[i % len(pattern)], due=due,
+                satisfaction=satisfaction) for i, n in enumerate(sorted(days, reverse=True))]
+
+
+def answer(patient: Patient, on: date, value: int, question: str = "heard") -> CheckIn:
+    """The week's partnership answer on that day's check-in (made if missing)."""
+    checkin = CheckIn.objects.filter(patient=patient, local_date=on).first() or log(patient, on)
+    checkin.partnership, checkin.partnership_question = value, question
+    checkin.save(update_fields=["partnership", "partnership_question"])
+    return checkin
+
+
 def flags_of_every_rule(derm) -> dict[str, Flag]:
-    """Histories that raise a flag of every rule, each branch a clinic meets (a fall, a low
-    that stayed low), swept at ``NOW`` through the real rules; plus a severe side effect
-    raised at check-in. {the flag's title: the flag}."""
+    """Histories that raise a flag of every rule the sweep raises, swept at ``NOW`` through
+    the real rules; plus a severe side effect raised at check-in. {the flag's title: flag}."""
     from flags.services import flag_raise_severe_side_effect
 
-    falling = make_patient(derm)  # adherence, ratings and pulse fall together: at risk
-    log_days(falling, range(7, 35), done=9, due=10, satisfaction=4)
-    log_days(falling, range(0, 7), done=3, due=10, satisfaction=2)
-    pulse(falling, ago(16), 36)
-    pulse(falling, ago(2), 22)
-    low_ratings = make_patient(derm)  # 1.1 before, 1.33 now: low, and a little higher
-    for n, rating in enumerate([2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1]):
-        log(low_ratings, ago(n), satisfaction=rating)
-    low_pulse = make_patient(derm)  # 20 then 25 of 40: under 28, yet higher
-    pulse(low_pulse, ago(16), 20)
-    pulse(low_pulse, ago(2), 25)
-    low_steps = make_patient(derm)  # 30 % then 40 %: under 50 %, yet higher
-    log_days(low_steps, range(19, 31), done=3, due=10)  # (plan weeks 7 and 8 unlogged)
-    log_days(low_steps, range(0, 5), done=4, due=10)
-    below = make_patient(derm, plan_days=44)  # 40 % in plan weeks 5 and 6
-    log_days(below, range(10, 14), done=8, due=20)
-    log_days(below, range(3, 7), done=8, due=20)
-    quiet = make_patient(derm)  # every day, then nothing for 4 days
-    log_days(quiet, range(4, 11))
+    falling = make_patient(derm)  # adherence and ratings fall together: at risk
+    steady(falling, range(5, 60), satisfaction=4)
+    log_days(falling, range(0, 5), done=2, due=10, satisfaction=2)
+    partnership = make_patient(derm)  # weekly answers around 8, then 3
+    steady(partnership, range(0, 60))
+    for n, value in zip(range(63, 14, -7), [8, 9, 8, 8, 9, 8, 8], strict=True):
+        answer(partnership, ago(n), value)
+    answer(partnership, ago(1), 3)
+    quiet = make_patient(derm)  # every day for eight weeks, then nothing for 5 days
+    steady(quiet, range(5, 60))
     sweep.sweep(now=NOW)
 
     severe = make_patient(derm)

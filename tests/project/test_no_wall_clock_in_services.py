@@ -12,7 +12,7 @@ APPS = ("accounts", "core", "careplans", "checkins", "reminders", "flags", "clin
 # modules (rules, windows, timing): they must stay pure too.
 MODULES = {
     "services.py", "selectors.py", "sweep.py", "adherence.py", "charts.py",
-    "sweep_pg.py", "naive.py", "timing.py", "schedule.py", "rules.py", "fit.py", "findings.py",
+    "detect.py", "timing.py", "schedule.py", "rules.py", "fit.py", "findings.py",
 }
 # ``owner.attr`` reads the wall clock (called, or handed on as a callable).
 CLOCK_READS = {
