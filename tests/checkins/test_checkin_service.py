@@ -95,7 +95,7 @@ def test_a_step_from_another_patients_plan_is_refused(patient_a, patient_b, derm
     assert not CheckIn.objects.exists()
 
 
-def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_14_days(patient_a, routine, now):
+def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_28_days(patient_a, routine, now):
     today = patient_a.local_date(now)
     assert pulse_due(patient_a, today - timedelta(days=3))
     checkin_submit(patient=patient_a, local_date=today - timedelta(days=3),
@@ -104,7 +104,9 @@ def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_14_days(patient
     pulse = AlliancePulse.objects.get()
     assert (pulse.heard, pulse.total) == (9, 33)
     assert not pulse_due(patient_a, today)
-    assert pulse_due(patient_a, today - timedelta(days=3) + timedelta(days=14))
+    assert patient_a.clinic.pulse_interval_days == 28  # the default
+    assert not pulse_due(patient_a, today - timedelta(days=3) + timedelta(days=27))
+    assert pulse_due(patient_a, today - timedelta(days=3) + timedelta(days=28))
 
 
 def test_severe_side_effect_is_recorded_for_attention_and_dispatched_after_commit(
