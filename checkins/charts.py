@@ -655,7 +655,7 @@ def _wellbeing_chart(
 
 
 ALLIANCE_SCALE = Scale(0, 10, (0, 5, 10))
-FULL_PULSE_TEXT = "All four questions (the full pulse, their mean)"
+FULL_PULSE_TEXT = "All four questions (their mean)"
 
 
 def question_text(question: str) -> str:
@@ -677,7 +677,7 @@ def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> L
         values, start=start, end=today, scale=ALLIANCE_SCALE, key="pulse",
         title=f"{name} (0 to 10)",
         summary=values_summary(values, out_of=10, what="partnership"),
-        max_gap_days=ALLIANCE_LINE_GAP_DAYS, value_name="Answer (0 to 10)",
+        max_gap_days=ALLIANCE_LINE_GAP_DAYS, value_name="Answer",
     )
     return replace(
         chart,

@@ -257,9 +257,9 @@ def test_chart_shows_weekly_answers_and_pulse_means_on_one_0_to_10_scale(patient
     assert patient_chart.summary.startswith("Latest: 4 of 10 on")
     assert patient_chart.summary.endswith("average 6.5 from 3 answers.")
     assert [tick.text for tick in patient_chart.y_ticks] == ["0", "5", "10"]
-    assert patient_chart.table_head == ("Date", "Answer (0 to 10)", "Question")
+    assert patient_chart.table_head == ("Date", "Answer", "Question")
     assert [row[1:] for row in patient_chart.table] == [
-        ("7.5", "All four questions (the full pulse, their mean)"),
+        ("7.5", "All four questions (their mean)"),
         ("8", PARTNERSHIP_QUESTIONS["heard"]),
         ("4", PARTNERSHIP_QUESTIONS["shared_goals"]),
     ]
