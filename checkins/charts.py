@@ -295,6 +295,8 @@ class LineChart:
     x_ticks: list[Tick]
     table: list[tuple[str, ...]]  # (date, value[, more]) rows for the text alternative
     table_head: tuple[str, ...] = ("Date", "Answer")
+    rings: tuple[Point, ...] = ()  # points drawn with a ring around them (explained by note)
+    note: str = ""  # a line under the chart saying what the rings mark
 
     @property
     def y_label_x(self) -> float:
@@ -656,6 +658,8 @@ def _wellbeing_chart(
 
 ALLIANCE_SCALE = Scale(0, 10, (0, 5, 10))
 FULL_PULSE_TEXT = "All four questions (their mean)"
+ALLIANCE_NOTE = ("Ringed points: all four partnership questions (their mean). "
+                 "The others: the week's one question.")
 
 
 def question_text(question: str) -> str:
@@ -686,4 +690,7 @@ def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> L
         table=[(*row, question_text(a.question)) for row, a in zip(chart.table, answers,
                                                                     strict=True)],
         table_head=(*chart.table_head, "Question"),
+        rings=tuple(dot for dot, a in zip(chart.dots, answers, strict=True)
+                    if a.question == selectors.FULL_PULSE),
+        note=ALLIANCE_NOTE,
     )

@@ -263,4 +263,8 @@ def test_chart_shows_weekly_answers_and_pulse_means_on_one_0_to_10_scale(patient
         ("8", PARTNERSHIP_QUESTIONS["heard"]),
         ("4", PARTNERSHIP_QUESTIONS["shared_goals"]),
     ]
+    # the full pulse is ringed
+    assert [(r.x, r.y) for r in patient_chart.rings] == [(patient_chart.dots[0].x,
+                                                          patient_chart.dots[0].y)]
+    assert patient_chart.note.startswith("Ringed points: all four partnership questions")
     assert patient_chart.dots[1].label.endswith(f": 8 ({PARTNERSHIP_QUESTIONS['heard']})")
