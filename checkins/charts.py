@@ -20,11 +20,13 @@ from careplans.schedule import due_steps
 
 from . import selectors
 from .adherence import ItemAdherence, item_adherence, rolling_adherence
-from .models import AlliancePulse, CheckIn, SkipReason
+from .models import PARTNERSHIP_QUESTIONS, CheckIn, SkipReason
 
 WEEKS = 12
 ROLLING_DAYS = 7
 COMPARE_DAYS_AGO = 28
+# Weekly alliance answers a little over a week apart (a day or two unlogged) still join up.
+ALLIANCE_LINE_GAP_DAYS = 10
 AUDIENCES = ("patient", "clinician")
 RECENT_SHOWN = {"patient": 14, "clinician": 30}
 ID_PREFIX = "hist"
@@ -291,8 +293,10 @@ class LineChart:
     dots: list[Point]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-    table: list[tuple[str, str]]  # (date, value) rows for the text alternative
-    table_head: tuple[str, str] = ("Date", "Answer")
+    table: list[tuple[str, ...]]  # (date, value[, more]) rows for the text alternative
+    table_head: tuple[str, ...] = ("Date", "Answer")
+    rings: tuple[Point, ...] = ()  # points drawn with a ring around them (explained by note)
+    note: str = ""  # a line under the chart saying what the rings mark
 
     @property
     def y_label_x(self) -> float:
@@ -652,16 +656,41 @@ def _wellbeing_chart(
     )
 
 
+ALLIANCE_SCALE = Scale(0, 10, (0, 5, 10))
+FULL_PULSE_TEXT = "All four questions (their mean)"
+ALLIANCE_NOTE = ("Ringed points: all four partnership questions (their mean). "
+                 "The others: the week's one question.")
+
+
+def question_text(question: str) -> str:
+    """What an alliance answer answered, in words, for the chart's table and tooltips."""
+    if question == selectors.FULL_PULSE:
+        return FULL_PULSE_TEXT
+    return PARTNERSHIP_QUESTIONS.get(question, "A partnership question")
+
+
 def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> LineChart | None:
-    values = list(
-        AlliancePulse.objects.filter(patient=patient, local_date__range=(start, today))
-        .order_by("local_date").values_list("local_date", "total")
-    )
-    if not values:
+    """The partnership on one 0-10 scale: weekly answers as they are, full pulses as the mean
+    of their four answers; the table says which question each point answered."""
+    answers = selectors.alliance_answers(patient, start, today)
+    if not answers:
         return None
+    values = [(a.local_date, a.score) for a in answers]
     name = "Our partnership" if audience == "patient" else "Alliance pulse"
-    return line_chart(
-        values, start=start, end=today, scale=Scale(0, 40, (0, 20, 40)), key="pulse",
-        title=f"{name} (0 to 40)", summary=values_summary(values, out_of=40, what="pulse"),
-        max_gap_days=0, value_name="Total (0 to 40)",
+    chart = line_chart(
+        values, start=start, end=today, scale=ALLIANCE_SCALE, key="pulse",
+        title=f"{name} (0 to 10)",
+        summary=values_summary(values, out_of=10, what="partnership"),
+        max_gap_days=ALLIANCE_LINE_GAP_DAYS, value_name="Answer",
+    )
+    return replace(
+        chart,
+        dots=[replace(dot, label=f"{dot.label} ({question_text(a.question)})")
+              for dot, a in zip(chart.dots, answers, strict=True)],
+        table=[(*row, question_text(a.question)) for row, a in zip(chart.table, answers,
+                                                                    strict=True)],
+        table_head=(*chart.table_head, "Question"),
+        rings=tuple(dot for dot, a in zip(chart.dots, answers, strict=True)
+                    if a.question == selectors.FULL_PULSE),
+        note=ALLIANCE_NOTE,
     )

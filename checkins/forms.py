@@ -6,13 +6,14 @@ from django import forms
 
 from careplans.schedule import DueStep
 
-from .models import AlliancePulse, SideEffect, SkipReason
+from .models import PARTNERSHIP_QUESTIONS, AlliancePulse, SideEffect, SkipReason
 from .selectors import SavedDay
 from .services import PULSE_FIELDS, StepAnswer, Wellbeing
 
 STATUS_CHOICES = [("done", "Done"), ("skipped", "Skipped")]
 NEW_STEP_HELP = "New in your plan since you checked in: not answered yet."
 NO_LONGER_IN_PLAN = "{name} (removed)"  # short: a phone-wide select shows ~35 characters
+PARTNERSHIP_HELP = "0 = not at all, 10 = completely. Optional: leave it blank to skip this week."
 
 
 def step_field(step: DueStep) -> str:
@@ -53,10 +54,12 @@ class CheckInForm(forms.Form):
     )
 
     def __init__(self, *args: object, steps: list[DueStep], ask_pulse: bool,
-                 saved: SavedDay | None = None, **kwargs: object) -> None:
+                 saved: SavedDay | None = None, partnership_question: str = "",
+                 **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.steps = steps
         self.ask_pulse = ask_pulse
+        self.partnership_question = partnership_question
         new_steps = {(s.item.pk, s.slot) for s in saved.new_steps} if saved else set()
         for step in steps:
             is_new = (step.item.pk, step.slot) in new_steps
@@ -80,6 +83,21 @@ class CheckInForm(forms.Form):
                     empty_value=None, widget=forms.RadioSelect,
                     label=AlliancePulse.QUESTIONS[name],
                 )
+
+        if partnership_question:
+            self.fields["partnership"] = forms.TypedChoiceField(
+                choices=[(n, str(n)) for n in range(11)], coerce=int, required=False,
+                empty_value=None, widget=forms.RadioSelect,
+                label=PARTNERSHIP_QUESTIONS[partnership_question], help_text=PARTNERSHIP_HELP,
+                error_messages={"invalid_choice": "Choose a number from 0 to 10, or leave it "
+                                                  "blank to skip this week."},
+            )
+
+    def partnership_field(self) -> forms.BoundField | None:
+        return self["partnership"] if self.partnership_question else None
+
+    def partnership(self) -> int | None:
+        return self.cleaned_data.get("partnership") if self.partnership_question else None
 
     def step_rows(self) -> list[tuple[DueStep, forms.BoundField, forms.BoundField]]:
         return [(s, self[step_field(s)], self[reason_field(s)]) for s in self.steps]
@@ -147,6 +165,8 @@ def initial_from(saved: SavedDay | None, local_date: date) -> dict:
         side_effect_item=saved.side_effect_item_id, side_effect_text=checkin.side_effect_text,
         note=checkin.note,
     )
+    if checkin.partnership is not None:
+        initial["partnership"] = checkin.partnership
     pulse = getattr(checkin, "pulse", None)
     if pulse is not None:
         initial.update({f"pulse_{name}": getattr(pulse, name) for name in PULSE_FIELDS})

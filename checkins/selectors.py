@@ -16,7 +16,7 @@ from accounts.models import Patient
 from careplans.models import CarePlan, PlanItem, PlanRevision
 from careplans.schedule import DueStep, due_steps
 
-from .models import CheckIn, StepLog
+from .models import AlliancePulse, CheckIn, StepLog
 
 
 @dataclass(frozen=True)
@@ -223,3 +223,31 @@ def recent_checkins(patient: Patient, limit: int = 30) -> QuerySet[CheckIn]:
         CheckIn.objects.filter(patient=patient)
         .select_related("side_effect_item", "pulse").order_by("-local_date")[:limit]
     )
+
+
+# The question an alliance answer answered when it was the full pulse (all four).
+FULL_PULSE = "pulse"
+
+
+@dataclass(frozen=True)
+class AllianceAnswer:
+    """One alliance answer on the one 0-10 scale: a weekly partnership answer as itself, a full
+    pulse as the mean of its four answers (``total / 4``)."""
+
+    local_date: date
+    score: float  # 0-10
+    question: str  # a key of ``PARTNERSHIP_QUESTIONS``, or ``FULL_PULSE``
+
+
+def alliance_answers(patient: Patient, start: date, end: date) -> list[AllianceAnswer]:
+    """The patient's weekly partnership answers and full pulses from ``start`` to ``end``
+    (patient-local dates, both included), by date; a pulse first on a day holding both."""
+    pulses = AlliancePulse.objects.filter(
+        patient=patient, local_date__range=(start, end)
+    ).order_by().values_list("local_date", "total")
+    weekly = CheckIn.objects.filter(
+        patient=patient, local_date__range=(start, end), partnership__isnull=False
+    ).order_by().values_list("local_date", "partnership", "partnership_question")
+    answers = [AllianceAnswer(day, total / 4, FULL_PULSE) for day, total in pulses]
+    answers += [AllianceAnswer(day, float(value), question) for day, value, question in weekly]
+    return sorted(answers, key=lambda a: (a.local_date, a.question != FULL_PULSE))

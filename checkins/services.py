@@ -10,10 +10,18 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import Patient
 
-from .models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
+from .models import (
+    PARTNERSHIP_QUESTIONS,
+    AlliancePulse,
+    AttentionRequest,
+    CheckIn,
+    SideEffect,
+    StepLog,
+)
 from .selectors import match_answers, schedule_on, step_key
 from .signals import attention_requested
 
@@ -65,6 +73,56 @@ def pulse_due(patient: Patient, local_date: date) -> bool:
     ).exclude(checkin__local_date=local_date).exists()
 
 
+# At most one alliance answer (the week's partnership question or the full pulse) in any 7 days.
+ALLIANCE_GAP_DAYS = 7
+
+
+def partnership_question_due(
+    patient: Patient, local_date: date, *, pulse_is_due: bool | None = None
+) -> str:
+    """The key (in ``PARTNERSHIP_QUESTIONS``) of the partnership question the check-in of
+    ``local_date`` asks, or ``""`` when it asks none. The rule, in one place:
+
+    - a check-in that already asked one (saved earlier that day, answered or skipped) keeps it;
+    - none on a day the full pulse is due (``pulse_due``; pass ``pulse_is_due`` if known);
+    - none when a partnership answer or a full pulse lies within 6 days either side (before,
+      or after for a back-filled day): at most one alliance answer in any 7 days;
+    - otherwise the question after the last one answered before that day, in
+      ``PARTNERSHIP_QUESTIONS`` order (the first when none was). A skipped question (asked, no
+      answer) does not count: the next check-in asks it again.
+    """
+    asked = (
+        CheckIn.objects.filter(patient=patient, local_date=local_date)
+        .exclude(partnership_question="").values_list("partnership_question", flat=True).first()
+    )
+    if asked:
+        return asked
+    if pulse_is_due is None:
+        pulse_is_due = pulse_due(patient, local_date)
+    if pulse_is_due:
+        return ""
+    gap = timedelta(days=ALLIANCE_GAP_DAYS - 1)
+    if CheckIn.objects.filter(
+        Q(partnership__isnull=False) | Q(pulse__isnull=False),
+        patient=patient, local_date__range=(local_date - gap, local_date + gap),
+    ).exists():
+        return ""
+    last = (
+        CheckIn.objects.filter(patient=patient, local_date__lt=local_date,
+                               partnership__isnull=False)
+        .order_by("-local_date").values_list("partnership_question", flat=True).first()
+    )
+    return next_partnership_question(last)
+
+
+def next_partnership_question(last: str | None) -> str:
+    """The question after ``last`` in ``PARTNERSHIP_QUESTIONS`` order, round and round."""
+    keys = list(PARTNERSHIP_QUESTIONS)
+    if last not in keys:
+        return keys[0]
+    return keys[(keys.index(last) + 1) % len(keys)]
+
+
 def safe_enqueue(send: Callable[[], object], what: str) -> None:
     """Publish after commit; a broker outage is logged, never raised into the request.
     The periodic sweep finds the pending row in the database and does the work later."""
@@ -84,6 +142,7 @@ def checkin_submit(
     now: datetime,
     wellbeing: Wellbeing | None = None,
     pulse: dict[str, int] | None = None,
+    partnership: int | None = None,
 ) -> CheckIn:
     """Create or replace the patient's check-in for ``local_date``.
 
@@ -95,6 +154,10 @@ def checkin_submit(
     out of the day stay with the check-in (and in its counts) as what happened that day.
     ``now`` is the instant of the submission: it dates the save and, in the patient's zone,
     says which days are open.
+    ``partnership`` answers the day's partnership question (0-10, ``None``: skipped), stored
+    with the question ``partnership_question_due`` asks that day; a full check-in on a day
+    that asks one records the question even when skipped. The one-tap check-in
+    (``wellbeing=None``) keeps whatever the day had.
     """
     check_date(local_date, today=patient.local_date(now))
     revision_id, steps = schedule_on(patient, local_date)
@@ -115,6 +178,9 @@ def checkin_submit(
         _apply_wellbeing(checkin, wellbeing)
         fields += ["satisfaction", "itch", "side_effect", "side_effect_item",
                    "side_effect_text", "note"]
+        fields += _apply_partnership(checkin, partnership)
+    elif partnership is not None:
+        raise ValidationError("Answer the partnership question with the rest of the check-in.")
     # One statement: insert, or update the day's row and lock it until commit, so racing
     # submissions for the same day are serialised (the unique constraint is the arbiter).
     (checkin,) = CheckIn.objects.bulk_create(
@@ -144,6 +210,20 @@ def _apply_wellbeing(checkin: CheckIn, wellbeing: Wellbeing) -> None:
         wellbeing.side_effect_text.strip() if wellbeing.side_effect != SideEffect.NONE else ""
     )
     checkin.note = wellbeing.note.strip()
+
+
+def _apply_partnership(checkin: CheckIn, partnership: int | None) -> list[str]:
+    """Set the day's question (and answer) on the unsaved row; the fields to write. Decided
+    before the write, so the rule sees the day as the patient saw it."""
+    question = partnership_question_due(checkin.patient, checkin.local_date)
+    if not question:
+        if partnership is not None:
+            raise ValidationError("There is no partnership question to answer on that day.")
+        return []
+    if partnership is not None and not 0 <= partnership <= 10:
+        raise ValidationError("Choose a number from 0 to 10 for the partnership question.")
+    checkin.partnership_question, checkin.partnership = question, partnership
+    return ["partnership_question", "partnership"]
 
 
 def _check_side_effect_item(wellbeing: Wellbeing, due: dict, no_longer_due: list) -> None:

@@ -47,10 +47,12 @@ def today(request: HttpRequest) -> HttpResponse:
     schedules = selectors.schedules_on([(patient.pk, day) for day in window])
     revision_id, steps = schedules[(patient.pk, local_date)]
     saved = selectors.saved_day(selectors.checkin_on(patient, local_date), steps)
+    ask_pulse = services.pulse_due(patient, local_date)
     form = CheckInForm(
         request.POST if request.method == "POST" and "all_done" not in request.POST else None,
-        steps=steps, ask_pulse=services.pulse_due(patient, local_date), saved=saved,
-        initial=initial_from(saved, local_date),
+        steps=steps, ask_pulse=ask_pulse, saved=saved, initial=initial_from(saved, local_date),
+        partnership_question=services.partnership_question_due(
+            patient, local_date, pulse_is_due=ask_pulse) if steps else "",
     )
     if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
         checkin = _submit(request, patient, local_date, form, now)
@@ -89,6 +91,7 @@ def _submit(
             return services.checkin_submit(
                 patient=patient, local_date=local_date, answers=form.answers(), now=now,
                 wellbeing=form.wellbeing(), pulse=form.pulse(),
+                partnership=form.partnership(),
             )
     except ValidationError as error:
         form.add_error(None, error)

@@ -64,6 +64,7 @@ from checkins.models import (
     SkipReason,
     StepLog,
 )
+from checkins.services import ALLIANCE_GAP_DAYS, next_partnership_question
 
 DEMO_PASSWORD = "alliance-demo-2026"  # noqa: S105 - published demo credential
 CLINIC_NAME = "Demo Dermatology Clinic"
@@ -1177,6 +1178,7 @@ STEP_SKIP_REASONS = Weighted.of({
     SkipReason.TOO_EXPENSIVE: 4,
 })
 SATISFACTION_RATE, ITCH_RATE, NOTE_RATE = 0.88, 0.85, 0.05
+PARTNERSHIP_SKIP_RATE = 0.15  # the week's question left blank (asked again next check-in)
 MODERATE_RATE, MILD_RATE = 0.005, 0.035  # per check-in (mild includes moderate)
 NOTES = (
     "Busy day, but got it done.",
@@ -1202,8 +1204,8 @@ SIDE_EFFECT_TEXTS = {
 MEDICINES = (ItemKind.TOPICAL, ItemKind.ORAL)
 CHECKIN_COLUMNS = (
     "patient_id", "local_date", "revision_id", "steps_due", "steps_done", "satisfaction", "itch",
-    "side_effect", "side_effect_item_id", "side_effect_text", "note", "created_at", "updated_at",
-    "partnership_question", "partnership",
+    "side_effect", "side_effect_item_id", "side_effect_text", "note", "partnership_question",
+    "partnership", "created_at", "updated_at",
 )
 STEP_COLUMNS = ("checkin_id", "item_id", "item_key", "slot", "done", "skip_reason")
 PULSE_COLUMNS = ("checkin_id", "patient_id", "local_date", *AlliancePulse.QUESTIONS, "total")
@@ -1323,6 +1325,8 @@ class _DayLog:
     side_effect_text: str = ""
     note: str = ""
     pulse: tuple[int, ...] | None = None
+    partnership_question: str = ""  # the week's question, when the check-in asked it
+    partnership: int | None = None  # its answer (None: skipped)
 
     @property
     def steps_done(self) -> int:
@@ -1344,6 +1348,11 @@ class _Timeline:
         self.stopped: set[int] = set()  # items stopped after a severe side effect
         self.ran_out: dict[int, tuple[date, date]] = {}  # item id -> (ran out on, back on)
         self.last_pulse: date | None = None
+        # The week's partnership question draws from its own stream, so adding it left every
+        # other answer (and the flags they raise) as it was.
+        self.partnership_rng = random.Random(f"partnership:{plan.patient.number}")
+        self.last_alliance: date | None = None  # the last pulse or answered weekly question
+        self.last_question: str | None = None  # the last weekly question answered
         # patient@demo.test never logs today, and the demo shows them the pulse on Today: they
         # log every day a whole number of pulse intervals before today (and nothing before the
         # first), so their pulses fall on those days and the next is due today.
@@ -1376,6 +1385,7 @@ class _Timeline:
         log = _DayLog(day, revision.pk, self._answers(steps, done, day))
         self._wellbeing(log, index, severe)
         self._pulse(log, index)
+        self._partnership(log, index)
         return log
 
     def _pulse_day(self, day: date) -> bool:
@@ -1475,6 +1485,33 @@ class _Timeline:
             return
         self.last_pulse = log.day
         log.pulse = _pulse_answers(self.rng, self._pulse_total(index))
+
+    def _partnership(self, log: _DayLog, index: int) -> None:
+        """The week's question, as ``checkins.services.partnership_question_due`` asks it: on a
+        logged day without the pulse, when no pulse or answer lies in the 6 days before; the
+        question after the last one answered. Answered near the patient's pulse level (its
+        total / 4), so a falling alliance answers lower; now and then skipped."""
+        if log.pulse is not None:
+            self.last_alliance = log.day
+            return
+        if self.last_alliance and (log.day - self.last_alliance).days < ALLIANCE_GAP_DAYS:
+            return
+        log.partnership_question = next_partnership_question(self.last_question)
+        if self.partnership_rng.random() < PARTNERSHIP_SKIP_RATE:
+            return
+        level = self._alliance_level(index) / 4 + self.partnership_rng.gauss(0, 0.7)
+        log.partnership = _clamp(round(level), 0, 10)
+        self.last_alliance, self.last_question = log.day, log.partnership_question
+
+    def _alliance_level(self, index: int) -> float:
+        """The pulse total this patient would give on day ``index`` (out of 40), without
+        the day's noise: ``_pulse_total``'s story."""
+        length = len(self.days)
+        if self.pattern.alliance_falls:
+            return self.pulse_total + 1 - 14 * _fall(index, length)
+        if self.pattern.declines:
+            return self.pulse_total - 4 * _decline(index, length, self.pattern.decline_weeks)
+        return self.pulse_total
 
     def _pulse_total(self, index: int) -> int:
         length = len(self.days)
@@ -1578,7 +1615,7 @@ def _checkin_rows(histories: list[_PatientLogs], values: _DbValues) -> list[tupl
     return [
         (history.patient.pk, values.day(log.day), log.revision_id, len(log.answers),
          log.steps_done, log.satisfaction, log.itch, log.side_effect, log.side_effect_item_id,
-         log.side_effect_text, log.note, saved, saved, "", None)
+         log.side_effect_text, log.note, log.partnership_question, log.partnership, saved, saved)
         for history in histories for log in history.logs
         for saved in [values.saved_at(log.day, history.patient.timezone)]
     ]

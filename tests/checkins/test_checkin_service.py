@@ -104,6 +104,7 @@ def test_pulse_is_stored_per_item_and_as_a_total_and_asked_every_28_days(patient
     pulse = AlliancePulse.objects.get()
     assert (pulse.heard, pulse.total) == (9, 33)
     assert not pulse_due(patient_a, today)
+    assert patient_a.clinic.pulse_interval_days == 28  # the default
     assert not pulse_due(patient_a, today - timedelta(days=3) + timedelta(days=27))
     assert pulse_due(patient_a, today - timedelta(days=3) + timedelta(days=28))
 

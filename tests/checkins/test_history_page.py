@@ -29,7 +29,8 @@ def answers(revision, *, retinoid_done=True, reason="side_effects"):
 @pytest.fixture
 def history(patient_a, routine, now):
     """Plan from 30 days ago (3 steps a day: 31 due days). Logged: today 3/3, yesterday 2/3,
-    3 days ago 2/3, 4-6 days ago 3/3, 28 days ago 3/3, 29 days ago 0/3. One pulse: 30/40."""
+    3 days ago 2/3, 4-6 days ago 3/3, 28 days ago 3/3, 29 days ago 0/3. One pulse: 30/40
+    (a mean of 7.5 on the 0-10 partnership scale)."""
     today = patient_a.local_date(now)
     checkin_submit(patient=patient_a, local_date=today, answers=answers(routine),
                    wellbeing=Wellbeing(satisfaction=4, itch=2, note="Skin calmer this week"),
@@ -64,7 +65,7 @@ def test_patient_sees_the_summaries_with_the_right_numbers(client, patient_a, hi
     assert f"You skip {RETINOID} most (3 of 8 times); usual reason: side effects." in body
     assert "average 3.0 from 2 answers" in body  # satisfaction 2 then 4
     assert "Latest: 2 of 10 on" in body  # itch
-    assert "Latest: 30 of 40 on" in body  # pulse
+    assert "Latest: 7.5 of 10 on" in body  # the pulse, 30/40, as the mean of its four answers
     retinoid_key = history.items.get(name=RETINOID).key
     assert reverse("raise_concern", args=[retinoid_key]) in body
     assert "Skin calmer this week" in body  # the recent check-ins list

@@ -22,7 +22,7 @@ from flags.models import Flag, Rule
 pytestmark = pytest.mark.django_db
 
 DAYS = 28
-PULSE_INTERVAL = 14  # the clinic default
+PULSE_INTERVAL = 28  # the clinic default
 
 
 def _seed(**options: int) -> None:
@@ -127,7 +127,7 @@ def test_the_pulse_is_answered_whenever_the_checkin_page_would_ask_it(small_coho
         assert all(0 <= a <= 10 for a in answers)
 
 
-def test_pulses_come_about_every_two_weeks(small_cohort):
+def test_pulses_come_about_every_four_weeks(default_demo):
     # given
     patients = Patient.objects.all()
     # when
@@ -216,7 +216,7 @@ def test_the_demo_patient_has_twelve_weeks_of_good_history_with_weekend_gaps(def
     assert adherence.rate >= 0.8
     assert adherence.not_logged_days > 0
     assert _weekend_gap(patient) < 0.6
-    assert 5 <= pulses <= 6
+    assert pulses == 3  # 12 weeks, every 4 weeks; the next is due today
     assert patient.concerns.filter(status=Concern.Status.OPEN).exists()
 
 
@@ -285,6 +285,80 @@ def test_the_demo_patient_is_asked_the_alliance_pulse_today(instant):
     assert patient.pulses.exists()
     for checkin in patient.checkins.all():
         assert checkin_has_pulse(checkin) == services.pulse_due(patient, checkin.local_date)
+
+
+def _alliance_days(checkins: list[CheckIn]) -> list:
+    """Days with an alliance answer: a pulse or an answered weekly question."""
+    return [c.local_date for c in checkins if c.has_pulse or c.partnership is not None]
+
+
+def test_the_weekly_partnership_question_follows_the_checkin_pages_rule(small_cohort):
+    # given
+    checkins = CheckIn.objects.annotate(has_pulse=Count("pulse")).order_by("local_date")
+    by_patient = {}
+    for checkin in checkins:
+        by_patient.setdefault(checkin.patient_id, []).append(checkin)
+    asked = answered = 0
+    # when / then, patient by patient, day by day
+    for days in by_patient.values():
+        alliance = _alliance_days(days)
+        assert all((later - earlier).days >= 7 for earlier, later in itertools.pairwise(alliance))
+        last_question = None
+        for checkin in days:
+            recent = [d for d in alliance if 0 < (checkin.local_date - d).days < 7]
+            if checkin.has_pulse:
+                assert checkin.partnership_question == ""
+                continue
+            # asked exactly when no pulse or answer lies in the 6 days before
+            assert bool(checkin.partnership_question) == (not recent), checkin.local_date
+            if checkin.partnership_question:
+                asked += 1
+                assert checkin.partnership_question == services.next_partnership_question(
+                    last_question)
+                if checkin.partnership is not None:
+                    answered += 1
+                    assert 0 <= checkin.partnership <= 10
+                    last_question = checkin.partnership_question
+    assert answered > 17
+    assert asked > answered
+
+
+def test_a_falling_alliance_answers_the_weekly_question_lower(default_demo):
+    # given
+    falling = _patients_with(FALLING_ALLIANCE, up_to=31)
+    steady = _patients_with(STEADY, up_to=31)
+
+    def answers(patients, *, last_weeks: bool) -> list[int]:
+        today = patients[0].local_today()
+        recent = Q(local_date__gte=today - timedelta(days=21))
+        rows = CheckIn.objects.filter(patient__in=patients, partnership__isnull=False)
+        rows = rows.filter(recent) if last_weeks else rows.exclude(recent)
+        return list(rows.values_list("partnership", flat=True))
+
+    def mean(values: list[int]) -> float:
+        return sum(values) / len(values)
+
+    # when
+    falling_before, falling_after = (answers(falling, last_weeks=False),
+                                     answers(falling, last_weeks=True))
+    steady_after = answers(steady, last_weeks=True)
+    # then: the falling patients answer about 3 points lower in the last three weeks
+    assert falling
+    assert steady
+    assert mean(falling_before) - mean(falling_after) >= 2
+    assert mean(steady_after) >= 7
+
+
+def test_the_demo_patient_answers_a_weekly_question_between_pulses(default_demo):
+    # given
+    patient = _patient(0)
+    # when
+    weekly = list(patient.checkins.exclude(partnership_question="")
+                  .order_by("local_date").values_list("partnership_question", "partnership"))
+    # then: about two a month between the pulses, rotating through the four
+    assert len([answer for _, answer in weekly if answer is not None]) >= 6
+    assert {question for question, _ in weekly} == {
+        "heard", "shared_goals", "fits_life", "safe_to_raise"}
 
 
 def checkin_has_pulse(checkin: CheckIn) -> bool:
