@@ -184,6 +184,8 @@ class ShapeFigures:
     flags: int = 0  # stable: all; decline: before onset
     nights: int = 0  # stable: observed patient-nights; decline: before onset
     rules: Counter = field(default_factory=Counter)
+    flagged: int = 0  # stable: patients with at least one flag
+    episodes: int = 0  # stable: flags not opened by the same rule the night before
 
     @property
     def per_month(self) -> float:
@@ -205,6 +207,10 @@ def figures(loaded: Loaded, opened: list[Opened], *, first: date,
         observed_from = max(first, p.plan_start)
         if p.onset is None:
             f.flags += len(flags)
+            f.flagged += bool(flags)
+            nights_of = {(o.rule, o.as_of) for o in flags}
+            f.episodes += sum((o.rule, o.as_of - timedelta(days=1)) not in nights_of
+                              for o in flags)
             f.nights += max(0, (last - observed_from).days + 1)
             continue
         f.flags += sum(1 for o in flags if o.as_of < p.onset)
@@ -250,14 +256,20 @@ def report(per_seed: list[dict[str, ShapeFigures]], args: argparse.Namespace) ->
               f"{median:>5}{_spread(medians, '.1f'):>9} {sum(f.never for f in seeds):6d} "
               f"{pre:16.3f}")
     print("\nSTABLE: false flags per stable patient-month (pooled; per-seed min-max)")
-    print(f"{'shape':24} {'n':>5} {'pt-months':>10} {'flags':>6} {'per pt-month':>24}")
+    print(f"{'shape':24} {'n':>5} {'pt-months':>10} {'flags':>6} {'per pt-month':>24} "
+          f"{'episodes/pt-mo':>15} {'pts flagged':>12}")
     for shape in cohort.STABLE_SHAPES + cohort.OWN_ROW_SHAPES:
         seeds = [s[shape] for s in per_seed if shape in s]
         flags, nights = sum(f.flags for f in seeds), sum(f.nights for f in seeds)
         rate = flags / (nights / 30) if nights else 0.0
         label = shape + (" *" if shape in cohort.OWN_ROW_SHAPES else "")
         print(f"{label:24} {sum(f.patients for f in seeds):5d} {nights / 30:10.1f} "
-              f"{flags:6d} {rate:10.3f}{_spread([f.per_month for f in seeds], '.3f'):>14}")
+              f"{flags:6d} {rate:10.3f}{_spread([f.per_month for f in seeds], '.3f'):>14} "
+              f"{sum(f.episodes for f in seeds) / (nights / 30) if nights else 0:15.3f} "
+              f"{sum(f.flagged for f in seeds) / sum(f.patients for f in seeds):12.2f}")
+    print("  episodes: a flag re-opened by the same rule on the next night (the finding still "
+          "held after the morning's resolution) counted once; pts flagged: share of patients "
+          "with any flag")
     print("  * own row: persistently low but steady satisfaction; whether it flags is a "
           "product decision (not a false flag, not a miss)")
     print("\nFLAGS OPENED PER RULE AND SHAPE (all seeds; declines: before and after onset)")
