@@ -1236,9 +1236,10 @@ def _decline(index: int, length: int, weeks: tuple[int, int] = (3, 8)) -> float:
 
 
 def _fall(index: int, length: int) -> float:
-    """Four weeks ending two weeks before the history ends, so the latest pulse shows it."""
-    end = max(length - 14, 1)
-    return _ramp(index, max(end - 28, 0), end)
+    """Ten days ending three days before the history ends: a recent fall, against weeks of a
+    steady partnership, that the weekly answers and ratings show (docs/flags.md)."""
+    end = max(length - 3, 1)
+    return _ramp(index, max(end - 10, 0), end)
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -85,12 +85,15 @@ class Cusum:
 
 
 def cusum_below(values: np.ndarray, *, expected: np.ndarray, scale: np.ndarray, k: float,
-                first_col: int, restart_after: np.ndarray | None = None) -> Cusum:
+                first_col: int, restart_after: np.ndarray | None = None,
+                clip: float = np.inf) -> Cusum:
     """One-sided lower CUSUM over columns ``first_col``.. of each row:
     ``S = max(0, S + (expected - x) / scale - k)`` on each day with a value (days without one
     leave S as it is). ``expected``: one value per row, or one per row and column (a level
     that moves). ``restart_after``: per row, a column; days up to it are not counted
-    (-1: none). Rows whose ``expected`` or ``scale`` is NaN score 0."""
+    (-1: none). Rows whose ``expected`` or ``scale`` is NaN score 0. ``clip``: no single day
+    adds more than this many spreads (a winsorised CUSUM, Hawkins & Olwell 1998): one
+    exceptional day cannot fire alone, two can."""
     rows, columns = values.shape
     score = np.zeros(rows)
     run_start = np.full(rows, -1)
@@ -103,8 +106,8 @@ def cusum_below(values: np.ndarray, *, expected: np.ndarray, scale: np.ndarray, 
         counted = usable & ~np.isnan(x) & ~np.isnan(level)
         if restart_after is not None:
             counted &= col > restart_after
-        step = np.where(counted, (np.nan_to_num(level) - np.nan_to_num(x)) / safe_scale - k,
-                        0.0)
+        shortfall = np.minimum((np.nan_to_num(level) - np.nan_to_num(x)) / safe_scale, clip)
+        step = np.where(counted, shortfall - k, 0.0)
         new = np.where(counted, np.maximum(score + step, 0.0), score)
         run_start = np.where(counted & (score == 0) & (new > 0), col,
                              np.where(new == 0, -1, run_start))

@@ -25,13 +25,14 @@ from .models import FlagSettings, Rule, Sensitivity, Severity
 LOOKBACK_DAYS = 70  # days read per patient, ending as_of
 MONITOR_DAYS = 14  # the last days, where a fall is looked for; the days before are the usual
 K = 0.5  # CUSUM allowance, in usual spreads: tuned to falls of one spread or more
+CLIP = 3.0  # no single day adds more than this many spreads (one bad day is not a fall)
 
 # Per signal: the spread floor (a patient who is always at 100 % still varies a little), the
 # smallest fall worth a call (the mean of the monitored run below the usual level), and the
 # CUSUM decision interval h at "balanced" sensitivity (docs/flags.md: average run lengths).
 ADHERENCE_FLOOR, ADHERENCE_MIN_FALL, ADHERENCE_H = 0.10, 0.10, 5.0
 RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_H = 0.5, 0.75, 4.0
-PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL, PARTNERSHIP_H = 1.0, 1.5, 2.25
+PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL, PARTNERSHIP_H = 0.75, 1.5, 1.5
 # Gone quiet: the chance of a gap this long for a patient logging as they usually do.
 QUIET_MIN_DAYS = 3
 QUIET_CHANCE = 0.002
@@ -74,13 +75,15 @@ class Histories:
     ratings: np.ndarray
     partnership: np.ndarray
     checkin_ids: np.ndarray
-    saved_at: np.ndarray  # epoch seconds of CheckIn.updated_at
     questions: dict[tuple[int, int], str] = field(default_factory=dict)
+    # CheckIn.updated_at by id, of (at least) the check-ins behind the verdicts: read after
+    # the rules, for the few rows they fire on (``checkins_behind``).
+    saved: dict[int, datetime] = field(default_factory=dict)
     restart: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def start(self) -> date:
-        return self.as_of - timedelta(days=LOOKBACK_DAYS - 1)
+        return lookback_start(self.as_of)
 
     def day(self, col: int) -> date:
         return self.start + timedelta(days=int(col))
@@ -105,6 +108,16 @@ class Verdict:
     numbers: dict[str, Any]
     cols: tuple[int, ...]
     newest: date  # the newest data behind it (alliance at risk pairs recent findings)
+
+
+def lookback_start(as_of: date) -> date:
+    return as_of - timedelta(days=LOOKBACK_DAYS - 1)
+
+
+def checkins_behind(h: Histories, verdicts: dict[int, list[Verdict]]) -> list[int]:
+    """The ids of the check-ins the verdicts' evidence names."""
+    return sorted({int(pk) for row, found in verdicts.items() for verdict in found
+                   for pk in h.checkin_ids[row, list(verdict.cols)] if pk})
 
 
 def local_yesterday(now: datetime, zone: Any) -> date:
@@ -200,7 +213,7 @@ def adherence_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
     expected = expected_adherence(h, np.where(enough, pooled, np.nan))
     cusum = detect.cusum_below(h.adherence, expected=expected, scale=usual.scale, k=K,
                                first_col=FIRST_MONITORED,
-                               restart_after=h.restart_of(Rule.ADHERENCE_DROP))
+                               restart_after=h.restart_of(Rule.ADHERENCE_DROP), clip=CLIP)
     threshold = _h(ADHERENCE_H, s)
     out = []
     for row in np.flatnonzero(cusum.score >= threshold):
@@ -427,9 +440,8 @@ def findings_of(h: Histories, verdicts: dict[int, list[Verdict]], s: FlagSetting
         for verdict in found:
             cols = list(verdict.cols)
             ids = [int(pk) for pk in h.checkin_ids[row, cols] if pk]
-            saved = float(np.nanmax(h.saved_at[row, cols])) if cols else np.nan
-            at = datetime.fromtimestamp(saved, UTC) if not np.isnan(saved) else \
-                datetime.combine(h.as_of, datetime.min.time(), UTC)
+            at = max((h.saved[pk] for pk in ids), default=datetime.combine(
+                h.as_of, datetime.min.time(), UTC))
             made.append((finding(h.patient_ids[row], verdict, h.as_of, ids, at),
                          verdict.newest))
         findings += with_at_risk(made, h.as_of, s)

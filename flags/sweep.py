@@ -2,13 +2,14 @@
 
 Per clinic (its ``FlagSettings``), patients are grouped by their local "yesterday" (time zones
 differ: at one instant a clinic's patients live on up to three dates), and each group is taken
-in chunks of ``chunk_size`` patient ids (memory stays bounded). A chunk costs three queries
+in chunks of ``chunk_size`` patient ids (memory stays bounded). A chunk costs four queries
 however many patients it holds, on SQLite and PostgreSQL alike (portable ORM queries, one path):
 
 1. the chunk's patients (id, plan start, time zone), keyset-paginated;
 2. their check-ins of the last ``rules.LOOKBACK_DAYS`` days, one row per check-in (steps done
    and due, rating, partnership answer or pulse total, when it was saved);
-3. when each (patient, rule)'s last flag was resolved (the rule's evidence restarts after it).
+3. when each (patient, rule)'s last flag was resolved (the rule's evidence restarts after it);
+4. when the check-ins behind the findings were saved (one query per 5,000 of them).
 
 The rows become per-patient day arrays (``rules.Histories``) and ``flags.rules`` decides, with
 NumPy over the whole chunk at once; then ``flags_apply`` (its own fixed number of statements).
@@ -24,10 +25,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Max, QuerySet
+from django.db import connection
+from django.db.models import DateField, F, Func, IntegerField, Max, QuerySet, Value
 
 from accounts.models import Clinic, Patient
 from accounts.timezones import known_zone_names, zone_or_utc
@@ -198,7 +201,20 @@ def evaluate_chunk(chunk: Chunk, *, settings: FlagSettings) -> list[Finding]:
     """All findings about the chunk's patients, in a fixed number of queries."""
     with _collector_paused():
         histories = histories_of(chunk)
-        return rules.findings_of(histories, rules.evaluate(histories, settings), settings)
+        verdicts = rules.evaluate(histories, settings)
+        ids = rules.checkins_behind(histories, verdicts)
+        histories.saved = _saved_at(ids)
+        return rules.findings_of(histories, verdicts, settings)
+
+
+def _saved_at(ids: list[int]) -> dict[int, datetime]:
+    """When each of these check-ins was saved (one query per 5,000 ids: only the check-ins
+    behind the findings, a few per flagged patient)."""
+    saved: dict[int, datetime] = {}
+    for start in range(0, len(ids), 5000):
+        saved.update(CheckIn.objects.filter(pk__in=ids[start:start + 5000]).order_by(
+        ).values_list("pk", "updated_at"))
+    return saved
 
 
 @contextmanager
@@ -216,47 +232,78 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-CHECKIN_COLUMNS = ("patient_id", "local_date", "id", "steps_done", "steps_due", "satisfaction",
-                   "partnership", "partnership_question", "pulse__total", "updated_at")
+class DaysBetween(Func):
+    """Whole days from ``start`` to ``end`` (``end - start``) of two DATE expressions: the
+    check-in's column in the chunk's arrays, computed by the database (no date objects made)."""
+
+    output_field = IntegerField()
+    arity = 2  # (end, start)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        return self.as_sql(compiler, connection, template="(%(expressions)s::date)",
+                           arg_joiner="::date - ", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        # julianday() of a date is an exact .5 value, so the difference is a whole number.
+        return self.as_sql(compiler, connection,
+                           template="CAST(julianday(%(expressions)s) AS INTEGER)",
+                           arg_joiner=") - julianday(", **extra)
+
+
+# One row per check-in: plain integers and text, so the rows go straight into arrays.
+CHECKIN_COLUMNS = ("patient_id", "col", "id", "steps_done", "steps_due", "satisfaction",
+                   "partnership", "partnership_question", "pulse__total")
 
 
 def histories_of(chunk: Chunk) -> rules.Histories:
     """The chunk's last ``LOOKBACK_DAYS`` days as arrays (rules.Histories): one query for the
-    check-ins, one for the resolved flags."""
-    ids = chunk.patient_ids
-    row_of = {pk: row for row, pk in enumerate(ids)}
+    check-ins (read through a plain cursor: 600,000 rows for 10,000 patients), one for the
+    resolved flags."""
+    ids = np.array(chunk.patient_ids)
+    start = rules.lookback_start(chunk.as_of)
     shape = (len(ids), rules.LOOKBACK_DAYS)
     h = rules.Histories(
-        as_of=chunk.as_of, patient_ids=ids, plan_starts=[chunk.plan_starts[pk] for pk in ids],
+        as_of=chunk.as_of, patient_ids=chunk.patient_ids,
+        plan_starts=[chunk.plan_starts[pk] for pk in chunk.patient_ids],
         logged=np.zeros(shape, dtype=bool), done=np.zeros(shape, dtype=np.int32),
         due=np.zeros(shape, dtype=np.int32), adherence=np.full(shape, np.nan),
         ratings=np.full(shape, np.nan), partnership=np.full(shape, np.nan),
-        checkin_ids=np.zeros(shape, dtype=np.int64), saved_at=np.full(shape, np.nan),
+        checkin_ids=np.zeros(shape, dtype=np.int64),
     )
     members = chunk.members()
-    rows = CheckIn.objects.filter(
-        patient__in=members, local_date__range=(h.start, chunk.as_of),
-    ).values_list(*CHECKIN_COLUMNS)
-    for pk, day, checkin, done, due, rating, answer, question, pulse, saved in rows.iterator(
-            chunk_size=5000):
-        row, col = row_of.get(pk), (day - h.start).days
-        if row is None:
-            continue
-        h.logged[row, col] = True
-        h.done[row, col], h.due[row, col] = done, due
-        if due:
-            h.adherence[row, col] = done / due
-        if rating is not None:
-            h.ratings[row, col] = rating
-        if pulse is not None:
-            h.partnership[row, col] = pulse / 4
-        elif answer is not None:
-            h.partnership[row, col] = answer
-            h.questions[(row, col)] = question
-        h.checkin_ids[row, col] = checkin
-        h.saved_at[row, col] = saved.timestamp()
-    h.restart = _restarts(chunk, members, h, row_of)
+    query = CheckIn.objects.filter(
+        patient__in=members, local_date__range=(start, chunk.as_of),
+    ).annotate(col=DaysBetween(F("local_date"), Value(start, output_field=DateField()))
+               ).values_list(*CHECKIN_COLUMNS).order_by()
+    sql, params = query.query.get_compiler(using=query.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if rows:
+        _fill(h, ids, rows)
+    h.restart = _restarts(chunk, members, h, {pk: row for row, pk in enumerate(ids.tolist())})
     return h
+
+
+def _nullable(values: tuple) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _fill(h: rules.Histories, ids: np.ndarray, rows: list[tuple]) -> None:
+    pk, col, checkin, done, due, rating, answer, question, pulse = zip(*rows, strict=True)
+    row = np.searchsorted(ids, np.array(pk))  # the chunk's ids are ascending
+    col = np.array(col)
+    h.logged[row, col] = True
+    h.done[row, col], h.due[row, col] = done, due
+    due_array = np.array(due, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h.adherence[row, col] = np.where(due_array > 0, np.array(done) / due_array, np.nan)
+    h.ratings[row, col] = _nullable(rating)
+    pulses, answers = _nullable(pulse), _nullable(answer)
+    h.partnership[row, col] = np.where(np.isnan(pulses), answers, pulses / 4)
+    h.checkin_ids[row, col] = checkin
+    for index in np.flatnonzero(np.isnan(pulses) & ~np.isnan(answers)):
+        h.questions[(int(row[index]), int(col[index]))] = question[index]
 
 
 def _restarts(chunk: Chunk, members: QuerySet[Patient], h: rules.Histories,

@@ -36,7 +36,7 @@ def reference(now: datetime, clinic_ids: list[int] | None = None,
             logged=np.zeros(shape, dtype=bool), done=np.zeros(shape, dtype=np.int32),
             due=np.zeros(shape, dtype=np.int32), adherence=np.full(shape, np.nan),
             ratings=np.full(shape, np.nan), partnership=np.full(shape, np.nan),
-            checkin_ids=np.zeros(shape, dtype=np.int64), saved_at=np.full(shape, np.nan))
+            checkin_ids=np.zeros(shape, dtype=np.int64))
         for checkin in patient.checkins.filter(local_date__range=(start, as_of)):
             col = (checkin.local_date - start).days
             h.logged[0, col] = True
@@ -52,7 +52,7 @@ def reference(now: datetime, clinic_ids: list[int] | None = None,
                 h.partnership[0, col] = checkin.partnership
                 h.questions[(0, col)] = checkin.partnership_question
             h.checkin_ids[0, col] = checkin.pk
-            h.saved_at[0, col] = checkin.updated_at.timestamp()
+            h.saved[checkin.pk] = checkin.updated_at
         settings_ = FlagSettings.for_clinic(patient.clinic_id)
         findings += rules.findings_of(h, rules.evaluate(h, settings_), settings_)
     return rules.order(findings)
