@@ -48,7 +48,7 @@ def test_staff_works_a_flag_from_the_queue_to_resolved(live_server, page, staff,
     assert_no_axe_violations(page)
 
     # when: they open the flag
-    page.get_by_role("link", name=f"{name}: Adherence low or falling").click()
+    page.get_by_role("link", name=f"{name}: Adherence falling").click()
     page.wait_for_url(f"{live_server.url}/clinic/flags/{flag.pk}/")
     assert "Adherence 33% in the last 7 days" in page.locator("main").inner_text()
     assert page.get_by_role("img", name=re.compile("Steps done each day")).is_visible()
