@@ -322,6 +322,14 @@ def _scale_usual(n: dict[str, Any], what: str, noun: str) -> Rows:
     return _keep(rows)
 
 
+def _chance(chance_percent: Any) -> str | None:
+    """'0.8% when logging as usual'; a chance the evidence rounds to 0 reads as under 0.01%."""
+    if chance_percent is None:
+        return None
+    shown = "under 0.01%" if chance_percent < 0.01 else f"{_num(chance_percent)}%"
+    return f"{shown} when logging as usual"
+
+
 def _gone_quiet_usual(n: dict[str, Any], windows: list[Any]) -> Rows:
     longest = n.get("longest_gap_before")
     return _keep([
@@ -331,8 +339,7 @@ def _gone_quiet_usual(n: dict[str, Any], windows: list[Any]) -> Rows:
         ("Usually logs", f"{n.get('usual_logged_percent')}% of days ({n.get('usual_logged_days')}"
                          f" of {n.get('usual_days')}); longest gap before: {longest} "
                          f"{'day' if longest == 1 else 'days'}"),
-        ("Chance of a gap this long", (f"{_num(n['chance_percent'])}% when logging as usual"
-                                       if n.get("chance_percent") is not None else None)),
+        ("Chance of a gap this long", _chance(n.get("chance_percent"))),
         ("Flags when", "a gap is longer than any in the patient's recent history and very "
                        "unlikely at their usual logging rate"),
     ])

@@ -78,6 +78,7 @@ def test_the_numbers_of_each_rule_have_plain_labels(client, staff, every_flag):
             ("Last check-in", "Thu 5 Mar 2026"),
             ("Days without a check-in", "5"),
             ("Usually logs", "100% of days (55 of 55); longest gap before: 0 days"),
+            ("Chance of a gap this long", "under 0.01% when logging as usual"),
         ],
         "Alliance at risk": [
             ("Adherence fell", every_flag["Adherence fell"].evidence["summary"].rstrip(".")
