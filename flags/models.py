@@ -83,8 +83,10 @@ class FlagSettings(models.Model):
         help_text="An adherence fall and a satisfaction or partnership fall whose newest data "
                   "is at most this many days old make 'Alliance at risk'.")
     # The nightly sweep, at this clinic-local hour.
-    sweep_hour = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(0),
-                                                                         MaxValueValidator(23)])
+    sweep_hour = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(0), MaxValueValidator(23)],
+        help_text="The hour (0-23, the clinic's time zone) of the nightly look at every "
+                  "patient's last days.")
 
     class Meta:
         verbose_name_plural = "flag settings"
