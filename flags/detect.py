@@ -7,8 +7,8 @@ evidence.
 
 - ``usual``: each patient's own usual level and day-to-day spread from their reference days,
   with the amount of data behind it. Thin data *widens* the spread the detector divides by
-  (the upper confidence bound of a standard deviation from few values, SciPy's chi-square
-  quantile, and the uncertainty of the mean itself) instead of firing.
+  (the Student t predictive distribution of a new value from few values, and the uncertainty
+  of the mean itself) instead of firing.
 - ``cusum_below``: a one-sided lower CUSUM (Page 1954; Montgomery, *Introduction to Statistical
   Quality Control*, ch. 9) of the standardised shortfall below the usual level: it adds up
   evidence of a sustained fall day by day, so a slow slide is caught after a few days while a
@@ -24,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-# The chi-square bound on a standard deviation estimated from n values: with this confidence
-# the patient's true spread is at most ``sd × widening``. From 10 values the spread is widened
-# 1.5 times, from 40 values 1.2 times.
-SPREAD_CONFIDENCE = 0.90
+# Thin data widens the spread by the ratio of a Student t quantile to the normal one at this
+# tail: a new value's standardised distance from a mean and sd estimated from n values follows
+# t with n - 1 degrees of freedom (the predictive distribution), so the widened spread makes a
+# rare day as rare for a patient with ten values as for one with fifty. From 10 values the
+# spread is widened 1.26 times, from 40 values 1.05 times.
+SPREAD_TAIL = 0.005
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def usual(values: np.ndarray, *, floor: float, mean: np.ndarray | None = None) -
         sd = np.nanstd(values, axis=1, ddof=1)
     level = row_mean if mean is None else mean
     dof = np.maximum(count - 1, 1)
-    widening = np.sqrt(dof / stats.chi2.ppf(1 - SPREAD_CONFIDENCE, dof))
+    widening = stats.t.ppf(1 - SPREAD_TAIL, dof) / stats.norm.ppf(1 - SPREAD_TAIL)
     # The usual level is itself uncertain by sd/sqrt(n): a new value differs from it by
     # sd·sqrt(1 + 1/n) (a prediction interval).
     scale = np.maximum(np.nan_to_num(sd, nan=0.0), floor) * widening * np.sqrt(
@@ -60,9 +62,17 @@ def usual(values: np.ndarray, *, floor: float, mean: np.ndarray | None = None) -
     return Usual(mean=level, sd=sd, count=count, scale=scale)
 
 
-def slope(values: np.ndarray) -> np.ndarray:
-    """Per row: the least-squares slope of the values against their column (units per day);
-    NaN with fewer than two values."""
+@dataclass(frozen=True)
+class Slope:
+    """Per row: the least-squares slope of the values against their column (units per day)
+    and its standard error; NaN with too few values (two for the slope, three for its error)."""
+
+    value: np.ndarray
+    error: np.ndarray
+
+
+def slope(values: np.ndarray) -> Slope:
+    """Each row's least-squares trend over the columns that hold a value."""
     columns = np.arange(values.shape[1], dtype=float)
     present = ~np.isnan(values)
     count = present.sum(axis=1)
@@ -71,8 +81,12 @@ def slope(values: np.ndarray) -> np.ndarray:
         v_mean = np.nansum(values, axis=1) / count
         t_dev = np.where(present, columns - t_mean[:, None], 0.0)
         v_dev = np.where(present, np.nan_to_num(values) - v_mean[:, None], 0.0)
-        result = (t_dev * v_dev).sum(axis=1) / (t_dev ** 2).sum(axis=1)
-    return np.where(count >= 2, result, np.nan)
+        spread = (t_dev ** 2).sum(axis=1)
+        value = (t_dev * v_dev).sum(axis=1) / spread
+        residual = np.where(present, v_dev - value[:, None] * t_dev, 0.0)
+        error = np.sqrt((residual ** 2).sum(axis=1) / (count - 2) / spread)
+    return Slope(value=np.where(count >= 2, value, np.nan),
+                 error=np.where(count >= 3, error, np.nan))
 
 
 @dataclass(frozen=True)

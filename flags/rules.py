@@ -24,15 +24,15 @@ from .models import FlagSettings, Rule, Sensitivity, Severity
 
 LOOKBACK_DAYS = 70  # days read per patient, ending as_of
 MONITOR_DAYS = 14  # the last days, where a fall is looked for; the days before are the usual
-K = 0.5  # CUSUM allowance, in usual spreads: tuned to falls of one spread or more
 CLIP = 3.0  # no single day adds more than this many spreads (one bad day is not a fall)
 
 # Per signal: the spread floor (a patient who is always at 100 % still varies a little), the
-# smallest fall worth a call (the mean of the monitored run below the usual level), and the
-# CUSUM decision interval h at "balanced" sensitivity (docs/flags.md: average run lengths).
-ADHERENCE_FLOOR, ADHERENCE_MIN_FALL, ADHERENCE_H = 0.10, 0.10, 5.0
-RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_H = 0.5, 0.75, 4.0
-PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL, PARTNERSHIP_H = 0.75, 1.5, 1.5
+# smallest fall worth a call (the mean of the monitored run below the usual level), the CUSUM
+# allowance k (in usual spreads: half the fall it is tuned to, Moustakides 1986) and decision
+# interval h at "balanced" sensitivity (docs/flags.md).
+ADHERENCE_FLOOR, ADHERENCE_MIN_FALL, ADHERENCE_K, ADHERENCE_H = 0.15, 0.20, 0.75, 5.0
+RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_K, RATINGS_H = 0.7, 0.75, 0.75, 4.5
+PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL, PARTNERSHIP_K, PARTNERSHIP_H = 0.75, 1.5, 1.5, 0.75
 # Gone quiet: the chance of a gap this long for a patient logging as they usually do.
 QUIET_MIN_DAYS = 3
 QUIET_CHANCE = 0.002
@@ -45,6 +45,9 @@ SENSITIVITY_SCALE = {Sensitivity.EARLIER: 0.8, Sensitivity.BALANCED: 1.0,
 # ~85 % in week 1 to ~50 % by week 8, flat after): a patient's usual level is moved along it.
 CURVE_WEEK1, CURVE_FINAL, CURVE_FINAL_WEEK = 85.0, 50.0, 8
 CURVE_SOURCE = "Carroll et al. 2004, PMID 15280839"
+# The patient's own reference trend is taken one standard error steeper than estimated: a
+# patient following the curve with noisy days is not judged against a flatter line.
+SLOPE_Z = 1.0
 
 # Severity cut-offs (docs/flags.md).
 ADHERENCE_HIGH_FALL_POINTS = 40
@@ -178,29 +181,40 @@ def plan_week(starts_on: date, day: date) -> int:
     return max((day - starts_on).days // 7 + 1, 1)
 
 
-def _curve_slopes(h: Histories) -> np.ndarray:
-    """Per row: the published curve's fall per day (≤ 0, a share) between the middle of the
-    reference days and the middle of the monitored days (0 after plan week 8)."""
-    reference_mid = h.day((FIRST_MONITORED - 1) // 2)
-    monitored_mid = h.day(FIRST_MONITORED + MONITOR_DAYS // 2)
-    days = (monitored_mid - reference_mid).days
-    return np.array([
-        (expected_percent(plan_week(starts, monitored_mid))
-         - expected_percent(plan_week(starts, max(reference_mid, starts)))) / 100 / days
-        for starts in h.plan_starts])
+def curve_by_day(h: Histories) -> np.ndarray:
+    """Per row and column: the published curve's expected adherence (a share) on that day of
+    the patient's plan (``expected_percent`` of its plan week)."""
+    start = np.array([(starts - h.start).days for starts in h.plan_starts])
+    week = np.maximum((np.arange(LOOKBACK_DAYS)[None, :] - start[:, None]) // 7 + 1, 1)
+    fall = (CURVE_WEEK1 - CURVE_FINAL) * (np.minimum(week, CURVE_FINAL_WEEK) - 1) / (
+        CURVE_FINAL_WEEK - 1)
+    return (CURVE_WEEK1 - fall) / 100
+
+
+def _reference_weighted_mean(h: Histories, values: np.ndarray) -> np.ndarray:
+    """Per row: the mean of ``values`` (one per column, or per row and column) over the
+    reference days, weighted by the steps due on each (as the pooled usual level is)."""
+    weights = np.nan_to_num(_reference(h.due))
+    values = np.broadcast_to(values, h.due.shape)[:, :FIRST_MONITORED]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weights * values).sum(axis=1) / weights.sum(axis=1)
 
 
 def expected_adherence(h: Histories, usual_level: np.ndarray) -> np.ndarray:
     """Per row and day: the adherence expected of the patient. Their usual level, moved by the
-    fall they were already on in their reference days, but never by more than the published
-    curve expects at their plan week (Carroll et al. 2004): a patient who follows the curve
-    is not 'falling', a steady patient who starts to slide is, and a patient already sliding
-    faster than the curve is judged against the curve."""
-    own = np.minimum(np.nan_to_num(detect.slope(_reference(h.adherence))), 0.0)
-    allowed = np.maximum(own, _curve_slopes(h))
-    reference_mid = (FIRST_MONITORED - 1) / 2
-    days_on = np.arange(LOOKBACK_DAYS) - reference_mid
-    return usual_level[:, None] + allowed[:, None] * days_on[None, :]
+    fall they were already on in their reference days (their trend, taken at its steepest
+    plausible value), but never by more than the published curve expects between their
+    reference days and that day of their plan (Carroll et al. 2004): a patient who follows
+    the curve is not 'falling', a steady patient who starts to slide is, and a patient
+    already sliding faster than the curve is judged against the curve."""
+    trend = detect.slope(_reference(h.adherence))
+    steepest = np.minimum(np.nan_to_num(trend.value - SLOPE_Z * trend.error), 0.0)
+    columns = np.arange(LOOKBACK_DAYS, dtype=float)
+    reference_mid = _reference_weighted_mean(h, columns)
+    own = steepest[:, None] * (columns[None, :] - reference_mid[:, None])
+    curve = curve_by_day(h)
+    by_curve = curve - _reference_weighted_mean(h, curve)[:, None]
+    return usual_level[:, None] + np.maximum(own, np.minimum(by_curve, 0.0))
 
 
 def adherence_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
@@ -211,7 +225,8 @@ def adherence_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
     usual = detect.usual(_reference(h.adherence), floor=ADHERENCE_FLOOR, mean=pooled)
     enough = usual.count >= s.min_usual_logged_days
     expected = expected_adherence(h, np.where(enough, pooled, np.nan))
-    cusum = detect.cusum_below(h.adherence, expected=expected, scale=usual.scale, k=K,
+    cusum = detect.cusum_below(h.adherence, expected=expected, scale=usual.scale,
+                               k=ADHERENCE_K,
                                first_col=FIRST_MONITORED,
                                restart_after=h.restart_of(Rule.ADHERENCE_DROP), clip=CLIP)
     threshold = _h(ADHERENCE_H, s)
@@ -277,6 +292,7 @@ class _Scale:
     rule: str
     floor: float
     min_fall: float
+    k: float
     h: float
     minimum: str  # the FlagSettings field: values needed to learn the usual level
     out_of: int
@@ -284,10 +300,11 @@ class _Scale:
     signal: str
 
 
-SATISFACTION = _Scale(Rule.SATISFACTION_DROP, RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_H,
-                      "min_usual_ratings", 5, "rating", RATINGS)
+SATISFACTION = _Scale(Rule.SATISFACTION_DROP, RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_K,
+                      RATINGS_H, "min_usual_ratings", 5, "rating", RATINGS)
 PARTNERSHIP_SCALE = _Scale(Rule.ALLIANCE_DROP, PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL,
-                           PARTNERSHIP_H, "min_usual_answers", 10, "answer", PARTNERSHIP)
+                           PARTNERSHIP_K, PARTNERSHIP_H, "min_usual_answers", 10, "answer",
+                           PARTNERSHIP)
 
 
 def satisfaction_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
@@ -303,7 +320,7 @@ def _scale_fell(h: Histories, s: FlagSettings, values: np.ndarray, scale: _Scale
     usual = detect.usual(_reference(values), floor=scale.floor)
     enough = usual.count >= getattr(s, scale.minimum)
     expected = np.where(enough, usual.mean, np.nan)
-    cusum = detect.cusum_below(values, expected=expected, scale=usual.scale, k=K,
+    cusum = detect.cusum_below(values, expected=expected, scale=usual.scale, k=scale.k,
                                first_col=FIRST_MONITORED,
                                restart_after=h.restart_of(scale.rule))
     threshold = _h(scale.h, s)

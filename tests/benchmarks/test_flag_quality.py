@@ -6,6 +6,7 @@ import statistics
 from dataclasses import replace
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 
 from benchmarks import cohort, flag_quality
@@ -122,7 +123,7 @@ def test_the_measuring_loop_counts_the_flag_of_an_obvious_abrupt_decline():
                 steps_done=0, satisfaction=None, partnership_question="", partnership=None,
                 pulse=None)
         for n in range(days_after)]
-    loaded = flag_quality.load([decline, stable], seed=1)
+    loaded = flag_quality.load([decline, stable], seed=1, sensitivity="balanced")
     first = cohort.first_night(END, nights)
     onsets = {pk: p.onset for pk, p in loaded.patients.items() if p.onset}
     # when
@@ -136,3 +137,31 @@ def test_the_measuring_loop_counts_the_flag_of_an_obvious_abrupt_decline():
     assert 1 <= abrupt.delays[0] <= 7
     assert "adherence_drop" in abrupt.rules
     assert figures["stable_high"].nights == nights
+
+
+def test_the_recall_bound_is_the_neyman_pearson_power_of_a_known_shift():
+    # given a one-sided shift of 2.5 spreads: under the change x ~ N(2.5, 1), and the
+    # log-likelihood ratio of N(2.5, 1) against N(0, 1) at x
+    from scipy import stats
+
+    from benchmarks import flag_bounds
+
+    rng = np.random.default_rng(5)
+    shift, size = 2.5, 0.01
+    x = rng.normal(shift, 1.0, 200_000)
+    llr = shift * x - shift ** 2 / 2
+    # when
+    bound = flag_bounds.bound_from_draws([llr], size)
+    # then: the power of the best test of that size, Phi(shift - z)
+    assert bound == pytest.approx(stats.norm.cdf(shift - stats.norm.ppf(1 - size)), abs=0.01)
+
+
+def test_the_drop_out_bound_spends_the_budget_on_the_likeliest_catches_first():
+    # given three patients whose quiet windows happen by chance 0.001, 0.002 and 0.1 of the time
+    from benchmarks import flag_bounds
+
+    chances = [0.001, 0.002, 0.1]
+    # when: a mean budget of 0.002 per patient (0.006 in all)
+    bound = flag_bounds.quiet_bound(chances, 0.002)
+    # then: the first two are caught (0.003 spent) and the third in 3 % of windows (0.003 / 0.1)
+    assert bound == pytest.approx((1 + 1 + 0.03) / 3)

@@ -10,6 +10,7 @@ import pytest
 
 from checkins.models import CheckIn
 from flags.models import Flag, FlagSettings, Resolution, Rule, Sensitivity
+from flags.rules import Histories, curve_by_day, expected_percent
 from flags.services import flag_resolve
 from flags.sweep import sweep
 
@@ -67,11 +68,11 @@ def test_one_bad_day_of_a_steady_patient_is_not_a_fall(derm, evaluate):
     assert only(evaluate(), Rule.ADHERENCE_DROP, patient) is None
 
 
-def test_a_gradual_slide_is_caught_within_a_week(derm, evaluate):
-    # given a patient at 90 %, then sliding about 3 points a day for 7 days
+def test_a_slide_to_half_is_caught_within_a_week(derm, evaluate):
+    # given a patient at 90 %, then sliding to 40 % over 7 days (about 7 points a day)
     patient = make_patient(derm)
     steady(patient, range(7, 60))
-    for n, done in zip(range(6, -1, -1), [9, 8, 8, 7, 7, 6, 6], strict=True):
+    for n, done in zip(range(6, -1, -1), [8, 7, 7, 6, 5, 5, 4], strict=True):
         log(patient, ago(n), done=done, due=10)
     # when
     found = only(evaluate(), Rule.ADHERENCE_DROP, patient)
@@ -106,6 +107,37 @@ def test_following_the_published_curve_is_not_a_fall(derm, evaluate):
         log(patient, ago(n), done=round(expected / 10), due=10)
     # when / then
     assert only(evaluate(), Rule.ADHERENCE_DROP, patient) is None
+
+
+def test_a_steady_patient_early_in_the_plan_is_not_excused_by_the_curve(derm, evaluate):
+    # given a patient in plan week 6, steady at about 90 % for five weeks, then 40 % for five
+    # days: the published curve expects some fall by week 6, not a fall of 50 points
+    patient = make_patient(derm, plan_days=40)
+    steady(patient, range(5, 41))
+    log_days(patient, range(0, 5), done=4, due=10)
+    # when
+    found = only(evaluate(), Rule.ADHERENCE_DROP, patient)
+    # then: the expected level moved less than the fall, and the evidence says by how much
+    assert found is not None
+    numbers = found.evidence["numbers"]
+    assert numbers["run_percent"] == 40
+    assert 40 < numbers["expected_percent"] <= numbers["usual_percent"]
+
+
+def test_the_curve_by_day_follows_the_plan_week(derm):
+    # given a plan that started 20 days before the last day read
+    as_of = YESTERDAY
+    starts = as_of - timedelta(days=20)
+    h = Histories(as_of=as_of, patient_ids=[1], plan_starts=[starts], logged=None, done=None,
+                  due=None, adherence=None, ratings=None, partnership=None, checkin_ids=None)
+    # when
+    curve = curve_by_day(h)[0]
+    # then: week 1 is 85 %, week 3 (days 14-20) 75 %, days before the plan count as week 1
+    assert curve[h.col(starts)] == 0.85
+    assert curve[h.col(starts + timedelta(days=14))] == 0.75
+    assert curve[h.col(as_of)] == 0.75
+    assert curve[0] == 0.85
+    assert [expected_percent(week) / 100 for week in (1, 3, 8, 12)] == [0.85, 0.75, 0.5, 0.5]
 
 
 def test_falling_satisfaction_against_the_usual_ratings(derm, evaluate):
@@ -204,18 +236,18 @@ def test_a_reviewed_flag_is_not_raised_again_on_the_same_fall(derm, staff):
     sweep(now=NOW)
     # then the evidence restarted after the review: one low day is not yet a new fall
     assert Flag.objects.filter(patient=patient, rule=Rule.ADHERENCE_DROP).count() == 1
-    # and when three more low days follow, the fall is raised again
-    for n in range(1, 4):
+    # and when the fall goes on for three more days after the review day, it is raised again
+    for n in range(1, 5):
         log(patient, YESTERDAY + timedelta(days=n), done=2, due=10)
-    sweep(now=NOW + timedelta(days=3))
+    sweep(now=NOW + timedelta(days=4))
     assert Flag.objects.filter(patient=patient, rule=Rule.ADHERENCE_DROP).count() == 2
 
 
 def test_sensitivity_moves_the_threshold(derm, clinic, evaluate):
-    # given a modest fall: from about 90 % to 60 % for three days
+    # given a modest fall: from about 90 % to 60 % for five days
     patient = make_patient(derm)
-    steady(patient, range(3, 60))
-    log_days(patient, range(0, 3), done=6, due=10)
+    steady(patient, range(5, 60))
+    log_days(patient, range(0, 5), done=6, due=10)
     settings = FlagSettings.objects.create(clinic=clinic,
                                            sensitivity=Sensitivity.FEWER)
     # when

@@ -88,11 +88,11 @@ def test_a_resolved_flag_reopens_only_on_newer_data(derm, staff):
     # then: nothing new
     assert again.opened == 0
     assert Flag.objects.filter(rule=Rule.ADHERENCE_DROP).count() == 1
-    # when: the fall goes on for three days after the review
-    with time_machine.travel(NOW + timedelta(days=3), tick=False):
-        for n in range(1, 4):
+    # when: the fall goes on for three days after the review day
+    with time_machine.travel(NOW + timedelta(days=4), tick=False):
+        for n in range(1, 5):
             log(patient, ago(-n), done=2, due=10)
-    later = sweep.sweep(now=NOW + timedelta(days=3, hours=4))
+    later = sweep.sweep(now=NOW + timedelta(days=4, hours=4))
     # then: a new flag on that new evidence, the resolved one untouched
     adherence = Flag.objects.filter(rule=Rule.ADHERENCE_DROP).order_by("pk")
     assert later.opened >= 1
