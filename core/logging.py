@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+from core.faults import DATABASE_UNAVAILABLE
+
 # http.server's formats (runserver's WSGIRequestHandler logs through them).
 ACCESS_FORMAT = '"%s" %s %s'
 ERROR_FORMAT = "code %d, message %s"

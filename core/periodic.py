@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from billiard.exceptions import SoftTimeLimitExceeded
-from django.db import InterfaceError, OperationalError
+
+from core.faults import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-NOT_ONE_ROWS_FAULT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+NOT_ONE_ROWS_FAULT = (*DATABASE_UNAVAILABLE, SoftTimeLimitExceeded)
 
 
 def each_isolated(items: Iterable[T], step: Callable[[T], R], *, task: str,

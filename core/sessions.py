@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 
-from core.middleware import DATABASE_UNAVAILABLE
+from core.faults import DATABASE_UNAVAILABLE
 
 
 class SessionStore(DatabaseSessionStore):

@@ -7,7 +7,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .middleware import DATABASE_UNAVAILABLE, database_unavailable_response
+from .faults import DATABASE_UNAVAILABLE
+from .middleware import database_unavailable_response
 
 
 @never_cache
