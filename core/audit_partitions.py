@@ -233,3 +233,43 @@ def fill_clinic_sqlite(cursor) -> None:
                 JOIN accounts_patient p ON p.id = {TABLE}.patient_id
                 WHERE m.user_id = {TABLE}.actor_id AND m.clinic_id <> p.clinic_id)
         WHERE clinic_id IS NULL""")  # noqa: S608 - a constant table name
+
+
+class RetentionError(Exception):
+    """The partition may not be dropped: unknown, the default one, or inside retention."""
+
+
+def audit_partition_drop(*, name: str, operator: str = "", now: datetime | None = None) -> int:
+    """Drop one monthly partition past retention, writing an audit event of the drop first (in
+    the same transaction: no drop without its event). Returns the number of events dropped.
+
+    Refuses (``RetentionError``) the default partition, any name that is not a partition of the
+    audit table, and any month that ends after ``retention_cutoff``.
+    """
+    from django.db import transaction
+
+    from accounts.models import AuditEvent
+    from accounts.services import audit_record
+
+    if not is_partitioned():
+        raise RetentionError("The audit table is not partitioned (PostgreSQL only).")
+    partition = next((p for p in audit_partitions() if p.name == name), None)
+    if partition is None or partition.month is None:
+        raise RetentionError(f"{name} is not a monthly partition of the audit table.")
+    cutoff = retention_cutoff(now=now)
+    if partition.ends > cutoff:
+        raise RetentionError(
+            f"{name} holds events inside retention ({settings.AUDIT_RETENTION_MONTHS} months): "
+            f"only months ending on or before {cutoff.isoformat()} may be dropped.")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending (a caller's open transaction) would make
+        # PostgreSQL refuse the DROP: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - a checked partition name
+        events = cursor.fetchone()[0]
+        audit_record(actor=None, patient=None, action=AuditEvent.Action.DELETE,
+                     object_type="audit_partition", object_id=f"{name}:{events}{operator}"[:64])
+        cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
+        cursor.execute(f"DROP TABLE {name}")
+    logger.info("audit partition %s dropped (%s events)", name, events)
+    return events
