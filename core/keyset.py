@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -54,6 +55,48 @@ def _key(row: Any) -> tuple[datetime, int]:
     return (row.at, row.pk)
 
 
+# Months read by the successive queries of one page, going back (or forward) from its cursor:
+# the cursor's month, the six before it, then the rest of the history in one query. Bounded by
+# literal times aligned to month starts, each query touches only its months' partitions
+# (PostgreSQL prunes the others while planning and does not even open them: on a fresh
+# connection, planning one query over six years of monthly partitions costs more than reading
+# a page). A busy log fills its page in the first query; a sparse one (a search for a rarely
+# read patient) takes at most three.
+WINDOW_MONTHS = (1, 6)
+
+
+def _month_start(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
+def _add_months(at: datetime, months: int) -> datetime:
+    index = at.year * 12 + at.month - 1 + months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def _collect(queryset: QuerySet, anchor: datetime, *, newer: bool, size: int) -> list[Any]:
+    """Up to ``size`` rows of ``queryset`` (already cut at the cursor) in reading order,
+    read in month windows starting at ``anchor``'s month."""
+    order = ("at", "id") if newer else ("-at", "-id")
+    bounds = [_add_months(_month_start(anchor), 1) if newer else _month_start(anchor)]
+    for months in WINDOW_MONTHS[1:]:
+        bounds.append(_add_months(bounds[-1], months if newer else -months))
+    rows: list[Any] = []
+    near = None  # where the previous window ended
+    for far in (*bounds, None):
+        window = queryset
+        if near is not None:
+            window = window.filter(at__gte=near) if newer else window.filter(at__lt=near)
+        if far is not None:
+            window = window.filter(at__lt=far) if newer else window.filter(at__gte=far)
+        rows += list(window.order_by(*order)[:size - len(rows)])
+        if len(rows) >= size:
+            break
+        near = far
+    return rows
+
+
 def _window(querysets: Sequence[QuerySet], cursor: Cursor | None, *, newer: bool,
             size: int) -> list[Any]:
     """Up to ``size`` rows next to ``cursor`` from the union of ``querysets`` (disjoint), in
@@ -62,14 +105,13 @@ def _window(querysets: Sequence[QuerySet], cursor: Cursor | None, *, newer: bool
     for queryset in querysets:
         if cursor is not None and newer:
             queryset = queryset.filter(at__gte=cursor.at).filter(
-                Q(at__gt=cursor.at) | Q(id__gt=cursor.id)).order_by("at", "id")
+                Q(at__gt=cursor.at) | Q(id__gt=cursor.id))
         elif cursor is not None:
             # ``at <= cursor`` bounds the index range; the OR only breaks ties.
             queryset = queryset.filter(at__lte=cursor.at).filter(
-                Q(at__lt=cursor.at) | Q(id__lt=cursor.id)).order_by("-at", "-id")
-        else:
-            queryset = queryset.order_by("-at", "-id")
-        windows.append(list(queryset[:size]))
+                Q(at__lt=cursor.at) | Q(id__lt=cursor.id))
+        anchor = cursor.at if cursor is not None else timezone.now()
+        windows.append(_collect(queryset, anchor, newer=newer, size=size))
     merged = heapq.merge(*windows, key=_key, reverse=not newer)
     return [row for _, row in zip(range(size), merged, strict=False)]
 
@@ -79,7 +121,8 @@ def keyset_page(querysets: Sequence[QuerySet], *, before: str | None = None,
     """The page of the union of ``querysets`` (disjoint, each with ``at`` and ``id``) just
     older than ``before``, or just newer than ``after``, or the newest; newest first.
 
-    One query per queryset, whatever the page and however long the history.
+    One query per queryset when the page's rows are within the cursor's month, at most three
+    (``WINDOW_MONTHS``) however sparse: never a count, never more with more events.
     """
     after_cursor = Cursor.decode(after)
     if after_cursor is not None:

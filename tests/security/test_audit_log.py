@@ -177,8 +177,8 @@ def test_clinic_log_pages_cost_the_same_queries_however_long_the_log(
         _view(actor, PatientFactory(dermatologist=derm), allowed=actor != other_derm)
     # when
     many = queries_for_one_page()
-    # then
-    assert many == few
+    # then: never more (a sparse log reads a few more month windows, core/keyset.py)
+    assert many <= few
     assert len(_rows(_log(client, staff))) == 50  # one page
 
 
