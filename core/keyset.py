@@ -10,7 +10,6 @@ JavaScript and can be bookmarked. A cursor that does not parse means the first p
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,10 +74,13 @@ def _add_months(at: datetime, months: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
-def _collect(queryset: QuerySet, anchor: datetime, *, newer: bool, size: int) -> list[Any]:
+def _collect(queryset: QuerySet, anchor: datetime, *, newer: bool, size: int,
+             stop: datetime | None) -> list[Any]:
     """Up to ``size`` rows of ``queryset`` (already cut at the cursor) in reading order,
-    read in month windows starting at ``anchor``'s month."""
+    read in month windows starting at ``anchor``'s month, and none beyond ``stop``."""
     order = ("at", "id") if newer else ("-at", "-id")
+    if stop is not None:
+        queryset = queryset.filter(at__lte=stop) if newer else queryset.filter(at__gte=stop)
     bounds = [_add_months(_month_start(anchor), 1) if newer else _month_start(anchor)]
     for months in WINDOW_MONTHS[1:]:
         bounds.append(_add_months(bounds[-1], months if newer else -months))
@@ -91,7 +93,9 @@ def _collect(queryset: QuerySet, anchor: datetime, *, newer: bool, size: int) ->
         if far is not None:
             window = window.filter(at__lt=far) if newer else window.filter(at__gte=far)
         rows += list(window.order_by(*order)[:size - len(rows)])
-        if len(rows) >= size:
+        reached_stop = stop is not None and far is not None and (
+            far > stop if newer else far <= stop)
+        if len(rows) >= size or reached_stop:
             break
         near = far
     return rows
@@ -100,8 +104,12 @@ def _collect(queryset: QuerySet, anchor: datetime, *, newer: bool, size: int) ->
 def _window(querysets: Sequence[QuerySet], cursor: Cursor | None, *, newer: bool,
             size: int) -> list[Any]:
     """Up to ``size`` rows next to ``cursor`` from the union of ``querysets`` (disjoint), in
-    the reading direction: oldest first when going newer, newest first otherwise."""
-    windows = []
+    the reading direction: oldest first when going newer, newest first otherwise.
+
+    Once a page is full, the later querysets are read only as far as its last row: they can
+    only add rows before it (a rarely used source then costs one narrow query, not a search
+    of the whole history)."""
+    rows: list[Any] = []
     for queryset in querysets:
         if cursor is not None and newer:
             queryset = queryset.filter(at__gte=cursor.at).filter(
@@ -111,9 +119,10 @@ def _window(querysets: Sequence[QuerySet], cursor: Cursor | None, *, newer: bool
             queryset = queryset.filter(at__lte=cursor.at).filter(
                 Q(at__lt=cursor.at) | Q(id__lt=cursor.id))
         anchor = cursor.at if cursor is not None else timezone.now()
-        windows.append(_collect(queryset, anchor, newer=newer, size=size))
-    merged = heapq.merge(*windows, key=_key, reverse=not newer)
-    return [row for _, row in zip(range(size), merged, strict=False)]
+        stop = rows[size - 1].at if len(rows) >= size else None
+        found = _collect(queryset, anchor, newer=newer, size=size, stop=stop)
+        rows = sorted([*rows, *found], key=_key, reverse=not newer)[:size]
+    return rows
 
 
 def keyset_page(querysets: Sequence[QuerySet], *, before: str | None = None,
