@@ -3,7 +3,7 @@ else the actor's), and, in PostgreSQL, the table converted to monthly range part
 (core/audit_partitions.py): partitioned table created, rows copied, names swapped, append-only
 triggers reinstalled, all inside this migration's transaction. SQLite: the fill only.
 
-Not reversible in PostgreSQL: the plain table would need the rows copied back.
+Reversible: back to one plain table with the same rows (``convert_to_plain``).
 """
 
 from django.db import migrations
@@ -24,8 +24,10 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
+    # SQLite: nothing to undo (accounts/0011 drops the columns). PostgreSQL: a plain table again.
     if schema_editor.connection.vendor == "postgresql":
-        raise RuntimeError("The partitioned audit table cannot be converted back.")
+        with schema_editor.connection.cursor() as cursor:
+            audit_partitions.convert_to_plain(cursor)
 
 
 class Migration(migrations.Migration):
