@@ -14,13 +14,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.services import audit_record
 from core import audit_partitions
-from core.audit_partitions import fill_clinic_sqlite
 from core.history import HISTORY_TRUNCATE_SETTING
 from core.keyset import Cursor
 from core.tasks import audit_partitions_ensure
@@ -124,28 +124,49 @@ def test_a_change_through_a_service_is_in_the_patients_clinic(client, derm, pati
     assert event.clinic_id == clinic.pk
 
 
-def test_rows_written_before_the_column_get_their_clinic(derm, staff, patient_a, clinic,
-                                                         other_derm, other_clinic):
-    if connection.vendor != "sqlite":
-        pytest.skip("PostgreSQL fills the column while converting the table (core/0003)")
-    # given: rows as the old code wrote them, without a clinic
-    read = AuditEvent.objects.create(actor=derm, patient=patient_a, action="view",
-                                     object_type="patient", allowed=True)
-    sign_in_row = AuditEvent.objects.create(actor=staff, patient=None, action="login",
-                                            object_type="session", allowed=True)
-    attempt = AuditEvent.objects.create(actor=other_derm, patient=patient_a, action="view",
-                                        object_type="patient", allowed=False)
-    unknown = AuditEvent.objects.create(actor=None, patient=None, action="login_failed",
-                                        object_type="session", allowed=False)
-    # when
-    with connection.cursor() as cursor:
-        fill_clinic_sqlite(cursor)
-    # then
-    filled = {e.pk: (e.clinic_id, e.actor_clinic_id) for e in AuditEvent.objects.all()}
-    assert filled[read.pk] == (clinic.pk, None)
-    assert filled[sign_in_row.pk] == (clinic.pk, None)
-    assert filled[attempt.pk] == (clinic.pk, other_clinic.pk)
-    assert filled[unknown.pk] == (None, None)
+def _migrate(target: tuple[str, str] | None) -> None:
+    """To ``target``, or with None back to every app's latest migration."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target] if target else executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_the_clinic_of_existing_rows_and_partitions_them():
+    # given: rows as the old code wrote them (no clinic), before core/0003
+    derm = DermatologistFactory()
+    staff = StaffFactory(membership=derm.membership.clinic)
+    patient = PatientFactory(dermatologist=derm)
+    outsider = DermatologistFactory()
+    _migrate(("core", "0002_audit_events_append_only"))
+    try:
+        old = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+        rows = {
+            "read": dict(actor_id=derm.pk, patient_id=patient.pk),
+            "sign_in": dict(actor_id=staff.pk, patient_id=None),
+            "attempt": dict(actor_id=outsider.pk, patient_id=patient.pk),
+            "unknown": dict(actor_id=None, patient_id=None),
+        }
+        ids = {}
+        with connection.cursor() as cursor:
+            for kind, row in rows.items():
+                cursor.execute(
+                    "INSERT INTO accounts_auditevent (at, actor_id, patient_id, action, "
+                    "object_type, object_id, allowed) VALUES (%s, %s, %s, 'view', 'patient', "
+                    "'', true) RETURNING id", [old, row["actor_id"], row["patient_id"]])
+                ids[kind] = cursor.fetchone()[0]
+        # when
+        _migrate(None)
+        # then
+        filled = {e.pk: (e.clinic_id, e.actor_clinic_id) for e in AuditEvent.objects.all()}
+        clinic, theirs = derm.membership.clinic_id, outsider.membership.clinic_id
+        assert filled == {ids["read"]: (clinic, None), ids["sign_in"]: (clinic, None),
+                          ids["attempt"]: (clinic, theirs), ids["unknown"]: (None, None)}
+        assert audit_partitions.is_partitioned() == (connection.vendor == "postgresql")
+        new = audit_record(actor=derm, patient=patient, action="view", object_type="patient")
+        assert new.pk > max(ids.values())
+    finally:
+        _migrate(None)
 
 
 # --- Keyset pages ---------------------------------------------------------------------------
