@@ -2,7 +2,8 @@
 events as at 500?
 
     .venv/bin/python -m benchmarks.audit_pages [--events 50000000] [--requests 60]
-        [--patients 2000] [--members 40] [--years 6] [--keep | --reuse BIG,SMALL]
+        [--patients 2000] [--members 40] [--years 6] [--conn-max-age 0]
+        [--keep | --reuse BIG,SMALL]
 
 Not a test: a script run by hand that prints figures measured in one run. It creates two fresh
 PostgreSQL databases (``psql``, server ``postgres://postgres@127.0.0.1:5432``), migrates both
@@ -20,7 +21,7 @@ the server's own time, as ``benchmarks/_server_side.py``), ``--requests`` reques
 the median wall-clock milliseconds (the goal's figure), and to read it on a busy machine, the
 median time spent waiting on SQL and the median CPU time of the Django process; and the SQL
 query count of one request. As in production's default (``DATABASE_CONN_MAX_AGE=0``), every
-request opens a new database connection:
+request opens a new database connection (``--conn-max-age 60`` keeps one):
 
 1. the clinic audit log, default view (newest page), as a staff member;
 2. its next page ("Older", from the first page's cursor);
@@ -248,10 +249,11 @@ def _reused(name: str) -> dict[str, str]:
     return {"url": url, "clinic": clinic}
 
 
-def measure(database: dict[str, str], requests: int) -> dict:
+def measure(database: dict[str, str], requests: int, conn_max_age: int) -> dict:
     # As in production: HTTPS-only behind a TLS-terminating proxy (the client sends its header).
     env = {**bench_env(database["url"]),
-           "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https"}
+           "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+           "DATABASE_CONN_MAX_AGE": str(conn_max_age)}
     script = MEASURE.replace("REQUESTS", str(requests)).replace("CLINIC", database["clinic"])
     return json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
 
@@ -284,6 +286,9 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--members", type=int, default=40)
     parser.add_argument("--years", type=float, default=6.0)
+    parser.add_argument("--conn-max-age", type=int, default=0,
+                        help="DATABASE_CONN_MAX_AGE of the measured process (0: a new "
+                             "connection per request, the default).")
     parser.add_argument("--keep", action="store_true", help="Keep both databases afterwards.")
     parser.add_argument("--reuse", metavar="BIG,SMALL",
                         help="Measure two databases kept by --keep (not seeded, not dropped).")
@@ -298,7 +303,8 @@ def main() -> int:
         else:
             big = seed(names[0], args.events, args)
             small = seed(names[1], SMALL_EVENTS, args)
-        return report(args.events, measure(big, args.requests), measure(small, args.requests))
+        return report(args.events, measure(big, args.requests, args.conn_max_age),
+                      measure(small, args.requests, args.conn_max_age))
     finally:
         if not args.keep:
             for name in names:
