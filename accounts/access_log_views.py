@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from core.keyset import keyset_page
 
 from .decorators import patient_required
 from .models import AuditEvent, Patient
@@ -44,7 +45,8 @@ class AccessRow:
 
 
 def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
-    """Allowed reads of ``patient``'s record by clinic members, newest first, in one query."""
+    """Allowed reads of ``patient``'s record by clinic members, newest first, in one query per
+    page, through the ``(patient, -at, -id)`` index."""
     return (
         AuditEvent.objects.filter(
             patient=patient, action=AuditEvent.Action.VIEW, allowed=True,
@@ -67,7 +69,8 @@ def _row(event: AuditEvent) -> AccessRow:
 @patient_required
 def access_log(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
-    page = Paginator(record_reads_of(patient), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [_row(event) for event in page]
+    page = keyset_page([record_reads_of(patient)], size=PAGE_SIZE,
+                       before=request.GET.get("before"), after=request.GET.get("after"))
+    rows = [_row(event) for event in page.items]
     return render(request, "accounts/access_log.html",
                   {"page": page, "rows": rows, "patient": patient})

@@ -302,12 +302,10 @@ class AuditEventAdmin(ClinicScopedAdmin):
     list_select_related = ["actor", "patient__user"]
 
     def scope(self, queryset: QuerySet, clinic_id: int) -> QuerySet:
-        # The clinic's patients' events, and its members' own (sign-ins, admin changes); not
-        # a member's refused attempt on another clinic's patient (the portal's log masks it).
-        return queryset.filter(
-            Q(patient__clinic_id=clinic_id)
-            | Q(patient__isnull=True, actor__membership__clinic_id=clinic_id)
-        )
+        # The clinic's patients' events, and its members' own (sign-ins, admin changes): the
+        # event's clinic. Not a member's refused attempt on another clinic's patient (that
+        # event's clinic is the patient's; the portal's log lists it with the name masked).
+        return queryset.filter(clinic_id=clinic_id)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False

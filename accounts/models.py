@@ -280,6 +280,15 @@ class AuditEvent(ImmutableModel):
 
     ``actor`` is empty only for a failed sign-in with an email address that has no account:
     the typed address is never stored, only a keyed hash of it in ``object_id``.
+
+    ``clinic`` is whose log the event belongs to, written with the event (``audit_record``): the
+    patient's clinic, else the actor's. It is empty where no clinic applies (an unknown address's
+    failed sign-in, a patient's own sign-in, an operator's command). ``actor_clinic`` is set only
+    when the actor is a member of another clinic than ``clinic`` (a refused attempt at another
+    clinic's patient), so that both clinics' logs list it through an index.
+
+    In PostgreSQL the table is partitioned by month of ``at`` (``core/audit_partitions.py``); its
+    primary key there is ``(id, at)``.
     """
 
     class Action(models.TextChoices):
@@ -296,12 +305,20 @@ class AuditEvent(ImmutableModel):
         MFA_RESET = "mfa_reset", "Recovery codes regenerated"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No foreign key is indexed alone: the (key, -at, -id) indexes below serve every read.
+    clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
+    actor_clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="audit_events",
+        related_name="audit_events", db_index=False,
     )
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events",
+        db_index=False,
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
@@ -310,7 +327,14 @@ class AuditEvent(ImmutableModel):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["patient", "-at"]), models.Index(fields=["actor", "-at"])]
+        # One per screen, each in its order: the clinic log, a patient's reads, a person's acts.
+        indexes = [
+            models.Index(fields=["clinic", "-at", "-id"], name="audit_clinic_at_id"),
+            models.Index(fields=["patient", "-at", "-id"], name="audit_patient_at_id"),
+            models.Index(fields=["actor", "-at", "-id"], name="audit_actor_at_id"),
+            models.Index(fields=["actor_clinic", "-at", "-id"], name="audit_actor_clinic_at_id",
+                         condition=models.Q(actor_clinic__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         verdict = "allowed" if self.allowed else "DENIED"

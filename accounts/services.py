@@ -28,14 +28,33 @@ def audit_record(
     object_id: str = "",
     allowed: bool = True,
 ) -> AuditEvent:
+    """Write one audit event with the clinic whose log it belongs to (see ``AuditEvent``)."""
+    clinic_id, actor_clinic_id = audit_clinics(actor=actor, patient=patient)
     return AuditEvent.objects.create(
         actor=actor,
         patient=patient,
+        clinic_id=clinic_id,
+        actor_clinic_id=actor_clinic_id,
         action=action,
         object_type=object_type,
         object_id=object_id,
         allowed=allowed,
     )
+
+
+def audit_clinics(*, actor: User | None, patient: Patient | None) -> tuple[int | None, int | None]:
+    """``(clinic_id, actor_clinic_id)`` of an event: the patient's clinic, else the actor's; and
+    the actor's own clinic when it is another one. At most one query (the actor's membership,
+    cached on the user object for the rest of the request)."""
+    member_of = None
+    if actor is not None:
+        try:
+            member_of = actor.membership.clinic_id
+        except ClinicMembership.DoesNotExist:
+            member_of = None
+    if patient is None:
+        return member_of, None
+    return patient.clinic_id, member_of if member_of not in (None, patient.clinic_id) else None
 
 
 def invitation_link(user: User) -> str:

@@ -301,6 +301,9 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-dispatch": {"task": "reminders.tasks.reminders_dispatch", "schedule": 60.0},
     # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
     "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
+    # Daily; creates the coming months' audit partitions (PostgreSQL), a no-op when they exist.
+    "audit-partitions-ensure": {"task": "core.tasks.audit_partitions_ensure",
+                                "schedule": crontab(minute=17, hour=3)},
 }
 # The fault drills (tests/drills) run beat for two minutes, not hours: an interval in seconds
 # from the environment replaces an entry's schedule. Unset in production.
@@ -309,6 +312,14 @@ for _entry, _variable in (("reminders-dispatch", "BEAT_REMINDERS_DISPATCH_SECOND
                           ("flags-sweep", "BEAT_FLAGS_SWEEP_SECONDS")):
     if _seconds := env.float(_variable, default=0):
         CELERY_BEAT_SCHEDULE[_entry]["schedule"] = _seconds
+
+# --- Audit trail ----------------------------------------------------------------------------
+# Months of audit events kept. Partitions older than this may be dropped by an operator
+# (manage.py audit_partition_drop); nothing is dropped automatically. Six years by default
+# (HIPAA documentation retention); local law may ask for more.
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=72)
+# Monthly partitions created ahead of time by the beat task (core.tasks.audit_partitions_ensure).
+AUDIT_PARTITIONS_AHEAD_MONTHS = env.int("AUDIT_PARTITIONS_AHEAD_MONTHS", default=3)
 
 # --- Reminders ------------------------------------------------------------------------------
 # A claimed reminder not sent after this long (broker down, worker killed) is offered again.

@@ -2,7 +2,8 @@
 clinic's people. Searchable by patient, by person and by date; each view of it is audited too.
 
 Scope: events about the clinic's patients, and events by the clinic's members. A member's refused
-attempt at another clinic's patient is listed without that patient's name.
+attempt at another clinic's patient is listed without that patient's name. Pages are "Newer /
+Older" from a cursor (core/keyset.py): no page counts the whole history.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.decorators import clinician_required
-from accounts.models import AuditEvent, ClinicMembership
+from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.selectors import membership_of
 from accounts.services import audit_record
+from core.keyset import keyset_page
 
 PAGE_SIZE = 50
 OTHER_CLINIC = "A patient of another clinic"
@@ -71,29 +72,52 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def clinic_audit_events(membership: ClinicMembership, filters: dict) -> QuerySet[AuditEvent]:
-    """The clinic's events matching ``filters`` (cleaned form data), newest first.
+# A name matching more of the clinic's patients or people than this is read as a subquery.
+MAX_RESOLVED_IDS = 500
 
-    Everything a row shows is joined here, so a page costs the same queries however long the
-    log is. Dates are the clinic's calendar days.
+
+def _resolved(ids: QuerySet) -> list[int] | QuerySet:
+    """``ids`` as a list when short (the planner then reads each id's events through its
+    index); as a subquery when a name matches more people than that."""
+    first = list(ids[:MAX_RESOLVED_IDS + 1])
+    return first if len(first) <= MAX_RESOLVED_IDS else ids
+
+
+def clinic_audit_events(membership: ClinicMembership, filters: dict) -> list[QuerySet[AuditEvent]]:
+    """The clinic's events matching ``filters`` (cleaned form data), as disjoint querysets whose
+    union is the log: events of the clinic (``clinic``), and its members' refused attempts at
+    other clinics' patients (``actor_clinic``). Each is served by its ``(…, -at, -id)`` index.
+
+    A name is first resolved to the clinic's own patients or people (a small query on patients
+    or users of this clinic only), then their events are read by id. Dates are the clinic's
+    calendar days. Everything a row shows is joined here, so a page costs the same queries
+    however long the log is.
     """
     clinic_id = membership.clinic_id
-    events = AuditEvent.objects.filter(
-        Q(patient__clinic_id=clinic_id) | Q(actor__membership__clinic_id=clinic_id)
-    )
+    ours = AuditEvent.objects.filter(clinic_id=clinic_id)
+    members_elsewhere = AuditEvent.objects.filter(actor_clinic_id=clinic_id)
     if filters.get("patient"):
-        # Only this clinic's patients can be found by name.
-        events = events.filter(
-            Q(patient__clinic_id=clinic_id) & _name_matches("patient__user__", filters["patient"])
-        )
+        # Only this clinic's patients can be found by name; their events are the clinic's.
+        patient_ids = _resolved(Patient.objects.filter(clinic_id=clinic_id).filter(
+            _name_matches("user__", filters["patient"])).order_by().values_list("pk", flat=True))
+        ours = ours.filter(patient_id__in=patient_ids)
+        members_elsewhere = members_elsewhere.none()
     if filters.get("actor"):
-        events = events.filter(_name_matches("actor__", filters["actor"]))
+        actor_ids = _resolved(User.objects.filter(membership__clinic_id=clinic_id).filter(
+            _name_matches("", filters["actor"])).order_by().values_list("pk", flat=True))
+        ours = ours.filter(actor_id__in=actor_ids)
+        members_elsewhere = members_elsewhere.filter(actor_id__in=actor_ids)
     zone = membership.clinic.zone
     if filters.get("date_from"):
-        events = events.filter(at__gte=_day_start(filters["date_from"], zone))
+        start = _day_start(filters["date_from"], zone)
+        ours = ours.filter(at__gte=start)
+        members_elsewhere = members_elsewhere.filter(at__gte=start)
     if filters.get("date_to"):
-        events = events.filter(at__lt=_day_start(filters["date_to"] + timedelta(days=1), zone))
-    return events.select_related("actor__membership", "patient__user").order_by("-at", "-id")
+        end = _day_start(filters["date_to"] + timedelta(days=1), zone)
+        ours = ours.filter(at__lt=end)
+        members_elsewhere = members_elsewhere.filter(at__lt=end)
+    return [events.select_related("actor__membership", "patient__user")
+            for events in (ours, members_elsewhere)]
 
 
 @dataclass(frozen=True)
@@ -140,11 +164,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     # Reading the log is itself a read worth knowing about.
     audit_record(actor=request.user, patient=None, action=AuditEvent.Action.VIEW,
                  object_type="audit_log")
-    events = clinic_audit_events(membership, filters)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [_row(event, membership.clinic_id) for event in page]
+    page = keyset_page(clinic_audit_events(membership, filters), size=PAGE_SIZE,
+                       before=request.GET.get("before"), after=request.GET.get("after"))
+    rows = [_row(event, membership.clinic_id) for event in page.items]
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in ("before", "after", "page"):
+        query.pop(key, None)
     return render(request, "clinic/audit_log.html", {
         "form": form, "page": page, "rows": rows, "query": query.urlencode(),
         "clinic": membership.clinic,

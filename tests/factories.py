@@ -6,7 +6,8 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.utils import timezone
 
-from accounts.models import Clinic, ClinicMembership, Patient, Role, User
+from accounts.models import AuditEvent, Clinic, ClinicMembership, Patient, Role, User
+from accounts.services import audit_clinics
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -244,3 +245,21 @@ def unsubscribe_url(patient, *, issued_at=None) -> str:
 
     token = unsubscribe_link_issue(patient_id=patient.pk, now=issued_at or timezone.now())
     return reverse("reminders_unsubscribe", args=[token])
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    """An audit event as ``audit_record`` writes it (its clinics derived the same way), at any
+    ``at``: a read of ``patient`` by ``actor`` unless told otherwise."""
+
+    class Meta:
+        model = AuditEvent
+
+    actor = None
+    patient = None
+    action = AuditEvent.Action.VIEW
+    object_type = "patient"
+    allowed = True
+    clinic_id = factory.LazyAttribute(
+        lambda o: audit_clinics(actor=o.actor, patient=o.patient)[0])
+    actor_clinic_id = factory.LazyAttribute(
+        lambda o: audit_clinics(actor=o.actor, patient=o.patient)[1])

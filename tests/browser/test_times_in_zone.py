@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
 from reminders.models import ReminderSettings
 from tests.browser.conftest import PHONE, assert_no_axe_violations, log_in
-from tests.factories import patient_on_a_plan
+from tests.factories import AuditEventFactory, patient_on_a_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,8 +33,7 @@ def patient(clinic, derm, staff):
 def _read_at_01_30_utc(actor, patient) -> datetime:
     """Yesterday 01:30 UTC: the evening before in New York and in São Paulo."""
     at = datetime.combine(timezone.now().date() - timedelta(days=1), time(1, 30), tzinfo=UTC)
-    AuditEvent.objects.create(actor=actor, patient=patient, at=at, allowed=True,
-                              action=AuditEvent.Action.VIEW, object_type="patient")
+    AuditEventFactory(actor=actor, patient=patient, at=at)
     return at
 
 

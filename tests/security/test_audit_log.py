@@ -15,7 +15,7 @@ from accounts.models import AuditEvent
 from accounts.services import audit_record
 from core.history import HISTORY_TRUNCATE_SETTING
 from tests.conftest import service_unavailable
-from tests.factories import PatientFactory
+from tests.factories import AuditEventFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,7 @@ def _view(actor, patient, object_type="patient", *, allowed=True):
 
 def _event_at(actor, patient, at, object_type="patient"):
     """An event as if recorded at ``at`` (written once, like every audit row)."""
-    return AuditEvent.objects.create(actor=actor, patient=patient, at=at, allowed=True,
-                                     action=AuditEvent.Action.VIEW, object_type=object_type)
+    return AuditEventFactory(actor=actor, patient=patient, at=at, object_type=object_type)
 
 
 def _log(client, user, **params):
@@ -178,8 +177,8 @@ def test_clinic_log_pages_cost_the_same_queries_however_long_the_log(
         _view(actor, PatientFactory(dermatologist=derm), allowed=actor != other_derm)
     # when
     many = queries_for_one_page()
-    # then
-    assert many == few
+    # then: never more (a sparse log reads a few more month windows, core/keyset.py)
+    assert many <= few
     assert len(_rows(_log(client, staff))) == 50  # one page
 
 

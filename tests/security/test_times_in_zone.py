@@ -11,12 +11,17 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from accounts.models import AuditEvent
 from careplans.services import concern_raise
 from flags.services import flag_escalate, outreach_log
 from reminders.models import ReminderSettings
 from tests.clinic.test_plan_editor import ITEM, edit_url, editor_post
-from tests.factories import FlagFactory, PatientFactory, patient_on_a_plan, plan_for
+from tests.factories import (
+    AuditEventFactory,
+    FlagFactory,
+    PatientFactory,
+    patient_on_a_plan,
+    plan_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +63,7 @@ def _concern(patient, revision):
 
 def test_audit_log_times_are_the_clinics(client, staff, derm, patient):
     # given: a read of the record at 01:30 UTC
-    AuditEvent.objects.create(actor=derm, patient=patient, at=LATE, allowed=True,
-                              action=AuditEvent.Action.VIEW, object_type="patient")
+    AuditEventFactory(actor=derm, patient=patient, at=LATE)
     # when
     body = page(client, staff, reverse("clinic_audit_log"))
     # then
@@ -125,8 +129,7 @@ def test_a_stale_plan_editor_names_the_other_save_in_clinic_time(client, derm, p
 
 def test_who_viewed_my_record_is_in_the_patients_zone(client, derm, patient):
     # given
-    AuditEvent.objects.create(actor=derm, patient=patient, at=LATE, allowed=True,
-                              action=AuditEvent.Action.VIEW, object_type="patient")
+    AuditEventFactory(actor=derm, patient=patient, at=LATE)
     # when
     body = page(client, patient.user, reverse("access_log"))
     # then
