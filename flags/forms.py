@@ -38,9 +38,8 @@ class QueueFilterForm(forms.Form):
     dermatologist = forms.TypedChoiceField(label="Dermatologist", required=False, coerce=int,
                                            empty_value=None)
     mine = forms.BooleanField(label="Only flags assigned to me", required=False)
-    routed = forms.BooleanField(
-        label="Only flags for the dermatologist (alliance at risk or escalated)",
-        required=False)
+    # What the dermatologist's "Alliance at risk" panel lists (its "See all" link).
+    routed = forms.BooleanField(label="Only alliance at risk or escalated", required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
