@@ -92,8 +92,8 @@ QUEUE_ORDER = ("-severity", "opened_at", "id")
 
 
 def flag_queue(user: User, filters: QueueFilters) -> QuerySet[Flag]:
-    """The user's clinic's flags matching ``filters``, in ``QUEUE_ORDER``, over the flag's own
-    indexed columns only (``flag_queue_page`` adds what a row prints)."""
+    """The user's clinic's flags matching ``filters``, in ``QUEUE_ORDER``: nothing joined but
+    the patient when filtering by dermatologist (``flag_queue_page`` adds what a row prints)."""
     flags = _queue_base(user, filters)
     flags = flags.open() if filters.state == QUEUE_OPEN else flags.filter(state=filters.state)
     return flags.order_by(*QUEUE_ORDER)
