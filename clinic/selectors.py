@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet, Value, prefetch_related_objects
+from django.db.models.functions import Concat
 
 from accounts.models import Patient, User
 from accounts.selectors import clinic_patients_for
@@ -37,10 +38,13 @@ def patient_list(user: User, *, scope: str, query: str) -> QuerySet[Patient]:
     if scope == SCOPE_MINE:
         patients = patients.filter(dermatologist=user)
     if query:
-        patients = patients.filter(
+        # The same order, its first key written as an expression: PostgreSQL then sorts the
+        # matches its trigram indexes found (clinic/migrations/0002) instead of walking the
+        # name index past every patient who does not match.
+        return patients.filter(
             Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
             | Q(user__email__icontains=query)
-        )
+        ).order_by(Concat("user__last_name", Value("")), *LIST_ORDER[1:])
     return patients.order_by(*LIST_ORDER)
 
 

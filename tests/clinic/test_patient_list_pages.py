@@ -54,7 +54,7 @@ def get_page(client, **params) -> tuple[int, list, str]:
     # The page is chosen on names and ids: no per-patient detail is computed in the query
     # that limits, only in the queries for the page's rows.
     (paging,) = [q["sql"] for q in captured
-                 if re.search(r'"last_name" (ASC|DESC).* LIMIT \d+', q["sql"])]
+                 if re.search(r'"first_name" (ASC|DESC).* LIMIT \d+', q["sql"])]
     assert not any(table in paging for table in DETAIL_TABLES), paging
     return len(captured), list(response.context["page"].object_list), response.content.decode()
 
@@ -127,6 +127,18 @@ def test_search_finds_names_and_emails_in_the_clinic_only(client, derm, clinic, 
     assert {p.pk for p in whole_clinic} == {mine.pk, by_email.pk, colleagues.pk}
     assert foreign.user.email not in body
     assert "3 patients matching “quart”" in body
+
+
+def test_search_results_page_in_list_order(client, derm):
+    # given: 30 matches (two pages, the second read from the end) among 40 patients
+    matches = patients_of(derm, 30, surname=None)
+    patients_of(derm, 10, start=30, surname="Other")
+    client.force_login(derm)
+    # when
+    first = get_page(client, q="surname")[1]
+    last = get_page(client, q="surname", page=2)[1]
+    # then
+    assert [p.pk for p in first + last] == [p.pk for p in in_list_order(matches)]
 
 
 def test_another_clinics_patients_never_appear_on_any_page(client, derm, other_clinic):
