@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
-from accounts.selectors import clinic_patients_for, patient_record_for_clinician, role_of
+from accounts.selectors import patient_record_for_clinician, role_of
 from careplans import selectors as plans
 from careplans.forms import (
     ConcernReplyForm,
@@ -32,11 +30,16 @@ from careplans.models import MAX_PLAN_ITEMS
 from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
 from checkins.charts import history_context
-from checkins.selectors import with_last_checkin
 from flags import selectors as flags
 from reminders.services import recent_deliveries
 
-PAGE_SIZE = 25
+from .selectors import (
+    SCOPE_ALL,
+    SCOPE_MINE,
+    at_risk_panel,
+    patient_list_page,
+)
+
 DEFAULT_PLAN_WEEKS = 12
 DERMATOLOGIST_ONLY = ("dermatologist",)
 
@@ -44,24 +47,15 @@ DERMATOLOGIST_ONLY = ("dermatologist",)
 @clinician_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     is_derm = role_of(request.user) == "dermatologist"
-    scope = request.GET.get("scope", "mine" if is_derm else "all")
-    patients = clinic_patients_for(request.user)
-    if scope == "mine":
-        patients = patients.filter(dermatologist=request.user)
+    scope = request.GET.get("scope", SCOPE_MINE if is_derm else SCOPE_ALL)
     # No name holds a NUL, and PostgreSQL refuses one in a query: drop it rather than fail.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    if query:
-        patients = patients.filter(
-            Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
-            | Q(user__email__icontains=query)
-        )
-    listed = with_last_checkin(plans.with_plan_summary(patients)).prefetch_related(
-        flags.open_flags_prefetch())
-    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = patient_list_page(request.user, scope=scope, query=query,
+                             number=request.GET.get("page"))
     return render(request, "clinic/patient_list.html", {
         "page": page, "query": query, "scope": scope, "is_derm": is_derm,
         # What needs the dermatologist comes first, whatever the search shows.
-        "at_risk": flags.routed_to_dermatologist(request.user) if is_derm else None,
+        "at_risk": at_risk_panel(request.user) if is_derm else None,
     })
 
 

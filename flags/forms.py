@@ -38,6 +38,8 @@ class QueueFilterForm(forms.Form):
     dermatologist = forms.TypedChoiceField(label="Dermatologist", required=False, coerce=int,
                                            empty_value=None)
     mine = forms.BooleanField(label="Only flags assigned to me", required=False)
+    # What the dermatologist's "Alliance at risk" panel lists (its "See all" link).
+    routed = forms.BooleanField(label="Only alliance at risk or escalated", required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,6 +56,7 @@ class QueueFilterForm(forms.Form):
             state=data.get("state") or QUEUE_OPEN,
             dermatologist_id=data.get("dermatologist"),
             assigned_to_id=self.user.pk if data.get("mine") else None,
+            routed=bool(data.get("routed")),
         )
 
 

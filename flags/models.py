@@ -142,6 +142,10 @@ class Flag(models.Model):
             models.Index(fields=["clinic", "state", "-severity", "opened_at"],
                          name="flag_queue_idx"),
             models.Index(fields=["patient", "rule", "-resolved_at"], name="flag_history_idx"),
+            # The queue's default list (open flags, flags.selectors.QUEUE_ORDER) read in order,
+            # a page at a time, instead of sorting every open flag of the clinic.
+            models.Index(fields=["clinic", "-severity", "opened_at", "id"],
+                         condition=~Q(state="resolved"), name="flag_open_queue_idx"),
         ]
 
     def __str__(self) -> str:

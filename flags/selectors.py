@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -30,6 +31,9 @@ from checkins.models import CheckIn
 from .models import Flag, FlagEvent, Outreach, Rule, State
 
 QUEUE_OPEN = "open"
+QUEUE_PAGE_SIZE = 25
+# Flags the dermatologist sees first: "alliance at risk", and any flag staff escalated.
+ROUTED = Q(rule=Rule.ALLIANCE_AT_RISK) | Q(escalated_at__isnull=False)
 
 
 def in_rule_order(flags: QuerySet[Flag]) -> QuerySet[Flag]:
@@ -79,17 +83,40 @@ class QueueFilters:
     state: str = "open"
     dermatologist_id: int | None = None
     assigned_to_id: int | None = None
+    # Only what the dermatologist's "Alliance at risk" panel lists (see routed_to_dermatologist).
+    routed: bool = False
+
+
+# Highest severity first, then the oldest: the order of ``flag_open_queue_idx``.
+QUEUE_ORDER = ("-severity", "opened_at", "id")
 
 
 def flag_queue(user: User, filters: QueueFilters) -> QuerySet[Flag]:
-    """The user's clinic's flags matching ``filters``: highest severity first, then oldest.
-    Everything a queue row prints is joined here, so a page costs one query however long the
-    queue is."""
+    """The user's clinic's flags matching ``filters``, in ``QUEUE_ORDER``: nothing joined but
+    the patient when filtering by dermatologist (``flag_queue_page`` adds what a row prints)."""
     flags = _queue_base(user, filters)
     flags = flags.open() if filters.state == QUEUE_OPEN else flags.filter(state=filters.state)
-    return flags.select_related(
-        "patient__user", "patient__dermatologist", "assigned_to"
-    ).order_by("-severity", "opened_at", "id")
+    return flags.order_by(*QUEUE_ORDER)
+
+
+def flag_queue_page(user: User, filters: QueueFilters, number: object,
+                    state_counts: dict[str, int]) -> Page:
+    """One page of ``flag_queue``. Its length comes from ``state_counts`` (the caller's
+    ``flag_state_counts`` under the same filters, so not counted twice); the page's ids are
+    chosen on the flag's columns (no evidence to sort or skip), then only those flags are
+    read with what a queue row prints (patient, dermatologist, assignee). Two queries however
+    long the queue is."""
+    paginator = Paginator(flag_queue(user, filters).values_list("pk", flat=True),
+                          QUEUE_PAGE_SIZE)
+    states = (State.NEW, State.ACKNOWLEDGED) if filters.state == QUEUE_OPEN else (filters.state,)
+    paginator.count = sum(state_counts.get(state, 0) for state in states)
+    page = paginator.get_page(number)
+    ids = list(page.object_list)
+    # The ids came through the clinic's scope above.
+    rows = Flag.objects.select_related(
+        "patient__user", "patient__dermatologist", "assigned_to").in_bulk(ids) if ids else {}
+    page.object_list = [rows[pk] for pk in ids]
+    return page
 
 
 def flag_state_counts(user: User, filters: QueueFilters) -> dict[str, int]:
@@ -108,6 +135,8 @@ def _queue_base(user: User, filters: QueueFilters) -> QuerySet[Flag]:
         flags = flags.filter(patient__dermatologist_id=filters.dermatologist_id)
     if filters.assigned_to_id is not None:
         flags = flags.filter(assigned_to_id=filters.assigned_to_id)
+    if filters.routed:
+        flags = flags.filter(ROUTED)
     return flags
 
 
@@ -146,10 +175,10 @@ def routed_to_dermatologist(user: User) -> QuerySet[Flag]:
     return (
         flags_visible_to(user).open()
         .filter(patient__dermatologist=user)
-        .filter(Q(rule=Rule.ALLIANCE_AT_RISK) | Q(escalated_at__isnull=False))
+        .filter(ROUTED)
         .annotate(escalation_note=Subquery(note.values("note")[:1]))
         .select_related("patient__user")
-        .order_by("-severity", "opened_at", "id")
+        .order_by(*QUEUE_ORDER)
     )
 
 

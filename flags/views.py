@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -36,7 +35,6 @@ from .forms import AssignForm, EscalateForm, OutreachForm, QueueFilterForm, Reso
 from .models import Flag, State
 from .services import FlagStateError, flag_acknowledge, flag_escalate, flag_resolve, outreach_log
 
-PAGE_SIZE = 25
 RECENT_CHECKINS = 14
 RESOLVED_REFUSAL = "This flag is already resolved, so nothing was changed."
 
@@ -48,9 +46,8 @@ def flagged_patients(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(_queue_data(request), user=request.user)
     form.is_valid()  # invalid filters show their error and fall back to the default
     filters = form.filters()
-    page = Paginator(selectors.flag_queue(request.user, filters), PAGE_SIZE).get_page(
-        request.GET.get("page"))
     counts = selectors.flag_state_counts(request.user, filters)
+    page = selectors.flag_queue_page(request.user, filters, request.GET.get("page"), counts)
     return render(request, "flags/queue.html", {
         "form": form, "page": page, "filters": filters,
         "state_counts": [(value, label, counts[value]) for value, label in State.choices],

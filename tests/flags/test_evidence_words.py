@@ -119,13 +119,20 @@ def test_the_patient_page_and_at_risk_panel_show_each_flags_title(client, derm, 
     for flag in every_flag.values():
         flag.escalated_at = flag.opened_at
         flag.save(update_fields=["escalated_at"])
-    # when
-    panel = visible_text(client.get(reverse("my_patients")).content.decode())
+    # when: the panel shows the first five, its "See all" link the rest
+    response = client.get(reverse("my_patients"))
+    panel = visible_text(response.content.decode())
+    see_all = re.search(r'href="([^"]*)">See all 6 in the flag queue<', response.content.decode())
+    listed = visible_text(client.get(see_all.group(1).replace("&amp;", "&")).content.decode())
     # then
+    shown = {flag.pk for flag in response.context["at_risk"].flags}
+    assert len(shown) == 5
     for title, flag in every_flag.items():
         detail = client.get(reverse("patient_detail", args=[flag.patient_id])).content.decode()
         assert f">{title}</a>" in detail, title
-        assert f"{flag.patient.user.display_name}: {title}" in panel, title
+        assert f"{flag.patient.user.display_name}: {title}" in listed, title
+        if flag.pk in shown:
+            assert f"{flag.patient.user.display_name}: {title}" in panel, title
 
 
 # --- The charts ------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_escalating_puts_the_flag_in_the_dermatologists_alliance_at_risk(
     assert flag.escalated_at == flag.updated_at == flag.events.get().at == now
     client.force_login(derm)
     my_patients = client.get(reverse("my_patients"))
-    assert list(my_patients.context["at_risk"]) == [flag]
+    assert my_patients.context["at_risk"].flags == [flag]
     assert "Says the plan &lt;b&gt;hurts&lt;/b&gt;; please call" in my_patients.content.decode()
 
 

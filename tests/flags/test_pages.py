@@ -472,7 +472,7 @@ def test_alliance_at_risk_section_comes_first_with_own_routed_flags(client, derm
     # when
     response = client.get(reverse("my_patients"), {"q": "nobody-matches"})
     # then
-    assert list(response.context["at_risk"]) == [at_risk, escalated]
+    assert response.context["at_risk"].flags == [at_risk, escalated]
     body = response.content.decode()
     assert body.index("Alliance at risk") < body.index("<table")
     assert "Pulse and satisfaction fell together." in body

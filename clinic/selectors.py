@@ -1,0 +1,111 @@
+"""Reads of the clinician's patient list: the page first, then the details of its rows.
+
+The page is chosen over plain indexed columns (the clinic, the dermatologist, the names), so
+its cost does not depend on what each patient's plan, concerns or check-ins hold; only the
+rows shown are then given their plan fit, open concerns, last check-in and open flags, in a
+fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet, Value, prefetch_related_objects
+from django.db.models.functions import Concat
+
+from accounts.models import Patient, User
+from accounts.selectors import clinic_patients_for
+from careplans.selectors import with_plan_summary
+from checkins.selectors import with_last_checkin
+from flags.models import Flag
+from flags.selectors import open_flags_prefetch, routed_to_dermatologist
+
+PAGE_SIZE = 25
+SCOPE_MINE, SCOPE_ALL = "mine", "all"
+# Alphabetical by surname; the user id breaks ties (one user per patient). The index
+# ``clinic/migrations/0001`` adds on (last_name, first_name, id) serves this order.
+LIST_ORDER = ("user__last_name", "user__first_name", "user_id")
+AT_RISK_SHOWN = 5
+# "See all" counts at most this many (a bounded count, whatever the clinic's size).
+AT_RISK_COUNT_CAP = 99
+
+
+def patient_list(user: User, *, scope: str, query: str) -> QuerySet[Patient]:
+    """The clinic's patients the list shows, in list order, without per-patient details.
+    ``query`` matches first name, last name or email (case-insensitive), within the clinic."""
+    patients = clinic_patients_for(user)
+    if scope == SCOPE_MINE:
+        patients = patients.filter(dermatologist=user)
+    if query:
+        # The same order, its first key written as an expression: PostgreSQL then sorts the
+        # matches its trigram indexes found (clinic/migrations/0002) instead of walking the
+        # name index past every patient who does not match.
+        return patients.filter(
+            Q(user__first_name__icontains=query) | Q(user__last_name__icontains=query)
+            | Q(user__email__icontains=query)
+        ).order_by(Concat("user__last_name", Value("")), *LIST_ORDER[1:])
+    return patients.order_by(*LIST_ORDER)
+
+
+class NearerEndPaginator(Paginator):
+    """Counts its offset from whichever end of the list is nearer: a page past the middle is
+    read in reverse order (the same index, scanned backwards) and turned round, so the last
+    page costs what the first does. ``object_list`` must be totally ordered (a unique last
+    key), or the two directions could disagree."""
+
+    def page(self, number: object) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if bottom > self.count - top:
+            rows = list(self.object_list.reverse()[self.count - top:self.count - bottom])[::-1]
+        else:
+            rows = list(self.object_list[bottom:top])
+        return self._get_page(rows, number, self)
+
+
+def patient_list_page(user: User, *, scope: str, query: str, number: object) -> Page:
+    """One page of ``patient_list``, its rows carrying ``plan_fit_warnings``,
+    ``profile_given``, ``open_concern_count``, ``last_checkin_date`` and ``open_flags``.
+    The page's ids are chosen first (names and ids only: nothing wide to sort or skip), then
+    only those patients are read: four queries (count, ids, rows, flags) however long the list
+    is."""
+    ids = patient_list(user, scope=scope, query=query).values_list("pk", flat=True)
+    page = NearerEndPaginator(ids, PAGE_SIZE).get_page(number)
+    page.object_list = with_row_details(list(page.object_list))
+    return page
+
+
+def with_row_details(ids: list[int]) -> list[Patient]:
+    """The patients ``ids`` (chosen through the clinic's scope by the caller), in that order,
+    with their user and dermatologist and the list's per-row details: two queries for any
+    number of rows, none for none."""
+    if not ids:
+        return []
+    rows = with_last_checkin(with_plan_summary(
+        Patient.objects.filter(pk__in=ids).select_related("user", "dermatologist")
+    )).order_by().in_bulk(ids)
+    patients = [rows[pk] for pk in ids]
+    prefetch_related_objects(patients, open_flags_prefetch())
+    return patients
+
+
+@dataclass(frozen=True)
+class AtRiskPanel:
+    """The head of the dermatologist's routed flags and how many there are in all: ``count``
+    exactly, or ``AT_RISK_COUNT_CAP`` with ``more`` set when there are more than that."""
+
+    flags: list[Flag]
+    count: int
+    more: bool
+
+
+def at_risk_panel(user: User) -> AtRiskPanel:
+    """The first ``AT_RISK_SHOWN`` flags routed to the dermatologist, in the queue's order
+    (the order of the "See all" link), and their number, counted no further than the cap:
+    two queries whatever the clinic's size."""
+    routed = routed_to_dermatologist(user)
+    counted = routed.values("pk")[:AT_RISK_COUNT_CAP + 1].count()
+    return AtRiskPanel(flags=list(routed[:AT_RISK_SHOWN]),
+                       count=min(counted, AT_RISK_COUNT_CAP), more=counted > AT_RISK_COUNT_CAP)
