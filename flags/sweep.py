@@ -14,6 +14,12 @@ however many patients it holds, on SQLite and PostgreSQL alike (portable ORM que
 The rows become per-patient day arrays (``rules.Histories``) and ``flags.rules`` decides, with
 NumPy over the whole chunk at once; then ``flags_apply`` (its own fixed number of statements).
 Plus one query per clinic for its settings and one for the time zones of its patients.
+
+Two paths share this code. ``sweep`` runs every chunk in this process (``manage.py
+sweep_flags``, tests). The hourly task (``flags.tasks``) plans the chunks as ``ChunkRange``s
+(``sweep_plan``: ids only, one light query per chunk) and publishes one task per range; each
+task reads its range back (``patient_chunks(..., within=)``: the same patients) and runs
+``sweep_range``, so the worker processes share the night's chunks.
 """
 
 from __future__ import annotations
