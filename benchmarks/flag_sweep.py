@@ -19,6 +19,10 @@ steady, weekend gaps, declines, falling satisfaction and partnership), runs ``VA
    patients: whether it finds exactly what the sweep found for them, and its time for
    comparison (extrapolated linearly; the output says so).
 
+With ``--reuse-database NAME`` (an already seeded database, kept afterwards) it empties the
+flags tables first instead of seeding: ``flags_flagevent`` is append-only, so the TRUNCATE runs
+in a psql session that sets ``alliance.allow_history_truncate`` (as the test suite does).
+
 Goal: sweep <= 5 s for 10,000 patients, with a number of queries per chunk that does not depend
 on how many patients the chunk holds. Drops the database in ``finally`` (unless
 ``--reuse-database``). Prints timings and counts only, never health data. Exit status 0 when
@@ -37,6 +41,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from benchmarks.checkin_throughput import _psql, _run
+from core.history import HISTORY_TRUNCATE_SETTING
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -98,6 +103,15 @@ print(json.dumps({
 """
 
 
+def clear_flags(database_url: str) -> None:
+    """Empty the flags tables of a benchmark's own database. ``flags_flagevent`` is append-only
+    (``core/history.py``, installed by flags/migrations/0003): its trigger refuses TRUNCATE
+    unless the session sets ``alliance.allow_history_truncate``, as the test suite's sessions
+    do. Set here for this one psql session only; the trigger stays installed."""
+    _psql(database_url, f"SET {HISTORY_TRUNCATE_SETTING} = on; "
+                        "TRUNCATE flags_flagevent, flags_outreach, flags_flag")
+
+
 def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
     return _run([sys.executable, "manage.py", *args], env=env, timeout=timeout)
 
@@ -156,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.reuse_database:
             print(f"reusing database {name} (not seeded, not dropped); clearing its flags")
-            _psql(database_url, "TRUNCATE flags_flagevent, flags_outreach, flags_flag")
+            clear_flags(database_url)
         else:
             _psql(ADMIN_URL, f"CREATE DATABASE {name}")
             seed(env, database_url, args.patients, args.days)

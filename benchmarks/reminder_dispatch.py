@@ -8,8 +8,8 @@ PostgreSQL database and uses Redis database 12 as the broker, seeds N patients w
 history), makes every one of them due now (reminders at 00:00 local, every day) and starts ONE
 Celery worker the way docker-compose and Procfile.demo run it (prefork, ``--concurrency``,
 ``DATABASE_CONN_MAX_AGE=60`` as in docker-compose). Each round then clears the delivery rows,
-runs the dispatcher once (claim, then one send task per patient) and waits until no claim is
-left open. Emails go to a file outbox in a temporary folder and are counted there.
+runs the dispatcher once (claim, then send tasks in partitions of 50 claims) and waits until
+no claim is left open. Emails go to a file outbox in a temporary folder and are counted there.
 Goal: 10,000 sent in <= 30 s from the dispatcher's start (median of the rounds). Cleans up
 (worker, database, Redis db, folder) in ``finally``. Prints counts and timings only.
 """

@@ -14,6 +14,12 @@ however many patients it holds, on SQLite and PostgreSQL alike (portable ORM que
 The rows become per-patient day arrays (``rules.Histories``) and ``flags.rules`` decides, with
 NumPy over the whole chunk at once; then ``flags_apply`` (its own fixed number of statements).
 Plus one query per clinic for its settings and one for the time zones of its patients.
+
+Two paths share this code. ``sweep`` runs every chunk in this process (``manage.py
+sweep_flags``, tests). The hourly task (``flags.tasks``) plans the chunks as ``ChunkRange``s
+(``sweep_plan``: ids only, one light query per chunk) and publishes one task per range; each
+task reads its range back (``patient_chunks(..., within=)``: the same patients) and runs
+``sweep_range``, so the worker processes share the night's chunks.
 """
 
 from __future__ import annotations
@@ -164,11 +170,27 @@ def _evaluated(clinic_id: int) -> QuerySet[Patient]:
     return Patient.objects.filter(clinic_id=clinic_id, is_active=True, care_plan__isnull=False)
 
 
-def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterator[Chunk]:
-    """The clinic's evaluated patients grouped by their local yesterday at ``now``, each group
-    ``chunk_size`` patients at a time by id (keyset pagination)."""
-    zones = _evaluated(clinic_id).order_by("timezone").values_list(
-        "timezone", flat=True).distinct()
+@dataclass(frozen=True)
+class ChunkRange:
+    """A chunk by reference, what a chunk task carries: the clinic, the local yesterday and
+    the first and last patient id (ids and a date only: no health data in a broker message).
+    ``patient_chunks(..., within=)`` reads the same patients back."""
+
+    clinic_id: int
+    as_of: date
+    first_id: int
+    last_id: int
+    patients: int = 0  # at planning time; the task re-reads who is in the range
+
+
+def _zone_groups(clinic_id: int, *, now: datetime,
+                 within: ChunkRange | None = None) -> list[tuple[date, list[str]]]:
+    """The zones of the clinic's evaluated patients grouped by their local yesterday at
+    ``now``, by date (only ``within``'s ids and date when given)."""
+    evaluated = _evaluated(clinic_id)
+    if within is not None:
+        evaluated = evaluated.filter(pk__range=(within.first_id, within.last_id))
+    zones = evaluated.order_by("timezone").values_list("timezone", flat=True).distinct()
     groups: dict[date, list[str]] = defaultdict(list)
     # A patient zone that is not a zone (a row written around validation) leaves out only
     # the patients in it, logged; the clinic's other patients are swept.
@@ -176,22 +198,78 @@ def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterato
         zones, lambda zone: (rules.local_yesterday(now, ZoneInfo(zone)), zone), task=TASK,
         what=lambda _zone: f"clinic {clinic_id}'s patients in one time zone")
     for as_of, zone in yesterdays:
-        groups[as_of].append(zone)
-    for as_of, in_group in sorted(groups.items()):
-        last_pk = 0
-        while True:
-            rows = list(
-                _evaluated(clinic_id).filter(timezone__in=in_group, pk__gt=last_pk)
-                .order_by("pk").values_list("pk", "care_plan__starts_on",
-                                            "timezone")[:chunk_size]
-            )
-            if rows:
-                yield Chunk(clinic_id, as_of, tuple(in_group),
-                            {pk: starts for pk, starts, _ in rows},
-                            {pk: zone for pk, _, zone in rows})
-            if len(rows) < chunk_size:
-                break
-            last_pk = rows[-1][0]
+        if within is None or as_of == within.as_of:
+            groups[as_of].append(zone)
+    return sorted(groups.items())
+
+
+def _pages(clinic_id: int, zones: list[str], chunk_size: int, *columns: str,
+           within: ChunkRange | None = None) -> Iterator[list[tuple]]:
+    """``columns`` (the first is ``pk``) of the patients in ``zones``, ``chunk_size`` at a time
+    by id (keyset pagination)."""
+    members = _evaluated(clinic_id).filter(timezone__in=zones)
+    if within is not None:
+        members = members.filter(pk__lte=within.last_id)
+    last_pk = within.first_id - 1 if within is not None else 0
+    while True:
+        rows = list(members.filter(pk__gt=last_pk).order_by("pk")
+                    .values_list(*columns)[:chunk_size])
+        if rows:
+            yield rows
+        if len(rows) < chunk_size:
+            break
+        last_pk = rows[-1][0]
+
+
+def patient_chunks(clinic_id: int, *, now: datetime, chunk_size: int,
+                   within: ChunkRange | None = None) -> Iterator[Chunk]:
+    """The clinic's evaluated patients grouped by their local yesterday at ``now``, each group
+    ``chunk_size`` patients at a time by id (keyset pagination); only those ``within`` a
+    chunk range when given."""
+    for as_of, in_group in _zone_groups(clinic_id, now=now, within=within):
+        for rows in _pages(clinic_id, in_group, chunk_size, "pk", "care_plan__starts_on",
+                           "timezone", within=within):
+            yield Chunk(clinic_id, as_of, tuple(in_group),
+                        {pk: starts for pk, starts, _ in rows},
+                        {pk: zone for pk, _, zone in rows})
+
+
+def chunk_ranges(clinic_id: int, *, now: datetime, chunk_size: int) -> Iterator[ChunkRange]:
+    """The clinic's chunks by reference: the same groups and pages as ``patient_chunks``, ids
+    only (one light query per chunk), for the sweep task to publish."""
+    for as_of, in_group in _zone_groups(clinic_id, now=now):
+        for rows in _pages(clinic_id, in_group, chunk_size, "pk"):
+            yield ChunkRange(clinic_id, as_of, rows[0][0], rows[-1][0], len(rows))
+
+
+def sweep_plan(*, now: datetime, clinic_ids: list[int] | None = None,
+               chunk_size: int = 2000) -> tuple[list[ChunkRange], int]:
+    """Every chunk of these clinics (all when None) as ranges, and how many clinics failed to
+    plan (logged, as in ``sweep``)."""
+    clinics = clinic_ids if clinic_ids is not None else clinics_with_patients()
+    planned = each_isolated(
+        clinics, lambda pk: list(chunk_ranges(pk, now=now, chunk_size=chunk_size)),
+        task=TASK, what=lambda pk: f"clinic {pk}")
+    return [part for parts in planned for part in parts], len(clinics) - len(planned)
+
+
+def sweep_range(part: ChunkRange, *, now: datetime) -> SweepResult:
+    """Evaluate and apply one chunk range (a chunk task's work). Idempotent like ``sweep``:
+    a repeated or retried range opens nothing new (``flags_apply``). The range is re-read, so
+    a patient who joined it since planning is evaluated too and one who left is not."""
+    result = SweepResult()
+    settings = FlagSettings.for_clinic(part.clinic_id)
+    size = part.last_id - part.first_id + 1  # one page holds the whole range
+    for chunk in patient_chunks(part.clinic_id, now=now, chunk_size=size, within=part):
+        findings = evaluate_chunk(chunk, settings=settings)
+        applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids, now=now)
+        result.patients += len(chunk.plan_starts)
+        result.chunks += 1
+        result.findings += len(findings)
+        result.opened += applied.opened
+        result.updated += applied.updated
+        result.per_rule.update(f.rule for f in findings)
+    return result
 
 
 # --- One chunk -----------------------------------------------------------------------------

@@ -284,26 +284,50 @@ def reminder_send(*, delivery_id: int, now: datetime) -> str:
     reminder = _claimed(delivery_id)
     if reminder is None:
         return "nothing to do"  # sent, skipped or failed already: a duplicate or a retry
+    return reminder_send_claimed(reminder=reminder, step_names=_step_names([reminder])[
+        reminder.pk], now=now)
+
+
+def reminders_claimed(*, delivery_ids: list[int]) -> list[tuple[ClaimedReminder, list[str]]]:
+    """The deliveries among ``delivery_ids`` still claimed, each with its step names due that
+    day, for a partition: three reads whatever their number (read without a lock, as
+    ``reminder_send`` reads one: the send re-checks under the row lock)."""
+    rows = _claimed_columns(Delivery.objects.filter(
+        pk__in=delivery_ids, status=Delivery.Status.CLAIMED).order_by("pk"))
+    reminders = [_claimed_of(row) for row in rows]
+    names = _step_names(reminders)
+    return [(reminder, names[reminder.pk]) for reminder in reminders]
+
+
+def reminder_send_claimed(*, reminder: ClaimedReminder, step_names: list[str],
+                          now: datetime) -> str:
+    """``reminder_send`` once the reminder and its steps are read (``reminders_claimed``)."""
     if reminder.too_late(now):
         return _skip(reminder.pk, Delivery.SkipReason.TOO_LATE)
-    key = (reminder.patient_id, reminder.local_date)
-    _, steps = schedules_on([key])[key]
-    names = list(dict.fromkeys(step.item.name for step in steps))
-    return _send_one(reminder, names, now)
+    return _send_one(reminder, step_names, now)
+
+
+def _step_names(reminders: list[ClaimedReminder]) -> dict[int, list[str]]:
+    """Per delivery id: the names of the steps due on its day (two reads for all)."""
+    schedules = schedules_on([(r.patient_id, r.local_date) for r in reminders])
+    return {r.pk: list(dict.fromkeys(step.item.name for step in schedules[(
+        r.patient_id, r.local_date)][1])) for r in reminders}
+
+
+def _claimed_columns(deliveries: QuerySet) -> QuerySet:
+    return deliveries.values_list(
+        "pk", "patient_id", "local_date", "kind", "channel", "patient__timezone",
+        "patient__user__first_name",
+        "patient__user__email", "patient__dermatologist__first_name",
+        "patient__dermatologist__last_name", "patient__dermatologist__email",
+        "patient__profile__what_matters", "patient__reminder_settings__include_goal",
+        "patient__clinic__reminder_step_names",
+    )
 
 
 def _claimed_query(delivery_id: int) -> QuerySet:
-    return (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.CLAIMED)
-        .values_list(
-            "pk", "patient_id", "local_date", "kind", "channel", "patient__timezone",
-            "patient__user__first_name",
-            "patient__user__email", "patient__dermatologist__first_name",
-            "patient__dermatologist__last_name", "patient__dermatologist__email",
-            "patient__profile__what_matters", "patient__reminder_settings__include_goal",
-            "patient__clinic__reminder_step_names",
-        ).order_by()[:1]
-    )
+    return _claimed_columns(
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.CLAIMED)).order_by()[:1]
 
 
 @functools.cache
@@ -322,8 +346,10 @@ def _claimed(delivery_id: int) -> ClaimedReminder | None:
     with connection.cursor() as cursor:
         cursor.execute(_claimed_sql(connection.vendor), [delivery_id, Delivery.Status.CLAIMED])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _claimed_of(row)
+
+
+def _claimed_of(row: tuple) -> ClaimedReminder:
     (pk, patient_id, local_date, kind, channel, zone, first_name, email,
      c_first, c_last, c_email, goal, include_goal, name_steps) = row
     clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)

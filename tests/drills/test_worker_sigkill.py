@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 import pytest
+import redis
 from django.utils import timezone
 
 from flags.models import Flag
@@ -33,7 +34,7 @@ STALE_CLAIM = {"REMINDER_STALE_CLAIM_SECONDS": "2"}
 # One patient per chunk: a sweep of 600 patients lasts seconds, long enough to kill mid-way.
 SMALL_CHUNKS = {"DJANGO_SETTINGS_MODULE": "tests.drills.worker_settings",
                 "FLAGS_SWEEP_CHUNK_SIZE": "1"}
-SWEEP = "flags.tasks.flags_sweep"
+SWEEP = "flags.tasks.flags_sweep"  # publishes one flags_sweep_chunk task per chunk
 
 
 def test_worker_killed_during_reminder_dispatch_sends_each_reminder_once(
@@ -91,11 +92,16 @@ def test_worker_killed_during_flag_sweep_leaves_each_flag_once(
              what=lambda: f"the sweep to open flags\n{worker.log()}")
     worker.kill()
     at_kill = Flag.objects.count()
+    restarted_at = len(worker.log_path.read_bytes())
     worker.start()
     started = time.monotonic()
     send_task(private_redis.url(), SWEEP, [clinic.pk])
-    wait_for(lambda: worker.succeeded(SWEEP) == 1, timeout=120, every=0.25,
+    # The sweep task publishes one chunk task per patient: the restarted worker runs those the
+    # killed one left queued, then the second sweep's (the killed chunk's message waits for
+    # the visibility timeout).
+    wait_for(lambda: flag_outcome()["keys"] == expected, timeout=120, every=0.25,
              what=lambda: f"the second sweep\n{worker.log()}")
+    _wait_until_drained(worker, private_redis.url(), since=restarted_at)
     seconds = time.monotonic() - started
     # then: every flag the data calls for, once, opened once, no evidence rewritten
     flags = flag_outcome()
@@ -110,6 +116,19 @@ def test_worker_killed_during_flag_sweep_leaves_each_flag_once(
         f"{len(expected - flags['keys'])} missing), {flags['opened_events']} opened events, "
         f"{flags['sweep_evidence_events']} evidence rewrites"
     )
+
+
+def _wait_until_drained(worker, broker_url: str, *, since: int) -> None:
+    """Until the queue is empty and every task the worker received since ``since`` (a log
+    offset) has finished."""
+
+    def drained() -> bool:
+        log = worker.log_path.read_bytes()[since:].decode(errors="replace")
+        return (redis.Redis.from_url(broker_url).llen("celery") == 0
+                and log.count("] received") == log.count("] succeeded") + log.count("] raised"))
+
+    wait_for(drained, timeout=120, every=0.25, what=lambda: f"the queue drained\n{worker.log()}")
+    time.sleep(1)  # a duplicate that is coming arrives
 
 
 class Kill:

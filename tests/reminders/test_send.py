@@ -1,4 +1,4 @@
-"""One send task per patient: each reminder sent at most once, whatever goes wrong."""
+"""Send tasks in partitions of claims: each reminder sent at most once, whatever goes wrong."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -37,35 +37,38 @@ def data_statements(captured):
 
 
 @time_machine.travel(EVENING_IN_LONDON, tick=False)
-def test_dispatcher_enqueues_one_send_task_per_patient(derm, monkeypatch):
-    # given
+def test_dispatcher_enqueues_partitions_of_claim_ids(derm, monkeypatch):
+    # given: five due patients, partitions of two
     due_in_london(derm, 5)
+    monkeypatch.setattr(tasks, "PARTITION_SIZE", 2)
     published = []
-    monkeypatch.setattr(tasks.reminder_send, "apply_async",
+    monkeypatch.setattr(tasks.reminders_send_partition, "apply_async",
                         lambda args, **options: published.append(args))
     # when
     assert tasks.reminders_dispatch() == 5
-    # then: one message per delivery, carrying only its id
-    assert sorted(published) == sorted(
-        (pk,) for pk in Delivery.objects.values_list("pk", flat=True))
+    # then: three messages carrying only delivery ids, each claim in exactly one
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    assert published == [(ids[0:2],), (ids[2:4],), (ids[4:],)]
+    assert all(type(pk) is int for (part,) in published for pk in part)
 
 
 @time_machine.travel(EVENING_IN_LONDON, tick=False)
 def test_broker_refusing_stops_the_dispatcher_and_keeps_every_claim(derm, monkeypatch, caplog):
-    # given: the broker accepts two messages, then goes away
+    # given: partitions of two; the broker accepts one message, then goes away
     due_in_london(derm, 5)
+    monkeypatch.setattr(tasks, "PARTITION_SIZE", 2)
     attempts = []
 
     def flaky(args, **options):
         attempts.append(args)
-        if len(attempts) > 2:
+        if len(attempts) > 1:
             raise OperationalError("Connection refused.")
 
-    monkeypatch.setattr(tasks.reminder_send, "apply_async", flaky)
+    monkeypatch.setattr(tasks.reminders_send_partition, "apply_async", flaky)
     # when
     assert tasks.reminders_dispatch() == 5
-    # then: no retry per reminder against a dead broker; all five wait in the database
-    assert len(attempts) == 3
+    # then: no retry per partition against a dead broker; all five wait in the database
+    assert len(attempts) == 2
     assert Delivery.objects.filter(status="claimed").count() == 5
     assert "Enqueued 2 of 5 reminders" in caplog.text
 

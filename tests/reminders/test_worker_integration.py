@@ -118,7 +118,7 @@ def test_broker_down_during_dispatch_then_back_reminds_everyone_once(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as outage:
-        outage.setattr(tasks.reminder_send, "apply_async", refused)
+        outage.setattr(tasks.reminders_send_partition, "apply_async", refused)
         tasks.reminders_dispatch()
     assert Delivery.objects.filter(status="claimed").count() == 20
     # when: the broker is back and the dispatcher runs again (next minute)
