@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -95,16 +95,8 @@ def sweep(*, now: datetime, clinic_ids: list[int] | None = None,
     clinics = clinic_ids if clinic_ids is not None else clinics_with_patients()
 
     def sweep_clinic(clinic_id: int) -> None:
-        settings = FlagSettings.for_clinic(clinic_id)
-        for chunk in patient_chunks(clinic_id, now=now, chunk_size=chunk_size):
-            findings = evaluate_chunk(chunk, settings=settings)
-            applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids, now=now)
-            result.patients += len(chunk.plan_starts)
-            result.chunks += 1
-            result.findings += len(findings)
-            result.opened += applied.opened
-            result.updated += applied.updated
-            result.per_rule.update(f.rule for f in findings)
+        _sweep_chunks(patient_chunks(clinic_id, now=now, chunk_size=chunk_size),
+                      settings=FlagSettings.for_clinic(clinic_id), now=now, result=result)
 
     swept = each_isolated(clinics, sweep_clinic, task=TASK, what=lambda pk: f"clinic {pk}")
     result.skipped_clinics = len(clinics) - len(swept)
@@ -258,9 +250,17 @@ def sweep_range(part: ChunkRange, *, now: datetime) -> SweepResult:
     a repeated or retried range opens nothing new (``flags_apply``). The range is re-read, so
     a patient who joined it since planning is evaluated too and one who left is not."""
     result = SweepResult()
-    settings = FlagSettings.for_clinic(part.clinic_id)
     size = part.last_id - part.first_id + 1  # one page holds the whole range
-    for chunk in patient_chunks(part.clinic_id, now=now, chunk_size=size, within=part):
+    _sweep_chunks(patient_chunks(part.clinic_id, now=now, chunk_size=size, within=part),
+                  settings=FlagSettings.for_clinic(part.clinic_id), now=now, result=result)
+    return result
+
+
+def _sweep_chunks(chunks: Iterable[Chunk], *, settings: FlagSettings, now: datetime,
+                  result: SweepResult) -> None:
+    """Evaluate and apply each chunk, adding its counts to ``result`` (both paths: the
+    in-process sweep and a chunk task)."""
+    for chunk in chunks:
         findings = evaluate_chunk(chunk, settings=settings)
         applied = flags_apply(findings=findings, patient_ids=chunk.patient_ids, now=now)
         result.patients += len(chunk.plan_starts)
@@ -269,7 +269,6 @@ def sweep_range(part: ChunkRange, *, now: datetime) -> SweepResult:
         result.opened += applied.opened
         result.updated += applied.updated
         result.per_rule.update(f.rule for f in findings)
-    return result
 
 
 # --- One chunk -----------------------------------------------------------------------------
@@ -349,7 +348,11 @@ def histories_of(chunk: Chunk) -> rules.Histories:
         checkin_ids=np.zeros(shape, dtype=np.int64),
     )
     members = chunk.members()
+    # The id range again, on the check-ins' own column: the planner then reads the chunk's
+    # patients through the (patient, local_date) index instead of every patient's last 70
+    # days (at 100,000 patients, 0.7 s a chunk).
     query = CheckIn.objects.filter(
+        patient_id__gte=min(chunk.plan_starts), patient_id__lte=max(chunk.plan_starts),
         patient__in=members, local_date__range=(start, chunk.as_of),
     ).annotate(col=DaysBetween(F("local_date"), Value(start, output_field=DateField()))
                ).values_list(*CHECKIN_COLUMNS).order_by()
