@@ -58,7 +58,10 @@ def test_staff_works_a_flag_from_the_queue_to_resolved(live_server, page, staff,
     page.get_by_role("button", name="Acknowledge").click()
     notice = page.locator("#flag-notice")
     notice.get_by_text("Acknowledged and assigned to you.").wait_for()
-    assert page.evaluate("document.activeElement.id") == "flag-notice"
+    # htmx moves the focus to the notice (its autofocus) once the swap has settled, a moment
+    # after the text appears: wait for it (fails after the default timeout if it never moves)
+    page.wait_for_function("document.activeElement && document.activeElement.id === "
+                           "'flag-notice'")
 
     # and log a phone call with a message for the patient
     page.get_by_label("Phone call").check()
