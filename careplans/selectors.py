@@ -122,4 +122,4 @@ def with_plan_summary(patients: QuerySet[Patient]) -> QuerySet[Patient]:
         plan_fit_warnings=Subquery(current.values("fit_warnings")[:1]),
         profile_given=Exists(profile_given),
         open_concern_count=Coalesce(Subquery(open_concerns), 0),
-    ).select_related("care_plan").order_by("user__last_name", "user__first_name", "pk")
+    ).order_by("user__last_name", "user__first_name", "pk")

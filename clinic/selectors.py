@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet, Value, prefetch_related_objects
+from django.db.models import Count, Q, QuerySet, Value, Window, prefetch_related_objects
 from django.db.models.functions import Concat
 
 from accounts.models import Patient, User
@@ -70,21 +70,45 @@ def patient_list_page(user: User, *, scope: str, query: str, number: object) -> 
     ``profile_given``, ``open_concern_count``, ``last_checkin_date`` and ``open_flags``.
     The page's ids are chosen first (names and ids only: nothing wide to sort or skip), then
     only those patients are read: four queries (count, ids, rows, flags) however long the list
-    is."""
-    ids = patient_list(user, scope=scope, query=query).values_list("pk", flat=True)
-    page = NearerEndPaginator(ids, PAGE_SIZE).get_page(number)
+    is; three for a search, whose count comes with its ids."""
+    patients = patient_list(user, scope=scope, query=query)
+    page = _matches_page(patients, number) if query else None
+    if page is None:
+        page = NearerEndPaginator(patients.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
     page.object_list = with_row_details(list(page.object_list))
     return page
 
 
+def _matches_page(patients: QuerySet[Patient], number: object) -> Page | None:
+    """A search's page and its number of matches from one query (``COUNT(*) OVER ()``: the
+    matches are found and sorted once, not once to count and again to page). None when the
+    page asked for holds nothing (no matches, past the last page, below the first): the
+    paginator's own count and clamping then decide what to show. Anything but a number is the
+    first page, as ``Paginator.get_page`` has it."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+    if number < 1:
+        return None
+    bottom = (number - 1) * PAGE_SIZE
+    rows = list(patients.annotate(matches=Window(Count("pk")))
+                .values_list("pk", "matches")[bottom:bottom + PAGE_SIZE])
+    if not rows:
+        return None
+    paginator = Paginator([], PAGE_SIZE)
+    paginator.count = rows[0][1]  # a cached property: set, it is never computed
+    return paginator._get_page([pk for pk, _ in rows], number, paginator)
+
+
 def with_row_details(ids: list[int]) -> list[Patient]:
     """The patients ``ids`` (chosen through the clinic's scope by the caller), in that order,
-    with their user and dermatologist and the list's per-row details: two queries for any
+    with their user and the list's per-row details: two queries for any
     number of rows, none for none."""
     if not ids:
         return []
     rows = with_last_checkin(with_plan_summary(
-        Patient.objects.filter(pk__in=ids).select_related("user", "dermatologist")
+        Patient.objects.filter(pk__in=ids).select_related("user")
     )).order_by().in_bulk(ids)
     patients = [rows[pk] for pk in ids]
     prefetch_related_objects(patients, open_flags_prefetch())

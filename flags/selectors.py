@@ -163,8 +163,10 @@ def _clinic_members(user: User) -> QuerySet[User]:
 
 def open_flags_prefetch() -> Prefetch:
     """Prefetch each listed patient's open flags into ``patient.open_flags`` (one query for
-    the whole page, however many patients it lists)."""
-    return Prefetch("flags", queryset=in_rule_order(Flag.objects.open()), to_attr="open_flags")
+    the whole page, however many patients it lists). Only what a badge shows is read: not
+    each flag's evidence."""
+    return Prefetch("flags", queryset=in_rule_order(Flag.objects.open()).only("patient", "rule"),
+                    to_attr="open_flags")
 
 
 def routed_to_dermatologist(user: User) -> QuerySet[Flag]:

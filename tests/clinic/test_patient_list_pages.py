@@ -53,9 +53,10 @@ def get_page(client, **params) -> tuple[int, list, str]:
     assert response.status_code == 200
     # The page is chosen on names and ids: no per-patient detail is computed in the query
     # that limits, only in the queries for the page's rows.
-    (paging,) = [q["sql"] for q in captured
-                 if re.search(r'"first_name" (ASC|DESC).* LIMIT \d+', q["sql"])]
-    assert not any(table in paging for table in DETAIL_TABLES), paging
+    paging = [q["sql"] for q in captured
+              if re.search(r'"first_name" (ASC|DESC).* LIMIT \d+', q["sql"])]
+    assert paging
+    assert not any(table in sql for sql in paging for table in DETAIL_TABLES), paging
     return len(captured), list(response.context["page"].object_list), response.content.decode()
 
 
@@ -64,13 +65,15 @@ def test_the_list_costs_the_same_queries_for_3_and_40_patients(client, derm):
     patients_of(derm, 3)
     client.force_login(derm)
     few, _, _ = get_page(client)
+    few_searched, _, _ = get_page(client, q="surname0")
     # when: 37 more (two pages)
     patients_of(derm, 37, start=3)
     first, _, _ = get_page(client)
     last, _, _ = get_page(client, page=2)
-    searched, _, _ = get_page(client, q="surname0")
-    # then
-    assert first == last == searched == few
+    searched, _, _ = get_page(client, q="surname0", page=2)
+    # then: a search counts its matches in the query that pages them
+    assert first == last == few
+    assert searched == few_searched == first - 1
 
 
 def test_first_middle_and_last_pages_show_the_right_rows_in_order(client, derm):
@@ -139,6 +142,33 @@ def test_search_results_page_in_list_order(client, derm):
     last = get_page(client, q="surname", page=2)[1]
     # then
     assert [p.pk for p in first + last] == [p.pk for p in in_list_order(matches)]
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("2", 2), ("9", 2), ("0", 2), ("two", 1), ("", 1)])
+def test_a_search_pages_as_the_list_does(client, derm, asked, shown):
+    # given: 30 matches (two pages)
+    matches = in_list_order(patients_of(derm, 30))
+    client.force_login(derm)
+    # when: a page number, past the end, below the first, or not a number
+    _, rows, body = get_page(client, q="surname", page=asked)
+    # then: the page Django's paginator would show (the last for a number out of range, the
+    # first for anything else), with the count of all the matches
+    start = 25 * (shown - 1)
+    assert [p.pk for p in rows] == [p.pk for p in matches[start:start + 25]]
+    assert f"Page {shown} of 2" in body
+    assert "30 patients matching “surname”" in body
+
+
+def test_a_search_without_matches_says_so(client, derm):
+    # given
+    patients_of(derm, 3)
+    client.force_login(derm)
+    # when
+    response = client.get(LIST, {"q": "nobody-by-this-name"})
+    # then
+    body = response.content.decode()
+    assert "0 patients matching “nobody-by-this-name”" in body
+    assert "No patients found." in body
 
 
 def test_another_clinics_patients_never_appear_on_any_page(client, derm, other_clinic):
