@@ -100,7 +100,7 @@ def flag_queue(user: User, filters: QueueFilters) -> QuerySet[Flag]:
 
 
 def flag_queue_page(user: User, filters: QueueFilters, number: object,
-                    state_counts: dict[str, int]) -> Page:
+                    state_counts: StateCounts) -> Page:
     """One page of ``flag_queue``. Its length comes from ``state_counts`` (the caller's
     ``flag_state_counts`` under the same filters, so not counted twice); the page's ids are
     chosen on the flag's columns (no evidence to sort or skip), then only those flags are
@@ -109,7 +109,7 @@ def flag_queue_page(user: User, filters: QueueFilters, number: object,
     paginator = Paginator(flag_queue(user, filters).values_list("pk", flat=True),
                           QUEUE_PAGE_SIZE)
     states = (State.NEW, State.ACKNOWLEDGED) if filters.state == QUEUE_OPEN else (filters.state,)
-    paginator.count = sum(state_counts.get(state, 0) for state in states)
+    paginator.count = sum(state_counts.counts[state] for state in states)
     page = paginator.get_page(number)
     ids = list(page.object_list)
     # The ids came through the clinic's scope above.
@@ -119,12 +119,27 @@ def flag_queue_page(user: User, filters: QueueFilters, number: object,
     return page
 
 
-def flag_state_counts(user: User, filters: QueueFilters) -> dict[str, int]:
-    """Flags per state under the other filters (rule, dermatologist, assignee): one query."""
-    counts = _queue_base(user, filters).aggregate(**{
+@dataclass(frozen=True)
+class StateCounts:
+    """Flags per state; None for the resolved ones unless they are listed (see
+    ``flag_state_counts``)."""
+
+    counts: dict[str, int | None]
+
+
+def flag_state_counts(user: User, filters: QueueFilters) -> StateCounts:
+    """Flags per state under the other filters (rule, dermatologist, assignee). The open
+    states in one query (``flag_open_states_idx``); the resolved ones only when they are the
+    list shown: they pile up with the clinic's history, and the work queue should cost the same
+    in year ten as in year one."""
+    base = _queue_base(user, filters)
+    counts: dict[str, int | None] = base.open().aggregate(**{
         state: Count("pk", filter=Q(state=state)) for state in State.values
+        if state != State.RESOLVED
     })
-    return {state: counts[state] or 0 for state in State.values}
+    counts[State.RESOLVED] = (base.filter(state=State.RESOLVED).count()
+                              if filters.state == State.RESOLVED else None)
+    return StateCounts(counts)
 
 
 def _queue_base(user: User, filters: QueueFilters) -> QuerySet[Flag]:

@@ -50,7 +50,7 @@ def flagged_patients(request: HttpRequest) -> HttpResponse:
     page = selectors.flag_queue_page(request.user, filters, request.GET.get("page"), counts)
     return render(request, "flags/queue.html", {
         "form": form, "page": page, "filters": filters,
-        "state_counts": [(value, label, counts[value]) for value, label in State.choices],
+        "state_counts": [(value, label, counts.counts[value]) for value, label in State.choices],
         "clinic_timezone": _clinic_timezone(request.user),
     })
 

@@ -1,6 +1,7 @@
 """The flag pages: the staff queue, the flag page, flags on the dermatologist's patient list and
 patient page, the patient's clinic messages, and who may open any of them."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -143,11 +144,34 @@ def test_queue_counts_flags_per_state(client, staff, patient_a, patient_b):
     response = queue(client)
     # then
     assert response.context["state_counts"] == [
-        ("new", "New", 2), ("acknowledged", "Acknowledged", 1), ("resolved", "Resolved", 1)]
+        ("new", "New", 2), ("acknowledged", "Acknowledged", 1), ("resolved", "Resolved", None)]
     body = response.content.decode()
     assert "New: 2" in body
     assert "Acknowledged: 1" in body
-    assert "Resolved: 1" in body
+    assert "Resolved: 1" in queue(client, state=State.RESOLVED).content.decode()
+
+
+def test_queue_counts_resolved_flags_only_when_they_are_listed(client, staff, patient_a):
+    # given: five resolved flags and one open
+    for _ in range(5):
+        FlagFactory(patient=patient_a, state=State.RESOLVED, resolved_at=timezone.now(),
+                    resolution="supported")
+    FlagFactory(patient=patient_a)
+    client.force_login(staff)
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        open_queue = queue(client).content.decode()
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"]]
+    resolved = queue(client, state=State.RESOLVED)
+    # then: the work queue links to the resolved flags without counting its history
+    assert "New: 1</a>" in open_queue
+    assert ">Resolved</a>" in open_queue
+    assert counts
+    assert not any(re.search(r"(?<!NOT \()\"flags_flag\".\"state\" = 'resolved'", sql)
+                   for sql in counts), counts
+    assert "Resolved: 5</a>" in resolved.content.decode()
+    assert resolved.context["page"].paginator.count == 5
+    assert len(listed(resolved)) == 5
 
 
 def test_queue_pages_by_25_and_keeps_the_filters(client, staff, derm):
