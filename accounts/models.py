@@ -83,7 +83,13 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email
+        return name_to_display(self.first_name, self.last_name, self.email)
+
+
+def name_to_display(first_name: str, last_name: str, email: str) -> str:
+    """How the portal names a person: their full name, or their email when they gave none
+    (``User.display_name``; lists read as values use it directly)."""
+    return f"{first_name} {last_name}".strip() or email
 
 
 class Role(models.TextChoices):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from .money import money
+from .money import NOT_GIVEN, money
 from .schedule import EVENING, MORNING, slots_of
 
 MAX_DAILY_STEPS_FOR_FEWEST = 3
@@ -183,3 +183,22 @@ def _preference_conflicts(
         for item in items
         if _conflicts(preference.conflict, item)
     ]
+
+
+def fit_badge(warnings: list[dict] | None, profile_given: bool = True) -> dict[str, str]:
+    """Badge text and tone for a revision's saved fit warnings (None: no plan yet).
+
+    Without the patient's budget and times (``profile_given`` False) nothing warns, and the
+    badge says so rather than "Fits"."""
+    if warnings is None:
+        return {"label": "No plan yet", "tone": "none"}
+    open_count = sum(1 for w in warnings if not w.get("accepted"))
+    accepted = len(warnings) - open_count
+    if open_count:
+        return {"label": f"{open_count} fit warning{'s' if open_count > 1 else ''}", "tone": "warn"}
+    if not profile_given:
+        return {"label": f"Budget or time {NOT_GIVEN}", "tone": "none"}
+    if accepted:
+        return {"label": f"Fits, {accepted} trade-off{'s' if accepted > 1 else ''} agreed",
+                "tone": "ok"}
+    return {"label": "Fits", "tone": "ok"}

@@ -10,7 +10,6 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -174,14 +173,6 @@ def _clinic_members(user: User) -> QuerySet[User]:
         membership__clinic_id=membership.clinic_id, membership__role__in=CLINICIAN_ROLES,
     ).select_related(
         "membership").order_by("first_name", "last_name", "email")
-
-
-def open_flags_prefetch() -> Prefetch:
-    """Prefetch each listed patient's open flags into ``patient.open_flags`` (one query for
-    the whole page, however many patients it lists). Only what a badge shows is read: not
-    each flag's evidence."""
-    return Prefetch("flags", queryset=in_rule_order(Flag.objects.open()).only("patient", "rule"),
-                    to_attr="open_flags")
 
 
 def routed_to_dermatologist(user: User) -> QuerySet[Flag]:

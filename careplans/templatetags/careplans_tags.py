@@ -30,23 +30,3 @@ def given(value: object) -> object:
 @register.filter
 def when_text(item: object, on: date | None = None) -> str:
     return describe_when(item, on)
-
-
-@register.filter
-def fit_status(warnings: list[dict] | None, profile_given: bool = True) -> dict[str, str]:
-    """Badge text and tone for a revision's saved fit warnings (None: no plan yet).
-
-    Without the patient's budget and times (``profile_given`` False) nothing warns, and the
-    badge says so rather than "Fits"."""
-    if warnings is None:
-        return {"label": "No plan yet", "tone": "none"}
-    open_count = sum(1 for w in warnings if not w.get("accepted"))
-    accepted = len(warnings) - open_count
-    if open_count:
-        return {"label": f"{open_count} fit warning{'s' if open_count > 1 else ''}", "tone": "warn"}
-    if not profile_given:
-        return {"label": f"Budget or time {NOT_GIVEN}", "tone": "none"}
-    if accepted:
-        return {"label": f"Fits, {accepted} trade-off{'s' if accepted > 1 else ''} agreed",
-                "tone": "ok"}
-    return {"label": "Fits", "tone": "ok"}

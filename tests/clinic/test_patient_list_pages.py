@@ -102,14 +102,17 @@ def test_each_row_shows_its_own_details_on_the_last_page(client, derm):
     _, rows, body = get_page(client, page=2)
     # then: the last five by name, each with its own check-in, concerns and flag
     assert [row.pk for row in rows] == [p.pk for p in in_list_order(patients)[25:]]
+    by_pk = {p.pk: p for p in patients}
     for row in rows:
-        n = int(row.user.last_name.removeprefix("Surname"))
-        assert row.last_checkin_date == row.local_today() - timedelta(days=n % 20)
+        patient = by_pk[row.pk]
+        n = int(patient.user.last_name.removeprefix("Surname"))
+        assert row.name == patient.user.display_name
+        assert row.last_checkin_date == patient.local_today() - timedelta(days=n % 20)
         assert row.open_concern_count == n % 3
-        assert [flag.rule for flag in row.open_flags] == [
-            Rule.GONE_QUIET if n % 2 else Rule.ADHERENCE_DROP]
-        assert row.plan_fit_warnings is not None
-        assert row.user.email in body
+        rule = Rule.GONE_QUIET if n % 2 else Rule.ADHERENCE_DROP
+        assert [(flag.rule, flag.label) for flag in row.open_flags] == [(rule, rule.label)]
+        assert row.fit["label"] != "No plan yet"
+        assert patient.user.email in body
 
 
 def test_search_finds_names_and_emails_in_the_clinic_only(client, derm, clinic, other_clinic):

@@ -448,10 +448,10 @@ def test_patient_list_shows_open_flag_badges_per_patient(client, derm, patient_a
                 resolution="supported")
     client.force_login(derm)
     # when
-    rows = {p: p.open_flags for p in client.get(reverse("my_patients")).context["page"]}
+    rows = {p.pk: p.open_flags for p in client.get(reverse("my_patients")).context["page"]}
     # then
-    assert {r.rule for r in rows[patient_a]} == {Rule.GONE_QUIET, Rule.SATISFACTION_DROP}
-    assert rows[patient_b] == []
+    assert {r.rule for r in rows[patient_a.pk]} == {Rule.GONE_QUIET, Rule.SATISFACTION_DROP}
+    assert rows[patient_b.pk] == []
 
 
 def _list_queries(client) -> int:
