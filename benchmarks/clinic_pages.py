@@ -281,7 +281,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--open-flags", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=6,
                         help="Turns the requests are split into, alternating the databases.")
     parser.add_argument("--reuse-database", metavar="NAME",
                         help="An already seeded clinic database to measure (kept afterwards).")
