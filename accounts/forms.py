@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .models import Clinic
 from .timezones import timezone_choices
@@ -23,3 +25,12 @@ class PatientInviteForm(forms.Form):
         # Whether the address already has an account is not checked here: the answer must not
         # tell a dermatologist about a user of another clinic (patient_invite handles it).
         return self.cleaned_data["email"].strip().lower()
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Blank first (follow the browser), then each language named in itself."""
+    return [("", _("Same as my browser")), *settings.LANGUAGES]
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)

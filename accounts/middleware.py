@@ -14,7 +14,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .security import mfa_required_for, session_end, totp_enrolled
 
@@ -88,3 +88,24 @@ class MFARequiredMiddleware:
 def _is_enrolment_page(request: HttpRequest) -> bool:
     name = request.resolver_match.url_name if request.resolver_match else None
     return bool(name) and (name.startswith("mfa_") or name in MFA_ENROLMENT_URL_NAMES)
+
+
+class UserLanguageMiddleware:
+    """Shows a signed-in user's pages in the language they chose on the Account page.
+
+    Sits after authentication; ``LocaleMiddleware`` (earlier) has already chosen the browser's
+    language, which stays when the user has not chosen (``language`` blank) or is signed out.
+    ``activate`` rather than ``override``: ``LocaleMiddleware.process_response`` reads the active
+    language for ``Content-Language``, and it activates afresh on every request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        chosen = getattr(user, "language", "") if user.is_authenticated else ""
+        if chosen and translation.check_for_language(chosen):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

@@ -60,6 +60,10 @@ class User(AbstractUser):
     # Bumped when the user signs out: every other session of theirs stops verifying (see
     # ``_get_session_auth_hash``). Password changes already do this through the password hash.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # The language the portal speaks to this user (pages, emails, reminders); blank follows
+    # the browser's Accept-Language. Chosen on the Account page (accounts.views.language_choose)
+    # from settings.LANGUAGES; no model choices, so adding a language needs no migration.
+    language = models.CharField("language", max_length=10, blank=True, default="")
 
     objects = UserManager()
 

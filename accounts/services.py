@@ -243,3 +243,9 @@ def membership_role_set(*, membership: ClinicMembership, role: str) -> ClinicMem
         user.is_staff = role == Role.ADMIN
         user.save(update_fields=["is_staff"])
     return membership
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember the language the portal speaks to ``user``; blank follows their browser."""
+    user.language = language
+    user.save(update_fields=["language"])

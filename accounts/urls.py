@@ -4,6 +4,7 @@ from . import access_log_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("account/language/", views.language_choose, name="language_choose"),
     path("record-access/", access_log_views.access_log, name="access_log"),
     path("clinic/patients/invite/", views.patient_invite_view, name="patient_invite"),
     path(

@@ -5,15 +5,17 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from .decorators import dermatologist_required
-from .forms import PatientInviteForm
+from .forms import LanguageForm, PatientInviteForm
 from .models import AuditEvent, User
 from .selectors import membership_of, role_of
-from .services import audit_record, invitation_accept, patient_invite
+from .services import audit_record, invitation_accept, patient_invite, user_language_set
 
 HOME_BY_ROLE = {
     "patient": "today",
@@ -78,3 +80,17 @@ def _invited_user(uidb64: str) -> User | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return get_user_model().objects.filter(pk=pk, patient__isnull=False).first()
+
+
+@login_required
+@require_POST
+def language_choose(request: HttpRequest) -> HttpResponse:
+    """The language chosen on the Account page (the form is in templates/account/email.html)."""
+    form = LanguageForm(request.POST)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        user_language_set(user=request.user, language=language)
+        # The confirmation already reads in the new language (blank: the browser's).
+        translation.activate(language or translation.get_language_from_request(request))
+        messages.success(request, _("Language saved."))
+    return redirect("account_email")

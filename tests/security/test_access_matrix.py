@@ -82,6 +82,8 @@ EXPECTED: dict[str, Expect] = {
     "home": Expect(*(REDIRECT,) * 10),
     "healthz": Expect(*(200,) * 10),
     "access_log": PATIENT_PAGE,
+    # The Account page's language form: anyone signed in, their own account only; POST only.
+    "language_choose": Expect(LOGIN, *(405,) * 9),
     "patient_invite": CLINIC_DERM_PAGE,
     "invitation_accept": PUBLIC,
     "reminders_unsubscribe": PUBLIC,

@@ -126,6 +126,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "raise_concern": lambda w: {"category": "no_time", "text": "Evenings are busy"},
     "my_profile": lambda w: PROFILE,
     "reminder_settings": lambda w: {"enabled": "", "local_time": "07:00", "channel": "email"},
+    "language_choose": lambda w: {"language": "es"},
     "patient_invite": lambda w: {"first_name": "Rina", "last_name": "Patel",
                                  "email": "rina@example.test", "timezone": "Europe/London"},
     "plan_edit": lambda w: plan_body(w.b),
@@ -214,6 +215,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         patient=w.b, daily_pattern="shift_work").exists()),
     "reminder_settings": ("patient_b", lambda w: ReminderSettings.objects.filter(
         patient=w.b, enabled=False).exists()),
+    "language_choose": ("patient_b", lambda w: User.objects.filter(
+        pk=w.b.user_id, language="es").exists()),
     "patient_invite": ("derm", lambda w: Patient.objects.filter(
         user__email="rina@example.test").exists()),
     "plan_edit": ("derm", lambda w: PlanRevision.objects.filter(

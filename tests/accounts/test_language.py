@@ -1,0 +1,100 @@
+"""The portal's language: the user's choice on the Account page, else the browser's."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import DermatologistFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def html_lang(response) -> tuple[str, str]:
+    match = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', response.content.decode())
+    assert match, "the page has no <html lang dir>"
+    return match.group(1), match.group(2)
+
+
+def test_the_account_page_offers_each_language_named_in_itself(client):
+    # given
+    patient = PatientFactory()
+    client.force_login(patient.user)
+    # when
+    page = client.get(reverse("account_email")).content.decode()
+    # then
+    assert 'action="/account/language/"' in page
+    for code, name in (("en", "English"), ("es", "Español"), ("de", "Deutsch")):
+        assert f'<option value="{code}" lang="{code}">{name}</option>' in page
+
+
+@pytest.mark.parametrize("factory", [PatientFactory, DermatologistFactory])
+def test_the_language_chosen_in_account_is_used_on_the_next_page(client, factory):
+    # given: a browser asking for English
+    made = factory()
+    user = getattr(made, "user", made)
+    client.force_login(user)
+    # when
+    response = client.post(reverse("language_choose"), {"language": "es"},
+                           HTTP_ACCEPT_LANGUAGE="en")
+    # then
+    assert response.status_code == 302
+    assert response.url == reverse("account_email")
+    user.refresh_from_db()
+    assert user.language == "es"
+    following = client.get(reverse("account_email"), HTTP_ACCEPT_LANGUAGE="en")
+    assert html_lang(following) == ("es", "ltr")
+    assert following["Content-Language"] == "es"
+    assert '<option value="es" lang="es" selected>Español</option>' in following.content.decode()
+
+
+def test_a_language_not_offered_is_refused_and_nothing_changes(client):
+    # given
+    patient = PatientFactory(user__language="de")
+    client.force_login(patient.user)
+    # when
+    client.post(reverse("language_choose"), {"language": "xx"})
+    # then
+    patient.user.refresh_from_db()
+    assert patient.user.language == "de"
+
+
+def test_with_no_choice_the_browser_language_applies(client):
+    # given: a patient who never chose
+    patient = PatientFactory()
+    client.force_login(patient.user)
+    # when
+    response = client.get(reverse("account_email"), HTTP_ACCEPT_LANGUAGE="es")
+    # then
+    assert html_lang(response) == ("es", "ltr")
+    assert response["Content-Language"] == "es"
+
+
+def test_the_first_visit_follows_the_browser(client):
+    # given: nobody signed in
+    # when
+    response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    # then
+    assert html_lang(response) == ("de", "ltr")
+
+
+def test_choosing_blank_follows_the_browser_again(client):
+    # given
+    patient = PatientFactory(user__language="de")
+    client.force_login(patient.user)
+    # when
+    client.post(reverse("language_choose"), {"language": ""})
+    response = client.get(reverse("today"), HTTP_ACCEPT_LANGUAGE="es")
+    # then
+    patient.user.refresh_from_db()
+    assert patient.user.language == ""
+    assert html_lang(response) == ("es", "ltr")
+
+
+def test_a_browser_language_the_portal_lacks_falls_back_to_english(client):
+    # when
+    response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="ja")
+    # then
+    assert html_lang(response) == ("en", "ltr")
