@@ -15,6 +15,8 @@ COPY reminders ./reminders
 COPY flags ./flags
 COPY demo ./demo
 COPY templates ./templates
+# Compiled translations are committed (scripts/check_translations says why): no gettext here.
+COPY locale ./locale
 COPY static ./static
 COPY manage.py Procfile.demo ./
 RUN pip install --require-hashes -r requirements/base.lock && pip install --no-deps . \

@@ -47,7 +47,9 @@ def test_the_language_chosen_in_account_is_used_on_the_next_page(client, factory
     following = client.get(reverse("account_email"), HTTP_ACCEPT_LANGUAGE="en")
     assert html_lang(following) == ("es", "ltr")
     assert following["Content-Language"] == "es"
-    assert '<option value="es" lang="es" selected>Español</option>' in following.content.decode()
+    page = following.content.decode()
+    assert '<option value="es" lang="es" selected>Español</option>' in page
+    assert '<h2 id="language-heading">Idioma</h2>' in page
 
 
 def test_a_language_not_offered_is_refused_and_nothing_changes(client):
@@ -70,6 +72,7 @@ def test_with_no_choice_the_browser_language_applies(client):
     # then
     assert html_lang(response) == ("es", "ltr")
     assert response["Content-Language"] == "es"
+    assert '<h2 id="language-heading">Idioma</h2>' in response.content.decode()
 
 
 def test_the_first_visit_follows_the_browser(client):
