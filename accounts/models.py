@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from .timezones import known_zone_names, validate_timezone_name, zone_or_utc
 
@@ -97,10 +98,10 @@ def name_to_display(first_name: str, last_name: str, email: str) -> str:
 
 
 class Role(models.TextChoices):
-    DERMATOLOGIST = "dermatologist", "Dermatologist"
-    STAFF = "staff", "Clinic staff"
+    DERMATOLOGIST = "dermatologist", _("Dermatologist")
+    STAFF = "staff", _("Clinic staff")
     # Runs the clinic in the admin site (clinicians, registry, settings); reads no health data.
-    ADMIN = "admin", "Clinic administrator"
+    ADMIN = "admin", _("Clinic administrator")
 
 
 # The roles that see patients' records in the portal.
@@ -302,17 +303,17 @@ class AuditEvent(ImmutableModel):
     """
 
     class Action(models.TextChoices):
-        VIEW = "view", "Viewed"
-        CREATE = "create", "Created"
-        CHANGE = "change", "Changed"
-        DELETE = "delete", "Deleted"
-        PASSWORD_RESET = "password_reset", "Password reset sent"
-        LOGIN = "login", "Signed in"
-        LOGIN_FAILED = "login_failed", "Sign-in failed"
-        LOGOUT = "logout", "Signed out"
-        MFA_ADDED = "mfa_added", "Two-step verification added"
-        MFA_REMOVED = "mfa_removed", "Two-step verification removed"
-        MFA_RESET = "mfa_reset", "Recovery codes regenerated"
+        VIEW = "view", _("Viewed")
+        CREATE = "create", _("Created")
+        CHANGE = "change", _("Changed")
+        DELETE = "delete", _("Deleted")
+        PASSWORD_RESET = "password_reset", _("Password reset sent")
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        LOGOUT = "logout", _("Signed out")
+        MFA_ADDED = "mfa_added", _("Two-step verification added")
+        MFA_REMOVED = "mfa_removed", _("Two-step verification removed")
+        MFA_RESET = "mfa_reset", _("Recovery codes regenerated")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # No foreign key is indexed alone: the (key, -at, -id) indexes below serve every read.

@@ -5,44 +5,56 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
+
 from .models import Frequency, PlanItem, PlanRevision, TimeOfDay
 from .money import money
 
-WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# Monday=0 … Sunday=6, short, in the reader's language.
+WEEKDAY_NAMES = [WEEKDAYS_ABBR[day] for day in range(7)]
+# A routine's name in the reader's language (a step's slot is stored as "morning"/"evening").
+SLOT_NAMES = {
+    TimeOfDay.MORNING: pgettext_lazy("routine", "morning"),
+    TimeOfDay.EVENING: pgettext_lazy("routine", "evening"),
+    TimeOfDay.BOTH: pgettext_lazy("routine", "morning and evening"),
+}
 
 def when_text(item: PlanItem, on: date | None = None) -> str:
     """How often and when, in words; a ramp-up already over by ``on`` is not mentioned."""
-    slot = {
-        TimeOfDay.MORNING: "morning", TimeOfDay.EVENING: "evening",
-        TimeOfDay.BOTH: "morning and evening",
-    }[item.time_of_day]
+    slot = SLOT_NAMES[item.time_of_day]
     if item.frequency == Frequency.WEEKDAYS:
-        days = ", ".join(WEEKDAY_NAMES[int(d)] for d in sorted(item.weekdays))
-        steady = f"{days}, {slot}"
+        days = ", ".join(str(WEEKDAY_NAMES[int(d)]) for d in sorted(item.weekdays))
+        steady = _("%(days)s, %(slot)s") % {"days": days, "slot": slot}
     elif item.frequency == Frequency.EVERY_N_DAYS and (item.every_n_days or 1) > 1:
-        steady = f"every {item.every_n_days} days, {slot}"
+        steady = _("every %(n)s days, %(slot)s") % {"n": item.every_n_days, "slot": slot}
     else:
-        steady = f"every {slot}"
+        steady = pgettext("routine", "every %(slot)s") % {"slot": slot}
     ramp_over = on is not None and item.ramp_days and on >= item.starts_on + timedelta(
         days=item.ramp_days
     )
     if item.ramp_days and item.ramp_every_n_days and not ramp_over:
         ramp = (
-            "alternate days" if item.ramp_every_n_days == 2
-            else f"every {item.ramp_every_n_days} days"
+            _("alternate days") if item.ramp_every_n_days == 2
+            else _("every %(n)s days") % {"n": item.ramp_every_n_days}
         )
-        return f"{ramp.capitalize()} for the first {item.ramp_days} days, then {steady}"
+        text = ngettext(
+            "%(ramp)s for the first day, then %(steady)s",
+            "%(ramp)s for the first %(n)s days, then %(steady)s", item.ramp_days,
+        ) % {"ramp": ramp, "n": item.ramp_days, "steady": steady}
+        return text[0].upper() + text[1:]
     return steady[0].upper() + steady[1:]
 
 
 # Fields whose change the patient reads in "what changed and why", with how to show them.
 COMPARED_FIELDS: list[tuple[str, str]] = [
-    ("name", "Name"),
-    ("kind", "Type"),
-    ("instructions", "Instructions"),
-    ("when", "When"),
-    ("minutes", "Minutes"),
-    ("monthly_cost", "Monthly cost"),
+    ("name", gettext_lazy("Name")),
+    ("kind", gettext_lazy("Type")),
+    ("instructions", gettext_lazy("Instructions")),
+    ("when", gettext_lazy("When")),
+    ("minutes", gettext_lazy("Minutes")),
+    ("monthly_cost", gettext_lazy("Monthly cost")),
 ]
 
 
@@ -68,7 +80,7 @@ def _shown(item: PlanItem, field: str, currency: str) -> str:
     if field == "monthly_cost":
         return money(item.monthly_cost, currency)
     if field == "minutes":
-        return f"{item.minutes} min"
+        return _("%(n)s min") % {"n": item.minutes}
     return str(getattr(item, field))
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # Currency is defined with the clinic (a clinic's money); profiles and the demo use it from here.
 from accounts.models import Clinic, Currency, ImmutableModel, Patient
@@ -25,13 +26,13 @@ MAX_MONTHLY_MONEY = Decimal("100000")
 class ConflictRule(models.TextChoices):
     """What in a plan goes against a preference; the fit check evaluates these."""
 
-    ORAL = "oral", "Contains oral medication"
-    INJECTION = "injection", "Contains injections"
-    FRAGRANCE = "fragrance", "Contains a fragranced product"
-    ANIMAL_DERIVED = "animal_derived", "Contains an animal-derived or animal-tested product"
-    PREGNANCY_UNSAFE = "pregnancy_unsafe", "Contains something not advised in pregnancy"
-    MANY_STEPS = "many_steps", "More daily steps than the patient wants"
-    NONE = "", "No automatic check (free-text guidance)"
+    ORAL = "oral", _("Contains oral medication")
+    INJECTION = "injection", _("Contains injections")
+    FRAGRANCE = "fragrance", _("Contains a fragranced product")
+    ANIMAL_DERIVED = "animal_derived", _("Contains an animal-derived or animal-tested product")
+    PREGNANCY_UNSAFE = "pregnancy_unsafe", _("Contains something not advised in pregnancy")
+    MANY_STEPS = "many_steps", _("More daily steps than the patient wants")
+    NONE = "", _("No automatic check (free-text guidance)")
 
 
 class Preference(models.Model):
@@ -60,11 +61,11 @@ class Preference(models.Model):
 
 
 class DailyPattern(models.TextChoices):
-    REGULAR = "regular", "Regular days"
-    SHIFT_WORK = "shift_work", "Shift work"
-    CAREGIVING = "caregiving", "Caregiving"
-    TRAVEL = "travel", "Frequent travel"
-    IRREGULAR = "irregular", "Irregular or unpredictable"
+    REGULAR = "regular", _("Regular days")
+    SHIFT_WORK = "shift_work", _("Shift work")
+    CAREGIVING = "caregiving", _("Caregiving")
+    TRAVEL = "travel", _("Frequent travel")
+    IRREGULAR = "irregular", _("Irregular or unpredictable")
 
 
 class PatientProfile(models.Model):
@@ -153,24 +154,24 @@ class PlanRevision(ImmutableModel):
 
 
 class ItemKind(models.TextChoices):
-    SKINCARE = "skincare", "Skincare step"
-    TOPICAL = "topical", "Topical medication"
-    ORAL = "oral", "Oral medication"
-    INJECTION = "injection", "Injection"
-    PROCEDURE = "procedure", "Procedure or appointment"
-    LIFESTYLE = "lifestyle", "Lifestyle"
+    SKINCARE = "skincare", _("Skincare step")
+    TOPICAL = "topical", _("Topical medication")
+    ORAL = "oral", _("Oral medication")
+    INJECTION = "injection", _("Injection")
+    PROCEDURE = "procedure", _("Procedure or appointment")
+    LIFESTYLE = "lifestyle", _("Lifestyle")
 
 
 class TimeOfDay(models.TextChoices):
-    MORNING = "morning", "Morning"
-    EVENING = "evening", "Evening"
-    BOTH = "both", "Morning and evening"
+    MORNING = "morning", _("Morning")
+    EVENING = "evening", _("Evening")
+    BOTH = "both", _("Morning and evening")
 
 
 class Frequency(models.TextChoices):
-    DAILY = "daily", "Every day"
-    WEEKDAYS = "weekdays", "On chosen days of the week"
-    EVERY_N_DAYS = "every_n_days", "Every few days"
+    DAILY = "daily", _("Every day")
+    WEEKDAYS = "weekdays", _("On chosen days of the week")
+    EVERY_N_DAYS = "every_n_days", _("Every few days")
 
 
 # The most items one plan revision holds: the editor refuses more (and builds no more rows than
@@ -243,20 +244,20 @@ class PlanItem(ImmutableModel):
 
 
 class ConcernCategory(models.TextChoices):
-    TOO_EXPENSIVE = "too_expensive", "Too expensive"
-    IRRITATING = "irritating", "Irritating my skin"
-    NO_TIME = "no_time", "I don't have time for it"
-    UNCLEAR = "unclear", "Instructions are unclear"
-    OTHER = "other", "Something else"
+    TOO_EXPENSIVE = "too_expensive", _("Too expensive")
+    IRRITATING = "irritating", _("Irritating my skin")
+    NO_TIME = "no_time", _("I don't have time for it")
+    UNCLEAR = "unclear", _("Instructions are unclear")
+    OTHER = "other", _("Something else")
 
 
 class Concern(models.Model):
     """A patient's concern about one plan item, answered by a reply or a revision."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ANSWERED = "answered", "Answered"
-        RESOLVED = "resolved", "Resolved by a plan change"
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        RESOLVED = "resolved", _("Resolved by a plan change")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="concerns")
     item_key = models.UUIDField()

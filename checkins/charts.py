@@ -8,10 +8,15 @@ Nothing here logs: these are health data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+
+from django.utils import formats
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Patient
 from careplans import selectors as plans
@@ -36,12 +41,28 @@ WIDTH = 334
 LEFT, RIGHT = 34, 8
 CELL, PITCH = 22, 25
 HEATMAP_TOP = 18
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+class _Weekdays:
+    """Short weekday names, Monday first, in the reader's language (read when shown)."""
+
+    def __getitem__(self, weekday: int) -> str:
+        return str(WEEKDAYS_ABBR[weekday])
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[n] for n in range(7))
+
+
+WEEKDAYS = _Weekdays()
 
 
 def day_label(day: date) -> str:
-    """'Mon 3 Nov' (no locale or zero padding surprises)."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {day:%b}"
+    """'Mon 3 Nov', 'mié 3 nov', 'Mi 3 Nov': Django's localised names (the format itself is
+    translatable, so a language can order it its own way)."""
+    return formats.date_format(day, pgettext("chart day", "D j M"))
+
+
+def month_name(day: date) -> str:
+    """'Nov', 'nov', 'Nov' in the reader's language."""
+    return formats.date_format(day, "M")
 
 
 def percent(done: int, due: int) -> int:
@@ -239,7 +260,8 @@ def _week_row(week: list[Cell]) -> WeekRow:
     else:
         text = "; ".join(f"{WEEKDAYS[cell.day.weekday()]} {cell.text}" for cell in days)
     monday = week[0].day
-    return WeekRow(f"Week of {monday.day} {monday:%b}", text)
+    return WeekRow(_("Week of %(day)s") % {"day": formats.date_format(monday, pgettext(
+        "chart week", "j M"))}, text)
 
 
 def _month_ticks(start: date) -> list[Tick]:
@@ -249,9 +271,9 @@ def _month_ticks(start: date) -> list[Tick]:
     for week in range(WEEKS):
         sunday = start + timedelta(weeks=week, days=6)
         if sunday.day <= 7:
-            ticks[week] = Tick(LEFT + week * PITCH, f"{sunday:%b}")
+            ticks[week] = Tick(LEFT + week * PITCH, month_name(sunday))
     if 0 not in ticks and 1 not in ticks:
-        ticks[0] = Tick(LEFT, f"{start:%b}")
+        ticks[0] = Tick(LEFT, month_name(start))
     return [ticks[week] for week in sorted(ticks)]
 
 
@@ -351,7 +373,8 @@ def line_chart(
                   for run in runs if len(run) > 1],
         dots=points if dots else lone,
         y_ticks=[Tick(y_of(t), f"{_fmt(t)}{scale.unit}") for t in scale.ticks],
-        x_ticks=[Tick(x_of(day), f"{day:%b}") for day in days_between(start, end) if day.day == 1],
+        x_ticks=[Tick(x_of(day), month_name(day))
+                 for day in days_between(start, end) if day.day == 1],
         table=[(day_label(d), f"{_fmt(v)}{scale.unit}") for d, v in known],
         table_head=("Date", value_name),
     )
@@ -551,7 +574,9 @@ def history_context(patient: Patient, *, audience: str, today: date) -> dict:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
     start = grid_range(today)[0]
-    period = f"{start.day} {start:%b} to {today.day} {today:%b %Y}"
+    period = _("%(start)s to %(end)s") % {
+        "start": formats.date_format(start, pgettext("chart week", "j M")),
+        "end": formats.date_format(today, pgettext("chart period end", "j M Y"))}
     plan = plans.plan_of(patient)
     logged = _logged(patient, start, today)
     charts = HistoryCharts(audience=audience, id_prefix=ID_PREFIX, empty_text="", period=period,

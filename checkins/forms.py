@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from careplans.schedule import DueStep
 
@@ -10,10 +12,12 @@ from .models import PARTNERSHIP_QUESTIONS, AlliancePulse, SideEffect, SkipReason
 from .selectors import SavedDay
 from .services import PULSE_FIELDS, StepAnswer, Wellbeing
 
-STATUS_CHOICES = [("done", "Done"), ("skipped", "Skipped")]
-NEW_STEP_HELP = "New in your plan since you checked in: not answered yet."
-NO_LONGER_IN_PLAN = "{name} (removed)"  # short: a phone-wide select shows ~35 characters
-PARTNERSHIP_HELP = "0 = not at all, 10 = completely. Optional: leave it blank to skip this week."
+STATUS_CHOICES = [("done", gettext_lazy("Done")), ("skipped", gettext_lazy("Skipped"))]
+NEW_STEP_HELP = gettext_lazy("New in your plan since you checked in: not answered yet.")
+# Short: a phone-wide select shows ~35 characters.
+NO_LONGER_IN_PLAN = gettext_lazy("%(name)s (removed)")
+PARTNERSHIP_HELP = gettext_lazy(
+    "0 = not at all, 10 = completely. Optional: leave it blank to skip this week.")
 
 
 def step_field(step: DueStep) -> str:
@@ -31,26 +35,26 @@ class CheckInForm(forms.Form):
     satisfaction = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, 6)], coerce=int, required=False,
         empty_value=None, widget=forms.RadioSelect,
-        label="How satisfied are you with your plan? (1 = not at all, 5 = very)",
+        label=gettext_lazy("How satisfied are you with your plan? (1 = not at all, 5 = very)"),
     )
     itch = forms.IntegerField(
         min_value=0, max_value=10, required=False,
-        label="Itch or discomfort today (0 = none, 10 = worst)",
+        label=gettext_lazy("Itch or discomfort today (0 = none, 10 = worst)"),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     side_effect = forms.ChoiceField(
         choices=SideEffect.choices, initial=SideEffect.NONE, widget=forms.RadioSelect,
-        label="Side effects",
+        label=gettext_lazy("Side effects"),
     )
     side_effect_item = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="Which step caused it?"
+        coerce=int, required=False, empty_value=None, label=gettext_lazy("Which step caused it?")
     )
     side_effect_text = forms.CharField(
-        max_length=300, required=False, label="What happened? (short)"
+        max_length=300, required=False, label=gettext_lazy("What happened? (short)")
     )
     note = forms.CharField(
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Anything else for your dermatologist?",
+        label=gettext_lazy("Anything else for your dermatologist?"),
     )
 
     def __init__(self, *args: object, steps: list[DueStep], ask_pulse: bool,
@@ -70,11 +74,11 @@ class CheckInForm(forms.Form):
                 help_text=NEW_STEP_HELP if is_new else "",
             )
             self.fields[reason_field(step)] = forms.ChoiceField(
-                choices=[("", "Choose a reason"), *SkipReason.choices], required=False,
-                label=f"Why was {step.item.name} skipped?",
+                choices=[("", _("Choose a reason")), *SkipReason.choices], required=False,
+                label=_("Why was %(name)s skipped?") % {"name": step.item.name},
             )
         self.fields["side_effect_item"].choices = [
-            ("", "Not sure"), *_side_effect_steps(steps, saved)
+            ("", _("Not sure")), *_side_effect_steps(steps, saved)
         ]
         if ask_pulse:
             for name in PULSE_FIELDS:
@@ -89,8 +93,8 @@ class CheckInForm(forms.Form):
                 choices=[(n, str(n)) for n in range(11)], coerce=int, required=False,
                 empty_value=None, widget=forms.RadioSelect,
                 label=PARTNERSHIP_QUESTIONS[partnership_question], help_text=PARTNERSHIP_HELP,
-                error_messages={"invalid_choice": "Choose a number from 0 to 10, or leave it "
-                                                  "blank to skip this week."},
+                error_messages={"invalid_choice": _("Choose a number from 0 to 10, or leave "
+                                                    "it blank to skip this week.")},
             )
 
     def partnership_field(self) -> forms.BoundField | None:
@@ -109,12 +113,13 @@ class CheckInForm(forms.Form):
         data = super().clean()
         for step in self.steps:
             if data.get(step_field(step)) == "skipped" and not data.get(reason_field(step)):
-                self.add_error(reason_field(step), f"Tell us why {step.item.name} was skipped.")
+                self.add_error(reason_field(step), _("Tell us why %(name)s was skipped.")
+                               % {"name": step.item.name})
         if self.ask_pulse:
             answered = [data.get(f"pulse_{n}") is not None for n in PULSE_FIELDS]
             if any(answered) and not all(answered):
                 raise forms.ValidationError(
-                    "Answer all four partnership questions, or leave all four for next time."
+                    _("Answer all four partnership questions, or leave all four for next time.")
                 )
         return data
 
@@ -146,7 +151,7 @@ def _side_effect_steps(steps: list[DueStep], saved: SavedDay | None) -> list[tup
     """The day's steps: those due now, then those answered before a revision took them out."""
     items = {step.item.pk: step.item.name for step in steps}
     for log in saved.no_longer_due if saved else []:
-        items.setdefault(log.item_id, NO_LONGER_IN_PLAN.format(name=log.item.name))
+        items.setdefault(log.item_id, NO_LONGER_IN_PLAN % {"name": log.item.name})
     return list(items.items())
 
 

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Patient
 from careplans.models import PlanItem, PlanRevision
@@ -18,18 +19,18 @@ from careplans.models import PlanItem, PlanRevision
 # pulse asks all four every ``Clinic.pulse_interval_days``; in the weeks between, one of them a
 # week (``CheckIn.partnership``), rotating.
 PARTNERSHIP_QUESTIONS = {
-    "heard": "I feel heard by my dermatologist",
-    "shared_goals": "We agree on what we are working toward",
-    "fits_life": "This plan fits my life",
-    "safe_to_raise": "I would feel comfortable raising a concern",
+    "heard": _("I feel heard by my dermatologist"),
+    "shared_goals": _("We agree on what we are working toward"),
+    "fits_life": _("This plan fits my life"),
+    "safe_to_raise": _("I would feel comfortable raising a concern"),
 }
 
 
 class SideEffect(models.TextChoices):
-    NONE = "none", "None"
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
+    NONE = "none", _("None")
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
 
 
 class CheckIn(models.Model):
@@ -98,13 +99,13 @@ class CheckIn(models.Model):
 
 
 class SkipReason(models.TextChoices):
-    FORGOT = "forgot", "Forgot"
-    NO_TIME = "no_time", "No time"
-    RAN_OUT = "ran_out", "Ran out"
-    TOO_EXPENSIVE = "too_expensive", "Too expensive"
-    SIDE_EFFECTS = "side_effects", "Side effects"
-    CHOSE_NOT_TO = "chose_not_to", "Chose not to"
-    OTHER = "other", "Other"
+    FORGOT = "forgot", _("Forgot")
+    NO_TIME = "no_time", _("No time")
+    RAN_OUT = "ran_out", _("Ran out")
+    TOO_EXPENSIVE = "too_expensive", _("Too expensive")
+    SIDE_EFFECTS = "side_effects", _("Side effects")
+    CHOSE_NOT_TO = "chose_not_to", _("Chose not to")
+    OTHER = "other", _("Other")
 
 
 class StepLog(models.Model):
@@ -162,7 +163,7 @@ class AttentionRequest(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
+        SEVERE_SIDE_EFFECT = "severe_side_effect", _("Severe side effect")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="attention")

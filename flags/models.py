@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Clinic, ImmutableModel, Patient
 
@@ -21,39 +22,39 @@ class Rule(models.TextChoices):
     of every version stay readable); the labels are what people read. ``BELOW_EXPECTED`` is no
     longer raised: the published curve moves each patient's usual level instead."""
 
-    ADHERENCE_DROP = "adherence_drop", "Adherence falling"
-    BELOW_EXPECTED = "below_expected", "Below expected adherence (earlier rule)"
-    SATISFACTION_DROP = "satisfaction_drop", "Satisfaction falling"
-    ALLIANCE_DROP = "alliance_drop", "Partnership falling"
-    GONE_QUIET = "gone_quiet", "Stopped checking in"
-    SEVERE_SIDE_EFFECT = "severe_side_effect", "Severe side effect"
-    ALLIANCE_AT_RISK = "alliance_at_risk", "Alliance at risk"
+    ADHERENCE_DROP = "adherence_drop", _("Adherence falling")
+    BELOW_EXPECTED = "below_expected", _("Below expected adherence (earlier rule)")
+    SATISFACTION_DROP = "satisfaction_drop", _("Satisfaction falling")
+    ALLIANCE_DROP = "alliance_drop", _("Partnership falling")
+    GONE_QUIET = "gone_quiet", _("Stopped checking in")
+    SEVERE_SIDE_EFFECT = "severe_side_effect", _("Severe side effect")
+    ALLIANCE_AT_RISK = "alliance_at_risk", _("Alliance at risk")
 
 
 class Sensitivity(models.TextChoices):
-    EARLIER = "earlier", "Earlier flags (more of them)"
-    BALANCED = "balanced", "Balanced"
-    FEWER = "fewer", "Fewer flags (a little later)"
+    EARLIER = "earlier", _("Earlier flags (more of them)")
+    BALANCED = "balanced", _("Balanced")
+    FEWER = "fewer", _("Fewer flags (a little later)")
 
 
 class Severity(models.IntegerChoices):
-    LOW = 1, "Low"
-    MEDIUM = 2, "Medium"
-    HIGH = 3, "High"
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
 
 
 class State(models.TextChoices):
-    NEW = "new", "New"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
+    NEW = "new", _("New")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class Resolution(models.TextChoices):
-    SUPPORTED = "supported", "Reached and supported"
-    PLAN_CHANGED = "plan_changed", "Plan changed"
-    UNREACHABLE = "unreachable", "Could not reach"
-    NOT_A_CONCERN = "not_a_concern", "Not a concern"
-    OTHER = "other", "Other"
+    SUPPORTED = "supported", _("Reached and supported")
+    PLAN_CHANGED = "plan_changed", _("Plan changed")
+    UNREACHABLE = "unreachable", _("Could not reach")
+    NOT_A_CONCERN = "not_a_concern", _("Not a concern")
+    OTHER = "other", _("Other")
 
 
 class FlagSettings(models.Model):
@@ -175,13 +176,13 @@ class FlagEvent(ImmutableModel):
     """One transition or evidence update of a flag: who, when, what (history, never changed)."""
 
     class Kind(models.TextChoices):
-        OPENED = "opened", "Opened"
-        EVIDENCE = "evidence", "New evidence"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        ASSIGNED = "assigned", "Assigned"
-        OUTREACH = "outreach", "Outreach logged"
-        ESCALATED = "escalated", "Escalated to dermatologist"
-        RESOLVED = "resolved", "Resolved"
+        OPENED = "opened", _("Opened")
+        EVIDENCE = "evidence", _("New evidence")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ASSIGNED = "assigned", _("Assigned")
+        OUTREACH = "outreach", _("Outreach logged")
+        ESCALATED = "escalated", _("Escalated to dermatologist")
+        RESOLVED = "resolved", _("Resolved")
 
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)
@@ -204,15 +205,15 @@ class Outreach(models.Model):
     """A staff member's attempt to reach the patient about a flag."""
 
     class Channel(models.TextChoices):
-        CALL = "call", "Phone call"
-        EMAIL = "email", "Email"
-        MESSAGE = "message", "Portal message"
+        CALL = "call", _("Phone call")
+        EMAIL = "email", _("Email")
+        MESSAGE = "message", _("Portal message")
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Reached the patient"
-        NO_ANSWER = "no_answer", "No answer"
-        LEFT_MESSAGE = "left_message", "Left a message"
-        SENT = "sent", "Message sent"
+        REACHED = "reached", _("Reached the patient")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        SENT = "sent", _("Message sent")
 
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="outreach")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outreach")

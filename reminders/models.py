@@ -11,6 +11,7 @@ import uuid
 from datetime import time
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Patient
 
@@ -19,7 +20,7 @@ EVERY_DAY = "0123456"
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
+    EMAIL = "email", _("Email")
 
 
 class ReminderSettings(models.Model):
@@ -28,14 +29,14 @@ class ReminderSettings(models.Model):
     patient = models.OneToOneField(
         Patient, on_delete=models.CASCADE, related_name="reminder_settings"
     )
-    enabled = models.BooleanField("Send me reminders", default=True)
-    local_time = models.TimeField("At (my local time)", default=DEFAULT_TIME)
+    enabled = models.BooleanField(_("Send me reminders"), default=True)
+    local_time = models.TimeField(_("At (my local time)"), default=DEFAULT_TIME)
     weekdays = models.CharField(max_length=7, default=EVERY_DAY)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     include_goal = models.BooleanField(
-        "Quote my goal in reminder emails", default=False,
-        help_text="Email is not private: anyone who can see your inbox would read it. "
-                  "Without this, reminders only say that a check-in is waiting.",
+        _("Quote my goal in reminder emails"), default=False,
+        help_text=_("Email is not private: anyone who can see your inbox would read it. "
+                    "Without this, reminders only say that a check-in is waiting."),
     )
     # An unsubscribe link issued before this instant no longer works (the patient changed
     # their mind since the email was sent).
@@ -47,20 +48,20 @@ class ReminderSettings(models.Model):
 
 class Delivery(models.Model):
     class Kind(models.TextChoices):
-        DAILY = "daily", "Daily reminder"
-        FOLLOW_UP = "follow_up", "Next-morning follow-up"
+        DAILY = "daily", _("Daily reminder")
+        FOLLOW_UP = "follow_up", _("Next-morning follow-up")
 
     class Status(models.TextChoices):
-        CLAIMED = "claimed", "Waiting to send"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Not needed"
-        FAILED = "failed", "Failed"
+        CLAIMED = "claimed", _("Waiting to send")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not needed")
+        FAILED = "failed", _("Failed")
 
     class SkipReason(models.TextChoices):
-        CHECKED_IN = "checked_in", "Already checked in"
-        NOTHING_DUE = "nothing_due", "No steps due"
-        TURNED_OFF = "turned_off", "Reminders turned off"
-        TOO_LATE = "too_late", "Too late to send"
+        CHECKED_IN = "checked_in", _("Already checked in")
+        NOTHING_DUE = "nothing_due", _("No steps due")
+        TURNED_OFF = "turned_off", _("Reminders turned off")
+        TOO_LATE = "too_late", _("Too late to send")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deliveries")
     local_date = models.DateField()
