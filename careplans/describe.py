@@ -7,19 +7,14 @@ from datetime import date, timedelta
 
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
-from .models import Frequency, PlanItem, PlanRevision, TimeOfDay
+from .models import Frequency, PlanItem, PlanRevision
 from .money import money
+from .schedule import SLOT_NAMES
 
 # Monday=0 … Sunday=6, short, in the reader's language.
 WEEKDAY_NAMES = [WEEKDAYS_ABBR[day] for day in range(7)]
-# A routine's name in the reader's language (a step's slot is stored as "morning"/"evening").
-SLOT_NAMES = {
-    TimeOfDay.MORNING: pgettext_lazy("routine", "morning"),
-    TimeOfDay.EVENING: pgettext_lazy("routine", "evening"),
-    TimeOfDay.BOTH: pgettext_lazy("routine", "morning and evening"),
-}
 
 def when_text(item: PlanItem, on: date | None = None) -> str:
     """How often and when, in words; a ramp-up already over by ``on`` is not mentioned."""

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from .money import NOT_GIVEN, money
-from .schedule import EVENING, MORNING, slots_of
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .money import money
+from .schedule import EVENING, MORNING, SLOT_NAMES, slots_of
 
 MAX_DAILY_STEPS_FOR_FEWEST = 3
 CHECKED_RULES = frozenset(
@@ -89,8 +92,8 @@ class FitReport:
     def not_given(self) -> list[str]:
         """What could not be checked because the patient has not given it yet."""
         return [label for label, value in (
-            ("budget", self.monthly_budget), ("morning time", self.morning_available),
-            ("evening time", self.evening_available),
+            (_("budget"), self.monthly_budget), (_("morning time"), self.morning_available),
+            (_("evening time"), self.evening_available),
         ) if value is None]
 
     @property
@@ -143,16 +146,18 @@ def check_fit(profile: FitProfile, items: Iterable[FitItem]) -> FitReport:
     if report.over_budget_by > 0:
         report.warnings.append(FitWarning(
             "budget",
-            f"Costs {money(report.total_monthly_cost, profile.currency)} a month: "
-            f"{money(report.over_budget_by, profile.currency)} over the budget of "
-            f"{money(profile.monthly_budget, profile.currency)}.",
+            _("Costs %(cost)s a month: %(over)s over the budget of %(budget)s.") % {
+                "cost": money(report.total_monthly_cost, profile.currency),
+                "over": money(report.over_budget_by, profile.currency),
+                "budget": money(profile.monthly_budget, profile.currency)},
         ))
     for slot, available in ((MORNING, profile.morning_minutes), (EVENING, profile.evening_minutes)):
         if available is not None and minutes[slot] > available:
             report.warnings.append(FitWarning(
                 f"time:{slot}",
-                f"The {slot} routine takes {minutes[slot]} min, more than the {available} min "
-                "available.",
+                _("The %(routine)s routine takes %(minutes)s min, more than the %(available)s "
+                  "min available.") % {"routine": SLOT_NAMES[slot], "minutes": minutes[slot],
+                                       "available": available},
             ))
     for preference in profile.preferences:
         if preference.conflict not in CHECKED_RULES:
@@ -171,14 +176,16 @@ def _preference_conflicts(
         if daily_steps > MAX_DAILY_STEPS_FOR_FEWEST:
             return [FitWarning(
                 f"pref:{preference.key}",
-                f"{daily_steps} steps a day goes against \u201c{preference.label}\u201d "
-                f"(aim for {MAX_DAILY_STEPS_FOR_FEWEST} or fewer).",
+                _("%(steps)s steps a day goes against “%(preference)s” (aim for "
+                  "%(most)s or fewer).") % {"steps": daily_steps, "preference": preference.label,
+                                           "most": MAX_DAILY_STEPS_FOR_FEWEST},
             )]
         return []
     return [
         FitWarning(
             f"pref:{preference.key}:{item.key}",
-            f"\u201c{item.name}\u201d goes against \u201c{preference.label}\u201d.",
+            _("“%(item)s” goes against “%(preference)s”.") % {
+                "item": item.name, "preference": preference.label},
         )
         for item in items
         if _conflicts(preference.conflict, item)
@@ -191,14 +198,15 @@ def fit_badge(warnings: list[dict] | None, profile_given: bool = True) -> dict[s
     Without the patient's budget and times (``profile_given`` False) nothing warns, and the
     badge says so rather than "Fits"."""
     if warnings is None:
-        return {"label": "No plan yet", "tone": "none"}
+        return {"label": _("No plan yet"), "tone": "none"}
     open_count = sum(1 for w in warnings if not w.get("accepted"))
     accepted = len(warnings) - open_count
     if open_count:
-        return {"label": f"{open_count} fit warning{'s' if open_count > 1 else ''}", "tone": "warn"}
+        return {"label": ngettext("%(n)s fit warning", "%(n)s fit warnings", open_count)
+                % {"n": open_count}, "tone": "warn"}
     if not profile_given:
-        return {"label": f"Budget or time {NOT_GIVEN}", "tone": "none"}
+        return {"label": _("Budget or time not given yet"), "tone": "none"}
     if accepted:
-        return {"label": f"Fits, {accepted} trade-off{'s' if accepted > 1 else ''} agreed",
-                "tone": "ok"}
-    return {"label": "Fits", "tone": "ok"}
+        return {"label": ngettext("Fits, %(n)s trade-off agreed", "Fits, %(n)s trade-offs agreed",
+                                  accepted) % {"n": accepted}, "tone": "ok"}
+    return {"label": _("Fits"), "tone": "ok"}

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Patient
 from accounts.timezones import timezone_choices
@@ -53,35 +55,78 @@ class ModelIdsField(forms.ModelMultipleChoiceField):
 # Labels and help as each reader reads them: (the patient's own page, the clinician's editor).
 PROFILE_WORDING: dict[str, dict[str, tuple[str, str]]] = {
     "label": {
-        "what_matters": ("What matters to me", "What matters to the patient"),
-        "daily_pattern": ("My usual days", "Daily pattern"),
-        "morning_minutes": ("Minutes for my morning routine", "Minutes for the morning routine"),
-        "evening_minutes": ("Minutes for my evening routine", "Minutes for the evening routine"),
-        "lifestyle_notes": ("More about my days", "About their days"),
-        "monthly_budget": ("My monthly budget for skin care", "Monthly budget for skin care"),
-        "currency": ("Currency", "Currency"),
-        "preferences": ("What I prefer", "Preferences"),
-        "preference_notes": ("Anything else I prefer", "Other preferences"),
-        "timezone": ("My time zone", "Time zone"),
+        "what_matters": (
+            _("What matters to me"),
+            _("What matters to the patient"),
+        ),
+        "daily_pattern": (
+            _("My usual days"),
+            _("Daily pattern"),
+        ),
+        "morning_minutes": (
+            _("Minutes for my morning routine"),
+            _("Minutes for the morning routine"),
+        ),
+        "evening_minutes": (
+            _("Minutes for my evening routine"),
+            _("Minutes for the evening routine"),
+        ),
+        "lifestyle_notes": (
+            _("More about my days"),
+            _("About their days"),
+        ),
+        "monthly_budget": (
+            _("My monthly budget for skin care"),
+            _("Monthly budget for skin care"),
+        ),
+        "currency": (
+            _("Currency"),
+            _("Currency"),
+        ),
+        "preferences": (
+            _("What I prefer"),
+            _("Preferences"),
+        ),
+        "preference_notes": (
+            _("Anything else I prefer"),
+            _("Other preferences"),
+        ),
+        "timezone": (
+            _("My time zone"),
+            _("Time zone"),
+        ),
     },
     "help_text": {
-        "what_matters": ("Your own goal, in your words.",
-                         "The patient's own goal, in their words."),
-        "morning_minutes": ("How many minutes you can spend each morning. Leave it empty if "
-                            "you are not sure yet.",
-                            "Minutes the patient is willing to spend each morning."),
-        "evening_minutes": ("How many minutes you can spend each evening. Leave it empty if "
-                            "you are not sure yet.",
-                            "Minutes the patient is willing to spend each evening."),
-        "monthly_budget": ("The most you can spend out of pocket each month. Leave it empty if "
-                           "you would rather not say yet.",
-                           "The most the patient can spend out of pocket each month."),
-        "currency": ("", "New profiles start in the clinic's currency."),
-        "timezone": ("Your day (check-ins and reminders) follows this time zone.",
-                     "The patient's day (check-ins and reminders) follows this time zone."),
+        "what_matters": (
+            _("Your own goal, in your words."),
+            _("The patient's own goal, in their words."),
+        ),
+        "morning_minutes": (
+            _("How many minutes you can spend each morning. Leave it empty if "
+              "you are not sure yet."),
+            _("Minutes the patient is willing to spend each morning."),
+        ),
+        "evening_minutes": (
+            _("How many minutes you can spend each evening. Leave it empty if "
+              "you are not sure yet."),
+            _("Minutes the patient is willing to spend each evening."),
+        ),
+        "monthly_budget": (
+            _("The most you can spend out of pocket each month. Leave it empty if "
+              "you would rather not say yet."),
+            _("The most the patient can spend out of pocket each month."),
+        ),
+        "currency": (
+            "",
+            _("New profiles start in the clinic's currency."),
+        ),
+        "timezone": (
+            _("Your day (check-ins and reminders) follows this time zone."),
+            _("The patient's day (check-ins and reminders) follows this time zone."),
+        ),
     },
 }
-NOT_GIVEN_CHOICE = "Not given yet"
+NOT_GIVEN_CHOICE = _("Not given yet")
 
 
 class ProfileForm(forms.ModelForm):
@@ -118,7 +163,8 @@ class ProfileForm(forms.ModelForm):
         self.fields["preferences"].queryset = preferences_offered(patient.clinic_id)
         self.fields["timezone"].choices = timezone_choices(
             first=patient.clinic.timezone, keep=patient.timezone,
-            first_group="Your clinic's time zone" if for_patient else "The clinic's time zone",
+            first_group=(gettext("Your clinic's time zone") if for_patient
+                         else gettext("The clinic's time zone")),
         )
         self.fields["timezone"].initial = patient.timezone
         self.fields["monthly_budget"].widget.attrs.update(step="0.01", min="0")
@@ -380,17 +426,17 @@ class FitAcceptanceForm(forms.Form):
 
 class ConcernForm(forms.Form):
     category = forms.ChoiceField(
-        choices=ConcernCategory.choices, widget=forms.RadioSelect, label="What is the problem?"
+        choices=ConcernCategory.choices, widget=forms.RadioSelect, label=_("What is the problem?")
     )
     text = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
-        label="Tell your dermatologist more",
+        label=_("Tell your dermatologist more"),
     )
 
     def clean(self) -> dict:
         data = super().clean()
         if data.get("category") == ConcernCategory.OTHER and not data.get("text", "").strip():
-            self.add_error("text", "Tell us what the problem is.")
+            self.add_error("text", gettext("Tell us what the problem is."))
         return data
 
 

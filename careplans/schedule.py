@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
+from django.utils.translation import pgettext_lazy
+
 MORNING = "morning"
 EVENING = "evening"
 BOTH = "both"
 SLOT_ORDER = {MORNING: 0, EVENING: 1}
+# A routine's name in the reader's language (a step's slot is stored as "morning"/"evening").
+SLOT_NAMES = {
+    MORNING: pgettext_lazy("routine", "morning"),
+    EVENING: pgettext_lazy("routine", "evening"),
+    BOTH: pgettext_lazy("routine", "morning and evening"),
+}
 
 
 class Schedulable(Protocol):
