@@ -49,7 +49,8 @@ def patient_invite_view(request: HttpRequest) -> HttpResponse:
             timezone_name=form.cleaned_data["timezone"],
         )
         # The same answer whether or not the address already had an account (anywhere).
-        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        messages.success(request, _("Invitation sent to %(email)s.")
+                         % {"email": form.cleaned_data["email"]})
         return redirect("my_patients")
     return render(request, "accounts/patient_invite.html", {"form": form})
 
@@ -68,7 +69,7 @@ def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> Htt
         # Not allauth's login flow, so its login signal (which audits) is not sent.
         audit_record(actor=user, patient=None, action=AuditEvent.Action.LOGIN,
                      object_type="session", object_id="invitation")
-        messages.success(request, "Welcome! Your password is set.")
+        messages.success(request, _("Welcome! Your password is set."))
         return redirect("home")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
 

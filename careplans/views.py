@@ -5,6 +5,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
@@ -69,7 +70,7 @@ def raise_concern(request: HttpRequest, item_key: UUID) -> HttpResponse:
             patient=patient, revision=revision, item=item,
             category=form.cleaned_data["category"], text=form.cleaned_data["text"],
         )
-        messages.success(request, "Thank you. Your dermatologist will see your concern.")
+        messages.success(request, _("Thank you. Your dermatologist will see your concern."))
         return redirect("my_plan")
     return render(request, "careplans/raise_concern.html", {"form": form, "item": item})
 
@@ -81,7 +82,7 @@ def my_profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=profile, patient=patient, for_patient=True)
     if request.method == "POST" and form.is_valid():
         form.save_for(request.user)
-        messages.success(request, "Saved. Your dermatologist will see this.")
+        messages.success(request, _("Saved. Your dermatologist will see this."))
         return redirect("my_plan")
     return render(request, "careplans/profile_form.html", {"form": form, "for_patient": True})
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Patient
 
@@ -59,9 +60,9 @@ def allowed_dates(*, today: date) -> list[date]:
 def check_date(local_date: date, *, today: date) -> None:
     """Refuse a day outside the back-fill window ending on the patient's ``today``."""
     if local_date > today:
-        raise ValidationError("You can't check in for a day that hasn't happened yet.")
+        raise ValidationError(_("You can't check in for a day that hasn't happened yet."))
     if local_date not in allowed_dates(today=today):
-        raise ValidationError("Check-ins can be added for today and the 3 days before only.")
+        raise ValidationError(_("Check-ins can be added for today and the 3 days before only."))
 
 
 def pulse_due(patient: Patient, local_date: date) -> bool:
@@ -162,13 +163,13 @@ def checkin_submit(
     check_date(local_date, today=patient.local_date(now))
     revision_id, steps = schedule_on(patient, local_date)
     if revision_id is None or not steps:
-        raise ValidationError("There are no steps to check in for on that day.")
+        raise ValidationError(_("There are no steps to check in for on that day."))
     due = {(step.item.pk, step.slot): step for step in steps}
     if answers is None:
         answers = [StepAnswer(item_id, slot, True) for item_id, slot in due]
     given = {(a.item_id, a.slot): a for a in answers}
     if set(given) != set(due):
-        raise ValidationError("Answer each step due that day, and only those.")
+        raise ValidationError(_("Answer each step due that day, and only those."))
     checkin = CheckIn(
         patient=patient, local_date=local_date, revision_id=revision_id, steps_due=len(due),
         steps_done=sum(1 for a in given.values() if a.done), created_at=now, updated_at=now,
@@ -180,7 +181,7 @@ def checkin_submit(
                    "side_effect_text", "note"]
         fields += _apply_partnership(checkin, partnership)
     elif partnership is not None:
-        raise ValidationError("Answer the partnership question with the rest of the check-in.")
+        raise ValidationError(_("Answer the partnership question with the rest of the check-in."))
     # One statement: insert, or update the day's row and lock it until commit, so racing
     # submissions for the same day are serialised (the unique constraint is the arbiter).
     (checkin,) = CheckIn.objects.bulk_create(
@@ -218,10 +219,10 @@ def _apply_partnership(checkin: CheckIn, partnership: int | None) -> list[str]:
     question = partnership_question_due(checkin.patient, checkin.local_date)
     if not question:
         if partnership is not None:
-            raise ValidationError("There is no partnership question to answer on that day.")
+            raise ValidationError(_("There is no partnership question to answer on that day."))
         return []
     if partnership is not None and not 0 <= partnership <= 10:
-        raise ValidationError("Choose a number from 0 to 10 for the partnership question.")
+        raise ValidationError(_("Choose a number from 0 to 10 for the partnership question."))
     checkin.partnership_question, checkin.partnership = question, partnership
     return ["partnership_question", "partnership"]
 
@@ -231,7 +232,7 @@ def _check_side_effect_item(wellbeing: Wellbeing, due: dict, no_longer_due: list
     Checked after the write (the answers are read under the row lock); raising rolls it back."""
     steps = {step.item.pk for step in due.values()} | {log.item_id for log in no_longer_due}
     if wellbeing.side_effect_item_id and wellbeing.side_effect_item_id not in steps:
-        raise ValidationError("Choose a step from that day's routine for the side effect.")
+        raise ValidationError(_("Choose a step from that day's routine for the side effect."))
 
 
 def _write_step_logs(checkin: CheckIn, given: dict, due: dict) -> list:

@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
@@ -23,7 +25,7 @@ def _chosen_date(request: HttpRequest, window: list[date]) -> date:
         chosen = date.fromisoformat(raw) if raw else window[0]
     except ValueError:
         if request.method == "POST":
-            raise ValidationError("Enter a valid date.") from None
+            raise ValidationError(_("Enter a valid date.")) from None
         chosen = window[0]
     return chosen
 
@@ -99,10 +101,19 @@ def _submit(
 
 
 def _thanks(checkin: object, local_date: date, today: date) -> str:
-    when = "today" if local_date == today else local_date.strftime("%A %-d %B")
+    if local_date == today:
+        if checkin.steps_done == checkin.steps_due:
+            return _("Saved for today: every step done. Nice work.")
+        return ngettext("Saved for today: %(done)s of %(due)s step done.",
+                        "Saved for today: %(done)s of %(due)s steps done.",
+                        checkin.steps_due) % {"done": checkin.steps_done, "due": checkin.steps_due}
+    when = formats.date_format(local_date, _("l j F"))
     if checkin.steps_done == checkin.steps_due:
-        return f"Saved for {when}: every step done. Nice work."
-    return f"Saved for {when}: {checkin.steps_done} of {checkin.steps_due} steps done."
+        return _("Saved for %(day)s: every step done. Nice work.") % {"day": when}
+    return ngettext("Saved for %(day)s: %(done)s of %(due)s step done.",
+                    "Saved for %(day)s: %(done)s of %(due)s steps done.",
+                    checkin.steps_due) % {"day": when, "done": checkin.steps_done,
+                                          "due": checkin.steps_due}
 
 
 def _backfill_days(patient: object, earlier: list[date], schedules: dict) -> list[date]:

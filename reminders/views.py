@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.decorators import patient_required
@@ -21,7 +22,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.instance.patient = patient
         form.save()
-        messages.success(request, "Reminder settings saved.")
+        messages.success(request, _("Reminder settings saved."))
         return redirect("reminder_settings")
     return render(request, "reminders/settings.html", {
         "form": form, "patient": patient, "enabled": saved.enabled,
