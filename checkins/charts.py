@@ -16,7 +16,7 @@ from enum import StrEnum
 from django.utils import formats
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from accounts.models import Patient
 from careplans import selectors as plans
@@ -93,12 +93,12 @@ class DayState(StrEnum):
 
 
 LEGEND_TEXT = {
-    DayState.COMPLETE: "Every step done (full square)",
-    DayState.PARTIAL: "Some steps done (part-filled)",
-    DayState.NONE_DONE: "Checked in, none done (cross)",
-    DayState.NOT_LOGGED: "Not logged (dashed outline)",
-    DayState.NOTHING_DUE: "Nothing due (small dot)",
-    DayState.FUTURE: "Still to come (faint outline)",
+    DayState.COMPLETE: gettext_lazy("Every step done (full square)"),
+    DayState.PARTIAL: gettext_lazy("Some steps done (part-filled)"),
+    DayState.NONE_DONE: gettext_lazy("Checked in, none done (cross)"),
+    DayState.NOT_LOGGED: gettext_lazy("Not logged (dashed outline)"),
+    DayState.NOTHING_DUE: gettext_lazy("Nothing due (small dot)"),
+    DayState.FUTURE: gettext_lazy("Still to come (faint outline)"),
 }
 
 
@@ -124,11 +124,12 @@ def day_state(day: date, *, today: date, scheduled: int, logged: Logged | None) 
 def day_text(state: DayState, logged: Logged | None) -> str:
     """Short text for a day: the cell tooltip and the data table."""
     if logged is not None and state in (DayState.COMPLETE, DayState.PARTIAL, DayState.NONE_DONE):
-        return f"{logged.done} of {logged.due} steps"
+        return ngettext("%(done)s of %(due)s step", "%(done)s of %(due)s steps",
+                        logged.due) % {"done": logged.done, "due": logged.due}
     return {
-        DayState.NOT_LOGGED: "not logged",
-        DayState.NOTHING_DUE: "nothing due",
-        DayState.FUTURE: "still to come",
+        DayState.NOT_LOGGED: _("not logged"),
+        DayState.NOTHING_DUE: _("nothing due"),
+        DayState.FUTURE: _("still to come"),
     }[state]
 
 
@@ -214,10 +215,11 @@ class Heatmap:
 
     @property
     def summary(self) -> str:
-        return (
-            f"Logged {self.logged_days} of {self.due_days} days with steps due; "
-            f"{self.complete_days} complete."
-        )
+        return ngettext(
+            "Logged %(logged)s of %(due)s day with steps due; %(complete)s complete.",
+            "Logged %(logged)s of %(due)s days with steps due; %(complete)s complete.",
+            self.due_days,
+        ) % {"logged": self.logged_days, "due": self.due_days, "complete": self.complete_days}
 
 
 def heatmap(
@@ -248,15 +250,16 @@ def _heatmap_cell(
     cell = cell_at(LEFT + (offset // 7) * PITCH, HEATMAP_TOP + (offset % 7) * PITCH, state,
                    logged.get(day))
     text = day_text(state, logged.get(day))
-    suffix = " (today)" if day == today else ""
-    return replace(cell, day=day, label=f"{day_label(day)}{suffix}: {text}", text=text,
+    label = (_("%(day)s (today): %(text)s") if day == today else _("%(day)s: %(text)s")) % {
+        "day": day_label(day), "text": text}
+    return replace(cell, day=day, label=label, text=text,
                    is_today=day == today)
 
 
 def _week_row(week: list[Cell]) -> WeekRow:
     days = [cell for cell in week if cell.state != DayState.FUTURE]
     if all(cell.state == DayState.NOTHING_DUE for cell in days):
-        text = "nothing due"
+        text = _("nothing due")
     else:
         text = "; ".join(f"{WEEKDAYS[cell.day.weekday()]} {cell.text}" for cell in days)
     monday = week[0].day
@@ -349,7 +352,7 @@ def line_chart(
     height: int = 120,
     max_gap_days: int = 1,
     dots: bool = True,
-    value_name: str = "Answer",
+    value_name: str = "",
 ) -> LineChart:
     """Plot (day, value) pairs in date order. ``None`` values, and a jump of more than
     ``max_gap_days`` between known values, break the line: a gap is not a 0."""
@@ -376,7 +379,7 @@ def line_chart(
         x_ticks=[Tick(x_of(day), month_name(day))
                  for day in days_between(start, end) if day.day == 1],
         table=[(day_label(d), f"{_fmt(v)}{scale.unit}") for d, v in known],
-        table_head=("Date", value_name),
+        table_head=(_("Date"), value_name or _("Answer")),
     )
 
 
@@ -400,17 +403,25 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
 
 
+NO_ANSWERS = {  # by the answer's field; the weeks are WEEKS
+    "satisfaction": gettext_lazy("No satisfaction answers in the last 12 weeks."),
+    "itch": gettext_lazy("No itch answers in the last 12 weeks."),
+    "partnership": gettext_lazy("No partnership answers in the last 12 weeks."),
+}
+
+
 def values_summary(values: Sequence[tuple[date, float]], *, out_of: int, what: str) -> str:
     """'Latest: 4 of 5 on Mon 3 Nov; average 3.6 from 12 answers.'"""
     if not values:
-        return f"No {what} answers in the last {WEEKS} weeks."
+        return str(NO_ANSWERS[what])
     last_day, last = values[-1]
-    average = sum(v for _, v in values) / len(values)
-    answers = "answer" if len(values) == 1 else "answers"
-    return (
-        f"Latest: {_fmt(last)} of {out_of} on {day_label(last_day)}; "
-        f"average {average:.1f} from {len(values)} {answers}."
-    )
+    average = sum(value for _day, value in values) / len(values)
+    return ngettext(
+        "Latest: %(last)s of %(out_of)s on %(day)s; average %(average)s from %(n)s answer.",
+        "Latest: %(last)s of %(out_of)s on %(day)s; average %(average)s from %(n)s answers.",
+        len(values),
+    ) % {"last": _fmt(last), "out_of": out_of, "day": day_label(last_day),
+         "average": formats.number_format(average, 1), "n": len(values)}
 
 
 # --- Rolling adherence -------------------------------------------------------------------------
@@ -434,16 +445,17 @@ def rolling_rates(
 
 def rolling_summary(rates: dict[date, float | None], today: date) -> str:
     def said(value: float | None) -> str:
-        return "no check-ins" if value is None else f"{_fmt(value)}%"
+        return _("no check-ins") if value is None else f"{_fmt(value)}%"
 
     earlier = rates.get(today - timedelta(days=COMPARE_DAYS_AGO))
-    return f"Last 7 days: {said(rates.get(today))}. Four weeks ago: {said(earlier)}."
+    return _("Last 7 days: %(now)s. Four weeks ago: %(earlier)s.") % {
+        "now": said(rates.get(today)), "earlier": said(earlier)}
 
 
 def weekly_rows(rates: Sequence[tuple[date, float | None]], today: date) -> list[tuple[str, str]]:
     """The rolling value at the end of each week (and today): the chart's data table."""
     return [
-        (day_label(day), "no check-ins" if value is None else f"{_fmt(value)}%")
+        (day_label(day), _("no check-ins") if value is None else f"{_fmt(value)}%")
         for day, value in rates if day.weekday() == 6 or day == today
     ]
 
@@ -464,19 +476,21 @@ class ItemBar:
 
     @property
     def text(self) -> str:
-        counts = f"{self.done} of {self.due} done ({self.percent}%)."
+        counts = _("%(done)s of %(due)s done (%(percent)s%%).") % {
+            "done": self.done, "due": self.due, "percent": self.percent}
         if self.done == self.due:
-            return f"{counts} Never skipped."
-        return f"{counts} Usual reason for skipping: {self.reason}."
+            return _("%(counts)s Never skipped.") % {"counts": counts}
+        return _("%(counts)s Usual reason for skipping: %(reason)s.") % {
+            "counts": counts, "reason": self.reason}
 
 
 def reason_text(value: str | None) -> str:
     if not value:
-        return "no reason given"
+        return _("no reason given")
     try:
         return str(SkipReason(value).label).lower()
     except ValueError:
-        return "other"
+        return _("other")
 
 
 def item_bars(items: Sequence[ItemAdherence], current_keys: set[object]) -> list[ItemBar]:
@@ -494,17 +508,19 @@ def item_bars(items: Sequence[ItemAdherence], current_keys: set[object]) -> list
 
 def item_sentence(items: Sequence[ItemAdherence], *, audience: str) -> str:
     """'You skip <step> most (6 of 24 times); usual reason: side effects.'"""
-    subject = "You" if audience == "patient" else "The patient"
+    patient = audience == "patient"
     skipped = [item for item in items if item.skipped]
     if not skipped:
-        verb = "have not" if audience == "patient" else "has not"
-        return f"{subject} {verb} skipped any steps in the last {WEEKS} weeks."
+        return (_("You have not skipped any steps in the last 12 weeks.") if patient
+                else _("The patient has not skipped any steps in the last 12 weeks."))
     top = max(skipped, key=lambda item: item.skipped)  # first wins a tie (list is sorted)
-    verb = "skip" if audience == "patient" else "skips"
-    return (
-        f"{subject} {verb} {top.name} most ({top.skipped} of {top.due} times); "
-        f"usual reason: {reason_text(top.top_skip_reason)}."
-    )
+    values = {"name": top.name, "skipped": top.skipped, "due": top.due,
+              "reason": reason_text(top.top_skip_reason)}
+    if patient:
+        return _("You skip %(name)s most (%(skipped)s of %(due)s times); usual reason: "
+                 "%(reason)s.") % values
+    return _("The patient skips %(name)s most (%(skipped)s of %(due)s times); usual reason: "
+             "%(reason)s.") % values
 
 
 # --- Recent check-ins --------------------------------------------------------------------------
@@ -590,13 +606,13 @@ def history_context(patient: Patient, *, audience: str, today: date) -> dict:
 
 def _empty_text(audience: str, *, has_plan: bool) -> str:
     if audience == "clinician":
-        return ("No care plan yet, so there is no check-in history." if not has_plan
-                else f"No check-ins in the last {WEEKS} weeks.")
+        return (_("No care plan yet, so there is no check-in history.") if not has_plan
+                else _("No check-ins in the last 12 weeks."))
     if not has_plan:
-        return ("Your dermatologist has not set up your plan yet. Once you start checking in, "
-                "your progress will show here.")
-    return (f"No check-ins in the last {WEEKS} weeks. Check in on the Today page and your "
-            "history will build up here.")
+        return _("Your dermatologist has not set up your plan yet. Once you start checking in, "
+                 "your progress will show here.")
+    return _("No check-ins in the last 12 weeks. Check in on the Today page and your "
+             "history will build up here.")
 
 
 def _full_charts(
@@ -618,7 +634,7 @@ def _full_charts(
         satisfaction=_wellbeing_chart(logged, start, today, "satisfaction"),
         itch=_wellbeing_chart(logged, start, today, "itch"),
         pulse=_pulse_chart(patient, start, today, charts.audience),
-        pulse_empty=f"No partnership answers in the last {WEEKS} weeks.",
+        pulse_empty=str(NO_ANSWERS["partnership"]),
         items=item_bars(items, current_keys),
         item_sentence=item_sentence(items, audience=charts.audience),
         recent=recent_rows(selectors.recent_checkins(patient, limit=limit)),
@@ -651,18 +667,18 @@ def _rolling_chart(patient: Patient, start: date, today: date, logged: set[date]
     rates = rolling_rates(patient, days_between(start, today), logged)
     chart = line_chart(
         rates, start=start, end=today, scale=Scale(0, 100, (0, 50, 100), "%"), key="rolling",
-        title="Steps done: 7-day rolling average", summary=rolling_summary(dict(rates), today),
-        height=150, dots=False,
+        title=_("Steps done: 7-day rolling average"),
+        summary=rolling_summary(dict(rates), today), height=150, dots=False,
     )
     return replace(chart, table=weekly_rows(rates, today),
-                   table_head=("7 days up to", "Steps done"))
+                   table_head=(_("7 days up to"), _("Steps done")))
 
 
 WELLBEING = {  # title, scale, out of, table column
-    "satisfaction": ("Satisfaction with the plan (1 = low, 5 = high)", Scale(1, 5, (1, 3, 5)), 5,
-                     "Satisfaction (1 to 5)"),
-    "itch": ("Itch or discomfort (0 = none, 10 = worst)", Scale(0, 10, (0, 5, 10)), 10,
-             "Itch (0 to 10)"),
+    "satisfaction": (gettext_lazy("Satisfaction with the plan (1 = low, 5 = high)"),
+                     Scale(1, 5, (1, 3, 5)), 5, gettext_lazy("Satisfaction (1 to 5)")),
+    "itch": (gettext_lazy("Itch or discomfort (0 = none, 10 = worst)"), Scale(0, 10, (0, 5, 10)),
+             10, gettext_lazy("Itch (0 to 10)")),
 }
 
 
@@ -675,23 +691,23 @@ def _wellbeing_chart(
     if not values:
         return None
     return line_chart(
-        values, start=start, end=today, scale=scale, key=field, title=title,
+        values, start=start, end=today, scale=scale, key=field, title=str(title),
         summary=values_summary(values, out_of=out_of, what=field), max_gap_days=ROLLING_DAYS,
-        value_name=column,
+        value_name=str(column),
     )
 
 
 ALLIANCE_SCALE = Scale(0, 10, (0, 5, 10))
-FULL_PULSE_TEXT = "All four questions (their mean)"
-ALLIANCE_NOTE = ("Ringed points: all four partnership questions (their mean). "
-                 "The others: the week's one question.")
+FULL_PULSE_TEXT = gettext_lazy("All four questions (their mean)")
+ALLIANCE_NOTE = gettext_lazy("Ringed points: all four partnership questions (their mean). "
+                             "The others: the week's one question.")
 
 
 def question_text(question: str) -> str:
     """What an alliance answer answered, in words, for the chart's table and tooltips."""
     if question == selectors.FULL_PULSE:
-        return FULL_PULSE_TEXT
-    return PARTNERSHIP_QUESTIONS.get(question, "A partnership question")
+        return str(FULL_PULSE_TEXT)
+    return str(PARTNERSHIP_QUESTIONS.get(question, _("A partnership question")))
 
 
 def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> LineChart | None:
@@ -701,12 +717,12 @@ def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> L
     if not answers:
         return None
     values = [(a.local_date, a.score) for a in answers]
-    name = "Our partnership" if audience == "patient" else "Alliance pulse"
     chart = line_chart(
         values, start=start, end=today, scale=ALLIANCE_SCALE, key="pulse",
-        title=f"{name} (0 to 10)",
+        title=_("Our partnership (0 to 10)") if audience == "patient"
+        else _("Alliance pulse (0 to 10)"),
         summary=values_summary(values, out_of=10, what="partnership"),
-        max_gap_days=ALLIANCE_LINE_GAP_DAYS, value_name="Answer",
+        max_gap_days=ALLIANCE_LINE_GAP_DAYS, value_name=_("Answer"),
     )
     return replace(
         chart,
@@ -714,8 +730,8 @@ def _pulse_chart(patient: Patient, start: date, today: date, audience: str) -> L
               for dot, a in zip(chart.dots, answers, strict=True)],
         table=[(*row, question_text(a.question)) for row, a in zip(chart.table, answers,
                                                                     strict=True)],
-        table_head=(*chart.table_head, "Question"),
+        table_head=(*chart.table_head, _("Question")),
         rings=tuple(dot for dot, a in zip(chart.dots, answers, strict=True)
                     if a.question == selectors.FULL_PULSE),
-        note=ALLIANCE_NOTE,
+        note=str(ALLIANCE_NOTE),
     )

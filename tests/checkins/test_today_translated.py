@@ -46,3 +46,17 @@ def test_a_skipped_step_without_a_reason_is_explained_in_spanish(client, patient
     }, HTTP_ACCEPT_LANGUAGE="es")
     # then
     assert "Cuéntanos por qué no hiciste Gentle cleanser." in response.content.decode()
+
+
+def test_history_in_spanish(client, patient_a, routine):
+    # given
+    client.force_login(patient_a.user)
+    client.post(reverse("today"), {"all_done": "1",
+                                   "local_date": patient_a.local_today().isoformat()})
+    # when
+    body = client.get(reverse("checkin_history"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    # then: headings, the heatmap's day labels and summaries in Spanish
+    assert "Registros, día a día" in body
+    assert "mié 25 nov (hoy): 3 de 3 pasos" in body
+    assert "Registrados 1 de" in body
+    assert "Steps done" not in body
