@@ -12,8 +12,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from .mfa_adapter import mfa_fernet
 from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, Role, User
@@ -105,12 +107,12 @@ def patient_invite(
 def _send_invitation_email(*, patient_id: int) -> None:
     patient = Patient.objects.select_related("user", "clinic", "dermatologist").get(pk=patient_id)
     context = {"patient": patient, "link": invitation_link(patient.user)}
-    send_mail(
-        subject="Your Alliance Portal invitation",
-        message=render_to_string("accounts/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[patient.user.email],
-    )
+    # The invitee's language if they have one, else the portal's default (not the inviter's).
+    with translation.override(patient.user.language or settings.LANGUAGE_CODE):
+        subject = gettext("Your Alliance Portal invitation")
+        message = render_to_string("accounts/email/invitation.txt", context)
+    send_mail(subject=subject, message=message, from_email=None,
+              recipient_list=[patient.user.email])
 
 
 def _send_existing_account_email(*, user_id: int) -> None:
@@ -118,12 +120,10 @@ def _send_existing_account_email(*, user_id: int) -> None:
     site = settings.SITE_URL.rstrip("/")
     context = {"user": user, "login_url": f"{site}{reverse('account_login')}",
                "reset_url": f"{site}{reverse('account_reset_password')}"}
-    send_mail(
-        subject="Your Alliance Portal invitation",
-        message=render_to_string("accounts/email/invitation_existing_account.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = gettext("Your Alliance Portal invitation")
+        message = render_to_string("accounts/email/invitation_existing_account.txt", context)
+    send_mail(subject=subject, message=message, from_email=None, recipient_list=[user.email])
 
 
 @transaction.atomic

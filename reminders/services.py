@@ -21,6 +21,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Patient
 from careplans.models import PlanRevision
@@ -35,7 +37,7 @@ from .timing import ReminderTiming, due_local_date, local_date_at, reminder_inst
 logger = logging.getLogger(__name__)
 
 # Names no condition or treatment: subjects show on lock screens and in inbox lists.
-SUBJECT = "Your Alliance Portal check-in"
+SUBJECT = gettext_lazy("Your Alliance Portal check-in")
 # An unsubscribe link works this long after its email was sent.
 UNSUBSCRIBE_LINK_DAYS = 60
 
@@ -243,6 +245,7 @@ class ClaimedReminder:
     clinician: str
     goal: str  # empty unless the patient chose to have it quoted (ReminderSettings.include_goal)
     name_steps: bool  # the clinic's Clinic.reminder_step_names
+    language: str = ""  # the patient's choice (User.language); blank: the portal's default
 
     def too_late(self, now: datetime) -> bool:
         """A reminder about a day is only sent on that day; a follow-up on the morning after.
@@ -260,15 +263,18 @@ def reminder_message(reminder: ClaimedReminder, step_names: list[str], *,
                 else "reminders/email/reminder.txt")
     # Email is not a secure channel: no step (medicine) names unless the clinic opted in, no
     # goal unless the patient did; the count alone says there is something to log.
-    body = render_to_string(template, {
-        "first_name": reminder.first_name, "clinician": reminder.clinician,
-        "goal": reminder.goal, "steps": step_names if reminder.name_steps else [],
-        "step_count": len(step_names),
-        "day": reminder.local_date,
-        "checkin_url": _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}"),
-        "unsubscribe_url": unsubscribe_url,
-    })
-    return ReminderMessage(to=reminder.email, subject=SUBJECT, body=body,
+    # In the patient's language: a worker has no request to take one from.
+    with translation.override(reminder.language or settings.LANGUAGE_CODE):
+        body = render_to_string(template, {
+            "first_name": reminder.first_name, "clinician": reminder.clinician,
+            "goal": reminder.goal, "steps": step_names if reminder.name_steps else [],
+            "step_count": len(step_names),
+            "day": reminder.local_date,
+            "checkin_url": _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}"),
+            "unsubscribe_url": unsubscribe_url,
+        })
+        subject = str(SUBJECT)
+    return ReminderMessage(to=reminder.email, subject=subject, body=body,
                            unsubscribe_url=unsubscribe_url)
 
 
@@ -321,7 +327,7 @@ def _claimed_columns(deliveries: QuerySet) -> QuerySet:
         "patient__user__email", "patient__dermatologist__first_name",
         "patient__dermatologist__last_name", "patient__dermatologist__email",
         "patient__profile__what_matters", "patient__reminder_settings__include_goal",
-        "patient__clinic__reminder_step_names",
+        "patient__clinic__reminder_step_names", "patient__user__language",
     )
 
 
@@ -351,14 +357,14 @@ def _claimed(delivery_id: int) -> ClaimedReminder | None:
 
 def _claimed_of(row: tuple) -> ClaimedReminder:
     (pk, patient_id, local_date, kind, channel, zone, first_name, email,
-     c_first, c_last, c_email, goal, include_goal, name_steps) = row
+     c_first, c_last, c_email, goal, include_goal, name_steps, language) = row
     clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)
     return ClaimedReminder(
         pk=pk, patient_id=patient_id, kind=kind, channel=channel, timezone=zone,
         first_name=first_name, email=email,
         local_date=Delivery._meta.get_field("local_date").to_python(local_date),
         clinician=clinician.display_name, goal=(goal or "") if include_goal else "",
-        name_steps=bool(name_steps),
+        name_steps=bool(name_steps), language=language or "",
     )
 
 

@@ -19,8 +19,6 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # sign-in and error pages were marked first (issue 16); the clinic's pages and the emails are
 # next. Goal: an empty list.
 NOT_YET_TRANSLATED = frozenset({
-    "accounts/email/invitation.txt",
-    "accounts/email/invitation_existing_account.txt",
     "accounts/patient_invite.html",
     "clinic/_fit_panel.html",
     "clinic/audit_log.html",
@@ -33,8 +31,6 @@ NOT_YET_TRANSLATED = frozenset({
     "flags/_work.html",
     "flags/flag_detail.html",
     "flags/queue.html",
-    "reminders/email/follow_up.txt",
-    "reminders/email/reminder.txt",
 })
 
 

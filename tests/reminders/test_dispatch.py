@@ -187,3 +187,16 @@ def test_clinicians_see_the_last_14_days_of_reminders(client, london, staff, der
     assert "already checked in" in text
     assert "Failed" in text
     assert len(body.context["deliveries"]) == 3
+
+
+def test_a_patient_who_chose_spanish_gets_the_reminder_in_spanish(london):
+    # given
+    london.user.language = "es"
+    london.user.save(update_fields=["language"])
+    (delivery_id,) = services.reminders_claim(now=EVENING_IN_LONDON)
+    # when: the worker sends it (no request, no active language of the patient's)
+    assert services.reminder_send(delivery_id=delivery_id, now=EVENING_IN_LONDON) == "sent"
+    # then
+    (email,) = mail.outbox
+    assert email.subject == "Tu registro en Alliance Portal"
+    assert "Recibes este mensaje porque tienes activados los recordatorios" in email.body
