@@ -1,5 +1,5 @@
 /* The installable portal, on every page (templates/pwa/_head.html):
-   - registers the service worker (/sw.js);
+   - registers the service worker (/sw.js) once someone is signed in;
    - on Today, a check-in made with no connection is kept on this phone (offline-queue.js) and
      sent when the connection returns (Background Sync where the browser has it, otherwise
      when the phone is back online or on the next page); the status line says which;
@@ -20,6 +20,11 @@
       for (const name of await caches.keys()) await caches.delete(name);
     }
     if (queue) await queue.forget();
+    if (hasWorker) {
+      for (const registration of await navigator.serviceWorker.getRegistrations()) {
+        await registration.unregister();
+      }
+    }
   }
 
   // Sign-out: clear first, then let the form go (the response also says Clear-Site-Data).
@@ -37,7 +42,8 @@
       .forEach((name) => caches.delete(name))).catch(() => null);
   }
 
-  if (hasWorker) {
+  if (hasWorker && user) {
+    // Registered once someone signs in: the worker serves no one before that.
     navigator.serviceWorker.register(script.dataset.sw, {scope: "/"}).catch(() => null);
     if (user && location.pathname === today && !navigator.serviceWorker.controller) {
       // The first visit was not served through the worker: ask it to keep Today now.
@@ -60,11 +66,15 @@
 
   function report(result) {
     if (!result) return;
-    if (result.sent) say("sent");
-    if (result.refused) say("refused");
-    if (result.signIn && result.waiting) say("signIn");
+    if (result.failed) say("saved");  // still on the phone: the next try sends it
+    else if (result.refused) say("refused");
+    else if (result.signIn && result.waiting) say("signIn");
+    else if (result.sent) say("sent");
+    else if (status && status.querySelector(".offline-sending")) status.replaceChildren();
   }
 
+  /* Send what this user has waiting. One sender at a time: the worker when it controls the
+     page (its Background Sync may be sending too), else this page. */
   async function send() {
     if (!queue || !user) return;
     const mine = (await queue.all()).filter((entry) => entry.user === user);
@@ -74,10 +84,15 @@
       return;
     }
     say("sending");
+    const worker = hasWorker && navigator.serviceWorker.controller;
+    if (worker) {
+      worker.postMessage({type: "send-queue"});  // it answers with a "portal-queue" message
+      return;
+    }
     try {
       report(await queue.flush(today, script.dataset.userHeader));
     } catch (error) {
-      say("saved");  // still on the phone: the next try sends it
+      report({failed: true});
     }
   }
 

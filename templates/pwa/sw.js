@@ -124,8 +124,14 @@ async function tellPages(message) {
 
 async function sendQueue() {
   if (!self.PortalQueue) return;
-  const result = await self.PortalQueue.flush(CONFIG.today, CONFIG.userHeader);
+  let result;
+  try {
+    result = await self.PortalQueue.flush(CONFIG.today, CONFIG.userHeader);
+  } catch (error) {
+    result = {failed: true};
+  }
   await tellPages({type: "portal-queue", result: result});
+  if (result.failed) throw new Error("not sent yet");  // Background Sync tries again later
 }
 
 self.addEventListener("sync", (event) => {
@@ -139,6 +145,6 @@ self.addEventListener("message", (event) => {
     const request = new Request(CONFIG.today, {credentials: "same-origin"});
     event.waitUntil(fetch(request).then((response) => keepToday(request, response)).catch(() => null));
   } else if (data.type === "send-queue") {
-    event.waitUntil(sendQueue());
+    event.waitUntil(sendQueue().catch(() => null));
   }
 });
