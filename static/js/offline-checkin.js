@@ -77,8 +77,13 @@
      page (its Background Sync may be sending too), else this page. */
   async function send() {
     if (!queue || !user) return;
-    const mine = (await queue.all()).filter((entry) => entry.user === user);
-    if (!mine.length) return;
+    const entries = await queue.all();
+    for (const entry of entries) {
+      // Someone else's check-in (their session ended without signing out) never stays
+      // under this user, nor is sent as them.
+      if (entry.user !== user) await queue.remove(entry.key);
+    }
+    if (!entries.some((entry) => entry.user === user)) return;
     if (!navigator.onLine) {
       say("saved");
       return;

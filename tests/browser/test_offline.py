@@ -169,3 +169,30 @@ def test_signing_out_clears_the_copies_and_the_queue(live_server, page, patient_
     assert "alliance-portal" not in names
     assert page.evaluate("navigator.serviceWorker.getRegistrations()"
                          ".then(registrations => registrations.length)") == 0
+
+
+def test_the_next_user_of_the_browser_finds_nothing_of_the_last(
+    live_server, page, patient_a, patient_b, derm, routine
+):
+    # given: patient A's Today kept and a check-in of A's waiting; A's session then ends
+    # without signing out
+    backdated_revision(patient_b, author=derm, number=1, effective_from=routine.effective_from,
+                       items=[item_draft(name="Barrier cream", kind="skincare", position=1)])
+    signed_in_and_kept(page, live_server, patient_a)
+    page.context.set_offline(True)
+    page.goto(f"{live_server.url}/today/")
+    page.get_by_role("button", name="I did everything").click()
+    page.get_by_text("Saved on this phone, will send when online.").wait_for()
+    tag_a = page.locator("#pwa-script").get_attribute("data-user")
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    page.get_by_text("Sign in again to send it.").wait_for()  # kept for A, not sent
+    # when: patient B signs in on the same browser
+    log_in(page, live_server, patient_b.user.email)
+    page.wait_for_url(f"{live_server.url}/today/")
+    page.get_by_text("Barrier cream").first.wait_for()
+    page.wait_for_function("PortalQueue.all().then(entries => entries.length === 0)")
+    # then: A's copy and A's check-in are gone, and nothing was saved for either
+    names = page.evaluate("caches.keys()")
+    assert f"today-{tag_a}" not in names
+    assert not CheckIn.objects.exists()
