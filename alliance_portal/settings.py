@@ -90,6 +90,8 @@ MIDDLEWARE = [
     # Outside the session middleware (it sees the session cookie set), inside WhiteNoise (static
     # files keep their caching): responses to signed-in requests are Cache-Control: no-store.
     "core.middleware.NoStoreMiddleware",
+    # Signing out clears the service worker's copies and the offline queue (core/pwa.py).
+    "core.pwa.ClearSiteDataOnSignOut",
     # Before anything reads request.POST: a form body not in UTF-8 is a 400, not a 500.
     "core.middleware.UnreadableBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -180,3 +180,23 @@ class AttentionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for patient {self.patient_id}"
+
+
+class SubmissionKey(models.Model):
+    """A check-in submission already applied, named by the key its phone generated
+    (``crypto.randomUUID``): a check-in queued offline may be sent twice (Background Sync and
+    the page both retrying, a lost response), and a replay must not save it again, nor
+    overwrite what the patient changed since."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    key = models.UUIDField()
+    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "key"], name="one_submission_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.key} of patient {self.patient_id}"

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,6 +23,7 @@ from .models import (
     CheckIn,
     SideEffect,
     StepLog,
+    SubmissionKey,
 )
 from .selectors import match_answers, schedule_on, step_key
 from .signals import attention_requested
@@ -134,6 +136,22 @@ def safe_enqueue(send: Callable[[], object], what: str) -> None:
                        exc_info=True)
 
 
+BAD_SUBMISSION_KEY = (
+    "This check-in could not be read (its key is not valid). Please check in again."
+)
+
+
+def submission_key_parse(raw: str | None) -> UUID | None:
+    """The ``idempotency_key`` a phone sends with a check-in (``crypto.randomUUID``); ``None``
+    when there is none (a form posted without JavaScript). Anything else is refused."""
+    if not raw:
+        return None
+    try:
+        return UUID(raw)
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError(BAD_SUBMISSION_KEY) from None
+
+
 @transaction.atomic
 def checkin_submit(
     *,
@@ -144,6 +162,7 @@ def checkin_submit(
     wellbeing: Wellbeing | None = None,
     pulse: dict[str, int] | None = None,
     partnership: int | None = None,
+    submission_key: UUID | None = None,
 ) -> CheckIn:
     """Create or replace the patient's check-in for ``local_date``.
 
@@ -159,7 +178,17 @@ def checkin_submit(
     with the question ``partnership_question_due`` asks that day; a full check-in on a day
     that asks one records the question even when skipped. The one-tap check-in
     (``wellbeing=None``) keeps whatever the day had.
+    ``submission_key`` names the submission (a phone's offline queue sends one): a key this
+    patient already sent returns the check-in it saved, writing nothing, so a replay neither
+    saves twice nor overwrites a later change. Two replays racing past the look-up both write
+    the same answers into the day's one row (the upsert below), and the key is stored once.
     """
+    if submission_key is not None:
+        applied = CheckIn.objects.filter(
+            pk__in=SubmissionKey.objects.filter(patient=patient, key=submission_key)
+            .values("checkin_id")).first()
+        if applied is not None:
+            return applied
     check_date(local_date, today=patient.local_date(now))
     revision_id, steps = schedule_on(patient, local_date)
     if revision_id is None or not steps:
@@ -197,6 +226,11 @@ def checkin_submit(
         _save_pulse(checkin, pulse)
     if wellbeing is not None and checkin.side_effect == SideEffect.SEVERE:
         _request_attention(checkin, AttentionRequest.Kind.SEVERE_SIDE_EFFECT, now)
+    if submission_key is not None:
+        SubmissionKey.objects.bulk_create(
+            [SubmissionKey(patient=patient, key=submission_key, checkin=checkin, created_at=now)],
+            ignore_conflicts=True,
+        )
     return checkin
 
 

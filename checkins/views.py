@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.utils.translation import ngettext
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
+from core.pwa import PWA_USER_HEADER, pwa_user_tag
 
 from . import selectors, services
 from .forms import CheckInForm, initial_from
@@ -35,16 +37,20 @@ def today(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     now = timezone.now()
     window = services.allowed_dates(today=patient.local_date(now))
-    if request.method == "POST" and "all_done" in request.POST:
-        quick = _all_done(request, patient, now, window)
+    date_error = None
+    try:
+        key = services.submission_key_parse(request.POST.get("idempotency_key"))
+    except ValidationError as error:  # nothing is saved; the page says why
+        date_error, key = error.messages[0], None
+    if request.method == "POST" and "all_done" in request.POST and date_error is None:
+        quick = _all_done(request, patient, now, window, key)
         if quick is not None:
             return quick
-    date_error = None
     try:
         local_date = _chosen_date(request, window)
         services.check_date(local_date, today=window[0])
     except ValidationError as error:
-        date_error = error.messages[0]
+        date_error = date_error or error.messages[0]
         local_date = window[0]
     schedules = selectors.schedules_on([(patient.pk, day) for day in window])
     revision_id, steps = schedules[(patient.pk, local_date)]
@@ -57,28 +63,31 @@ def today(request: HttpRequest) -> HttpResponse:
             patient, local_date, pulse_is_due=ask_pulse) if steps else "",
     )
     if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
-        checkin = _submit(request, patient, local_date, form, now)
+        checkin = _submit(request, patient, local_date, form, now, key)
         if checkin:
             messages.success(request, _thanks(checkin, local_date, window[0]))
             return redirect(f"{reverse('today')}?date={local_date.isoformat()}")
-    return render(request, "checkins/today.html", {
+    response = render(request, "checkins/today.html", {
         "patient": patient, "local_date": local_date, "form": form, "saved": saved,
         "is_today": local_date == window[0], "date_error": date_error,
         "has_plan": schedules[(patient.pk, window[0])][0] is not None,
         "plan_in_effect": revision_id is not None,
         "backfill": _backfill_days(patient, window[1:], schedules),
     }, status=400 if request.method == "POST" and date_error else 200)
+    if local_date == window[0]:  # the service worker keeps today's page, under this tag
+        response[PWA_USER_HEADER] = pwa_user_tag(request.user)  # (core/pwa.py)
+    return response
 
 
 def _all_done(
-    request: HttpRequest, patient: object, now: datetime, window: list[date]
+    request: HttpRequest, patient: object, now: datetime, window: list[date], key: UUID | None
 ) -> HttpResponse | None:
     """The one-tap check-in: straight to the service, no form to build. On a refusal (a date
     outside the window, nothing due) it returns None and the page explains."""
     try:
         local_date = _chosen_date(request, window)
         checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None,
-                                          now=now)
+                                          now=now, submission_key=key)
     except ValidationError:
         return None
     messages.success(request, _thanks(checkin, local_date, window[0]))
@@ -86,14 +95,15 @@ def _all_done(
 
 
 def _submit(
-    request: HttpRequest, patient: object, local_date: date, form: CheckInForm, now: datetime
+    request: HttpRequest, patient: object, local_date: date, form: CheckInForm, now: datetime,
+    key: UUID | None,
 ):
     try:
         if form.is_valid():
             return services.checkin_submit(
                 patient=patient, local_date=local_date, answers=form.answers(), now=now,
                 wellbeing=form.wellbeing(), pulse=form.pulse(),
-                partnership=form.partnership(),
+                partnership=form.partnership(), submission_key=key,
             )
     except ValidationError as error:
         form.add_error(None, error)

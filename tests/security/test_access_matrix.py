@@ -81,6 +81,9 @@ ADMIN = Expect(*(REDIRECT,) * 7, *(ANY_BUT_5XX,) * 3)
 EXPECTED: dict[str, Expect] = {
     "home": Expect(*(REDIRECT,) * 10),
     "healthz": Expect(*(200,) * 10),
+    # The installable portal (core/pwa.py): browsers fetch both without cookies.
+    "pwa_manifest": Expect(*(200,) * 10),
+    "pwa_service_worker": Expect(*(200,) * 10),
     "access_log": PATIENT_PAGE,
     # The Account page's language form: anyone signed in, their own account only; POST only.
     "language_choose": Expect(LOGIN, *(405,) * 9),

@@ -143,6 +143,10 @@ CHECKIN: dict[str, tuple[Change, str]] = {
         "the 3 days before only"),
     "date impossible": ({"local_date": NOT_A_DATE}, "valid date"),
     "date wrong type": ({"local_date": "yesterday"}, "valid date"),
+    # The offline queue's idempotency key (a UUID from crypto.randomUUID).
+    "idempotency key not a uuid": ({"idempotency_key": "not-a-key"}, "key is not valid"),
+    "idempotency key huge": ({"idempotency_key": HUGE}, "key is not valid"),
+    "idempotency key with a null character": ({"idempotency_key": NUL}, "key is not valid"),
 }
 
 
@@ -166,6 +170,7 @@ ONE_TAP: dict[str, tuple[str, str]] = {
     "impossible date": (NOT_A_DATE, "valid date"),
     "not a date": ("<script>", "valid date"),
     "huge": (HUGE, "valid date"),
+    "bad idempotency key": ("key:not-a-key", "key is not valid"),
 }
 
 
@@ -175,10 +180,14 @@ def test_one_tap_check_in_for_a_bad_date_is_refused_and_saves_nothing(client, wo
     raw, message = ONE_TAP[case]
     if raw == "tomorrow":
         raw = (world.a.local_today() + timedelta(days=1)).isoformat()
+    body = {"all_done": "1", "local_date": raw}
+    if raw.startswith("key:"):
+        body = {"all_done": "1", "local_date": world.a.local_today().isoformat(),
+                "idempotency_key": raw.removeprefix("key:")}
     client.force_login(world.a.user)
     before = snapshot()
     # when
-    response = client.post(reverse("today"), {"all_done": "1", "local_date": raw})
+    response = client.post(reverse("today"), body)
     # then
     assert response.status_code == 400
     assert_refused(response, message, before)
