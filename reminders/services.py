@@ -29,7 +29,14 @@ from checkins.selectors import schedules_on
 from core.periodic import each_isolated
 
 from .channels import CHANNELS, ReminderMessage
-from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings, UnsubscribeLink
+from .models import (
+    DEFAULT_TIME,
+    EVERY_DAY,
+    Delivery,
+    PushSubscription,
+    ReminderSettings,
+    UnsubscribeLink,
+)
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 logger = logging.getLogger(__name__)
@@ -436,3 +443,24 @@ def reminder_record_failure(*, delivery_id: int, error: str, final: bool) -> Non
     if final:
         updates["status"] = Delivery.Status.FAILED
     Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.CLAIMED).update(**updates)
+
+
+# --- Push subscriptions (reminders on the patient's phones) ------------------------------------
+
+def push_subscription_save(*, patient: Patient, endpoint: str, p256dh: str, auth: str,
+                           now: datetime) -> PushSubscription:
+    """Record (or refresh) one browser's subscription for ``patient``. An endpoint is one
+    browser profile: if another patient subscribed it before (a shared phone), it is theirs no
+    longer, so their reminders stop going to a phone someone else now uses."""
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={"patient": patient, "p256dh": p256dh, "auth": auth, "failure_count": 0},
+        create_defaults={"patient": patient, "p256dh": p256dh, "auth": auth, "created_at": now},
+    )
+    return subscription
+
+
+def push_subscription_delete(*, patient: Patient, endpoint: str) -> int:
+    """Forget one of ``patient``'s subscriptions (never another patient's); the number deleted."""
+    deleted, _ = PushSubscription.objects.filter(patient=patient, endpoint=endpoint).delete()
+    return deleted
