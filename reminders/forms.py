@@ -1,14 +1,13 @@
 import base64
 import binascii
 import string
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django import forms
-from django.conf import settings
 
 from careplans.describe import WEEKDAY_NAMES
 
+from .channels import push_endpoint_allowed
 from .models import Channel, ReminderSettings
 
 
@@ -37,6 +36,9 @@ class ReminderSettingsForm(forms.ModelForm):
         return days
 
 
+BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
+
+
 def _b64url_bytes(value: str) -> bytes | None:
     """The bytes of unpadded base64url text, or None if it is not exactly that."""
     if not value or not set(value) <= BASE64URL:
@@ -45,9 +47,6 @@ def _b64url_bytes(value: str) -> bytes | None:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
         return None
-
-
-BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 class PushSubscriptionForm(forms.Form):
@@ -60,18 +59,9 @@ class PushSubscriptionForm(forms.Form):
 
     def clean_endpoint(self) -> str:
         endpoint = self.cleaned_data["endpoint"]
-        try:
-            url = urlsplit(endpoint)
-            host = (url.hostname or "").lower()
-            port = url.port
-        except ValueError:
-            raise forms.ValidationError(_ENDPOINT_ERROR) from None
-        insecure_ok = settings.WEBPUSH_ALLOW_HTTP  # tests' local fake push service only
-        secure = url.scheme == "https" and port in (None, 443)
-        control = any(ch.isspace() or ord(ch) < 32 for ch in endpoint)
-        if (not (secure or (insecure_ok and url.scheme in ("http", "https"))) or control
-                or url.username or url.password or url.fragment or not _push_service(host)):
-            raise forms.ValidationError(_ENDPOINT_ERROR)
+        if not push_endpoint_allowed(endpoint):
+            raise forms.ValidationError(
+                "The endpoint is not an https address of a known push service.")
         return endpoint
 
     def clean_p256dh(self) -> str:
@@ -92,11 +82,3 @@ class PushSubscriptionForm(forms.Form):
         if raw is None or len(raw) != 16:
             raise forms.ValidationError("The auth secret is not 16 bytes in base64url.")
         return secret
-
-
-_ENDPOINT_ERROR = "The endpoint is not an https address of a known push service."
-
-
-def _push_service(host: str) -> bool:
-    return any(host == allowed or (allowed.startswith(".") and host.endswith(allowed))
-               for allowed in settings.WEBPUSH_SERVICE_HOSTS)
