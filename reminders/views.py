@@ -31,6 +31,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         "form": form, "patient": patient, "enabled": saved.enabled,
         # Shown in the patient's zone (core.viewer_timezone), which the page names.
         "upcoming": next_reminder_for(patient, saved, timezone.now()),
+        "push": services.push_enabled_for(patient),
     })
 
 

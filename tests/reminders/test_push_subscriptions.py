@@ -124,3 +124,29 @@ def test_push_endpoints_need_the_csrf_token_a_page_gave(patient_a, push_on, name
     assert forged.status_code == 403
     assert genuine.status_code in (200, 201)
     assert PushSubscription.objects.exists() is (name == "push_subscribe")
+
+
+def test_the_reminders_page_says_nothing_of_push_while_it_is_off(client, patient_a):
+    # given
+    client.force_login(patient_a.user)
+    # when
+    html = client.get(reverse("reminder_settings")).content.decode()
+    # then
+    assert "data-push" not in html
+    assert "push.js" not in html
+    assert "this phone" not in html
+
+
+def test_the_reminders_page_offers_this_phone_when_push_is_on(client, patient_a, settings):
+    # given
+    settings.WEBPUSH_ENABLED = True
+    settings.VAPID_PUBLIC_KEY = "BPublicKeyForTheTest"
+    client.force_login(patient_a.user)
+    # when
+    html = client.get(reverse("reminder_settings")).content.decode()
+    # then: the button (shown by push.js) and the sentence for a browser without it
+    assert 'data-public-key="BPublicKeyForTheTest"' in html
+    assert f'data-subscribe-url="{reverse("push_subscribe")}"' in html
+    assert "Send reminders to this phone</button>" in html
+    assert "need the portal installed as an app on your phone, with JavaScript on" in html
+    assert "/static/js/push.js" in html
