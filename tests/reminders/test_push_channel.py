@@ -252,3 +252,34 @@ def test_an_endpoint_that_is_not_a_push_service_is_never_posted_to(patient, push
     assert not PushSubscription.objects.exists()
     assert len(mail.outbox) == 1
 
+
+
+def test_no_push_before_the_patients_reminder_time(patient, push_service, monkeypatch):
+    # given: 19:59 in London, the default reminder time is 20:00
+    subscribe(patient, push_service)
+    # when
+    with time_machine.travel(datetime(2026, 11, 25, 19, 59, tzinfo=UTC), tick=False):
+        run_dispatch(monkeypatch)
+    # then
+    assert push_service.received == []
+    assert not Delivery.objects.exists()
+
+
+def test_the_next_morning_follow_up_is_a_second_push_about_yesterday(patient, push_service,
+                                                                      monkeypatch):
+    # given: a clinic that follows up at 09:00; the evening's push went, nothing was logged
+    patient.clinic.reminder_follow_up = True
+    patient.clinic.save()
+    private_key, auth = subscribe(patient, push_service)
+    with time_machine.travel(EVENING, tick=False):
+        run_dispatch(monkeypatch)
+    # when: the next morning, twice
+    with time_machine.travel(datetime(2026, 11, 26, 9, 30, tzinfo=UTC), tick=False):
+        run_dispatch(monkeypatch)
+        run_dispatch(monkeypatch)
+    # then: the follow-up, no more
+    assert len(push_service.received) == 2
+    follow_up = decrypt(push_service.received[1][2], private_key, auth)
+    assert follow_up["body"] == "Yesterday's check-in is still open."
+    assert follow_up["url"].endswith("?date=2026-11-25")
+    assert mail.outbox == []
