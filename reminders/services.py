@@ -532,10 +532,3 @@ def push_outcome_record(*, outcome: PushOutcome, now: datetime) -> None:
         PushSubscription.objects.filter(pk__in=outcome.failed,
                                         failure_count__gte=PUSH_MAX_FAILURES).delete()
 
-
-def push_enabled_for(patient: Patient) -> dict[str, object]:
-    """What the Reminders page's push section needs: nothing at all while push is off."""
-    if not settings.WEBPUSH_ENABLED:
-        return {"enabled": False}
-    return {"enabled": True, "public_key": settings.VAPID_PUBLIC_KEY,
-            "phones": PushSubscription.objects.filter(patient=patient).count()}

@@ -13,7 +13,7 @@ from accounts.selectors import patient_of
 
 from . import services
 from .forms import PushSubscriptionForm, ReminderSettingsForm
-from .selectors import next_reminder_for
+from .selectors import next_reminder_for, push_optin_for
 
 
 @patient_required
@@ -31,7 +31,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         "form": form, "patient": patient, "enabled": saved.enabled,
         # Shown in the patient's zone (core.viewer_timezone), which the page names.
         "upcoming": next_reminder_for(patient, saved, timezone.now()),
-        "push": services.push_enabled_for(patient),
+        "push": push_optin_for(patient),
     })
 
 
