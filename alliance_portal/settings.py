@@ -337,6 +337,21 @@ if any(_vapid) and not all(_vapid):
         "Push reminders need VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together.")
 if VAPID_SUBJECT and not VAPID_SUBJECT.startswith(("mailto:", "https://")):
     raise ImproperlyConfigured("VAPID_SUBJECT is a mailto: address or an https:// URL.")
+
+
+def _b64url_length(text: str) -> int:
+    try:
+        return len(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        return -1
+
+
+# Checked at start-up, never echoed (the private key is a secret).
+for _name, _value, _length in (("VAPID_PUBLIC_KEY", VAPID_PUBLIC_KEY, 65),
+                               ("VAPID_PRIVATE_KEY", VAPID_PRIVATE_KEY, 32)):
+    if _value and _b64url_length(_value) != _length:
+        raise ImproperlyConfigured(
+            f"{_name} is not a key made by `manage.py vapid_keys` (base64url, {_length} bytes).")
 WEBPUSH_ENABLED = all(_vapid)
 # Where the server may POST a push: the browsers' push services only, so a forged subscription
 # cannot aim the server at another host (exact hosts, or a leading dot for a domain's hosts).
