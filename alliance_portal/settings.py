@@ -341,6 +341,45 @@ AUDIT_PARTITIONS_AHEAD_MONTHS = env.int("AUDIT_PARTITIONS_AHEAD_MONTHS", default
 # A claimed reminder not sent after this long (broker down, worker killed) is offered again.
 REMINDER_STALE_CLAIM_SECONDS = env.int("REMINDER_STALE_CLAIM_SECONDS", default=120)
 
+# Web Push (reminders.push): on only when all three are set (`manage.py vapid_keys` makes a pair).
+# The public key is the browser's applicationServerKey (base64url, uncompressed P-256 point); the
+# private key signs each push (base64url, 32 bytes); the subject tells push services whom to call.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="").strip()
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="").strip()
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="").strip()
+_vapid = (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT)
+if any(_vapid) and not all(_vapid):
+    raise ImproperlyConfigured(
+        "Push reminders need VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together.")
+if VAPID_SUBJECT and not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured("VAPID_SUBJECT is a mailto: address or an https:// URL.")
+
+
+def _b64url_length(text: str) -> int:
+    try:
+        return len(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        return -1
+
+
+# Checked at start-up, never echoed (the private key is a secret).
+for _name, _value, _length in (("VAPID_PUBLIC_KEY", VAPID_PUBLIC_KEY, 65),
+                               ("VAPID_PRIVATE_KEY", VAPID_PRIVATE_KEY, 32)):
+    if _value and _b64url_length(_value) != _length:
+        raise ImproperlyConfigured(
+            f"{_name} is not a key made by `manage.py vapid_keys` (base64url, {_length} bytes).")
+WEBPUSH_ENABLED = all(_vapid)
+# Where the server may POST a push: the browsers' push services only, so a forged subscription
+# cannot aim the server at another host (exact hosts, or a leading dot for a domain's hosts).
+WEBPUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",  # Chrome, Edge on Android, Samsung Internet
+    "updates.push.services.mozilla.com",  # Firefox
+    ".push.apple.com",  # Safari (web.push.apple.com)
+    ".notify.windows.com",  # Edge on Windows
+)
+# Tests only (a local fake push service over http); deliberately not read from the environment.
+WEBPUSH_ALLOW_HTTP = False
+
 # The bare comparison view of benchmarks/checkin_throughput.py (core.views.bench_noop).
 BENCHMARK_ENDPOINTS = env.bool("ALLIANCE_BENCHMARK_ENDPOINTS", default=False)
 

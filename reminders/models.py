@@ -21,6 +21,9 @@ EVERY_DAY = "0123456"
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
+    # Not chosen in the settings form: a reminder goes to the patient's phones while they have a
+    # push subscription (PushSubscription), by email otherwise. Recorded on Delivery.channel.
+    PUSH = "push", _("Push notification")
 
 
 class ReminderSettings(models.Model):
@@ -101,3 +104,22 @@ class UnsubscribeLink(models.Model):
 
     def __str__(self) -> str:
         return f"Unsubscribe link of patient {self.patient_id} issued {self.issued_at:%Y-%m-%d}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (``PushSubscription.toJSON()``), made when the patient
+    asks for reminders on that phone. The endpoint is the push service's URL for it; the keys
+    encrypt each payload for that browser alone (RFC 8291)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE,
+                                related_name="push_subscriptions")
+    endpoint = models.CharField(max_length=1024, unique=True)
+    p256dh = models.CharField(max_length=100)  # base64url, uncompressed P-256 point (87 chars)
+    auth = models.CharField(max_length=32)  # base64url, 16 bytes (22 chars)
+    created_at = models.DateTimeField()
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    # Failed pushes since the last success; at PUSH_MAX_FAILURES the subscription is dropped.
+    failure_count = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk} of patient {self.patient_id}"

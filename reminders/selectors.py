@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.conf import settings
+
 from accounts.models import Patient
 from checkins.models import CheckIn
 from checkins.selectors import schedules_on
 
-from .models import Delivery
+from .models import Delivery, PushSubscription
 from .timing import ReminderTiming, next_reminder, upcoming_reminders
 
 
@@ -37,3 +39,12 @@ def _settled(patient: Patient, days: list[date]) -> set[date]:
 def _nothing_due(patient: Patient, days: list[date]) -> set[date]:
     schedules = schedules_on([(patient.pk, day) for day in days])
     return {day for day in days if not schedules[(patient.pk, day)][1]}
+
+
+def push_optin_for(patient: Patient) -> dict[str, object]:
+    """What the Reminders page's "this phone" section needs (reminders/_push.html): nothing
+    while push is off (no VAPID keys), else the public key and how many phones are subscribed."""
+    if not settings.WEBPUSH_ENABLED:
+        return {"enabled": False}
+    return {"enabled": True, "public_key": settings.VAPID_PUBLIC_KEY,
+            "phones": PushSubscription.objects.filter(patient=patient).count()}

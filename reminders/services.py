@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Patient
 from careplans.models import PlanRevision
@@ -30,8 +30,24 @@ from checkins.models import CheckIn
 from checkins.selectors import schedules_on
 from core.periodic import each_isolated
 
-from .channels import CHANNELS, ReminderMessage
-from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings, UnsubscribeLink
+from .channels import (
+    CHANNELS,
+    PUSH,
+    PushMessage,
+    PushOutcome,
+    PushServiceUnavailable,
+    PushTarget,
+    ReminderMessage,
+)
+from .models import (
+    DEFAULT_TIME,
+    EVERY_DAY,
+    Channel,
+    Delivery,
+    PushSubscription,
+    ReminderSettings,
+    UnsubscribeLink,
+)
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 logger = logging.getLogger(__name__)
@@ -397,16 +413,33 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
     """Mark sent first, send last, then commit. The conditional UPDATE is the claim check: it
     locks the row and re-reads its status, so a concurrent send of the same delivery waits,
     then finds it sent. A failed send rolls the mark back. The only window for a duplicate
-    (killed after the message left, before COMMIT) is one round trip; SMTP cannot close it."""
-    with transaction.atomic():
-        if not step_names:
-            return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
-        if not _mark_sent(reminder.pk, now):
-            return _skip_changed(reminder.pk)
-        token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
-        CHANNELS[reminder.channel].send(
-            reminder_message(reminder, step_names, unsubscribe_token=token))
-        return Delivery.Status.SENT
+    (killed after the message left, before COMMIT) is one round trip; SMTP cannot close it.
+
+    The one delivery goes to the patient's phones if push is configured and they subscribed
+    one, by email otherwise, or if no phone took it and none may later (every subscription
+    gone or refused). What the push services answered is recorded after the transaction, so
+    a retry's rollback keeps it."""
+    pushed: PushOutcome | None = None
+    try:
+        with transaction.atomic():
+            if not step_names:
+                return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
+            if not _mark_sent(reminder.pk, now):
+                return _skip_changed(reminder.pk)
+            if targets := _push_targets(reminder.patient_id):
+                pushed = PUSH.send(targets, push_message(reminder, now))
+                if pushed.delivered:
+                    Delivery.objects.filter(pk=reminder.pk).update(channel=Channel.PUSH)
+                    return Delivery.Status.SENT
+                if pushed.unavailable:
+                    raise PushServiceUnavailable
+            token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
+            CHANNELS[reminder.channel].send(
+                reminder_message(reminder, step_names, unsubscribe_token=token))
+            return Delivery.Status.SENT
+    finally:
+        if pushed is not None:
+            push_outcome_record(outcome=pushed, now=now)
 
 
 def _skip(delivery_id: int, reason: str) -> str:
@@ -442,3 +475,65 @@ def reminder_record_failure(*, delivery_id: int, error: str, final: bool) -> Non
     if final:
         updates["status"] = Delivery.Status.FAILED
     Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.CLAIMED).update(**updates)
+
+
+# --- Push subscriptions (reminders on the patient's phones) ------------------------------------
+
+def push_subscription_save(*, patient: Patient, endpoint: str, p256dh: str, auth: str,
+                           now: datetime) -> PushSubscription:
+    """Record (or refresh) one browser's subscription for ``patient``. An endpoint is one
+    browser profile: if another patient subscribed it before (a shared phone), it is theirs no
+    longer, so their reminders stop going to a phone someone else now uses."""
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={"patient": patient, "p256dh": p256dh, "auth": auth, "failure_count": 0},
+        create_defaults={"patient": patient, "p256dh": p256dh, "auth": auth, "created_at": now},
+    )
+    return subscription
+
+
+def push_subscription_delete(*, patient: Patient, endpoint: str) -> int:
+    """Forget one of ``patient``'s subscriptions (never another patient's); the number deleted."""
+    deleted, _ = PushSubscription.objects.filter(patient=patient, endpoint=endpoint).delete()
+    return deleted
+
+
+# Consecutive failed pushes (no success between) after which a subscription is dropped: several
+# days of retried reminders, so a push service's outage of a day or two loses nobody.
+PUSH_MAX_FAILURES = 20
+
+
+def _push_targets(patient_id: int) -> list[PushTarget]:
+    if not settings.WEBPUSH_ENABLED:
+        return []
+    return [PushTarget(*row) for row in PushSubscription.objects.filter(patient_id=patient_id)
+            .order_by("pk").values_list("pk", "endpoint", "p256dh", "auth")]
+
+
+def push_message(reminder: ClaimedReminder, now: datetime) -> PushMessage:
+    """The push for one reminder: that a check-in is waiting, and the link to it; nothing
+    about the patient's care (lock screens, shared phones). Held by the push service until
+    the end of the patient's day at most: a reminder about a day is no use the next."""
+    body = (gettext("Yesterday's check-in is still open.")
+            if reminder.kind == Delivery.Kind.FOLLOW_UP else gettext("Time for your check-in."))
+    url = _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}")
+    midnight = reminder_instant(local_date_at(now, reminder.timezone) + timedelta(days=1),
+                                datetime.min.time(), reminder.timezone)
+    ttl = max(60, int((midnight - now).total_seconds()))
+    return PushMessage(title=gettext("Alliance Portal"), body=body, url=url, ttl=ttl)
+
+
+def push_outcome_record(*, outcome: PushOutcome, now: datetime) -> None:
+    """Subscriptions that took the push are healthy again; gone ones (404/410) are deleted;
+    refused or unreachable ones count a failure, and go after ``PUSH_MAX_FAILURES`` in a row."""
+    if outcome.delivered:
+        PushSubscription.objects.filter(pk__in=outcome.delivered).update(
+            last_success_at=now, failure_count=0)
+    if outcome.gone:
+        PushSubscription.objects.filter(pk__in=outcome.gone).delete()
+    if outcome.failed:
+        PushSubscription.objects.filter(pk__in=outcome.failed).update(
+            failure_count=F("failure_count") + 1)
+        PushSubscription.objects.filter(pk__in=outcome.failed,
+                                        failure_count__gte=PUSH_MAX_FAILURES).delete()
+

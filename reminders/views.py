@@ -1,16 +1,20 @@
+import json
+
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
 
 from . import services
-from .forms import ReminderSettingsForm
-from .selectors import next_reminder_for
+from .forms import PushSubscriptionForm, ReminderSettingsForm
+from .selectors import next_reminder_for, push_optin_for
 
 
 @patient_required
@@ -28,6 +32,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         "form": form, "patient": patient, "enabled": saved.enabled,
         # Shown in the patient's zone (core.viewer_timezone), which the page names.
         "upcoming": next_reminder_for(patient, saved, timezone.now()),
+        "push": push_optin_for(patient),
     })
 
 
@@ -45,3 +50,56 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.reminders_turn_off(patient=check.patient)
         return render(request, "reminders/unsubscribe.html", {"done": True})
     return render(request, "reminders/unsubscribe.html", {"ask": True})
+
+
+# A PushSubscription.toJSON() is well under 1 KB; anything much bigger is not one.
+PUSH_BODY_MAX_BYTES = 4096
+
+
+def _json_body(request: HttpRequest) -> dict | None:
+    if len(request.body) > PUSH_BODY_MAX_BYTES:
+        return None
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _bad_request(error: str) -> JsonResponse:
+    return JsonResponse({"error": error}, status=400)
+
+
+@patient_required
+@require_POST
+def push_subscribe(request: HttpRequest) -> JsonResponse:
+    """Send reminders to this browser: the body is its ``PushSubscription.toJSON()``."""
+    if not settings.WEBPUSH_ENABLED:
+        raise Http404
+    body = _json_body(request)
+    keys = body.get("keys") if body is not None else None
+    if body is None or not isinstance(keys, dict):
+        return _bad_request("Send the subscription as JSON: {endpoint, keys: {p256dh, auth}}.")
+    fields = {"endpoint": body.get("endpoint"), "p256dh": keys.get("p256dh"),
+              "auth": keys.get("auth")}
+    if not all(isinstance(value, str) for value in fields.values()):
+        return _bad_request("The endpoint and both keys are required, as text.")
+    form = PushSubscriptionForm(fields)
+    if not form.is_valid():
+        return _bad_request(" ".join(error for errors in form.errors.values()
+                                     for error in errors))
+    services.push_subscription_save(patient=patient_of(request.user), now=timezone.now(),
+                                    **form.cleaned_data)
+    return JsonResponse({"subscribed": True}, status=201)
+
+
+@patient_required
+@require_POST
+def push_unsubscribe(request: HttpRequest) -> JsonResponse:
+    """Stop reminders to this browser (``{"endpoint": ...}``); works when push is off too."""
+    body = _json_body(request)
+    endpoint = body.get("endpoint") if body is not None else None
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 1024:
+        return _bad_request("Send the subscription's endpoint as JSON: {endpoint}.")
+    services.push_subscription_delete(patient=patient_of(request.user), endpoint=endpoint)
+    return JsonResponse({"subscribed": False})

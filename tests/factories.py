@@ -263,3 +263,30 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
         lambda o: audit_clinics(actor=o.actor, patient=o.patient)[0])
     actor_clinic_id = factory.LazyAttribute(
         lambda o: audit_clinics(actor=o.actor, patient=o.patient)[1])
+
+
+def push_browser_keys():
+    """A browser's side of a push subscription: its P-256 private key (to decrypt what it is
+    sent) and the ``keys`` of its ``PushSubscription.toJSON()`` (p256dh, auth)."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def b64url(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+    auth = os.urandom(16)
+    return private, auth, {"p256dh": b64url(public), "auth": b64url(auth)}
+
+
+PUSH_ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc123:APA91bTest"
+
+
+def push_subscription_json(endpoint: str = PUSH_ENDPOINT) -> dict:
+    """What the browser's ``PushSubscription.toJSON()`` gives the page to post."""
+    return {"endpoint": endpoint, "expirationTime": None, "keys": push_browser_keys()[2]}

@@ -96,3 +96,51 @@ def test_ci_runs_against_postgresql_and_redis():
         pytest.skip("only meaningful in CI")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+PUSH_PROBE = ("import django; from django.conf import settings; django.setup();"
+              "print(settings.WEBPUSH_ENABLED, settings.WEBPUSH_ALLOW_HTTP)")
+
+
+def _push_settings(tmp_path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS and
+           not k.startswith("VAPID_")}
+    env.update(ALLIANCE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="alliance_portal.settings",
+               DJANGO_SECRET_KEY="x" * 50, **env_vars)
+    return subprocess.run([sys.executable, "-c", PUSH_PROBE], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def _vapid_env() -> dict[str, str]:
+    from reminders.management.commands.vapid_keys import vapid_key_pair
+
+    public, private = vapid_key_pair()
+    return {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private,
+            "VAPID_SUBJECT": "mailto:reminders@clinic.example"}
+
+
+def test_push_is_off_without_vapid_keys_and_on_with_all_three(tmp_path):
+    # when
+    off = _push_settings(tmp_path)
+    on = _push_settings(tmp_path, **_vapid_env())
+    # then: never plain http outside tests
+    assert off.stdout.split() == ["False", "False"]
+    assert on.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.parametrize("missing", ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT"])
+def test_push_refuses_to_start_with_part_of_its_keys(tmp_path, missing):
+    # given / when
+    result = _push_settings(tmp_path, **{**_vapid_env(), missing: ""})
+    # then
+    assert result.returncode != 0
+    assert "need VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together" in result.stderr
+
+
+def test_a_malformed_vapid_private_key_is_refused_without_being_shown(tmp_path):
+    # given / when
+    result = _push_settings(tmp_path, **{**_vapid_env(), "VAPID_PRIVATE_KEY": "secret-4417"})
+    # then
+    assert result.returncode != 0
+    assert "VAPID_PRIVATE_KEY is not a key made by `manage.py vapid_keys`" in result.stderr
+    assert "secret-4417" not in result.stderr

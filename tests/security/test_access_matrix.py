@@ -73,6 +73,7 @@ B_RECORD = Expect(derm=200, staff=200)  # patient B's record: clinicians of B's 
 B_RECORD_DERM = Expect(derm=200)  # changes to B's plan/profile: B's dermatologist's clinic
 B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
+PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405)  # the patient's own, no ids
 PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
 # The portal's roles are sent to the admin's login; the admin's own roles are checked object
 # by object in ADMIN_MATRIX (these URLs carry placeholder ids here).
@@ -96,6 +97,8 @@ EXPECTED: dict[str, Expect] = {
     "today": PATIENT_PAGE,
     "checkin_history": PATIENT_PAGE,
     "reminder_settings": PATIENT_PAGE,
+    "push_subscribe": PATIENT_POST_ONLY,
+    "push_unsubscribe": PATIENT_POST_ONLY,
     "clinic_messages": PATIENT_PAGE,
     "raise_concern": PATIENT_B_OBJECT,
     "flagged_patients": CLINIC_PAGE,

@@ -14,6 +14,7 @@ tested there); a timezone posted to the reminder form is ignored (test_tampering
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from datetime import timedelta
@@ -29,7 +30,7 @@ from accounts.models import AuditEvent
 from careplans.models import Preference
 from careplans.selectors import profile_for
 from careplans.services import profile_update
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, push_subscription_json
 from tests.security.test_tampering import (
     AUDIT,
     PLAN_ITEM,
@@ -455,6 +456,7 @@ REMINDERS: dict[str, tuple[dict[str, Any], str]] = {
     "no weekday while on": ({"weekdays": []}, "at least one day"),
     "channel unknown": ({"channel": "pigeon"}, "Select a valid choice"),
     "channel not offered yet": ({"channel": "sms"}, "Select a valid choice"),
+    "push is chosen on the phone": ({"channel": "push"}, "Select a valid choice"),
     "channel missing": ({"channel": ""}, "This field is required"),
 }
 
@@ -471,6 +473,76 @@ def test_bad_reminder_settings_are_refused_and_save_nothing(client, world, case)
         **change})
     # then
     assert_refused(response, message, before)
+
+
+# --- Push subscription (JSON from the browser) ------------------------------------------------
+
+def _subscription(**change: Any) -> dict:
+    body = push_subscription_json()
+    keys = change.pop("keys", {})
+    return {**body, **change, "keys": {**body["keys"], **keys}}
+
+
+PUSH: dict[str, tuple[Any, str]] = {
+    "not JSON": ("endpoint=https://fcm.googleapis.com/x", "Send the subscription as JSON"),
+    "JSON list": ([1, 2], "Send the subscription as JSON"),
+    "no keys": ({"endpoint": "https://fcm.googleapis.com/fcm/send/x"}, "as JSON"),
+    "huge body": (_subscription(endpoint="https://fcm.googleapis.com/" + HUGE), "as JSON"),
+    "endpoint missing": (_subscription(endpoint=None), "required, as text"),
+    "endpoint a number": (_subscription(endpoint=int(BIG_INT)), "required, as text"),
+    "endpoint http": (_subscription(endpoint="http://fcm.googleapis.com/fcm/send/x"),
+                      "https address of a known push service"),
+    "endpoint another host": (_subscription(endpoint="https://169.254.169.254/latest/x"),
+                              "https address of a known push service"),
+    "endpoint look-alike host": (_subscription(endpoint="https://fcm.googleapis.com.evil.test/x"),
+                                 "https address of a known push service"),
+    "endpoint with credentials": (_subscription(endpoint="https://u:p@fcm.googleapis.com/x"),
+                                  "https address of a known push service"),
+    "endpoint other port": (_subscription(endpoint="https://fcm.googleapis.com:8443/x"),
+                            "https address of a known push service"),
+    "endpoint NUL": (_subscription(endpoint="https://fcm.googleapis.com/" + NUL),
+                     "Null characters are not allowed"),
+    "endpoint too long": (_subscription(endpoint="https://fcm.googleapis.com/" + "x" * 1000),
+                          "at most 1024 characters"),
+    "p256dh not base64url": (_subscription(keys={"p256dh": "<script>"}), "P-256 public key"),
+    "p256dh padded base64": (_subscription(keys={"p256dh": "BA" * 43 + "="}), "P-256 public key"),
+    "p256dh wrong length": (_subscription(keys={"p256dh": "BAAA"}), "P-256 public key"),
+    "p256dh not on the curve": (_subscription(keys={"p256dh": "BA" + "A" * 85}),
+                                "P-256 public key"),
+    "auth wrong length": (_subscription(keys={"auth": "AAAA"}), "16 bytes in base64url"),
+    "auth missing": (_subscription(keys={"auth": None}), "required, as text"),
+    "auth too long": (_subscription(keys={"auth": "A" * 33}), "at most 32 characters"),
+}
+
+
+@pytest.mark.parametrize("case", PUSH, ids=list(PUSH))
+def test_bad_push_subscription_is_refused_and_saves_nothing(client, world, settings, case):
+    # given: push configured
+    settings.WEBPUSH_ENABLED = True
+    body, message = PUSH[case]
+    client.force_login(world.a.user)
+    before = snapshot()
+    # when
+    response = client.post(reverse("push_subscribe"),
+                           body if isinstance(body, str) else json.dumps(body),
+                           content_type="application/json")
+    # then
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert changed_tables(before, database_rows(skip=VOLATILE | AUDIT)) == []
+
+
+@pytest.mark.parametrize("body", ["", "[]", '{"endpoint": 5}', json.dumps({"endpoint": HUGE})])
+def test_bad_push_unsubscribe_is_refused_and_deletes_nothing(client, world, body):
+    # given
+    client.force_login(world.a.user)
+    before = snapshot()
+    # when
+    response = client.post(reverse("push_unsubscribe"), body, content_type="application/json")
+    # then
+    assert response.status_code == 400
+    assert "endpoint" in response.json()["error"]
+    assert changed_tables(before, database_rows(skip=VOLATILE | AUDIT)) == []
 
 
 # --- Invitation of a new patient --------------------------------------------------------------

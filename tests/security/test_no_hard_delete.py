@@ -23,9 +23,11 @@ pytestmark = pytest.mark.django_db
 HEALTH_RECORDS = {"accounts.Patient", "careplans.CarePlan", "careplans.PlanRevision",
                   "careplans.PlanItem", "checkins.CheckIn"}
 # Parts of one check-in row (its step answers, its pulse): they go only with the check-in.
-# Reminder settings are preferences, and unsubscribe links credentials, not health history.
+# Reminder settings are preferences, and unsubscribe links and push subscriptions credentials,
+# not health history.
 CASCADE_ALLOWED = {"checkins.StepLog.checkin", "checkins.AlliancePulse.checkin",
-                   "reminders.ReminderSettings.patient", "reminders.UnsubscribeLink.patient"}
+                   "reminders.ReminderSettings.patient", "reminders.UnsubscribeLink.patient",
+                   "reminders.PushSubscription.patient"}
 HISTORY_APPS = ("careplans", "checkins", "flags")
 
 
