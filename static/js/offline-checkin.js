@@ -3,7 +3,7 @@
    - on Today, a check-in made with no connection is kept on this phone (offline-queue.js) and
      sent when the connection returns (Background Sync where the browser has it, otherwise
      when the phone is back online or on the next page); the status line says which;
-   - signing out clears the worker's copies and the queue before the sign-out is sent.
+   - signing out clears the worker's copies, the queue and the worker (with Clear-Site-Data).
    Without JavaScript the forms post as always. The words shown come from data attributes that
    Django renders (templates/pwa/_offline_status.html), so they are translated. */
 (function () {
@@ -27,14 +27,19 @@
     }
   }
 
-  // Sign-out: clear first, then let the form go (the response also says Clear-Site-Data).
+  // Sign-out: the response says Clear-Site-Data; for browsers that ignore it, clear here too,
+  // without holding the sign-out back, and again on the page it leads to (the flag).
+  const SIGNED_OUT = "portal-signed-out";
   document.addEventListener("submit", (event) => {
-    const form = event.target;
-    if (form.getAttribute("action") !== script.dataset.logout || form.dataset.cleared) return;
-    event.preventDefault();
-    form.dataset.cleared = "1";
-    clearAll().catch(() => null).finally(() => form.submit());
+    if (event.target.getAttribute("action") !== script.dataset.logout) return;
+    try { sessionStorage.setItem(SIGNED_OUT, "1"); } catch (error) { /* private mode */ }
+    clearAll().catch(() => null);
   });
+  let signedOut = false;
+  try { signedOut = sessionStorage.getItem(SIGNED_OUT) === "1"; } catch (error) { /* none */ }
+  if (signedOut && !user) {
+    clearAll().catch(() => null).finally(() => sessionStorage.removeItem(SIGNED_OUT));
+  }
 
   if (!user && window.caches) {
     // Signed out (or the session ended): no copy of anyone's Today stays behind.
