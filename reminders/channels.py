@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.signals import setting_changed
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +167,9 @@ PUSH_TIMEOUT_SECONDS = 10
 
 
 @functools.lru_cache(maxsize=2)
-def _vapid(private_key: str) -> Vapid:
+def _vapid(private_key: str) -> object:
+    from py_vapid import Vapid
+
     return Vapid.from_string(private_key=private_key)
 
 
@@ -188,6 +187,11 @@ class WebPushChannel:
         return outcome
 
     def _send_one(self, target: PushTarget, message: PushMessage, outcome: PushOutcome) -> None:
+        # Imported on first use: a deployment without VAPID keys never loads pywebpush (and
+        # the aiohttp it pulls in) into its web or worker processes.
+        import requests
+        from pywebpush import WebPushException, webpush
+
         if not push_endpoint_allowed(target.endpoint):
             outcome.gone.append(target.pk)  # not a push service (any more): never POST there
             return
@@ -222,7 +226,9 @@ class WebPushChannel:
         else:
             outcome.delivered.append(target.pk)
 
-    def _session(self) -> requests.Session:
+    def _session(self) -> object:
+        import requests
+
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
