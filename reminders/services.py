@@ -513,14 +513,18 @@ def _push_targets(patient_id: int) -> list[PushTarget]:
 def push_message(reminder: ClaimedReminder, now: datetime) -> PushMessage:
     """The push for one reminder: that a check-in is waiting, and the link to it; nothing
     about the patient's care (lock screens, shared phones). Held by the push service until
-    the end of the patient's day at most: a reminder about a day is no use the next."""
-    body = (gettext("Yesterday's check-in is still open.")
-            if reminder.kind == Delivery.Kind.FOLLOW_UP else gettext("Time for your check-in."))
+    the end of the patient's day at most: a reminder about a day is no use the next. In the
+    patient's language, as the email is."""
+    with translation.override(reminder.language or settings.LANGUAGE_CODE):
+        title = gettext("Alliance Portal")
+        body = (gettext("Yesterday's check-in is still open.")
+                if reminder.kind == Delivery.Kind.FOLLOW_UP
+                else gettext("Time for your check-in."))
     url = _site(f"{reverse('today')}?date={reminder.local_date.isoformat()}")
     midnight = reminder_instant(local_date_at(now, reminder.timezone) + timedelta(days=1),
                                 datetime.min.time(), reminder.timezone)
     ttl = max(60, int((midnight - now).total_seconds()))
-    return PushMessage(title=gettext("Alliance Portal"), body=body, url=url, ttl=ttl)
+    return PushMessage(title=title, body=body, url=url, ttl=ttl)
 
 
 def push_outcome_record(*, outcome: PushOutcome, now: datetime) -> None:
