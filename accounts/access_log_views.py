@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from core.keyset import keyset_page
 
@@ -23,17 +24,17 @@ PAGE_SIZE = 25
 
 # What a clinician opened, in the patient's words. Flags are never named to the patient.
 WHAT_WAS_VIEWED = {
-    "patient": "Your record: plan, check-ins and profile",
-    "plan_history": "Your plan's history",
-    "care_plan": "Your care plan, to change it",
-    "patient_profile": "Your profile, to change it",
-    "concern": "Your concerns about the plan",
-    "flag": "Your recent check-ins",
+    "patient": _("Your record: plan, check-ins and profile"),
+    "plan_history": _("Your plan's history"),
+    "care_plan": _("Your care plan, to change it"),
+    "patient_profile": _("Your profile, to change it"),
+    "concern": _("Your concerns about the plan"),
+    "flag": _("Your recent check-ins"),
 }
 
 
 def describe_access(object_type: str) -> str:
-    return WHAT_WAS_VIEWED.get(object_type, "Your record")
+    return str(WHAT_WAS_VIEWED.get(object_type, _("Your record")))
 
 
 @dataclass(frozen=True)

@@ -186,36 +186,36 @@ class ProfileForm(forms.ModelForm):
 
 class PlanItemForm(forms.Form):
     key = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    position = forms.IntegerField(min_value=1, max_value=99, label="Order")
-    kind = forms.ChoiceField(choices=ItemKind.choices, label="Type")
+    position = forms.IntegerField(min_value=1, max_value=99, label=_("Order"))
+    kind = forms.ChoiceField(choices=ItemKind.choices, label=_("Type"))
     name = forms.CharField(max_length=120)
     instructions = forms.CharField(
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    time_of_day = forms.ChoiceField(choices=TimeOfDay.choices, label="When")
-    frequency = forms.ChoiceField(choices=Frequency.choices, label="How often")
+    time_of_day = forms.ChoiceField(choices=TimeOfDay.choices, label=_("When"))
+    frequency = forms.ChoiceField(choices=Frequency.choices, label=_("How often"))
     weekdays = forms.MultipleChoiceField(
         choices=list(enumerate(WEEKDAY_NAMES)), required=False,
-        widget=forms.CheckboxSelectMultiple, label="Days of the week",
+        widget=forms.CheckboxSelectMultiple, label=_("Days of the week"),
     )
     every_n_days = forms.IntegerField(
-        min_value=2, max_value=30, required=False, label="Every how many days"
+        min_value=2, max_value=30, required=False, label=_("Every how many days")
     )
     ramp_every_n_days = forms.IntegerField(
-        min_value=2, max_value=7, required=False, label="Ramp-up: every how many days",
-        help_text="2 = alternate days.",
+        min_value=2, max_value=7, required=False, label=_("Ramp-up: every how many days"),
+        help_text=_("2 = alternate days."),
     )
     ramp_days = forms.IntegerField(
-        min_value=1, max_value=MAX_PLAN_DAYS, required=False, label="Ramp-up length (days)"
+        min_value=1, max_value=MAX_PLAN_DAYS, required=False, label=_("Ramp-up length (days)")
     )
     minutes = forms.IntegerField(min_value=0, max_value=120, initial=2)
     monthly_cost = forms.DecimalField(
         min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"),
-        label="Monthly cost", validators=[MaxValueValidator(MAX_ITEM_COST)],
+        label=_("Monthly cost"), validators=[MaxValueValidator(MAX_ITEM_COST)],
     )
-    contains_fragrance = forms.BooleanField(required=False, label="Contains fragrance")
-    animal_derived = forms.BooleanField(required=False, label="Animal-derived or tested")
-    pregnancy_unsafe = forms.BooleanField(required=False, label="Not for pregnancy")
+    contains_fragrance = forms.BooleanField(required=False, label=_("Contains fragrance"))
+    animal_derived = forms.BooleanField(required=False, label=_("Animal-derived or tested"))
+    pregnancy_unsafe = forms.BooleanField(required=False, label=_("Not for pregnancy"))
 
     # Fields whose change makes a blank extra row count as a new item.
     CONTENT_FIELDS = frozenset({"name", "instructions"})
@@ -232,11 +232,11 @@ class PlanItemForm(forms.Form):
         data = super().clean()
         frequency = data.get("frequency")
         if frequency == Frequency.WEEKDAYS and not data.get("weekdays"):
-            self.add_error("weekdays", "Choose at least one day of the week.")
+            self.add_error("weekdays", gettext("Choose at least one day of the week."))
         if frequency == Frequency.EVERY_N_DAYS and not data.get("every_n_days"):
-            self.add_error("every_n_days", "Say every how many days.")
+            self.add_error("every_n_days", gettext("Say every how many days."))
         if bool(data.get("ramp_days")) != bool(data.get("ramp_every_n_days")):
-            self.add_error("ramp_days", "A ramp-up needs both its length and how often.")
+            self.add_error("ramp_days", gettext("A ramp-up needs both its length and how often."))
         return data
 
     def draft(self) -> ItemDraft:
@@ -294,20 +294,21 @@ class BasePlanItemFormSet(forms.BaseFormSet):
             return
         kept = self.kept_forms()
         if not kept:
-            raise forms.ValidationError("A plan needs at least one item.")
+            raise forms.ValidationError(gettext("A plan needs at least one item."))
         keys = [form.cleaned_data.get("key") for form in kept if form.cleaned_data.get("key")]
         if len(keys) != len(set(keys)):
-            raise forms.ValidationError("Two items share an identity; reload the editor.")
+            raise forms.ValidationError(gettext("Two items share an identity; reload the editor."))
         if self.plan_days is not None:
             for form in kept:
                 ramp = form.cleaned_data.get("ramp_days")
                 if ramp and ramp > self.plan_days:
                     form.add_error(
                         "ramp_days",
-                        f"The ramp-up ({ramp} days) is longer than the plan ({self.plan_days} "
-                        "days until the review).",
+                        gettext("The ramp-up (%(ramp)s days) is longer than the plan "
+                                "(%(days)s days until the review).")
+                        % {"ramp": ramp, "days": self.plan_days},
                     )
-                    raise forms.ValidationError("A ramp-up is longer than the plan.")
+                    raise forms.ValidationError(gettext("A ramp-up is longer than the plan."))
 
     def drafts(self) -> list[ItemDraft]:
         return [form.draft() for form in self.kept_forms()]
@@ -338,19 +339,19 @@ class PlanMetaForm(forms.Form):
     base_number = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
     starts_on = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}),
-        label="Plan starts on", help_text="Only for a new plan.",
+        label=_("Plan starts on"), help_text=_("Only for a new plan."),
     )
     reviews_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label="Review visit on",
-        help_text="The plan runs until this visit.",
+        widget=forms.DateInput(attrs={"type": "date"}), label=_("Review visit on"),
+        help_text=_("The plan runs until this visit."),
     )
     reason = forms.CharField(
         min_length=5, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Reason for this change (the patient reads it)",
+        label=_("Reason for this change (the patient reads it)"),
     )
     resolve_concerns = ModelIdsField(
         queryset=Concern.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
-        label="This change answers these concerns",
+        label=_("This change answers these concerns"),
     )
 
     def __init__(self, *args: object, patient: Patient, plan_starts_on: date | None,
@@ -376,14 +377,17 @@ class PlanMetaForm(forms.Form):
         starts_on = data.get("starts_on")
         if starts_on and not (self.today - timedelta(days=30) <= starts_on
                               <= self.today + timedelta(days=365)):
-            self.add_error("starts_on", "Start within the next year (or the last 30 days).")
+            self.add_error(
+                "starts_on", gettext("Start within the next year (or the last 30 days)."))
         reviews_on = data.get("reviews_on")
         if reviews_on:
             start = self.start()
             if reviews_on <= max(start, self.today):
-                self.add_error("reviews_on", "The review must be after today and the plan start.")
+                self.add_error(
+                    "reviews_on", gettext("The review must be after today and the plan start."))
             elif (reviews_on - start).days > MAX_PLAN_DAYS:
-                self.add_error("reviews_on", "Plans run for at most three years between reviews.")
+                self.add_error(
+                    "reviews_on", gettext("Plans run for at most three years between reviews."))
         return data
 
     def plan_days(self) -> int | None:
@@ -399,10 +403,10 @@ class FitAcceptanceForm(forms.Form):
         self.warnings = warnings
         for warning in warnings:
             self.fields[f"accept:{warning.code}"] = forms.BooleanField(
-                required=False, label="Accept this for the patient"
+                required=False, label=_("Accept this for the patient")
             )
             self.fields[f"note:{warning.code}"] = forms.CharField(
-                required=False, max_length=500, label="Note for the patient",
+                required=False, max_length=500, label=_("Note for the patient"),
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
 
@@ -414,7 +418,7 @@ class FitAcceptanceForm(forms.Form):
         for warning in self.warnings:
             note_field = f"note:{warning.code}"
             if data.get(f"accept:{warning.code}") and not data.get(note_field, "").strip():
-                self.add_error(note_field, "Write a note for the patient to accept this.")
+                self.add_error(note_field, gettext("Write a note for the patient to accept this."))
         return data
 
     def accepted(self) -> dict[str, str]:
@@ -443,7 +447,7 @@ class ConcernForm(forms.Form):
 class ConcernReplyForm(forms.Form):
     reply = forms.CharField(
         min_length=2, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-        label="Your answer to the patient",
+        label=_("Your answer to the patient"),
     )
 
 

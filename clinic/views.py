@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
@@ -90,7 +91,7 @@ def profile_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                        for_patient=False)
     if request.method == "POST" and form.is_valid():
         form.save_for(request.user)
-        messages.success(request, "Profile saved.")
+        messages.success(request, _("Profile saved."))
         return redirect("patient_detail", patient_id=patient.pk)
     return render(request, "careplans/profile_form.html", {"form": form, "patient": patient})
 
@@ -105,9 +106,9 @@ def concern_reply_view(request: HttpRequest, patient_id: int, concern_id: int) -
     if form.is_valid():
         concern_reply(concern=concern, author=request.user, reply=form.cleaned_data["reply"],
                       now=timezone.now())
-        messages.success(request, "Your answer is on the patient's plan page.")
+        messages.success(request, _("Your answer is on the patient's plan page."))
     else:
-        messages.error(request, "Write an answer of at least two characters.")
+        messages.error(request, _("Write an answer of at least two characters."))
     return redirect("patient_detail", patient_id=patient.pk)
 
 
@@ -198,7 +199,8 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         except PlanChangedError as conflict:
             editor.meta.add_error(None, str(conflict))
         else:
-            messages.success(request, f"Saved revision {revision.number}. The patient can see it.")
+            messages.success(request, _("Saved revision %(number)s. The patient can see it.")
+                             % {"number": revision.number})
             return redirect("patient_detail", patient_id=patient.pk)
     context = {**plan_context(patient), "editor": editor}
     return render(request, "clinic/plan_edit.html", context)

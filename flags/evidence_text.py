@@ -12,6 +12,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.utils import formats
+from django.utils.translation import pgettext
+
 from checkins.models import PARTNERSHIP_QUESTIONS, SideEffect
 
 from .models import Rule, Sensitivity, Severity
@@ -20,12 +23,13 @@ Rows = list[tuple[str, str]]
 
 
 def iso_day(value: Any) -> str:
-    """An evidence date ('2026-11-03') as 'Tue 3 Nov 2026'; anything else as given."""
+    """An evidence date ('2026-11-03') as 'Tue 3 Nov 2026' (in the reader's language);
+    anything else as given."""
     try:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value or "")
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return formats.date_format(day, pgettext("evidence day", "D j M Y"))
 
 
 def evidence_rows(evidence: Any) -> Rows:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -17,10 +19,10 @@ from .selectors import QUEUE_OPEN, QueueFilters, clinic_dermatologists, flag_ass
 
 NOTE_MAX = 2000
 STATE_CHOICES = [
-    (QUEUE_OPEN, "Open (new or acknowledged)"),
-    ("new", "New"),
-    ("acknowledged", "Acknowledged"),
-    ("resolved", "Resolved"),
+    (QUEUE_OPEN, _("Open (new or acknowledged)")),
+    ("new", _("New")),
+    ("acknowledged", _("Acknowledged")),
+    ("resolved", _("Resolved")),
 ]
 
 
@@ -32,19 +34,19 @@ class ClinicianChoiceField(forms.ModelChoiceField):
 class QueueFilterForm(forms.Form):
     """GET filters of the queue. Invalid values are reported and fall back to the default."""
 
-    rule = forms.ChoiceField(label="Rule", required=False,
-                             choices=[("", "Any rule"), *Rule.choices])
-    state = forms.ChoiceField(label="State", required=False, choices=STATE_CHOICES)
-    dermatologist = forms.TypedChoiceField(label="Dermatologist", required=False, coerce=int,
+    rule = forms.ChoiceField(label=_("Rule"), required=False,
+                             choices=[("", _("Any rule")), *Rule.choices])
+    state = forms.ChoiceField(label=_("State"), required=False, choices=STATE_CHOICES)
+    dermatologist = forms.TypedChoiceField(label=_("Dermatologist"), required=False, coerce=int,
                                            empty_value=None)
-    mine = forms.BooleanField(label="Only flags assigned to me", required=False)
+    mine = forms.BooleanField(label=_("Only flags assigned to me"), required=False)
     # What the dermatologist's "Alliance at risk" panel lists (its "See all" link).
-    routed = forms.BooleanField(label="Only alliance at risk or escalated", required=False)
+    routed = forms.BooleanField(label=_("Only alliance at risk or escalated"), required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["dermatologist"].choices = [("", "Any dermatologist")] + [
+        self.fields["dermatologist"].choices = [("", _("Any dermatologist"))] + [
             (d.pk, d.display_name) for d in clinic_dermatologists(user)
         ]
 
@@ -62,8 +64,8 @@ class QueueFilterForm(forms.Form):
 
 class AssignForm(forms.Form):
     assignee = ClinicianChoiceField(
-        label="Assign to", queryset=User.objects.none(), empty_label=None,
-        help_text="Someone on this clinic's team who will follow it up.",
+        label=_("Assign to"), queryset=User.objects.none(), empty_label=None,
+        help_text=_("Someone on this clinic's team who will follow it up."),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -83,15 +85,15 @@ class OutreachForm(forms.ModelForm):
             "message_to_patient": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {
-            "channel": "How",
-            "outcome": "Outcome",
-            "note": "Note for the clinic (optional)",
-            "message_to_patient": "Message to the patient (optional)",
+            "channel": _("How"),
+            "outcome": _("Outcome"),
+            "note": _("Note for the clinic (optional)"),
+            "message_to_patient": _("Message to the patient (optional)"),
         }
         help_texts = {
-            "note": "Only the clinic team sees this.",
-            "message_to_patient": "The patient reads this under “Messages from your clinic”, "
-                                  "with your name.",
+            "note": _("Only the clinic team sees this."),
+            "message_to_patient": _("The patient reads this under “Messages from your clinic”, "
+                                    "with your name."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -105,15 +107,15 @@ class OutreachForm(forms.ModelForm):
         data = super().clean()
         if (data.get("channel") == Outreach.Channel.MESSAGE
                 and not (data.get("message_to_patient") or "").strip()):
-            self.add_error("message_to_patient", "Write the message for a portal message.")
+            self.add_error("message_to_patient", gettext("Write the message for a portal message."))
         return data
 
 
 class EscalateForm(forms.Form):
     note = forms.CharField(
-        label="Note for the dermatologist", max_length=NOTE_MAX,
+        label=_("Note for the dermatologist"), max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What you found and what you would like them to do.",
+        help_text=_("What you found and what you would like them to do."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -123,17 +125,17 @@ class EscalateForm(forms.Form):
     def clean_note(self) -> str:
         note = self.cleaned_data["note"].strip()
         if not note:
-            raise forms.ValidationError("Write a note for the dermatologist.")
+            raise forms.ValidationError(gettext("Write a note for the dermatologist."))
         return note
 
 
 class ResolveForm(forms.Form):
-    resolution = forms.ChoiceField(label="Resolution", choices=Resolution.choices,
+    resolution = forms.ChoiceField(label=_("Resolution"), choices=Resolution.choices,
                                    widget=forms.RadioSelect)
     note = forms.CharField(
-        label="Note", required=False, max_length=NOTE_MAX,
+        label=_("Note"), required=False, max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required when the resolution is “Other”.",
+        help_text=_("Required when the resolution is “Other”."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -144,5 +146,5 @@ class ResolveForm(forms.Form):
         data = super().clean()
         data["note"] = (data.get("note") or "").strip()
         if data.get("resolution") == Resolution.OTHER and not data["note"]:
-            self.add_error("note", "Say what happened when the resolution is “Other”.")
+            self.add_error("note", gettext("Say what happened when the resolution is “Other”."))
         return data

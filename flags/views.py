@@ -20,6 +20,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.decorators import clinician_required, patient_required
 from accounts.models import AuditEvent, User
@@ -36,7 +38,7 @@ from .models import Flag, State
 from .services import FlagStateError, flag_acknowledge, flag_escalate, flag_resolve, outreach_log
 
 RECENT_CHECKINS = 14
-RESOLVED_REFUSAL = "This flag is already resolved, so nothing was changed."
+RESOLVED_REFUSAL = gettext_lazy("This flag is already resolved, so nothing was changed.")
 
 
 # --- The queue -------------------------------------------------------------------------------
@@ -123,8 +125,11 @@ class Action:
 def _acknowledge(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
     was_new = flag.state == State.NEW
     flag_acknowledge(flag=flag, actor=user, assignee=data["assignee"], now=now)
-    who = "you" if data["assignee"] == user else data["assignee"].display_name
-    return f"Acknowledged and assigned to {who}." if was_new else f"Assigned to {who}."
+    if data["assignee"] == user:
+        return _("Acknowledged and assigned to you.") if was_new else _("Assigned to you.")
+    who = {"name": data["assignee"].display_name}
+    return (_("Acknowledged and assigned to %(name)s.") % who if was_new
+            else _("Assigned to %(name)s.") % who)
 
 
 def _outreach(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
@@ -132,20 +137,21 @@ def _outreach(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> st
                  note=data["note"], message_to_patient=data["message_to_patient"].strip(),
                  now=now)
     if data["message_to_patient"].strip():
-        return "Outreach logged. The patient can read your message in the portal."
-    return "Outreach logged."
+        return _("Outreach logged. The patient can read your message in the portal.")
+    return _("Outreach logged.")
 
 
 def _escalate(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
     flag_escalate(flag=flag, actor=user, note=data["note"], now=now)
     name = flag.patient.dermatologist.display_name
-    return f"Escalated to {name}. It is at the top of their “My patients” page."
+    return _("Escalated to %(name)s. It is at the top of their “My patients” page.") % {
+        "name": name}
 
 
 def _resolve(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> str:
     flag_resolve(flag=flag, actor=user, resolution=data["resolution"], note=data["note"],
                  now=now)
-    return f"Resolved: {flag.get_resolution_display()}."
+    return _("Resolved: %(resolution)s.") % {"resolution": flag.get_resolution_display()}
 
 
 ACTIONS: dict[str, Action] = {
@@ -165,7 +171,7 @@ def _act(request: HttpRequest, flag_id: int, action: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if not flag.is_open:
-        return _answer(request, flag, RESOLVED_REFUSAL, error=True)
+        return _answer(request, flag, str(RESOLVED_REFUSAL), error=True)
     spec = ACTIONS[action]
     form = spec.form(request.POST, prefix=action, user=request.user)
     if not form.is_valid():
@@ -186,12 +192,12 @@ def _locked(flag: Flag) -> Flag:
         pk=flag.pk)
     locked.patient = flag.patient
     if not locked.is_open:
-        raise FlagStateError(RESOLVED_REFUSAL)
+        raise FlagStateError(str(RESOLVED_REFUSAL))
     return locked
 
 
 def _invalid(request: HttpRequest, flag: Flag, action: str, form: forms.Form) -> HttpResponse:
-    notice = "Nothing was saved. Check the form below."
+    notice = _("Nothing was saved. Check the form below.")
     if request.htmx:
         return _render_work(request, flag, bound=form, action=action, notice=notice)
     return _render_page(request, flag, bound=form, action=action, notice=notice)
