@@ -283,3 +283,16 @@ def test_the_next_morning_follow_up_is_a_second_push_about_yesterday(patient, pu
     assert follow_up["body"] == "Yesterday's check-in is still open."
     assert follow_up["url"].endswith("?date=2026-11-25")
     assert mail.outbox == []
+
+
+@time_machine.travel(EVENING, tick=False)
+def test_the_push_is_in_the_patients_language(patient, push_service, monkeypatch):
+    # given: a patient who reads the portal in Spanish
+    patient.user.language = "es"
+    patient.user.save(update_fields=["language"])
+    private_key, auth = subscribe(patient, push_service)
+    # when
+    run_dispatch(monkeypatch)
+    # then
+    (_path, _headers, body), = push_service.received
+    assert decrypt(body, private_key, auth)["body"] == "Es hora de tu registro diario."
