@@ -2,13 +2,14 @@
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 
 from tests.conftest import service_unavailable
-from tests.factories import PASSWORD, TOTP_SECRET, totp_code
+from tests.factories import PASSWORD, TOTP_SECRET, backdated_revision, item_draft, totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -88,3 +89,16 @@ def complete_code_step(page, totp_secret: str = TOTP_SECRET, *, check_axe: bool 
     page.get_by_label("Code").fill(totp_code(totp_secret))
     page.get_by_role("button", name=SIGN_IN).click()
     page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
+
+
+@pytest.fixture
+def routine_for_browser(patient_a, derm):
+    """A patient's plan since 20 days ago: a cleanser morning and evening, a retinoid at night."""
+    return backdated_revision(
+        patient_a, author=derm, number=1,
+        effective_from=patient_a.local_today() - timedelta(days=20),
+        items=[
+            item_draft(name="Gentle cleanser", kind="skincare", time_of_day="both", position=1),
+            item_draft(name="Adapalene 0.1% gel", position=2),
+        ],
+    )

@@ -16,22 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DESKTOP = {"width": 1366, "height": 900}
 
 
-@pytest.fixture
-def routine_for_browser(patient_a, derm):
-    from datetime import timedelta
-
-    from tests.factories import backdated_revision, item_draft
-
-    return backdated_revision(
-        patient_a, author=derm, number=1,
-        effective_from=patient_a.local_today() - timedelta(days=20),
-        items=[
-            item_draft(name="Gentle cleanser", kind="skincare", time_of_day="both", position=1),
-            item_draft(name="Adapalene 0.1% gel", position=2),
-        ],
-    )
-
-
 def test_patient_checks_in_on_a_phone_and_sees_it_in_history(
     live_server, page, patient_a, routine_for_browser
 ):

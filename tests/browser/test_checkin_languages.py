@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pytest
 
 from tests.browser.conftest import assert_no_axe_violations, log_in
-from tests.browser.test_checkin import routine_for_browser  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +38,7 @@ LANGUAGES = [
 
 @pytest.mark.parametrize("words", LANGUAGES, ids=[w.language for w in LANGUAGES])
 def test_the_whole_check_in_in_the_patients_language(
-    live_server, page, patient_a, routine_for_browser, words  # noqa: F811
+    live_server, page, patient_a, routine_for_browser, words
 ):
     # given: the patient chose the language on the Account page
     patient_a.user.language = words.language

@@ -3,7 +3,6 @@ check-in made offline, kept on the phone and sent once when the connection retur
 submission saved once; signing out leaves nothing behind."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -17,18 +16,6 @@ from tests.factories import backdated_revision, item_draft
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TODAY_KEPT = "caches.keys().then(names => names.some(name => name.startsWith('today-')))"
-
-
-@pytest.fixture
-def routine(patient_a, derm):
-    return backdated_revision(
-        patient_a, author=derm, number=1,
-        effective_from=patient_a.local_today() - timedelta(days=20),
-        items=[
-            item_draft(name="Gentle cleanser", kind="skincare", time_of_day="both", position=1),
-            item_draft(name="Adapalene 0.1% gel", position=2),
-        ],
-    )
 
 
 def signed_in_and_kept(page, live_server, patient) -> None:
@@ -51,7 +38,7 @@ def check_in_step_by_step(page) -> None:
 
 
 def test_the_manifest_is_valid_and_the_worker_controls_the_page(
-    live_server, page, patient_a, routine
+    live_server, page, patient_a, routine_for_browser
 ):
     # given
     log_in(page, live_server, patient_a.user.email)
@@ -77,7 +64,7 @@ def test_the_manifest_is_valid_and_the_worker_controls_the_page(
 
 
 def test_the_start_url_opens_offline_with_the_last_today_seen(
-    live_server, page, patient_a, routine
+    live_server, page, patient_a, routine_for_browser
 ):
     # given: Today kept with nothing checked in; then a check-in arrives the phone never saw
     signed_in_and_kept(page, live_server, patient_a)
@@ -96,7 +83,7 @@ def test_the_start_url_opens_offline_with_the_last_today_seen(
 
 
 def test_a_check_in_made_offline_is_sent_once_when_the_phone_is_back_online(
-    live_server, page, patient_a, routine
+    live_server, page, patient_a, routine_for_browser
 ):
     # given: Today seen once online, then no connection at all
     signed_in_and_kept(page, live_server, patient_a)
@@ -130,7 +117,9 @@ REPLAY = """async (entry) => {
 }"""
 
 
-def test_the_same_queued_check_in_sent_twice_is_saved_once(live_server, page, patient_a, routine):
+def test_the_same_queued_check_in_sent_twice_is_saved_once(
+    live_server, page, patient_a, routine_for_browser
+):
     # given: a check-in queued offline, and a copy of its queue entry
     signed_in_and_kept(page, live_server, patient_a)
     page.context.set_offline(True)
@@ -150,7 +139,9 @@ def test_the_same_queued_check_in_sent_twice_is_saved_once(live_server, page, pa
     assert SubmissionKey.objects.get().key.hex == entry["key"].replace("-", "")
 
 
-def test_signing_out_clears_the_copies_and_the_queue(live_server, page, patient_a, routine):
+def test_signing_out_clears_the_copies_and_the_queue(
+    live_server, page, patient_a, routine_for_browser
+):
     # given: Today kept, and a check-in waiting on the phone
     signed_in_and_kept(page, live_server, patient_a)
     page.evaluate("""() => {
@@ -173,11 +164,12 @@ def test_signing_out_clears_the_copies_and_the_queue(live_server, page, patient_
 
 
 def test_the_next_user_of_the_browser_finds_nothing_of_the_last(
-    live_server, page, patient_a, patient_b, derm, routine
+    live_server, page, patient_a, patient_b, derm, routine_for_browser
 ):
     # given: patient A's Today kept and a check-in of A's waiting; A's session then ends
     # without signing out
-    backdated_revision(patient_b, author=derm, number=1, effective_from=routine.effective_from,
+    backdated_revision(patient_b, author=derm, number=1,
+                       effective_from=routine_for_browser.effective_from,
                        items=[item_draft(name="Barrier cream", kind="skincare", position=1)])
     signed_in_and_kept(page, live_server, patient_a)
     page.context.set_offline(True)
