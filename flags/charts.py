@@ -19,10 +19,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from checkins.charts import LineChart, Scale, day_label, days_between, line_chart, percent
 from checkins.models import AlliancePulse, CheckIn
 
+from . import wording
 from .findings import PARTNERSHIP, PULSES, RATINGS, STEPS
 from .models import Flag, Rule
 
@@ -37,9 +41,9 @@ RULE_SIGNAL = {Rule.SATISFACTION_DROP: RATINGS, Rule.ALLIANCE_DROP: PULSES}
 
 @dataclass(frozen=True)
 class Signal:
-    title: str
+    title: str | Promise
     scale: Scale
-    column: str  # the text alternative's value column
+    column: str | Promise  # the text alternative's value column
     max_days: int  # the chart shows at most this many days, ending with the evidence
     min_days: int  # and at least this many (sparse signals: some context before the windows)
     max_gap_days: int  # a longer gap between two values breaks the line
@@ -48,14 +52,14 @@ class Signal:
 # A long "expected curve" evidence could span many weeks: a steps chart shows the last 16.
 # Ratings and pulses are sparse: up to a year, and at least four weeks.
 SIGNALS = {
-    STEPS: Signal("Steps done each day", Scale(0, 100, (0, 50, 100), "%"), "Steps done",
+    STEPS: Signal(_("Steps done each day"), Scale(0, 100, (0, 50, 100), "%"), _("Steps done"),
                   max_days=112, min_days=1, max_gap_days=1),
-    RATINGS: Signal("Satisfaction ratings (1 = low, 5 = high)", Scale(1, 5, (1, 3, 5)),
-                    "Rating (1 to 5)", max_days=366, min_days=28, max_gap_days=7),
-    PULSES: Signal("Alliance pulse totals (0 to 40)", Scale(0, 40, (0, 20, 40)),
-                   "Total (0 to 40)", max_days=366, min_days=28, max_gap_days=366),
-    PARTNERSHIP: Signal("Partnership answers (0 = not at all, 10 = completely)",
-                        Scale(0, 10, (0, 5, 10)), "Answer (0 to 10)", max_days=366,
+    RATINGS: Signal(_("Satisfaction ratings (1 = low, 5 = high)"), Scale(1, 5, (1, 3, 5)),
+                    _("Rating (1 to 5)"), max_days=366, min_days=28, max_gap_days=7),
+    PULSES: Signal(_("Alliance pulse totals (0 to 40)"), Scale(0, 40, (0, 20, 40)),
+                   _("Total (0 to 40)"), max_days=366, min_days=28, max_gap_days=366),
+    PARTNERSHIP: Signal(_("Partnership answers (0 = not at all, 10 = completely)"),
+                        Scale(0, 10, (0, 5, 10)), _("Answer (0 to 10)"), max_days=366,
                         min_days=28, max_gap_days=366),
 }
 
@@ -76,7 +80,8 @@ class Window:
     def period(self) -> str:
         if self.start == self.end:
             return day_label(self.start)
-        return f"{day_label(self.start)} to {day_label(self.end)}"
+        return gettext("%(start)s to %(end)s") % {"start": day_label(self.start),
+                                                   "end": day_label(self.end)}
 
 
 @dataclass(frozen=True)
@@ -131,9 +136,8 @@ def _windows(evidence: dict[str, Any]) -> list[tuple[str, str, date, date]]:
         if start is None or end is None or start > end:
             continue
         signal = _get(entry, "signal") or default
-        label = str(_get(entry, "label") or "period")
-        spans.append((signal if signal in SIGNALS else STEPS, label[:1].upper() + label[1:],
-                      start, end))
+        spans.append((signal if signal in SIGNALS else STEPS,
+                      wording.window_label(_get(entry, "label"), start), start, end))
     return sorted(spans, key=lambda s: (s[2], s[3]))
 
 
@@ -168,7 +172,8 @@ def _chart(patient_id: int, signal: str, spans: list[tuple[str, date, date]],
                 WINDOW_TEXT[signal](max(w_start, start), w_end, values))
         for n, (label, w_start, w_end) in enumerate(spans, 1) if w_end >= start
     ], line)
-    summary = " ".join(f"{w.label} ({w.period}): {w.text}." for w in windows)
+    summary = " ".join(gettext("%(label)s (%(period)s): %(text)s.") % {
+        "label": w.label, "period": w.period, "text": w.text} for w in windows)
     return EvidenceChart(signal=signal, chart=replace(line, summary=summary), windows=windows,
                          rows=_rows(signal, start, end, windows, values))
 
@@ -210,39 +215,47 @@ def _day_percent(steps: tuple[int, int] | None) -> int | None:
 
 def _steps_text(start: date, end: date, values: dict[date, Any]) -> str:
     days = [day for day in days_between(start, end) if day in values]
+    length = (end - start).days + 1
     if not days:
-        return f"no check-ins in these {(end - start).days + 1} days"
+        return ngettext("no check-in on this day", "no check-ins in these %(count)s days",
+                        length) % {"count": length}
     due = sum(values[day][0] for day in days)
     done = sum(values[day][1] for day in days)
-    steps = f"{percent(done, due)}% of steps done" if due else "no steps due on logged days"
-    return f"{len(days)} of {(end - start).days + 1} days logged; {steps}"
+    steps = (gettext("%(percent)s%% of steps done") % {"percent": percent(done, due)} if due
+             else gettext("no steps due on logged days"))
+    logged = ngettext("%(logged)s of %(count)s day logged", "%(logged)s of %(count)s days logged",
+                      length) % {"logged": len(days), "count": length}
+    return gettext("%(logged)s; %(steps)s") % {"logged": logged, "steps": steps}
 
 
 def _ratings_text(start: date, end: date, values: dict[date, Any]) -> str:
     ratings = [values[day] for day in sorted(values) if start <= day <= end]
     if not ratings:
-        return "no ratings"
+        return gettext("no ratings")
     mean = round(sum(ratings) / len(ratings), 2)
-    listed = ", ".join(str(r) for r in ratings)
-    noun = "rating" if len(ratings) == 1 else "ratings"
-    return f"{len(ratings)} {noun} ({listed}), mean {mean:g} out of 5"
+    return ngettext("%(count)s rating (%(listed)s), mean %(mean)s out of 5",
+                    "%(count)s ratings (%(listed)s), mean %(mean)s out of 5", len(ratings)) % {
+        "count": len(ratings), "listed": wording.numbers_listed(ratings),
+        "mean": wording.num(mean)}
 
 
 def _pulses_text(start: date, end: date, values: dict[date, Any]) -> str:
     totals = [values[day] for day in sorted(values) if start <= day <= end]
     if not totals:
-        return "no pulse"
-    return "total " + ", ".join(f"{t} out of 40" for t in totals)
+        return gettext("no pulse")
+    return ngettext("total %(totals)s out of 40", "totals %(totals)s, each out of 40",
+                    len(totals)) % {"totals": wording.numbers_listed(totals)}
 
 
 def _partnership_text(start: date, end: date, values: dict[date, Any]) -> str:
     answers = [values[day] for day in sorted(values) if start <= day <= end]
     if not answers:
-        return "no answers"
-    noun = "answer" if len(answers) == 1 else "answers"
+        return gettext("no answers")
     mean = round(sum(answers) / len(answers), 2)
-    return f"{len(answers)} {noun} ({', '.join(f'{a:g}' for a in answers)}), mean {mean:g} " \
-        "out of 10"
+    return ngettext("%(count)s answer (%(listed)s), mean %(mean)s out of 10",
+                    "%(count)s answers (%(listed)s), mean %(mean)s out of 10", len(answers)) % {
+        "count": len(answers), "listed": wording.numbers_listed(answers),
+        "mean": wording.num(mean)}
 
 
 WINDOW_TEXT = {STEPS: _steps_text, RATINGS: _ratings_text, PULSES: _pulses_text,
@@ -296,19 +309,24 @@ def _rows(signal: str, start: date, end: date, windows: list[Window],
     rows = []
     for day in days:
         labels = ", ".join(w.label for w in windows if w.start <= day <= w.end)
-        rows.append(DataRow(label=day_label(day), window=labels or "outside the periods compared",
+        rows.append(DataRow(label=day_label(day),
+                            window=labels or gettext("outside the periods compared"),
                             text=_day_text(signal, values.get(day))))
     return rows
 
 
 def _day_text(signal: str, value: Any) -> str:
     if signal == RATINGS:
-        return f"{value} out of 5"
+        return gettext("%(value)s out of 5") % {"value": value}
     if signal == PULSES:
-        return f"{value} out of 40"
+        return gettext("%(value)s out of 40") % {"value": value}
     if signal == PARTNERSHIP:
-        return f"{value:g} out of 10"
+        return gettext("%(value)s out of 10") % {"value": wording.num(value)}
     if value is None:
-        return "not logged"
+        return gettext("not logged")
     due, done = value
-    return f"{done} of {due} steps ({percent(done, due)}%)" if due else "nothing due"
+    if not due:
+        return gettext("nothing due")
+    return ngettext("%(done)s of %(due)s step (%(percent)s%%)",
+                    "%(done)s of %(due)s steps (%(percent)s%%)", due) % {
+        "done": done, "due": due, "percent": percent(done, due)}

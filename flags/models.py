@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Clinic, ImmutableModel, Patient
@@ -158,10 +159,12 @@ class Flag(models.Model):
 
     @property
     def title(self) -> str:
-        """What the rule found, as its evidence says ("Satisfaction has stayed low"); the
+        """What the rule found, as its evidence says ("Satisfaction has stayed low"), in the
+        reader's language; the
         rule's label for evidence written before findings had titles."""
         title = self.evidence.get("title") if isinstance(self.evidence, dict) else None
-        return str(title) if title else self.get_rule_display()
+        # Titles are stored in English and read in the reader's language (flags/wording.py).
+        return gettext(str(title)) if title else self.get_rule_display()
 
     @property
     def is_open(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import detect
+from . import detect, wording
 from .findings import PARTNERSHIP, RATINGS, STEPS, Finding, evidence, percent, window
 from .models import FlagSettings, Rule, Sensitivity, Severity
 
@@ -260,26 +260,24 @@ def _adherence_verdict(h: Histories, s: FlagSettings, row: int, cols: list[int],
     since = h.day(cols[0])
     fall = round(float(usual_pct) - float(run_pct), 1)
     expected_pct = round(100 * expected, 1)
-    summary = (f"Adherence below the usual range ({low}–{high}%) on {below} of the "
-               f"{len(cols)} logged days since {_day(since)}: {run_pct:g}% (usual "
-               f"{usual_pct:g}%)")
-    summary += f"; last 7 days {week_pct:g}%." if week_pct is not None else "."
+    numbers = {
+        "usual_percent": usual_pct, "usual_range": [low, high],
+        "usual_logged_days": len(ref_cols), "usual_steps": [ref_done, ref_due],
+        "expected_percent": expected_pct, "since": since.isoformat(),
+        "run_percent": run_pct, "run_logged_days": len(cols),
+        "run_below_range_days": below, "run_steps": [done, due], "fall_points": fall,
+        "last_7_percent": week_pct, "last_7_logged_days": len(week),
+        "score": round(score, 1), "threshold": round(threshold, 1),
+        "sensitivity": s.sensitivity, "curve_source": CURVE_SOURCE,
+    }
     severity = Severity.HIGH if fall >= ADHERENCE_HIGH_FALL_POINTS or (
         run_pct < ADHERENCE_HIGH_BELOW_PERCENT) else Severity.MEDIUM
     return Verdict(
-        rule=Rule.ADHERENCE_DROP, severity=severity, title="Adherence fell", summary=summary,
+        rule=Rule.ADHERENCE_DROP, severity=severity, title="Adherence fell",
+        summary=wording.english_summary(Rule.ADHERENCE_DROP, numbers),
         windows=[window("usual", h.day(ref_cols[0]), h.day(ref_cols[-1]), signal=STEPS),
                  window(f"since {_day(since)}", since, h.as_of, signal=STEPS)],
-        numbers={
-            "usual_percent": usual_pct, "usual_range": [low, high],
-            "usual_logged_days": len(ref_cols), "usual_steps": [ref_done, ref_due],
-            "expected_percent": expected_pct, "since": since.isoformat(),
-            "run_percent": run_pct, "run_logged_days": len(cols),
-            "run_below_range_days": below, "run_steps": [done, due], "fall_points": fall,
-            "last_7_percent": week_pct, "last_7_logged_days": len(week),
-            "score": round(score, 1), "threshold": round(threshold, 1),
-            "sensitivity": s.sensitivity, "curve_source": CURVE_SOURCE,
-        },
+        numbers=numbers,
         cols=tuple(cols), newest=h.day(cols[-1]),
     )
 
@@ -296,15 +294,13 @@ class _Scale:
     h: float
     minimum: str  # the FlagSettings field: values needed to learn the usual level
     out_of: int
-    noun: str
     signal: str
 
 
 SATISFACTION = _Scale(Rule.SATISFACTION_DROP, RATINGS_FLOOR, RATINGS_MIN_FALL, RATINGS_K,
-                      RATINGS_H, "min_usual_ratings", 5, "rating", RATINGS)
+                      RATINGS_H, "min_usual_ratings", 5, RATINGS)
 PARTNERSHIP_SCALE = _Scale(Rule.ALLIANCE_DROP, PARTNERSHIP_FLOOR, PARTNERSHIP_MIN_FALL,
-                           PARTNERSHIP_K, PARTNERSHIP_H, "min_usual_answers", 10, "answer",
-                           PARTNERSHIP)
+                           PARTNERSHIP_K, PARTNERSHIP_H, "min_usual_answers", 10, PARTNERSHIP)
 
 
 def satisfaction_fell(h: Histories, s: FlagSettings) -> list[tuple[int, Verdict]]:
@@ -346,23 +342,16 @@ def _scale_verdict(h: Histories, s: FlagSettings, row: int, values: np.ndarray,
     below = sum(1 for v in run if v < low)
     since, latest = h.day(cols[0]), h.day(cols[-1])
     usual_mean = round(mean, 2)
-    out_of = scale.out_of
-    plural = scale.noun if len(run) == 1 else f"{scale.noun}s"
     if scale.rule == Rule.SATISFACTION_DROP:
         title = "Satisfaction fell"
-        what = "Satisfaction"
         severity = Severity.HIGH if max(run) <= SATISFACTION_HIGH_MAX else Severity.MEDIUM
     else:
         title = "Partnership fell"
-        what = "Partnership answers"
         severity = Severity.HIGH if max(run) <= PARTNERSHIP_HIGH_AT_MOST or (
             mean - run_mean >= PARTNERSHIP_HIGH_FALL) else Severity.MEDIUM
-    listed = ", ".join(f"{v:g}" for v in run)
-    summary = (f"{what} below the usual range ({low:g}–{high:g} of {out_of}): {below} of "
-               f"{len(run)} {plural} since {_day(since)} ({listed}; usual {usual_mean:g}).")
     numbers: dict[str, Any] = {
         "usual_mean": usual_mean, "usual_range": [low, high], "usual_count": len(ref_cols),
-        "out_of": out_of, "since": since.isoformat(), "run_values": run,
+        "out_of": scale.out_of, "since": since.isoformat(), "run_values": run,
         "run_dates": [h.day(c).isoformat() for c in cols], "run_mean": run_mean,
         "run_below_range": below, "fall": round(usual_mean - run_mean, 2),
         "newest_date": latest.isoformat(), "score": round(score, 1),
@@ -371,7 +360,8 @@ def _scale_verdict(h: Histories, s: FlagSettings, row: int, values: np.ndarray,
     if scale.rule == Rule.ALLIANCE_DROP:
         numbers["run_questions"] = [h.questions.get((row, c), "pulse") for c in cols]
     return Verdict(
-        rule=scale.rule, severity=severity, title=title, summary=summary,
+        rule=scale.rule, severity=severity, title=title,
+        summary=wording.english_summary(scale.rule, numbers),
         windows=[window("usual", h.day(ref_cols[0]), h.day(ref_cols[-1]), signal=scale.signal),
                  window(f"since {_day(since)}", since, h.as_of, signal=scale.signal)],
         numbers=numbers, cols=tuple(cols), newest=latest,
@@ -413,22 +403,20 @@ def _quiet_verdict(h: Histories, s: FlagSettings, row: int, gap: int, last: int,
     usual_pct = round(100 * logged / days)
     last_day = h.day(last)
     week = [c for c in range(max(first, last - 6), last + 1) if h.logged[row, c]]
-    summary = (f"No check-in for {gap} days (last on {last_day:%-d %b %Y}); usually logs "
-               f"{usual_pct}% of days ({logged} of {days}), and the longest gap before was "
-               f"{longest} {'day' if longest == 1 else 'days'}.")
+    numbers = {
+        "gap_days": gap, "last_checkin_date": last_day.isoformat(),
+        "usual_logged_percent": usual_pct, "usual_logged_days": logged,
+        "usual_days": days, "longest_gap_before": longest,
+        "chance_percent": round(100 * chance, 3), "sensitivity": s.sensitivity,
+    }
     return Verdict(
         rule=Rule.GONE_QUIET,
         severity=Severity.MEDIUM if gap >= QUIET_MEDIUM_DAYS else Severity.LOW,
-        title="Stopped checking in", summary=summary,
+        title="Stopped checking in", summary=wording.english_summary(Rule.GONE_QUIET, numbers),
         windows=[window("usual", h.day(first), last_day, signal=STEPS),
                  window("days without a check-in", last_day + timedelta(days=1), h.as_of,
                         signal=STEPS)],
-        numbers={
-            "gap_days": gap, "last_checkin_date": last_day.isoformat(),
-            "usual_logged_percent": usual_pct, "usual_logged_days": logged,
-            "usual_days": days, "longest_gap_before": longest,
-            "chance_percent": round(100 * chance, 3), "sensitivity": s.sensitivity,
-        },
+        numbers=numbers,
         cols=tuple(week), newest=h.as_of,
     )
 
@@ -483,22 +471,22 @@ def alliance_at_risk(found: Sequence[tuple[Finding, date]], as_of: date, s: Flag
         return None
     parts = [by_rule[Rule.ADHERENCE_DROP][0], *(f for f, _ in companions)]
     titles = [f.evidence["title"] for f in parts]
-    named = [titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])]
-    together = f"{', '.join(named[:-1])} and {named[-1]}"
+    numbers = {
+        "components": [f.rule for f in parts], "component_titles": titles,
+        "component_summaries": [f.evidence["summary"] for f in parts],
+        # The parts' numbers, so each part's sentence is written in the reader's language.
+        "component_numbers": [f.evidence["numbers"] for f in parts],
+        "component_severities": [f.severity for f in parts],
+        "newest_component_data": {f.rule: newest.isoformat() for f, newest in companions},
+        "within_days": s.at_risk_within_days,
+    }
     return Finding(
         patient_id=parts[0].patient_id, rule=Rule.ALLIANCE_AT_RISK, severity=Severity.HIGH,
         evidence=evidence(
             rule=Rule.ALLIANCE_AT_RISK, title="Alliance at risk",
-            summary=f"{together}, at the same time.", as_of=as_of,
+            summary=wording.english_summary(Rule.ALLIANCE_AT_RISK, numbers), as_of=as_of,
             windows=[w for f in parts for w in f.evidence["windows"]],
-            numbers={
-                "components": [f.rule for f in parts], "component_titles": titles,
-                "component_summaries": [f.evidence["summary"] for f in parts],
-                "component_severities": [f.severity for f in parts],
-                "newest_component_data": {f.rule: newest.isoformat()
-                                          for f, newest in companions},
-                "within_days": s.at_risk_within_days,
-            },
+            numbers=numbers,
             checkin_ids=sorted({pk for f in parts for pk in f.evidence["checkin_ids"]}),
         ),
         evidence_at=max(f.evidence_at for f in parts),

@@ -19,6 +19,7 @@ from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.services import audit_record
 from checkins.models import AttentionRequest
 
+from . import wording
 from .findings import Finding, evidence
 from .models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
 
@@ -184,17 +185,15 @@ def _clinics_of(patient_ids: set[int]) -> dict[int, int]:
 def severe_side_effect_finding(request: AttentionRequest) -> Finding:
     checkin = request.checkin
     item = checkin.side_effect_item
-    summary = f"Severe side effect reported for {checkin.local_date:%a %-d %b %Y}"
-    if item is not None:
-        summary += f" (step: {item.name})"
+    numbers = {"side_effect": checkin.side_effect,
+               "item": item.name if item is not None else None}
     return Finding(
         patient_id=checkin.patient_id, rule=Rule.SEVERE_SIDE_EFFECT, severity=Severity.HIGH,
         evidence=evidence(
             rule=Rule.SEVERE_SIDE_EFFECT, title="Severe side effect reported",
-            summary=summary + ".", as_of=checkin.local_date,
-            windows=[], checkin_ids=[checkin.pk],
-            numbers={"side_effect": checkin.side_effect,
-                     "item": item.name if item is not None else None},
+            summary=wording.english_summary(Rule.SEVERE_SIDE_EFFECT, numbers,
+                                            as_of=checkin.local_date),
+            as_of=checkin.local_date, windows=[], checkin_ids=[checkin.pk], numbers=numbers,
         ),
         evidence_at=checkin.updated_at,
     )

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from core.history import HISTORY_TRUNCATE_SETTING
 from tests.factories import ClinicFactory, DermatologistFactory, PatientFactory, StaffFactory
@@ -21,6 +22,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Midday UTC on Wednesday 25 Nov 2026, a Wednesday in London (the factories' zone) too.
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """Each test starts in English: a request in another language leaves it active in the test
+    thread (Django's locale middleware, as a worker thread would), and words computed outside
+    a request (flag titles, dates) would follow the previous test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from flags import evidence_text
+from flags import evidence_text, wording
 
 register = template.Library()
 
@@ -26,4 +26,11 @@ def steps_percent(done: int, due: int) -> str:
 @register.filter
 def iso_day(value: Any) -> str:
     """An evidence date ('2026-11-03') as 'Tue 3 Nov 2026'; anything else as given."""
-    return evidence_text.iso_day(value)
+    return wording.iso_day(value)
+
+
+@register.filter
+def finding_summary(evidence: Any) -> str:
+    """The evidence's one sentence in the reader's language (its stored words for evidence
+    of an earlier version)."""
+    return wording.summary(evidence)
