@@ -7,6 +7,7 @@ query beyond ``role_of``, which the views ask anyway (the answer is cached on ``
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -103,9 +104,16 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        chosen = getattr(user, "language", "") if user.is_authenticated else ""
-        if chosen and translation.check_for_language(chosen):
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = translation.get_language()
+        if request.user.is_authenticated:
+            user_language_activate(request, request.user)
         return self.get_response(request)
+
+
+def user_language_activate(request: HttpRequest, user: Any) -> None:
+    """The user's chosen language for the rest of this request (the browser's when they have
+    not chosen). Also at sign-in (accounts/receivers.py), so the "signed in" message of that
+    very request is in their language."""
+    chosen = getattr(user, "language", "")
+    if chosen and translation.check_for_language(chosen):
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .middleware import user_language_activate
 from .models import AuditEvent, User
 from .security import other_sessions_end, session_stamp
 from .services import audit_record
@@ -34,6 +35,7 @@ def session_started(sender: type, request: HttpRequest | None, user: User,
     if request is None or not hasattr(request, "session"):
         return
     session_stamp(request.session, timezone.now().timestamp())
+    user_language_activate(request, user)
     # The user object may predate a sign-out elsewhere that moved the epoch on; a session
     # hashed with the old epoch would end at its first request.
     epoch = User.objects.filter(pk=user.pk).values_list("session_epoch", flat=True).first()

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import DermatologistFactory, PatientFactory
+from tests.factories import PASSWORD, DermatologistFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,16 @@ def test_a_browser_language_the_portal_lacks_falls_back_to_english(client):
     response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="ja")
     # then
     assert html_lang(response) == ("en", "ltr")
+
+
+def test_signing_in_greets_the_user_in_their_language(client):
+    # given: a patient who chose German, on an English browser
+    patient = PatientFactory(user__language="de")
+    # when
+    response = client.post(reverse("account_login"), {
+        "login": patient.user.email, "password": PASSWORD}, follow=True,
+        HTTP_ACCEPT_LANGUAGE="en")
+    # then: the very first message is German, as is the page
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [f"Erfolgreich als {patient.user.display_name} angemeldet."]
+    assert html_lang(response) == ("de", "ltr")
