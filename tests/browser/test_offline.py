@@ -1,5 +1,6 @@
 """The installable portal in Chromium, on a phone: the manifest and the service worker; a
-check-in made offline, kept on the phone and sent once when the connection returns; a replayed
+check-in made offline (or whose sending fails midway), kept on the phone and sent once when
+the connection returns; a replayed
 submission saved once; signing out leaves nothing behind."""
 
 import re
@@ -105,6 +106,39 @@ def test_a_check_in_made_offline_is_sent_once_when_the_phone_is_back_online(
         3, 2, 4, 2)
     assert StepLog.objects.get(checkin=checkin, done=False).skip_reason == "side_effects"
     assert SubmissionKey.objects.get().checkin == checkin
+    assert page.evaluate("PortalQueue.all().then(entries => entries.length)") == 0
+
+
+def test_a_check_in_whose_sending_fails_midway_is_kept_and_sent_on_the_next_visit(
+    live_server, page, patient_a, routine_for_browser
+):
+    # given: the phone says it is online, but the connection drops while the check-in is
+    # sent (every POST to Today fails at the network, the worker's retries too)
+    signed_in_and_kept(page, live_server, patient_a)
+    tried = []
+
+    def connection_drops(route):
+        tried.append(route.request.method)
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.context.route("**/today/**", connection_drops)
+    # when
+    page.get_by_role("button", name="I did everything").click()
+    # then: kept on the phone, and the patient is told so
+    page.get_by_text("Saved on this phone, will send when online.").wait_for()
+    assert "POST" in tried
+    assert not CheckIn.objects.exists()
+    assert page.evaluate("PortalQueue.all().then(entries => entries.length)") == 1
+    # when: the connection is back and the patient opens Today again
+    page.context.unroute("**/today/**")
+    page.reload()
+    # then: sent, once
+    page.get_by_text(re.compile("^Sent")).wait_for()
+    checkin = CheckIn.objects.get()
+    assert (checkin.steps_due, checkin.steps_done) == (3, 3)
     assert page.evaluate("PortalQueue.all().then(entries => entries.length)") == 0
 
 
