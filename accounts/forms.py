@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import Clinic
@@ -7,18 +8,18 @@ from .timezones import timezone_choices
 
 
 class PatientInviteForm(forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    email = forms.EmailField(max_length=254)
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    email = forms.EmailField(label=_("Email"), max_length=254)
     timezone = forms.ChoiceField(
-        label="Time zone",
-        help_text="Reminders and daily check-ins follow the patient's own calendar day.",
+        label=_("Time zone"),
+        help_text=_("Reminders and daily check-ins follow the patient's own calendar day."),
     )
 
     def __init__(self, *args: object, clinic: Clinic, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices(
-            first=clinic.timezone, first_group="This clinic's time zone")
+            first=clinic.timezone, first_group=gettext("This clinic's time zone"))
         self.fields["timezone"].initial = clinic.timezone if clinic.zone_is_known else None
 
     def clean_email(self) -> str:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 # Currency is defined with the clinic (a clinic's money); profiles and the demo use it from here.
@@ -33,6 +34,16 @@ class ConflictRule(models.TextChoices):
     PREGNANCY_UNSAFE = "pregnancy_unsafe", _("Contains something not advised in pregnancy")
     MANY_STEPS = "many_steps", _("More daily steps than the patient wants")
     NONE = "", _("No automatic check (free-text guidance)")
+
+
+# The labels the default preferences are seeded with (migrations 0002 and 0005), so each reads
+# in the reader's language; a label a clinic wrote or changed reads as written.
+DEFAULT_PREFERENCE_LABELS = (
+    gettext_noop("Creams and gels rather than pills"), gettext_noop("No needles or injections"),
+    gettext_noop("Fragrance-free products only"), gettext_noop("Vegan and cruelty-free products"),
+    gettext_noop("Pregnant, planning pregnancy or breastfeeding"),
+    gettext_noop("As few steps as possible"),
+)
 
 
 class Preference(models.Model):
@@ -57,7 +68,12 @@ class Preference(models.Model):
         ordering = ["position", "label"]
 
     def __str__(self) -> str:
-        return self.label
+        return self.shown_label
+
+    @property
+    def shown_label(self) -> str:
+        """The label in the reader's language (as written when the catalogue lacks it)."""
+        return gettext(self.label)
 
 
 class DailyPattern(models.TextChoices):

@@ -84,9 +84,25 @@ class _VisibleText(HTMLParser):
             self.found.append(text.strip())
 
 
+# A value handed to an included template as a plain literal: ``with empty="No check-ins yet."``
+# (a file name or a CSS class has no space; marked text is ``empty=_("...")``).
+TAG_TEXT = re.compile(r"""\b\w+=(["'])([^"']*[^\W\d_][^"']* [^"']*)\1""")
+
+
+def _tag_literals(source: str) -> list[str]:
+    """Text in ``{% include ... with %}`` and ``{% with %}`` tags that is not marked."""
+    found = []
+    for token in Lexer(source).tokenize():
+        if token.token_type != TokenType.BLOCK or token.contents.split()[0] not in (
+                "include", "with"):
+            continue
+        found += [match[2] for match in TAG_TEXT.finditer(token.contents)]
+    return found
+
+
 def unmarked_text(source: str) -> list[str]:
     """The user-visible pieces of text in a template source not marked for translation."""
     parser = _VisibleText()
     parser.feed(_marked_out_text(source))
     parser.close()
-    return parser.found
+    return parser.found + _tag_literals(source)

@@ -57,6 +57,8 @@ def test_no_template_listed_as_not_yet_translated_is_fully_marked():
     ('<a href="/" title="Home">{% translate "Home" %}</a>', ["Home"]),
     ("{% if x %}<p>Shown sometimes</p>{% endif %}", ["Shown sometimes"]),
     ("Hello {{ name }}, welcome", ["Hello , welcome"]),
+    ('{% include "rows.html" with rows=r empty="No check-ins yet." %}', ["No check-ins yet."]),
+    ("{% with note='Not given yet' %}{{ note }}{% endwith %}", ["Not given yet"]),
 ])
 def test_the_checker_finds_unmarked_text(source, expected):
     # when / then
@@ -75,6 +77,7 @@ def test_the_checker_finds_unmarked_text(source, expected):
     "<script>const label = 'code';</script><style>p { color: red }</style>",
     "<p>{{ value }} · 42% (3/4)</p>",
     '<a class="brand" href="/">Alliance Portal</a>',
+    '{% include "rows.html" with rows=r empty=_("No check-ins yet.") css="wide-table" %}',
 ])
 def test_the_checker_passes_marked_text(source):
     # when / then
