@@ -5,15 +5,17 @@ The dermatologist can accept a warning with a note; acceptance is matched by cod
 
 A budget or time the patient has not given yet (None) is compared with nothing: it neither
 warns nor passes, and the report lists it in ``not_given``. Warning messages are read by the
-patient too (accepted trade-offs), so they name no one.
+patient too (accepted trade-offs), so they name no one. A revision stores each warning's
+``params`` beside its message, so a reader in another language reads it in theirs
+(``warning_message``: one definition of each sentence, at check time and at read time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Protocol
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -44,7 +46,7 @@ class FitItem(Protocol):
 @dataclass(frozen=True)
 class FitPreference:
     key: str
-    label: str
+    label: str  # as stored: the default ones are translated where they are read
     conflict: str
 
 
@@ -61,6 +63,46 @@ class FitProfile:
 class FitWarning:
     code: str
     message: str
+    # What the message says, as JSON (derived from the same numbers: not compared).
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def warning_message(params: dict[str, Any]) -> str:
+    """A warning's sentence in the reader's language, from its ``params``."""
+    kind = params["kind"]
+    if kind == "budget":
+        currency = params["currency"]
+        return _("Costs %(cost)s a month: %(over)s over the budget of %(budget)s.") % {
+            "cost": money(Decimal(params["cost"]), currency),
+            "over": money(Decimal(params["over"]), currency),
+            "budget": money(Decimal(params["budget"]), currency)}
+    if kind == "time":
+        return _("The %(routine)s routine takes %(minutes)s min, more than the %(available)s "
+                 "min available.") % {"routine": SLOT_NAMES[params["routine"]],
+                                      "minutes": params["minutes"],
+                                      "available": params["available"]}
+    if kind == "steps":
+        return _("%(steps)s steps a day goes against “%(preference)s” (aim for %(most)s or "
+                 "fewer).") % {"steps": params["steps"], "preference": _(params["preference"]),
+                               "most": params["most"]}
+    return _("“%(item)s” goes against “%(preference)s”.") % {
+        "item": params["item"], "preference": _(params["preference"])}
+
+
+def stored_warning_message(warning: dict[str, Any]) -> str:
+    """A revision's saved warning in the reader's language; as saved when it predates
+    ``params`` (or they do not read)."""
+    params = warning.get("params")
+    if isinstance(params, dict):
+        try:
+            return warning_message(params)
+        except (KeyError, TypeError, InvalidOperation):
+            pass
+    return str(warning.get("message", ""))
+
+
+def _warning(code: str, **params: Any) -> FitWarning:
+    return FitWarning(code, warning_message(params), params)
 
 
 @dataclass
@@ -144,28 +186,22 @@ def check_fit(profile: FitProfile, items: Iterable[FitItem]) -> FitReport:
         daily_steps=daily_steps,
     )
     if report.over_budget_by > 0:
-        report.warnings.append(FitWarning(
-            "budget",
-            _("Costs %(cost)s a month: %(over)s over the budget of %(budget)s.") % {
-                "cost": money(report.total_monthly_cost, profile.currency),
-                "over": money(report.over_budget_by, profile.currency),
-                "budget": money(profile.monthly_budget, profile.currency)},
-        ))
+        report.warnings.append(_warning(
+            "budget", kind="budget", currency=profile.currency,
+            cost=str(report.total_monthly_cost), over=str(report.over_budget_by),
+            budget=str(profile.monthly_budget)))
     for slot, available in ((MORNING, profile.morning_minutes), (EVENING, profile.evening_minutes)):
         if available is not None and minutes[slot] > available:
-            report.warnings.append(FitWarning(
-                f"time:{slot}",
-                _("The %(routine)s routine takes %(minutes)s min, more than the %(available)s "
-                  "min available.") % {"routine": SLOT_NAMES[slot], "minutes": minutes[slot],
-                                       "available": available},
-            ))
+            report.warnings.append(_warning(
+                f"time:{slot}", kind="time", routine=slot, minutes=minutes[slot],
+                available=available))
     for preference in profile.preferences:
         if preference.conflict not in CHECKED_RULES:
             continue  # free-text guidance: the clinician reads it; we claim nothing about it
         clashing = _preference_conflicts(preference, items, report.daily_steps)
         report.warnings.extend(clashing)
         if not clashing:
-            report.respected_preferences.append(preference.label)
+            report.respected_preferences.append(_(preference.label))
     return report
 
 
@@ -174,19 +210,12 @@ def _preference_conflicts(
 ) -> list[FitWarning]:
     if preference.conflict == "many_steps":
         if daily_steps > MAX_DAILY_STEPS_FOR_FEWEST:
-            return [FitWarning(
-                f"pref:{preference.key}",
-                _("%(steps)s steps a day goes against “%(preference)s” (aim for "
-                  "%(most)s or fewer).") % {"steps": daily_steps, "preference": preference.label,
-                                           "most": MAX_DAILY_STEPS_FOR_FEWEST},
-            )]
+            return [_warning(f"pref:{preference.key}", kind="steps", steps=daily_steps,
+                             preference=preference.label, most=MAX_DAILY_STEPS_FOR_FEWEST)]
         return []
     return [
-        FitWarning(
-            f"pref:{preference.key}:{item.key}",
-            _("“%(item)s” goes against “%(preference)s”.") % {
-                "item": item.name, "preference": preference.label},
-        )
+        _warning(f"pref:{preference.key}:{item.key}", kind="item", item=item.name,
+                 preference=preference.label)
         for item in items
         if _conflicts(preference.conflict, item)
     ]

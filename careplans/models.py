@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 # Currency is defined with the clinic (a clinic's money); profiles and the demo use it from here.
 from accounts.models import Clinic, Currency, ImmutableModel, Patient
 
+from .fit import stored_warning_message
+
 MAX_MINUTES_PER_ROUTINE = 180
 MAX_MONTHLY_MONEY = Decimal("100000")
 
@@ -162,11 +164,17 @@ class PlanRevision(ImmutableModel):
 
     @property
     def open_warnings(self) -> list[dict]:
-        return [w for w in self.fit_warnings if not w.get("accepted")]
+        """The warnings left open, each message in the reader's language."""
+        return [_read(w) for w in self.fit_warnings if not w.get("accepted")]
 
     @property
     def accepted_warnings(self) -> list[dict]:
-        return [w for w in self.fit_warnings if w.get("accepted")]
+        """The trade-offs agreed, each message in the reader's language."""
+        return [_read(w) for w in self.fit_warnings if w.get("accepted")]
+
+
+def _read(warning: dict) -> dict:
+    return {**warning, "message": stored_warning_message(warning)}
 
 
 class ItemKind(models.TextChoices):

@@ -34,7 +34,7 @@ def fit_profile(profile: PatientProfile) -> FitProfile:
         morning_minutes=profile.morning_minutes,
         evening_minutes=profile.evening_minutes,
         preferences=tuple(
-            FitPreference(key=p.key, label=p.shown_label, conflict=p.conflict)
+            FitPreference(key=p.key, label=p.label, conflict=p.conflict)
             for p in profile.preferences.all()
         ),
     )

@@ -108,6 +108,7 @@ def _warnings_with_acceptance(report: FitReport, accepted: dict[str, str]) -> li
         {
             "code": warning.code,
             "message": warning.message,
+            "params": warning.params,
             "accepted": bool(accepted.get(warning.code, "").strip()),
             "note": accepted.get(warning.code, "").strip(),
         }
