@@ -68,7 +68,7 @@ from cryptography.fernet import Fernet
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GOAL = 0.5
-DEMO_PASSWORD = "alliance-demo-2026"  # noqa: S105 - the published demo credential (demo/seeding.py)
+DEMO_PASSWORD = "alliance-demo-2026"  # noqa: S105 - the published demo credential (demo/seed/people.py)
 CHECKIN_PATH = "/today/"
 NOOP_PATH = "/bench/noop"
 REDIS_BROKER_DB, REDIS_CACHE_DB = 13, 14

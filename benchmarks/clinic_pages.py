@@ -58,8 +58,8 @@ ADMIN_URL = f"{SERVER}/postgres"
 GOAL_MS = 50.0
 GOAL_RATIO = 1.5
 DERMATOLOGIST = "derm@demo.test"
-SEARCH = "Novak"  # one of the demo's surnames (demo.seeding.LAST_NAMES)
-ONE_MATCH = "patient00009@"  # one patient's email in both (demo.seeding numbers them)
+SEARCH = "Novak"  # one of the demo's surnames (demo.seed.people.LAST_NAMES)
+ONE_MATCH = "patient00009@"  # one patient's email in both (demo.seed.people numbers them)
 
 # One open flag on every second patient (the six rules in turn), resolved ones on the others.
 # The evidence is shaped like the sweep's (title, summary, windows, numbers, 28 check-in ids).

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from demo.seeding import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
+from demo.seed import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
 from tests.browser.conftest import assert_no_axe_violations, complete_code_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

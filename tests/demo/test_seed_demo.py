@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from accounts.models import Clinic, ClinicMembership, Patient, User
 from accounts.selectors import role_of
-from demo.seeding import DEMO_PASSWORD
+from demo.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

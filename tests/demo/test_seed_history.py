@@ -16,7 +16,7 @@ from careplans.schedule import due_steps
 from checkins import services
 from checkins.adherence import window_adherence
 from checkins.models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
-from demo.seeding import DECLINING, FALLING_ALLIANCE, STEADY, WEEKEND_GAPS, history_pattern
+from demo.seed.patterns import DECLINING, FALLING_ALLIANCE, STEADY, WEEKEND_GAPS, history_pattern
 from flags.models import Flag, Rule
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient
-from demo.seeding import seed_demo
+from demo.seed import seed_demo
 from tests.conftest import PROJECT_DIR, service_unavailable
 from tests.drills._outcomes import remind_all_day
 from tests.drills._servers import CeleryProcess, Gunicorn, RedisServer, service_env

@@ -433,7 +433,7 @@ def test_every_registered_admin_is_clinic_scoped_or_the_operators_alone():
 
 
 def test_the_demo_administrator_is_a_clinic_administrator_not_a_superuser():
-    from demo.seeding import ADMIN_EMAIL, seed_core
+    from demo.seed import ADMIN_EMAIL, seed_core
 
     # when
     clinic, _derm, _staff = seed_core("!unusable")

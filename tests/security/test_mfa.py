@@ -226,7 +226,7 @@ def test_recovery_code_signs_in_once(client, derm):
 
 def test_demo_clinicians_are_enrolled_with_the_published_secret(now):
     # given
-    from demo.seeding import ADMIN_EMAIL, DEMO_TOTP_SECRET, seed_demo
+    from demo.seed import ADMIN_EMAIL, DEMO_TOTP_SECRET, seed_demo
 
     # when
     seed_demo(patients=0, days=0, now=now)

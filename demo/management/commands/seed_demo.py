@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Patient
 from checkins.models import CheckIn
-from demo import seeding
+from demo import seed
 from reminders.models import EVERY_DAY, ReminderSettings
 
 # Demo patients whose reminder is moved to a couple of minutes after seeding (their local time),
@@ -28,9 +28,9 @@ class Command(BaseCommand):
             help="Synthetic patients besides patient@demo.test (default 32).",
         )
         parser.add_argument(
-            "--days", type=int, default=seeding.HISTORY_DAYS,
+            "--days", type=int, default=seed.HISTORY_DAYS,
             help="Days of check-in history per patient, never before the plan starts "
-                 f"(default {seeding.HISTORY_DAYS}; 0 for none).",
+                 f"(default {seed.HISTORY_DAYS}; 0 for none).",
         )
         parser.add_argument(
             "--no-flags", action="store_false", dest="flags",
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                **options: object) -> None:
         if days < 0:
             raise CommandError("--days must be 0 or more.")
-        summary = seeding.seed_demo(
+        summary = seed.seed_demo(
             now=timezone.now(), patients=patients, days=days, flags=flags,
             progress=self._progress(patients, "patients"),
             plan_progress=self._progress(patients, "plans"),
@@ -58,9 +58,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Reminders for {soon} demo patients (patient@demo.test first) are due "
                           f"in about {SOON_AFTER.seconds // 60} minutes; they land in the outbox.")
         self.stdout.write(
-            f"Two-step verification for {seeding.DERM_EMAIL}, {seeding.STAFF_EMAIL} and "
-            f"{seeding.ADMIN_EMAIL}: add the secret {seeding.DEMO_TOTP_SECRET} to an authenticator "
-            f"app (current code: {seeding.demo_totp_code()})."
+            f"Two-step verification for {seed.DERM_EMAIL}, {seed.STAFF_EMAIL} and "
+            f"{seed.ADMIN_EMAIL}: add the secret {seed.DEMO_TOTP_SECRET} to an authenticator "
+            f"app (current code: {seed.demo_totp_code()})."
         )
 
     def _reminders_soon(self, clinic: Clinic) -> int:

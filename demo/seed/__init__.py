@@ -1,0 +1,85 @@
+"""Demo data: one clinic, its clinicians and patients, each patient with a profile and a care plan.
+
+Idempotent: re-running adds nothing twice. Large cohorts (``--patients 10000``) use bulk inserts
+and one shared password hash. Care plans come from four condition templates (acne, eczema,
+rosacea, psoriasis) and carry back-dated revision history, starting 8-12 weeks before the
+patient's today. Patients then get weeks of daily check-ins against the revision in effect each
+day, following a few adherence patterns a clinic meets (steady, weekend gaps, a decline, falling
+satisfaction and alliance, a severe side effect). Nothing here prints health data: callers only
+get counts.
+
+``seed_demo`` runs the stages in this order, one module each:
+
+- ``people``: the clinic, its clinicians and administrator (two-step verification on),
+  patient@demo.test and the synthetic cohort;
+- ``plans``: each patient's profile, back-dated care plan, revisions and concerns, from the
+  ``stories`` decided for them (over the condition templates of ``plan_templates``);
+- ``history``: weeks of check-ins, step logs, pulses and attention requests, from each
+  patient's ``timeline`` (drawn from their logging pattern in ``patterns``);
+- ``flags``: the flags that history raises.
+
+``bulk`` holds the INSERT / COPY helpers the plan and history writes share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import Clinic, Patient
+from demo.seed.flags import seed_flags
+from demo.seed.history import HISTORY_DAYS, seed_history
+from demo.seed.people import (
+    ADMIN_EMAIL,
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    DERM_EMAIL,
+    PATIENT_EMAIL,
+    STAFF_EMAIL,
+    Progress,
+    demo_totp_code,
+    seed_cohort,
+    seed_core,
+)
+from demo.seed.plans import seed_plans
+
+__all__ = [
+    "ADMIN_EMAIL", "DEMO_PASSWORD", "DEMO_TOTP_SECRET", "DERM_EMAIL", "HISTORY_DAYS",
+    "PATIENT_EMAIL", "STAFF_EMAIL", "DemoSummary", "demo_totp_code", "seed_cohort", "seed_core",
+    "seed_demo", "seed_flags", "seed_history", "seed_plans",
+]
+
+
+@dataclass
+class DemoSummary:
+    clinic: Clinic
+    created_patients: int
+    total_patients: int
+    created_plans: int = 0
+    history_patients: int = 0
+    created_checkins: int = 0
+    opened_flags: int = 0
+
+
+def seed_demo(
+    *, now: datetime, patients: int = 32, days: int = HISTORY_DAYS,
+    progress: Progress | None = None, plan_progress: Progress | None = None,
+    history_progress: Progress | None = None, flags: bool = True,
+) -> DemoSummary:
+    """The demo clinic as it stands at ``now``: plans, history and flags all end there."""
+    password_hash = make_password(DEMO_PASSWORD)
+    clinic, derm, _staff = seed_core(password_hash)
+    created = seed_cohort(
+        clinic=clinic, dermatologist=derm, patients=patients,
+        password_hash=password_hash, progress=progress,
+    )
+    plans = seed_plans(clinic=clinic, replier=derm, now=now, progress=plan_progress)
+    history = seed_history(clinic=clinic, now=now, days=days, progress=history_progress)
+    return DemoSummary(
+        clinic=clinic, created_patients=created,
+        total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
+        history_patients=history.patients, created_checkins=history.checkins,
+        opened_flags=seed_flags(clinic, now=now) if flags else 0,
+    )
