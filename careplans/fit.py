@@ -101,6 +101,21 @@ def stored_warning_message(warning: dict[str, Any]) -> str:
     return str(warning.get("message", ""))
 
 
+def saved_warnings(warnings: Iterable[FitWarning], accepted: dict[str, str]) -> list[dict]:
+    """The warnings as a revision stores them (``PlanRevision.fit_warnings``): accepted where
+    ``accepted`` holds a note for the code."""
+    return [
+        {
+            "code": warning.code,
+            "message": warning.message,
+            "params": warning.params,
+            "accepted": bool(accepted.get(warning.code, "").strip()),
+            "note": accepted.get(warning.code, "").strip(),
+        }
+        for warning in warnings
+    ]
+
+
 def _warning(code: str, **params: Any) -> FitWarning:
     return FitWarning(code, warning_message(params), params)
 

@@ -16,7 +16,7 @@ from accounts.models import AuditEvent, Patient, User
 from accounts.selectors import membership_of
 from accounts.services import audit_record
 
-from .fit import FitReport
+from .fit import saved_warnings
 from .models import MAX_PLAN_ITEMS, CarePlan, Concern, PatientProfile, PlanItem, PlanRevision
 from .selectors import fit_report, profile_for
 
@@ -103,19 +103,6 @@ def _drafts_to_items(
     return items
 
 
-def _warnings_with_acceptance(report: FitReport, accepted: dict[str, str]) -> list[dict]:
-    return [
-        {
-            "code": warning.code,
-            "message": warning.message,
-            "params": warning.params,
-            "accepted": bool(accepted.get(warning.code, "").strip()),
-            "note": accepted.get(warning.code, "").strip(),
-        }
-        for warning in report.warnings
-    ]
-
-
 @transaction.atomic
 def plan_revise(
     *,
@@ -161,7 +148,7 @@ def plan_revise(
         effective_from=today,
         reviews_on=reviews_on,
         reason=reason.strip(),
-        fit_warnings=_warnings_with_acceptance(report, accepted or {}),
+        fit_warnings=saved_warnings(report.warnings, accepted or {}),
         total_monthly_cost=report.total_monthly_cost,
     )
     for item in plan_items:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient, User
-from careplans.fit import FitPreference, FitProfile, FitWarning, check_fit
+from careplans.fit import FitPreference, FitProfile, FitWarning, check_fit, saved_warnings
 from careplans.models import CarePlan, Concern, PatientProfile, PlanItem, PlanRevision, Preference
 from careplans.selectors import fit_profile
 from demo.seed.bulk import _insert
@@ -57,12 +57,9 @@ def _acceptance_note(code: str) -> str:
 
 def _warning_rows(story: Story, warnings: list[FitWarning]) -> list[dict[str, object]]:
     """The fit warnings as a revision saves them, accepted with a note where the story says so."""
-    rows = []
-    for warning in warnings:
-        note = _acceptance_note(warning.code) if story.accept_trade_offs else ""
-        rows.append({"code": warning.code, "message": warning.message,
-                     "accepted": bool(note), "note": note})
-    return rows
+    notes = {warning.code: _acceptance_note(warning.code) for warning in warnings
+             } if story.accept_trade_offs else {}
+    return saved_warnings(warnings, notes)
 
 
 def _reviews_on(story: Story, index: int) -> date:
