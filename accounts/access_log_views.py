@@ -1,7 +1,8 @@
 """Patients see who viewed their record: the clinic's people, their roles, when, and what.
 
 Only allowed reads by clinic members are listed (refused attempts and changes are the clinic's
-audit log, ``clinic/audit_views.py``), and only the signed-in patient's own.
+audit log, ``clinic/audit_views.py``), and only the signed-in patient's own; repeated reads by
+one person are one visit (``accounts/record_visits.py``).
 """
 
 from __future__ import annotations
@@ -9,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from core.keyset import keyset_page
-
 from .decorators import patient_required
-from .models import AuditEvent, Patient
+from .record_visits import Visit, visits_page
 from .selectors import patient_of
 
 PAGE_SIZE = 25
@@ -40,38 +38,25 @@ def describe_access(object_type: str) -> str:
 @dataclass(frozen=True)
 class AccessRow:
     at: datetime
+    last_at: datetime
+    views: int
     name: str
     role: str
-    what: str
+    what: list[str]
 
 
-def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
-    """Allowed reads of ``patient``'s record by clinic members, newest first, in one query per
-    page, through the ``(patient, -at, -id)`` index."""
-    return (
-        AuditEvent.objects.filter(
-            patient=patient, action=AuditEvent.Action.VIEW, allowed=True,
-            actor__membership__isnull=False,
-        )
-        .select_related("actor__membership")
-        .order_by("-at", "-id")
-    )
-
-
-def _row(event: AuditEvent) -> AccessRow:
+def _row(visit: Visit) -> AccessRow:
     return AccessRow(
-        at=event.at,  # shown in the patient's zone (core.viewer_timezone)
-        name=event.actor.display_name,
-        role=event.actor.membership.get_role_display(),
-        what=describe_access(event.object_type),
+        at=visit.at, last_at=visit.last_at,  # shown in the patient's zone (core.viewer_timezone)
+        views=visit.views, name=visit.name, role=visit.role,
+        what=list(dict.fromkeys(describe_access(kind) for kind in visit.object_types)),
     )
 
 
 @patient_required
 def access_log(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
-    page = keyset_page([record_reads_of(patient)], size=PAGE_SIZE,
-                       before=request.GET.get("before"), after=request.GET.get("after"))
-    rows = [_row(event) for event in page.items]
+    page, visits = visits_page(patient, before=request.GET.get("before"),
+                               after=request.GET.get("after"), size=PAGE_SIZE)
     return render(request, "accounts/access_log.html",
-                  {"page": page, "rows": rows, "patient": patient})
+                  {"page": page, "rows": [_row(visit) for visit in visits], "patient": patient})

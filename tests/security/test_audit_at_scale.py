@@ -249,15 +249,17 @@ def test_clinic_log_queries_do_not_grow_with_events(client, derm, staff, other_d
     one_page(few)
 
 
-def test_who_viewed_my_record_pages_by_keyset_with_constant_queries(
+def test_who_viewed_my_record_pages_visits_by_keyset_with_constant_queries(
     client, patient_a, derm, staff, django_assert_max_num_queries
 ):
-    # given
+    # given: 60 visits, by the dermatologist and staff in turn, each three pages opened within
+    # half an hour (0, 5 and 29 minutes in); each person's visits 80 minutes apart
+    starts = []
     for n in range(60):
-        AuditEventFactory(actor=(derm, staff)[n % 2], patient=patient_a,
-                          at=NOON + timedelta(seconds=n // 4))
-    expected = list(AuditEvent.objects.filter(patient=patient_a).order_by("-at", "-id")
-                    .values_list("pk", flat=True))
+        actor, first = (derm, staff)[n % 2], NOON + timedelta(minutes=40 * n)
+        starts.append(AuditEventFactory(actor=actor, patient=patient_a, at=first).pk)
+        for minutes in (5, 29):
+            AuditEventFactory(actor=actor, patient=patient_a, at=first + timedelta(minutes=minutes))
     url = reverse("access_log")
     client.force_login(patient_a.user)
     with CaptureQueriesContext(connection) as captured:
@@ -266,9 +268,10 @@ def test_who_viewed_my_record_pages_by_keyset_with_constant_queries(
     while link := _older_link(pages[-1]):
         with django_assert_max_num_queries(len(captured)):
             pages.append(_follow(client, url, link))
-    # then
-    assert [e.pk for p in pages for e in p.context["page"].items] == expected
+    # then: one line per visit, newest first, each with its three pages
+    assert [e.pk for p in pages for e in p.context["page"].items] == starts[::-1]
     assert [len(p.context["rows"]) for p in pages] == [25, 25, 10]
+    assert {row.views for p in pages for row in p.context["rows"]} == {3}
 
 
 # --- Name searches --------------------------------------------------------------------------

@@ -231,6 +231,51 @@ def test_patient_sees_only_allowed_reads_of_their_own_record(
     assert other_derm.display_name not in body
 
 
+VISIT_START = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def _visit_rows(client, patient):
+    client.force_login(patient.user)
+    response = client.get(reverse("access_log"))
+    return [(row.name, row.views, row.what) for row in response.context["rows"]], response
+
+
+def test_an_editing_visit_is_one_line_however_many_previews(client, patient_a, derm):
+    # given: the dermatologist opens the record, then the editor, and the fit check previews
+    # the plan four times within twenty minutes
+    _event_at(derm, patient_a, VISIT_START)
+    for minutes in (2, 6, 11, 15, 20):
+        _event_at(derm, patient_a, VISIT_START + timedelta(minutes=minutes), "care_plan")
+    # when
+    rows, response = _visit_rows(client, patient_a)
+    # then: one visit, what was opened named once each, from when to when
+    assert rows == [(derm.display_name, 6, ["Your record: plan, check-ins and profile",
+                                            "Your care plan, to change it"])]
+    assert "6 pages opened" in response.content.decode()
+    assert AuditEvent.objects.filter(patient=patient_a).count() == 6  # every read kept
+
+
+def test_a_visit_runs_while_reads_follow_within_half_an_hour(client, patient_a, derm):
+    # given: reads 25 minutes apart (one visit), then a pause of 31 minutes (a new one)
+    for minutes in (0, 25, 50, 81):
+        _event_at(derm, patient_a, VISIT_START + timedelta(minutes=minutes))
+    # when
+    rows, _response = _visit_rows(client, patient_a)
+    # then: newest first
+    assert [views for _name, views, _what in rows] == [1, 3]
+
+
+def test_two_peoples_reads_at_the_same_time_are_two_visits(client, patient_a, derm, staff):
+    # given: interleaved reads by the dermatologist and a staff member
+    for minutes, who in ((0, derm), (1, staff), (2, derm), (3, staff), (4, staff)):
+        _event_at(who, patient_a, VISIT_START + timedelta(minutes=minutes))
+    # when
+    rows, _response = _visit_rows(client, patient_a)
+    # then: the staff member's visit began later, so it is first
+    assert [(name, views) for name, views, _what in rows] == [
+        (staff.display_name, 3), (derm.display_name, 2)]
+
+
 @pytest.mark.parametrize("who", ["derm", "staff"])
 def test_who_viewed_my_record_is_a_patient_page(client, request, who):
     client.force_login(request.getfixturevalue(who))
