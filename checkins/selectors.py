@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
 from django.db import connection
@@ -14,7 +14,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import Patient
 from careplans.models import CarePlan, PlanItem, PlanRevision
-from careplans.schedule import DueStep, due_steps
+from careplans.schedule import AS_NEEDED, DueStep, as_needed_steps, due_steps, window_of
 
 from .models import AlliancePulse, CheckIn, StepLog
 
@@ -35,9 +35,28 @@ class ScheduleItem:
     ramp_every_n_days: int | None
     ramp_days: int | None
     starts_on: date
+    every_n_weeks: int | None
+    day_of_month: int | None
+    window_days: int | None
+    ends_on: date | None
 
 
 Schedule = tuple[int | None, list[DueStep]]
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """What a patient's day asks: the revision in effect, the steps due (a windowed dose in
+    its window included, ``DueStep.optional`` before its last day) and the as-needed steps
+    the patient may log (never due)."""
+
+    revision_id: int | None
+    steps: list[DueStep]
+    as_needed: list[DueStep]
+
+    @property
+    def offered(self) -> list[DueStep]:
+        return [*self.steps, *self.as_needed]
 
 
 def _sql(template: str) -> str:
@@ -71,10 +90,22 @@ def schedule_on(patient: Patient, on: date) -> Schedule:
     return schedules_on([(patient.pk, on)])[(patient.pk, on)]
 
 
+def day_schedule(patient: Patient, on: date) -> DaySchedule:
+    return day_schedules([(patient.pk, on)])[(patient.pk, on)]
+
+
 def schedules_on(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], Schedule]:
     """For each (patient id, date): the revision in effect and its steps due that day, for the
-    check-in write, the Today page and reminder batches. Two narrow queries whatever the number
-    of patients (``careplans.selectors.steps_due_on`` loads whole revisions, for plan pages).
+    Today page and reminder batches (``day_schedules`` without the as-needed steps)."""
+    return {key: (day.revision_id, day.steps) for key, day in day_schedules(wanted).items()}
+
+
+def day_schedules(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], DaySchedule]:
+    """For each (patient id, date): the revision in effect, its steps due that day and its
+    as-needed steps, for the check-in write, the Today page and reminder batches. Two narrow
+    queries whatever the number of patients, and a third only when a revision holds a
+    windowed dose (which check-ins logged it done: ``careplans.schedule.due_steps``'s
+    ``done_on``). ``careplans.selectors.steps_due_on`` loads whole revisions, for plan pages.
 
     The revision is the same choice as ``careplans.selectors.revision_in_effect`` (the latest
     ``effective_from`` on or before the date, then the highest number); a test pins the two.
@@ -84,15 +115,46 @@ def schedules_on(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], S
         return {}
     in_force = _revisions_in_force(wanted)
     items = _items_of({found[2] for found in in_force.values() if found})
-    schedules: dict[tuple[int, date], Schedule] = {}
+    done_on = _windowed_done_on(wanted, in_force, items)
+    schedules: dict[tuple[int, date], DaySchedule] = {}
     for key, found in in_force.items():
         if found is None:
-            schedules[key] = (None, [])
+            schedules[key] = DaySchedule(None, [], [])
         else:
             _, _, revision_id, plan_starts_on = found
-            steps = due_steps(items[revision_id], key[1], plan_starts_on=plan_starts_on)
-            schedules[key] = (revision_id, steps)
+            steps = due_steps(items[revision_id], key[1], plan_starts_on=plan_starts_on,
+                              done_on=done_on.get(key[0]))
+            schedules[key] = DaySchedule(revision_id, steps, as_needed_steps(
+                items[revision_id], key[1], plan_starts_on=plan_starts_on))
     return schedules
+
+
+def _windowed_done_on(wanted: set[tuple[int, date]], in_force: dict, items: dict
+                      ) -> dict[int, dict[tuple[uuid.UUID, str], list[date]]]:
+    """Per patient, per (item key, slot) of a windowed item: the days of the check-ins that
+    logged it done (counted logs), around the wanted dates. One query, only when needed."""
+    windowed: dict[int, set[uuid.UUID]] = defaultdict(set)
+    longest = 0
+    for (patient_id, _), found in in_force.items():
+        for item in items[found[2]] if found else ():
+            if window_of(item):
+                windowed[patient_id].add(item.key)
+                longest = max(longest, window_of(item))
+    if not windowed:
+        return {}
+    days = [on for patient_id, on in wanted if patient_id in windowed]
+    reach = timedelta(days=longest)
+    rows = StepLog.objects.filter(
+        checkin__patient_id__in=list(windowed), item_key__in={k for keys in windowed.values()
+                                                              for k in keys},
+        checkin__local_date__range=(min(days) - reach, max(days) + reach),
+        done=True, counted=True,
+    ).order_by().values_list("checkin__patient_id", "item_key", "slot", "checkin__local_date")
+    done_on: dict[int, dict[tuple[uuid.UUID, str], list[date]]] = defaultdict(
+        lambda: defaultdict(list))
+    for patient_id, key, slot, local_date in rows:
+        done_on[patient_id][(key, slot)].append(local_date)
+    return done_on
 
 
 def _revisions_in_force(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], tuple | None]:
@@ -125,6 +187,7 @@ def _items_of(revision_ids: set[int]) -> dict[int, list[ScheduleItem]]:
             items[item.revision_id].append(replace(
                 item, key=item.key if isinstance(item.key, uuid.UUID) else uuid.UUID(item.key),
                 starts_on=_date(item.starts_on),
+                ends_on=_date(item.ends_on) if item.ends_on else None,
             ))
     return items
 
@@ -188,7 +251,9 @@ class SavedDay:
 
 
 def saved_day(checkin: CheckIn | None, steps: list[DueStep]) -> SavedDay | None:
-    """``checkin`` (from :func:`checkin_on`) against ``steps``, the steps due that day now."""
+    """``checkin`` (from :func:`checkin_on`) against ``steps``, the steps offered that day now
+    (``DaySchedule.offered``: due, then as needed). Only a step that must be answered is
+    "new": a windowed dose before its last day and an as-needed step may stay unlogged."""
     if checkin is None:
         return None
     matched, no_longer_due = match_answers(checkin.steps.all(), steps)
@@ -197,7 +262,8 @@ def saved_day(checkin: CheckIn | None, steps: list[DueStep]) -> SavedDay | None:
     return SavedDay(
         checkin=checkin,
         answers={(s.item.pk, s.slot): matched[k] for s in steps if (k := step_key(s)) in matched},
-        new_steps=[step for step in steps if step_key(step) not in matched],
+        new_steps=[step for step in steps if step_key(step) not in matched
+                   and not step.optional and step.slot != AS_NEEDED],
         no_longer_due=no_longer_due,
         side_effect_item_id=(
             item_now.get(side_effect.key, side_effect.pk) if side_effect is not None else None
