@@ -141,9 +141,7 @@ def scheduled_on(item: Schedulable, on: date) -> bool:
                                _opt(item, "day_of_month") or item.starts_on.day)
     if frequency == "once":
         return on == item.starts_on
-    if frequency == AS_NEEDED:
-        return False
-    return True
+    return frequency != AS_NEEDED  # daily (as needed is never on the schedule)
 
 
 def window_of(item: Schedulable) -> int:

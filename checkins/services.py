@@ -15,9 +15,8 @@ from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from careplans.schedule import AS_NEEDED, DueStep
-
 from accounts.models import Patient
+from careplans.schedule import AS_NEEDED, DueStep
 
 from .models import (
     PARTNERSHIP_QUESTIONS,
