@@ -13,8 +13,16 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import Patient
-from careplans.models import CarePlan, PlanItem, PlanRevision
-from careplans.schedule import AS_NEEDED, DueStep, as_needed_steps, due_steps, window_of
+from careplans.models import WINDOWED_FREQUENCIES, CarePlan, PlanItem, PlanRevision
+from careplans.schedule import (
+    AS_NEEDED,
+    DueStep,
+    as_needed_steps,
+    dose_for,
+    due_steps,
+    slots_of,
+    window_of,
+)
 
 from .models import AlliancePulse, CheckIn, StepLog
 
@@ -39,6 +47,7 @@ class ScheduleItem:
     day_of_month: int | None
     window_days: int | None
     ends_on: date | None
+    kind: str
 
 
 Schedule = tuple[int | None, list[DueStep]]
@@ -190,6 +199,64 @@ def _items_of(revision_ids: set[int]) -> dict[int, list[ScheduleItem]]:
                 ends_on=_date(item.ends_on) if item.ends_on else None,
             ))
     return items
+
+
+@dataclass(frozen=True)
+class MissedDose:
+    """A dose of a dated step (every few weeks, monthly, once) whose window closed without it
+    being logged done: its last day passed with no done log in any check-in of its window."""
+
+    patient_id: int
+    item_key: uuid.UUID
+    name: str
+    kind: str
+    slot: str
+    scheduled_on: date
+    last_day: date
+
+
+def missed_doses(patient_ids: Iterable[int], start: date, end: date) -> list[MissedDose]:
+    """The doses of these patients whose window's last day is from ``start`` to ``end``
+    (patient-local dates) and that were never logged done, by patient, last day and name.
+
+    The schedule's own rule (``careplans.schedule.dose_for``) over the revisions in effect
+    on each of those days, set-based: one query for the patients with a dated step, the two
+    of ``day_schedules``, and one for the done logs; no query per patient or day."""
+    patient_ids = list(patient_ids)
+    with_dated = set(
+        PlanItem.objects.filter(revision__plan__patient_id__in=patient_ids,
+                                frequency__in=WINDOWED_FREQUENCIES)
+        .order_by().values_list("revision__plan__patient_id", flat=True).distinct())
+    if not with_dated:
+        return []
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    in_force = _revisions_in_force({(patient, day) for patient in with_dated for day in days})
+    items = _items_of({found[2] for found in in_force.values() if found})
+    candidates = set()
+    for (patient_id, day), found in in_force.items():
+        for item in items[found[2]] if found else ():
+            if item.frequency not in WINDOWED_FREQUENCIES:
+                continue
+            dose = dose_for(item, day, plan_starts_on=found[3])
+            if dose is not None and dose[1] == day:
+                candidates.update(
+                    MissedDose(patient_id, item.key, item.name, item.kind, slot, *dose)
+                    for slot in slots_of(item))
+    if not candidates:
+        return []
+    done = set(StepLog.objects.filter(
+        checkin__patient_id__in={c.patient_id for c in candidates},
+        item_key__in={c.item_key for c in candidates}, done=True, counted=True,
+        checkin__local_date__range=(min(c.scheduled_on for c in candidates), end),
+    ).order_by().values_list("checkin__patient_id", "item_key", "slot", "checkin__local_date"))
+    done_on: dict[tuple, list[date]] = defaultdict(list)
+    for patient_id, key, slot, local_date in done:
+        done_on[(patient_id, key, slot)].append(local_date)
+    return sorted(
+        (c for c in candidates if not any(
+            c.scheduled_on <= day <= c.last_day
+            for day in done_on[(c.patient_id, c.item_key, c.slot)])),
+        key=lambda c: (c.patient_id, c.last_day, c.name, c.slot))
 
 
 def _date(value: date | str) -> date:

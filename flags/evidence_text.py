@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import formats
-from django.utils.translation import pgettext
+from django.utils.translation import npgettext, pgettext
 
 from checkins.models import PARTNERSHIP_QUESTIONS, SideEffect
 
@@ -357,6 +357,30 @@ def _by_version(usual_key: str, current: Callable[[dict[str, Any], list[Any]], R
     return lambda n, windows: (current if usual_key in n else earlier)(n, windows)
 
 
+def _missed_dose(n: dict[str, Any], windows: list[Any]) -> Rows:
+    """One row per missed dose ("Adalimumab 40 mg: due Mon 2 Mar 2026; counted until Thu 5
+    Mar 2026; not logged"), then how many and when the rule flags."""
+    rows: list[tuple[str, str | None]] = []
+    for dose in n.get("doses") or []:
+        if not isinstance(dose, dict) or not dose.get("item"):
+            continue
+        label = (pgettext("evidence", "Missed injection") if dose.get("kind") == "injection"
+                 else pgettext("evidence", "Missed dated task"))
+        rows.append((label, pgettext(
+            "evidence", "%(item)s: due %(due)s; still counted until %(last)s; not logged done")
+            % {"item": dose["item"], "due": iso_day(dose.get("scheduled_on")),
+               "last": iso_day(dose.get("last_day"))}))
+    if n.get("missed_count") is not None and n.get("monitor_days") is not None:
+        rows.append((pgettext("evidence", "Doses missed"), npgettext(
+            "evidence", "%(count)s in the last %(days)s days",
+            "%(count)s in the last %(days)s days", n["missed_count"])
+            % {"count": n["missed_count"], "days": n["monitor_days"]}))
+    rows.append((pgettext("evidence", "Flags when"), pgettext(
+        "evidence", "an injection or dated task is not logged done by the last day of its "
+        "window (the days in which a late dose still counts)")))
+    return _keep(rows)
+
+
 ROWS: dict[str, Callable[[dict[str, Any], list[Any]], Rows]] = {
     Rule.ADHERENCE_DROP: _by_version("usual_percent", _adherence_usual, _adherence),
     Rule.BELOW_EXPECTED: _below_expected,
@@ -367,4 +391,5 @@ ROWS: dict[str, Callable[[dict[str, Any], list[Any]], Rows]] = {
     Rule.GONE_QUIET: _by_version("gap_days", _gone_quiet_usual, _gone_quiet),
     Rule.SEVERE_SIDE_EFFECT: _severe_side_effect,
     Rule.ALLIANCE_AT_RISK: _at_risk,
+    Rule.MISSED_DOSE: _missed_dose,
 }
