@@ -128,7 +128,6 @@ class CheckInForm(forms.Form):
         for step in self.as_needed:
             self.fields[used_field(step)] = forms.BooleanField(
                 required=False, label=_("I used %(name)s") % {"name": step.item.name},
-                help_text=step.item.instructions,
             )
         self.fields["side_effect_item"].choices = [
             ("", _("Not sure")), *_side_effect_steps([*steps, *self.as_needed], saved)
