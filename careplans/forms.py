@@ -194,7 +194,11 @@ class PlanItemForm(forms.Form):
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     time_of_day = forms.ChoiceField(choices=TimeOfDay.choices, label=_("When"))
-    frequency = forms.ChoiceField(choices=Frequency.choices, label=_("How often"))
+    frequency = forms.ChoiceField(
+        choices=Frequency.choices, label=_("How often"),
+        help_text=_("Every few weeks: injections. Once a month: e.g. a blood test or a repeat "
+                    "prescription. When needed: logged when used, never counted as missed."),
+    )
     weekdays = forms.MultipleChoiceField(
         choices=list(enumerate(WEEKDAY_NAMES)), required=False,
         widget=forms.CheckboxSelectMultiple, label=_("Days of the week"),

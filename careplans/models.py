@@ -174,10 +174,10 @@ class Frequency(models.TextChoices):
     DAILY = "daily", _("Every day")
     WEEKDAYS = "weekdays", _("On chosen days of the week")
     EVERY_N_DAYS = "every_n_days", _("Every few days")
-    EVERY_N_WEEKS = "every_n_weeks", _("Every few weeks (e.g. an injection)")
-    MONTHLY = "monthly", _("Once a month (e.g. a blood test)")
-    ONCE = "once", _("Once, on one date")
-    AS_NEEDED = "as_needed", _("When needed (never counted as missed)")
+    EVERY_N_WEEKS = "every_n_weeks", _("Every few weeks")
+    MONTHLY = "monthly", _("Once a month")
+    ONCE = "once", _("Once, on a date")
+    AS_NEEDED = "as_needed", _("When needed")
 
 
 # Frequencies whose due dates may carry a window of days in which a late dose still counts.

@@ -82,7 +82,7 @@ def test_the_editor_names_each_kinds_fields(client, derm, patient_a, now):
     body = client.get(edit_url(patient_a)).content.decode()
     for label in ("Every how many weeks", "Day of the month", "First dose or date",
                   "Days a late dose still counts", "Course ends on",
-                  "Every few weeks (e.g. an injection)", "When needed (never counted as missed)"):
+                  "Every few weeks", "When needed: logged when used, never counted as missed"):
         assert label in body
     assert 'class="f-window_days"' in body
 
