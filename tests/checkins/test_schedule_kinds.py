@@ -299,3 +299,50 @@ def test_a_clock_change_inside_the_window_shifts_no_day_on_today(client, derm, c
     checkin = checkin_submit(patient=patient, local_date=monday, answers=None,
                              now=datetime.combine(monday, time(0, 10), LONDON))
     assert (checkin.local_date, checkin.steps_due, checkin.steps_done) == (monday, 2, 2)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def test_the_history_heatmap_counts_an_unlogged_dose_on_its_windows_last_day(patient, derm):
+    from checkins.charts import DayState, history_context
+
+    # given: an injection-only plan, a dose logged late on Saturday, the next never logged
+    revision = backdated_revision(patient, author=derm, number=1,
+                                  effective_from=DOSE_DAY - timedelta(days=14),
+                                  items=[injection(starts_on=DOSE_DAY - timedelta(days=14))])
+    dose = revision.items.get()
+    submit(patient, DOSE_DAY - timedelta(days=13), [StepAnswer(dose.pk, "morning", True)])
+    # when
+    charts = history_context(patient, audience="patient", today=DOSE_DAY + timedelta(days=4))
+    # then
+    states = {cell.day: cell.state for cell in charts["charts"].heatmap.cells}
+    assert states[DOSE_DAY - timedelta(days=13)] == DayState.COMPLETE
+    assert [states[DOSE_DAY + timedelta(days=n)] for n in range(4)] == [
+        DayState.NOTHING_DUE, DayState.NOTHING_DUE, DayState.NOTHING_DUE, DayState.NOT_LOGGED]
+    assert [row.name for row in charts["charts"].items] == ["Dupilumab 300 mg injection"]
+
+
+def test_my_plan_lists_the_dose_on_its_day_and_describes_each_kind(client, patient, derm):
+    # given
+    backdated_revision(patient, author=derm, number=1, effective_from=DOSE_DAY - timedelta(10),
+                       items=[cream(), injection(),
+                              item_draft(name="Hydrocortisone 1% cream", frequency="as_needed",
+                                         position=3)])
+
+    def routine(day: date) -> str:
+        with time_machine.travel(noon(day), tick=False):
+            client.force_login(patient.user)
+            body = client.get(reverse("my_plan")).content.decode()
+        return body[body.index('id="today-heading"'):body.index("</section>",
+                                                                body.index("today-heading"))]
+
+    # then: on its day in today's routine; late days are the Today page's to ask
+    assert "Dupilumab" in routine(DOSE_DAY)
+    assert "Dupilumab" not in routine(DOSE_DAY + timedelta(days=1))
+    assert "Hydrocortisone" not in routine(DOSE_DAY)
+    with time_machine.travel(noon(DOSE_DAY), tick=False):
+        body = client.get(reverse("my_plan")).content.decode()
+    assert "Every 2 weeks from 20 November 2026, morning; a late one still counts for 3 days" in (
+        body)
+    assert "When needed" in body
