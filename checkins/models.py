@@ -123,8 +123,10 @@ class StepLog(models.Model):
     slot = models.CharField(max_length=10)
     done = models.BooleanField()
     skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+    # db_default too: bulk loaders that name their columns (the demo's COPY) need not know it.
     counted = models.BooleanField(
-        default=True, help_text="In the day's steps due (False: an as-needed use)."
+        default=True, db_default=True,
+        help_text="In the day's steps due (False: an as-needed use).",
     )
     taken_on = models.DateField(
         null=True, blank=True, help_text="When the patient did it (windowed doses, as needed)."
