@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils import formats
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
@@ -16,6 +17,29 @@ from .schedule import SLOT_NAMES
 # Monday=0 … Sunday=6, short, in the reader's language.
 WEEKDAY_NAMES = [WEEKDAYS_ABBR[day] for day in range(7)]
 
+_DATED = (Frequency.EVERY_N_WEEKS, Frequency.MONTHLY, Frequency.ONCE)
+
+
+def _dated_text(item: PlanItem, slot: str) -> str:
+    """Every few weeks, monthly or on one date, with the window a late dose still counts in."""
+    if item.frequency == Frequency.EVERY_N_WEEKS:
+        text = ngettext("every week from %(day)s, %(slot)s",
+                        "every %(n)s weeks from %(day)s, %(slot)s", item.every_n_weeks or 1) % {
+            "n": item.every_n_weeks or 1, "slot": slot,
+            "day": formats.date_format(item.starts_on, _("j F Y"))}
+    elif item.frequency == Frequency.MONTHLY:
+        text = _("each month on day %(day)s, %(slot)s") % {
+            "day": item.day_of_month or item.starts_on.day, "slot": slot}
+    else:
+        text = _("once, on %(day)s, %(slot)s") % {
+            "day": formats.date_format(item.starts_on, _("j F Y")), "slot": slot}
+    if item.window_days:
+        text += ngettext("; a late one still counts for %(n)s day",
+                         "; a late one still counts for %(n)s days",
+                         item.window_days) % {"n": item.window_days}
+    return text
+
+
 def when_text(item: PlanItem, on: date | None = None) -> str:
     """How often and when, in words; a ramp-up already over by ``on`` is not mentioned."""
     slot = SLOT_NAMES[item.time_of_day]
@@ -24,11 +48,18 @@ def when_text(item: PlanItem, on: date | None = None) -> str:
         steady = _("%(days)s, %(slot)s") % {"days": days, "slot": slot}
     elif item.frequency == Frequency.EVERY_N_DAYS and (item.every_n_days or 1) > 1:
         steady = _("every %(n)s days, %(slot)s") % {"n": item.every_n_days, "slot": slot}
+    elif item.frequency in _DATED:
+        steady = _dated_text(item, slot)
+    elif item.frequency == Frequency.AS_NEEDED:
+        steady = _("when needed")
     else:
         steady = pgettext("routine", "every %(slot)s") % {"slot": slot}
     ramp_over = on is not None and item.ramp_days and on >= item.starts_on + timedelta(
         days=item.ramp_days
     )
+    if item.ends_on is not None:
+        steady = _("%(when)s, until %(day)s") % {
+            "when": steady, "day": formats.date_format(item.ends_on, _("j F Y"))}
     if item.ramp_days and item.ramp_every_n_days and not ramp_over:
         ramp = (
             _("alternate days") if item.ramp_every_n_days == 2

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .money import money
-from .schedule import EVENING, MORNING, SLOT_NAMES, slots_of
+from .schedule import AS_NEEDED, EVENING, MORNING, SLOT_NAMES, slots_of
 
 MAX_DAILY_STEPS_FOR_FEWEST = 3
 CHECKED_RULES = frozenset(
@@ -169,16 +169,26 @@ def _conflicts(rule: str, item: FitItem) -> bool:
     }.get(rule, False)
 
 
+def _on_weekday(item: FitItem, weekday: str) -> bool:
+    if item.frequency == "weekdays":
+        return weekday in item.weekdays
+    if item.frequency == "every_n_weeks" and getattr(item, "starts_on", None) is not None:
+        return str(item.starts_on.weekday()) == weekday
+    return item.frequency != AS_NEEDED
+
+
 def _busiest_day(items: list[FitItem]) -> tuple[dict[str, int], int]:
     """Minutes per routine and step count on the busiest weekday.
 
-    Items on chosen weekdays count only on those days; daily, every-N-days and ramping items
-    count every day (on the days they fall, they add to that day).
+    Items on chosen weekdays count only on those days, every-few-weeks items (injections) on
+    the weekday of their first dose; daily, every-N-days, ramping, monthly and one-date items
+    count every day (on the days they fall, they add to that day); as-needed steps are no
+    part of a routine and never count.
     """
     minutes = {MORNING: 0, EVENING: 0}
     steps = 0
     for weekday in "0123456":
-        day_items = [i for i in items if i.frequency != "weekdays" or weekday in i.weekdays]
+        day_items = [i for i in items if _on_weekday(i, weekday)]
         for slot in (MORNING, EVENING):
             minutes[slot] = max(minutes[slot], sum(
                 i.minutes for i in day_items if slot in slots_of(i)

@@ -18,6 +18,7 @@ from .models import (
     MAX_MINUTES_PER_ROUTINE,
     MAX_MONTHLY_MONEY,
     MAX_PLAN_ITEMS,
+    WINDOWED_FREQUENCIES,
     Concern,
     ConcernCategory,
     Currency,
@@ -193,7 +194,11 @@ class PlanItemForm(forms.Form):
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     time_of_day = forms.ChoiceField(choices=TimeOfDay.choices, label=_("When"))
-    frequency = forms.ChoiceField(choices=Frequency.choices, label=_("How often"))
+    frequency = forms.ChoiceField(
+        choices=Frequency.choices, label=_("How often"),
+        help_text=_("Every few weeks: injections. Once a month: e.g. a blood test or a repeat "
+                    "prescription. When needed: logged when used, never counted as missed."),
+    )
     weekdays = forms.MultipleChoiceField(
         choices=list(enumerate(WEEKDAY_NAMES)), required=False,
         widget=forms.CheckboxSelectMultiple, label=_("Days of the week"),
@@ -207,6 +212,30 @@ class PlanItemForm(forms.Form):
     )
     ramp_days = forms.IntegerField(
         min_value=1, max_value=MAX_PLAN_DAYS, required=False, label=_("Ramp-up length (days)")
+    )
+    every_n_weeks = forms.IntegerField(
+        min_value=1, max_value=12, required=False, label=_("Every how many weeks"),
+        help_text=_("2 or 4 for most injections."),
+    )
+    day_of_month = forms.IntegerField(
+        min_value=1, max_value=31, required=False, label=_("Day of the month"),
+        help_text=_("29, 30 or 31: the last day of shorter months."),
+    )
+    starts_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("First dose or date"),
+        help_text=_("Every few weeks: the first dose. Once: its date. Other steps: leave "
+                    "empty to start with the plan."),
+    )
+    window_days = forms.IntegerField(
+        min_value=0, max_value=27, required=False, label=_("Days a late dose still counts"),
+        help_text=_("The patient sees it as late but still counted for this many days after "
+                    "it is due; 0 or empty: only on its day."),
+    )
+    ends_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Course ends on"),
+        help_text=_("The last day (included); empty: until the plan changes."),
     )
     minutes = forms.IntegerField(min_value=0, max_value=120, initial=2)
     monthly_cost = forms.DecimalField(
@@ -237,7 +266,34 @@ class PlanItemForm(forms.Form):
             self.add_error("every_n_days", gettext("Say every how many days."))
         if bool(data.get("ramp_days")) != bool(data.get("ramp_every_n_days")):
             self.add_error("ramp_days", gettext("A ramp-up needs both its length and how often."))
+        elif data.get("ramp_days") and frequency in (*WINDOWED_FREQUENCIES, Frequency.AS_NEEDED):
+            self.add_error("ramp_days", gettext(
+                "A ramp-up is for daily, weekday or every-few-days steps only."))
+        self._clean_dated(data, frequency)
         return data
+
+    def _clean_dated(self, data: dict, frequency: str | None) -> None:
+        """Every few weeks, monthly, once: each needs its own fields, and a window shorter
+        than the time between doses. Fields a frequency does not use are ignored."""
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if frequency == Frequency.EVERY_N_WEEKS:
+            if not data.get("every_n_weeks"):
+                self.add_error("every_n_weeks", gettext("Say every how many weeks."))
+            if not starts_on:
+                self.add_error("starts_on", gettext("Give the date of the first dose."))
+        if frequency == Frequency.MONTHLY and not data.get("day_of_month"):
+            self.add_error("day_of_month", gettext("Choose the day of the month."))
+        if frequency == Frequency.ONCE and not starts_on:
+            self.add_error("starts_on", gettext("Give the date it is due."))
+        window = data.get("window_days") or 0
+        longest = {Frequency.EVERY_N_WEEKS: 7 * (data.get("every_n_weeks") or 1) - 1,
+                   Frequency.MONTHLY: 27}.get(frequency)
+        if longest is not None and window > longest:
+            self.add_error("window_days", gettext(
+                "A late dose must count for fewer days than there are between doses "
+                "(%(most)s at most).") % {"most": longest})
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", gettext("The course must end on or after its first day."))
 
     def draft(self) -> ItemDraft:
         data = self.cleaned_data
@@ -254,6 +310,13 @@ class PlanItemForm(forms.Form):
             every_n_days=data["every_n_days"] if frequency == Frequency.EVERY_N_DAYS else None,
             ramp_every_n_days=data.get("ramp_every_n_days"),
             ramp_days=data.get("ramp_days"),
+            every_n_weeks=data.get("every_n_weeks") if frequency == Frequency.EVERY_N_WEEKS
+            else None,
+            day_of_month=data.get("day_of_month") if frequency == Frequency.MONTHLY else None,
+            window_days=(data.get("window_days") or None)
+            if frequency in WINDOWED_FREQUENCIES else None,
+            starts_on=data.get("starts_on"),
+            ends_on=data.get("ends_on"),
             minutes=data["minutes"],
             monthly_cost=data["monthly_cost"],
             contains_fragrance=data["contains_fragrance"],
@@ -269,6 +332,8 @@ def item_initial(item: PlanItem) -> dict:
         "frequency": item.frequency, "weekdays": list(item.weekdays),
         "every_n_days": item.every_n_days, "ramp_every_n_days": item.ramp_every_n_days,
         "ramp_days": item.ramp_days, "minutes": item.minutes, "monthly_cost": item.monthly_cost,
+        "every_n_weeks": item.every_n_weeks, "day_of_month": item.day_of_month,
+        "starts_on": item.starts_on, "window_days": item.window_days, "ends_on": item.ends_on,
         "contains_fragrance": item.contains_fragrance, "animal_derived": item.animal_derived,
         "pregnancy_unsafe": item.pregnancy_unsafe,
     }
@@ -322,7 +387,7 @@ class BasePlanItemFormSet(forms.BaseFormSet):
                 items.append(PlanItem(
                     key=draft.key or uuid.uuid4(),
                     **{f: getattr(draft, f) for f in draft.__dataclass_fields__
-                       if f not in ("key", "starts_on")},
+                       if f != "key"},
                 ))
         return items
 

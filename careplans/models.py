@@ -193,9 +193,19 @@ class TimeOfDay(models.TextChoices):
 
 
 class Frequency(models.TextChoices):
+    """How often a step is due (``careplans/schedule.py`` says on which dates)."""
+
     DAILY = "daily", _("Every day")
     WEEKDAYS = "weekdays", _("On chosen days of the week")
     EVERY_N_DAYS = "every_n_days", _("Every few days")
+    EVERY_N_WEEKS = "every_n_weeks", _("Every few weeks")
+    MONTHLY = "monthly", _("Once a month")
+    ONCE = "once", _("Once, on a date")
+    AS_NEEDED = "as_needed", _("When needed")
+
+
+# Frequencies whose due dates may carry a window of days in which a late dose still counts.
+WINDOWED_FREQUENCIES = (Frequency.EVERY_N_WEEKS, Frequency.MONTHLY, Frequency.ONCE)
 
 
 # The most items one plan revision holds: the editor refuses more (and builds no more rows than
@@ -223,6 +233,20 @@ class PlanItem(ImmutableModel):
         null=True, blank=True, help_text="Length of the ramp-up from the item's start date."
     )
     starts_on = models.DateField(help_text="When this step began; anchors ramp-ups and every-N.")
+    every_n_weeks = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For every_n_weeks: due every N weeks from starts_on."
+    )
+    day_of_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="For monthly: the day of the month (past a short month's end: its last day).",
+    )
+    window_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Days after a due date in which a late dose still counts (0/empty: none).",
+    )
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="A course's last day (inclusive); never due after it."
+    )
     minutes = models.PositiveSmallIntegerField(default=1)
     monthly_cost = models.DecimalField(max_digits=9, decimal_places=2, default=Decimal("0"))
     contains_fragrance = models.BooleanField(default=False)

@@ -23,7 +23,8 @@ from .selectors import fit_report, profile_for
 ITEM_FIELDS = (
     "position", "kind", "name", "instructions", "time_of_day", "frequency", "weekdays",
     "every_n_days", "ramp_every_n_days", "ramp_days", "minutes", "monthly_cost",
-    "contains_fragrance", "animal_derived", "pregnancy_unsafe",
+    "contains_fragrance", "animal_derived", "pregnancy_unsafe", "every_n_weeks",
+    "day_of_month", "window_days", "ends_on",
 )
 
 
@@ -60,7 +61,11 @@ class ItemDraft:
     contains_fragrance: bool
     animal_derived: bool
     pregnancy_unsafe: bool
-    starts_on: date | None = None
+    starts_on: date | None = None  # the first dose, the date of a one-off (None: kept/plan)
+    every_n_weeks: int | None = None
+    day_of_month: int | None = None
+    window_days: int | None = None
+    ends_on: date | None = None  # a course's last day, inclusive
 
 
 def _audit_change(actor: User, patient: Patient, object_type: str, object_id: object) -> None:

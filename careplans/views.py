@@ -38,6 +38,9 @@ def my_plan(request: HttpRequest) -> HttpResponse:
     context = plan_context(patient)
     today = context["today"]
     _, steps = selectors.steps_due_on(patient, today)
+    # The plan's routine for today: a dose late in its window is the Today page's to ask (it
+    # knows whether it was logged); this page lists what the plan puts on today.
+    steps = [step for step in steps if not step.late]
     history = (
         selectors.revision_history(context["plan"], currency=context["profile"].currency)[:1]
         if context["plan"] else []

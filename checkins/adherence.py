@@ -3,6 +3,12 @@
 - Day adherence = steps done ÷ steps due that day.
 - Window adherence = total done ÷ total due over the days in the window that have a check-in.
 - Days without a check-in are "not logged" and counted separately, never as 0 % or 100 %.
+- What a day's steps due are (``careplans/schedule.py``): the steps due that day; a windowed
+  dose (an injection every few weeks, a monthly task with a window) counts once, on the day
+  it is logged done (whichever day of its window) or, never done, as a missed step of its
+  window's last day; an as-needed use is logged but never counted (``StepLog.counted``).
+  A dose whose window closes on a day without a check-in is not a 0 % day (the day is not
+  logged); staff see it as a "Missed injection" finding (``flags``).
 Each check-in stores ``steps_due`` and ``steps_done``, so a window over many patients is one
 SQL aggregate (``window_adherence_by_patient``).
 """
@@ -133,7 +139,7 @@ class ItemAdherence:
 def item_adherence(patient: Patient, start: date, end: date) -> list[ItemAdherence]:
     """Per step (across plan revisions), most-skipped first, with the most common skip reason."""
     logs: QuerySet[StepLog] = StepLog.objects.filter(
-        checkin__patient=patient, checkin__local_date__range=(start, end)
+        checkin__patient=patient, checkin__local_date__range=(start, end), counted=True
     )
     totals = logs.values("item_key").annotate(
         due=Count("id"), done=Count("id", filter=Q(done=True))

@@ -658,8 +658,9 @@ def _scheduled(
         in_effect = [r for r in revisions if r.effective_from <= day]
         if in_effect:
             revision = max(in_effect, key=lambda r: (r.effective_from, r.number))
-            result[day] = len(due_steps(list(revision.items.all()), day,
-                                        plan_starts_on=plan.starts_on))
+            result[day] = sum(1 for step in due_steps(
+                list(revision.items.all()), day, plan_starts_on=plan.starts_on)
+                if not step.optional)  # a dose unlogged counts on its window's last day
     return result
 
 

@@ -109,7 +109,13 @@ class SkipReason(models.TextChoices):
 
 
 class StepLog(models.Model):
-    """One due step of a check-in: done, or skipped with a reason."""
+    """One step of a check-in: done, or skipped with a reason.
+
+    ``counted`` logs are the day's ``steps_due`` (and the done ones its ``steps_done``): every
+    step due that day, plus a windowed dose (an injection) logged done before its window's
+    last day. An as-needed step's use is logged too, never counted (``counted=False``).
+    ``taken_on`` is the date the patient says they did it (a windowed dose or an as-needed
+    use; may be earlier than the check-in's day, within the dose's window)."""
 
     checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="steps")
     item = models.ForeignKey(PlanItem, on_delete=models.PROTECT, related_name="+")
@@ -117,6 +123,14 @@ class StepLog(models.Model):
     slot = models.CharField(max_length=10)
     done = models.BooleanField()
     skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+    # db_default too: bulk loaders that name their columns (the demo's COPY) need not know it.
+    counted = models.BooleanField(
+        default=True, db_default=True,
+        help_text="In the day's steps due (False: an as-needed use).",
+    )
+    taken_on = models.DateField(
+        null=True, blank=True, help_text="When the patient did it (windowed doses, as needed)."
+    )
 
     class Meta:
         ordering = ["checkin", "id"]

@@ -6,15 +6,23 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
 from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import Patient
-from careplans.models import CarePlan, PlanItem, PlanRevision
-from careplans.schedule import DueStep, due_steps
+from careplans.models import WINDOWED_FREQUENCIES, CarePlan, PlanItem, PlanRevision
+from careplans.schedule import (
+    AS_NEEDED,
+    DueStep,
+    as_needed_steps,
+    dose_for,
+    due_steps,
+    slots_of,
+    window_of,
+)
 
 from .models import AlliancePulse, CheckIn, StepLog
 
@@ -35,9 +43,29 @@ class ScheduleItem:
     ramp_every_n_days: int | None
     ramp_days: int | None
     starts_on: date
+    every_n_weeks: int | None
+    day_of_month: int | None
+    window_days: int | None
+    ends_on: date | None
+    kind: str
 
 
 Schedule = tuple[int | None, list[DueStep]]
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """What a patient's day asks: the revision in effect, the steps due (a windowed dose in
+    its window included, ``DueStep.optional`` before its last day) and the as-needed steps
+    the patient may log (never due)."""
+
+    revision_id: int | None
+    steps: list[DueStep]
+    as_needed: list[DueStep]
+
+    @property
+    def offered(self) -> list[DueStep]:
+        return [*self.steps, *self.as_needed]
 
 
 def _sql(template: str) -> str:
@@ -71,10 +99,22 @@ def schedule_on(patient: Patient, on: date) -> Schedule:
     return schedules_on([(patient.pk, on)])[(patient.pk, on)]
 
 
+def day_schedule(patient: Patient, on: date) -> DaySchedule:
+    return day_schedules([(patient.pk, on)])[(patient.pk, on)]
+
+
 def schedules_on(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], Schedule]:
     """For each (patient id, date): the revision in effect and its steps due that day, for the
-    check-in write, the Today page and reminder batches. Two narrow queries whatever the number
-    of patients (``careplans.selectors.steps_due_on`` loads whole revisions, for plan pages).
+    Today page and reminder batches (``day_schedules`` without the as-needed steps)."""
+    return {key: (day.revision_id, day.steps) for key, day in day_schedules(wanted).items()}
+
+
+def day_schedules(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], DaySchedule]:
+    """For each (patient id, date): the revision in effect, its steps due that day and its
+    as-needed steps, for the check-in write, the Today page and reminder batches. Two narrow
+    queries whatever the number of patients, and a third only when a revision holds a
+    windowed dose (which check-ins logged it done: ``careplans.schedule.due_steps``'s
+    ``done_on``). ``careplans.selectors.steps_due_on`` loads whole revisions, for plan pages.
 
     The revision is the same choice as ``careplans.selectors.revision_in_effect`` (the latest
     ``effective_from`` on or before the date, then the highest number); a test pins the two.
@@ -84,15 +124,46 @@ def schedules_on(wanted: Iterable[tuple[int, date]]) -> dict[tuple[int, date], S
         return {}
     in_force = _revisions_in_force(wanted)
     items = _items_of({found[2] for found in in_force.values() if found})
-    schedules: dict[tuple[int, date], Schedule] = {}
+    done_on = _windowed_done_on(wanted, in_force, items)
+    schedules: dict[tuple[int, date], DaySchedule] = {}
     for key, found in in_force.items():
         if found is None:
-            schedules[key] = (None, [])
+            schedules[key] = DaySchedule(None, [], [])
         else:
             _, _, revision_id, plan_starts_on = found
-            steps = due_steps(items[revision_id], key[1], plan_starts_on=plan_starts_on)
-            schedules[key] = (revision_id, steps)
+            steps = due_steps(items[revision_id], key[1], plan_starts_on=plan_starts_on,
+                              done_on=done_on.get(key[0]))
+            schedules[key] = DaySchedule(revision_id, steps, as_needed_steps(
+                items[revision_id], key[1], plan_starts_on=plan_starts_on))
     return schedules
+
+
+def _windowed_done_on(wanted: set[tuple[int, date]], in_force: dict, items: dict
+                      ) -> dict[int, dict[tuple[uuid.UUID, str], list[date]]]:
+    """Per patient, per (item key, slot) of a windowed item: the days of the check-ins that
+    logged it done (counted logs), around the wanted dates. One query, only when needed."""
+    windowed: dict[int, set[uuid.UUID]] = defaultdict(set)
+    longest = 0
+    for (patient_id, _), found in in_force.items():
+        for item in items[found[2]] if found else ():
+            if window_of(item):
+                windowed[patient_id].add(item.key)
+                longest = max(longest, window_of(item))
+    if not windowed:
+        return {}
+    days = [on for patient_id, on in wanted if patient_id in windowed]
+    reach = timedelta(days=longest)
+    rows = StepLog.objects.filter(
+        checkin__patient_id__in=list(windowed), item_key__in={k for keys in windowed.values()
+                                                              for k in keys},
+        checkin__local_date__range=(min(days) - reach, max(days) + reach),
+        done=True, counted=True,
+    ).order_by().values_list("checkin__patient_id", "item_key", "slot", "checkin__local_date")
+    done_on: dict[int, dict[tuple[uuid.UUID, str], list[date]]] = defaultdict(
+        lambda: defaultdict(list))
+    for patient_id, key, slot, local_date in rows:
+        done_on[patient_id][(key, slot)].append(local_date)
+    return done_on
 
 
 def _revisions_in_force(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], tuple | None]:
@@ -125,8 +196,67 @@ def _items_of(revision_ids: set[int]) -> dict[int, list[ScheduleItem]]:
             items[item.revision_id].append(replace(
                 item, key=item.key if isinstance(item.key, uuid.UUID) else uuid.UUID(item.key),
                 starts_on=_date(item.starts_on),
+                ends_on=_date(item.ends_on) if item.ends_on else None,
             ))
     return items
+
+
+@dataclass(frozen=True)
+class MissedDose:
+    """A dose of a dated step (every few weeks, monthly, once) whose window closed without it
+    being logged done: its last day passed with no done log in any check-in of its window."""
+
+    patient_id: int
+    item_key: uuid.UUID
+    name: str
+    kind: str
+    slot: str
+    scheduled_on: date
+    last_day: date
+
+
+def missed_doses(patient_ids: Iterable[int], start: date, end: date) -> list[MissedDose]:
+    """The doses of these patients whose window's last day is from ``start`` to ``end``
+    (patient-local dates) and that were never logged done, by patient, last day and name.
+
+    The schedule's own rule (``careplans.schedule.dose_for``) over the revisions in effect
+    on each of those days, set-based: one query for the patients with a dated step, the two
+    of ``day_schedules``, and one for the done logs; no query per patient or day."""
+    patient_ids = list(patient_ids)
+    with_dated = set(
+        PlanItem.objects.filter(revision__plan__patient_id__in=patient_ids,
+                                frequency__in=WINDOWED_FREQUENCIES)
+        .order_by().values_list("revision__plan__patient_id", flat=True).distinct())
+    if not with_dated:
+        return []
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    in_force = _revisions_in_force({(patient, day) for patient in with_dated for day in days})
+    items = _items_of({found[2] for found in in_force.values() if found})
+    candidates = set()
+    for (patient_id, day), found in in_force.items():
+        for item in items[found[2]] if found else ():
+            if item.frequency not in WINDOWED_FREQUENCIES:
+                continue
+            dose = dose_for(item, day, plan_starts_on=found[3])
+            if dose is not None and dose[1] == day:
+                candidates.update(
+                    MissedDose(patient_id, item.key, item.name, item.kind, slot, *dose)
+                    for slot in slots_of(item))
+    if not candidates:
+        return []
+    done = set(StepLog.objects.filter(
+        checkin__patient_id__in={c.patient_id for c in candidates},
+        item_key__in={c.item_key for c in candidates}, done=True, counted=True,
+        checkin__local_date__range=(min(c.scheduled_on for c in candidates), end),
+    ).order_by().values_list("checkin__patient_id", "item_key", "slot", "checkin__local_date"))
+    done_on: dict[tuple, list[date]] = defaultdict(list)
+    for patient_id, key, slot, local_date in done:
+        done_on[(patient_id, key, slot)].append(local_date)
+    return sorted(
+        (c for c in candidates if not any(
+            c.scheduled_on <= day <= c.last_day
+            for day in done_on[(c.patient_id, c.item_key, c.slot)])),
+        key=lambda c: (c.patient_id, c.last_day, c.name, c.slot))
 
 
 def _date(value: date | str) -> date:
@@ -188,7 +318,9 @@ class SavedDay:
 
 
 def saved_day(checkin: CheckIn | None, steps: list[DueStep]) -> SavedDay | None:
-    """``checkin`` (from :func:`checkin_on`) against ``steps``, the steps due that day now."""
+    """``checkin`` (from :func:`checkin_on`) against ``steps``, the steps offered that day now
+    (``DaySchedule.offered``: due, then as needed). Only a step that must be answered is
+    "new": a windowed dose before its last day and an as-needed step may stay unlogged."""
     if checkin is None:
         return None
     matched, no_longer_due = match_answers(checkin.steps.all(), steps)
@@ -197,7 +329,8 @@ def saved_day(checkin: CheckIn | None, steps: list[DueStep]) -> SavedDay | None:
     return SavedDay(
         checkin=checkin,
         answers={(s.item.pk, s.slot): matched[k] for s in steps if (k := step_key(s)) in matched},
-        new_steps=[step for step in steps if step_key(step) not in matched],
+        new_steps=[step for step in steps if step_key(step) not in matched
+                   and not step.optional and step.slot != AS_NEEDED],
         no_longer_due=no_longer_due,
         side_effect_item_id=(
             item_now.get(side_effect.key, side_effect.pk) if side_effect is not None else None

@@ -12,9 +12,11 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.models import Patient
+from careplans.schedule import AS_NEEDED, DueStep
 
 from .models import (
     PARTNERSHIP_QUESTIONS,
@@ -25,7 +27,7 @@ from .models import (
     StepLog,
     SubmissionKey,
 )
-from .selectors import match_answers, schedule_on, step_key
+from .selectors import day_schedule, match_answers, step_key
 from .signals import attention_requested
 
 logger = logging.getLogger(__name__)
@@ -36,10 +38,23 @@ PULSE_FIELDS = ("heard", "shared_goals", "fits_life", "safe_to_raise")
 
 @dataclass(frozen=True)
 class StepAnswer:
+    """One step's answer. A windowed dose before its window's last day and an as-needed step
+    may be answered not done ("not yet", "not used"): nothing is logged for it. ``taken_on``:
+    the day a windowed dose was done (default the check-in's day)."""
+
     item_id: int
     slot: str
     done: bool
     skip_reason: str = ""
+    taken_on: date | None = None
+
+
+@dataclass(frozen=True)
+class _Logged:
+    done: bool
+    skip_reason: str
+    counted: bool
+    taken_on: date | None
 
 
 @dataclass(frozen=True)
@@ -166,8 +181,13 @@ def checkin_submit(
 ) -> CheckIn:
     """Create or replace the patient's check-in for ``local_date``.
 
-    ``answers`` must cover exactly the steps due that day (from the revision in effect);
-    ``None`` means "I did everything": every step due that day, done.
+    ``answers`` must cover the steps due that day (from the revision in effect) and nothing
+    but the steps offered: a windowed dose before its last day and an as-needed step may be
+    left out or answered not done, and are then not logged (``careplans/schedule.py``).
+    ``None`` means "I did everything": every step due that day done (a windowed dose in its
+    window too, done that day; no as-needed use).
+    The day's ``steps_due``/``steps_done`` count the counted logs: the adherence definition
+    (``checkins/adherence.py``).
     ``wellbeing=None`` (the one-tap "I did everything") keeps any wellbeing already recorded.
     A revision saved since the last save gave the steps new items: saved answers follow the
     item's key, only answers that differ are rewritten, and answers for steps the revision took
@@ -190,18 +210,26 @@ def checkin_submit(
         if applied is not None:
             return applied
     check_date(local_date, today=patient.local_date(now))
-    revision_id, steps = schedule_on(patient, local_date)
-    if revision_id is None or not steps:
+    day = day_schedule(patient, local_date)
+    revision_id = day.revision_id
+    if revision_id is None or not day.offered:
         raise ValidationError(_("There are no steps to check in for on that day."))
-    due = {(step.item.pk, step.slot): step for step in steps}
-    if answers is None:
-        answers = [StepAnswer(item_id, slot, True) for item_id, slot in due]
+    offered = {(step.item.pk, step.slot): step for step in day.offered}
+    required = {key for key, step in offered.items()
+                if not step.optional and step.slot != AS_NEEDED}
+    if answers is None:  # "I did everything": every step due that day (none as needed)
+        answers = [StepAnswer(item_id, slot, True) for (item_id, slot), step in offered.items()
+                   if step.slot != AS_NEEDED]
     given = {(a.item_id, a.slot): a for a in answers}
-    if set(given) != set(due):
+    if not required <= set(given) or not set(given) <= set(offered):
         raise ValidationError(_("Answer each step due that day, and only those."))
+    logged = {key: _logged(offered[key], answer, local_date) for key, answer in given.items()
+              if key in required or answer.done}
     checkin = CheckIn(
-        patient=patient, local_date=local_date, revision_id=revision_id, steps_due=len(due),
-        steps_done=sum(1 for a in given.values() if a.done), created_at=now, updated_at=now,
+        patient=patient, local_date=local_date, revision_id=revision_id,
+        steps_due=sum(1 for log in logged.values() if log.counted),
+        steps_done=sum(1 for log in logged.values() if log.counted and log.done),
+        created_at=now, updated_at=now,
     )
     fields = ["revision", "steps_due", "steps_done", "updated_at"]
     if wellbeing is not None:
@@ -217,9 +245,9 @@ def checkin_submit(
         [checkin], update_conflicts=True, unique_fields=["patient", "local_date"],
         update_fields=fields,
     )
-    no_longer_due = _write_step_logs(checkin, given, due)
+    no_longer_due = _write_step_logs(checkin, logged, offered)
     if wellbeing is not None:
-        _check_side_effect_item(wellbeing, due, no_longer_due)
+        _check_side_effect_item(wellbeing, offered, no_longer_due)
     if no_longer_due:
         _count_answers_no_longer_due(checkin, no_longer_due)
     if pulse is not None:
@@ -261,45 +289,69 @@ def _apply_partnership(checkin: CheckIn, partnership: int | None) -> list[str]:
     return ["partnership_question", "partnership"]
 
 
-def _check_side_effect_item(wellbeing: Wellbeing, due: dict, no_longer_due: list) -> None:
-    """A step of that day: one due now, or one answered before a revision took it out.
+def _check_side_effect_item(wellbeing: Wellbeing, offered: dict, no_longer_due: list) -> None:
+    """A step of that day: one offered now, or one answered before a revision took it out.
     Checked after the write (the answers are read under the row lock); raising rolls it back."""
-    steps = {step.item.pk for step in due.values()} | {log.item_id for log in no_longer_due}
+    steps = {step.item.pk for step in offered.values()} | {log.item_id for log in no_longer_due}
     if wellbeing.side_effect_item_id and wellbeing.side_effect_item_id not in steps:
         raise ValidationError(_("Choose a step from that day's routine for the side effect."))
 
 
-def _write_step_logs(checkin: CheckIn, given: dict, due: dict) -> list:
-    """Write the answers that differ from those saved (matched by item key and slot); return
-    the saved answers of steps no longer due that day, which stay."""
+def _logged(step: DueStep, answer: StepAnswer, local_date: date) -> _Logged:
+    """What is logged for an answer: an as-needed use is not counted; a windowed dose done
+    keeps the day it was done (from its due date to the check-in's day)."""
+    if step.slot == AS_NEEDED:
+        return _Logged(True, "", counted=False, taken_on=local_date)
+    if not answer.done:
+        return _Logged(False, answer.skip_reason, counted=True, taken_on=None)
+    if not step.windowed:
+        return _Logged(True, "", counted=True, taken_on=None)
+    taken_on = answer.taken_on or local_date
+    if not step.scheduled_on <= taken_on <= local_date:
+        raise ValidationError(
+            _("The day you did %(name)s must be from %(first)s to %(last)s.") % {
+                "name": step.item.name,
+                "first": formats.date_format(step.scheduled_on, _("l j F")),
+                "last": formats.date_format(local_date, _("l j F"))})
+    return _Logged(True, "", counted=True, taken_on=taken_on)
+
+
+def _write_step_logs(checkin: CheckIn, logged: dict, offered: dict) -> list:
+    """Write the answers that differ from those saved (matched by item key and slot), delete
+    the saved ones of steps now left unlogged ("not yet", "not used"); return the saved
+    answers of steps no longer offered that day, which stay."""
     # order_by(): StepLog's Meta.ordering would join check-in, patient and user just to sort.
     logs = StepLog.objects.filter(checkin_id=checkin.pk).order_by()
     saved, no_longer_due = match_answers(
-        logs.values_list("id", "item_id", "item_key", "slot", "done", "skip_reason", named=True),
-        due.values(),
+        logs.values_list("id", "item_id", "item_key", "slot", "done", "skip_reason", "counted",
+                         "taken_on", named=True),
+        offered.values(),
     )
     changed = []
-    for key, answer in given.items():
-        reason = "" if answer.done else answer.skip_reason
-        log = saved.get(step_key(due[key]))
-        if log is None or (log.done, log.skip_reason) != (answer.done, reason):
-            changed.append((key, answer.done, reason, log))
-    if not changed:
-        return no_longer_due  # a re-submission of the same answers (a double tap)
-    if replaced := [log.id for *_, log in changed if log is not None]:
+    for key, answer in logged.items():
+        log = saved.get(step_key(offered[key]))
+        if log is None or (log.done, log.skip_reason, log.counted, log.taken_on) != (
+                answer.done, answer.skip_reason, answer.counted, answer.taken_on):
+            changed.append((key, answer, log))
+    kept = {step_key(offered[key]) for key in logged}
+    unlogged = [log.id for key, log in saved.items() if key not in kept]
+    if replaced := [log.id for *_, log in changed if log is not None] + unlogged:
         StepLog.objects.filter(pk__in=replaced).delete()
-    StepLog.objects.bulk_create(
-        StepLog(checkin=checkin, item_id=key[0], item_key=due[key].item.key, slot=key[1],
-                done=done, skip_reason=reason)
-        for key, done, reason, _ in changed
-    )
+    if changed:
+        StepLog.objects.bulk_create(
+            StepLog(checkin=checkin, item_id=key[0], item_key=offered[key].item.key,
+                    slot=key[1], done=answer.done, skip_reason=answer.skip_reason,
+                    counted=answer.counted, taken_on=answer.taken_on)
+            for key, answer, _ in changed
+        )
     return no_longer_due
 
 
 def _count_answers_no_longer_due(checkin: CheckIn, no_longer_due: list) -> None:
-    """The day's counts include the steps answered before a revision took them out."""
-    checkin.steps_due += len(no_longer_due)
-    checkin.steps_done += sum(1 for log in no_longer_due if log.done)
+    """The day's counts include the steps answered before a revision took them out (an
+    as-needed use is never counted)."""
+    checkin.steps_due += sum(1 for log in no_longer_due if log.counted)
+    checkin.steps_done += sum(1 for log in no_longer_due if log.done and log.counted)
     CheckIn.objects.filter(pk=checkin.pk).update(
         steps_due=checkin.steps_due, steps_done=checkin.steps_done
     )

@@ -52,17 +52,20 @@ def today(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         date_error = date_error or error.messages[0]
         local_date = window[0]
-    schedules = selectors.schedules_on([(patient.pk, day) for day in window])
-    revision_id, steps = schedules[(patient.pk, local_date)]
-    saved = selectors.saved_day(selectors.checkin_on(patient, local_date), steps)
+    schedules = selectors.day_schedules([(patient.pk, day) for day in window])
+    day = schedules[(patient.pk, local_date)]
+    revision_id, steps = day.revision_id, day.steps
+    saved = selectors.saved_day(selectors.checkin_on(patient, local_date), day.offered)
     ask_pulse = services.pulse_due(patient, local_date)
     form = CheckInForm(
         request.POST if request.method == "POST" and "all_done" not in request.POST else None,
-        steps=steps, ask_pulse=ask_pulse, saved=saved, initial=initial_from(saved, local_date),
+        steps=steps, as_needed=day.as_needed, ask_pulse=ask_pulse, saved=saved,
+        initial=initial_from(saved, local_date),
         partnership_question=services.partnership_question_due(
-            patient, local_date, pulse_is_due=ask_pulse) if steps else "",
+            patient, local_date, pulse_is_due=ask_pulse) if day.offered else "",
     )
-    if request.method == "POST" and "all_done" not in request.POST and date_error is None and steps:
+    if (request.method == "POST" and "all_done" not in request.POST and date_error is None
+            and day.offered):
         checkin = _submit(request, patient, local_date, form, now, key)
         if checkin:
             messages.success(request, _thanks(checkin, local_date, window[0]))
@@ -70,7 +73,7 @@ def today(request: HttpRequest) -> HttpResponse:
     response = render(request, "checkins/today.html", {
         "patient": patient, "local_date": local_date, "form": form, "saved": saved,
         "is_today": local_date == window[0], "date_error": date_error,
-        "has_plan": schedules[(patient.pk, window[0])][0] is not None,
+        "has_plan": schedules[(patient.pk, window[0])].revision_id is not None,
         "plan_in_effect": revision_id is not None,
         "backfill": _backfill_days(patient, window[1:], schedules),
     }, status=400 if request.method == "POST" and date_error else 200)
@@ -111,6 +114,10 @@ def _submit(
 
 
 def _thanks(checkin: object, local_date: date, today: date) -> str:
+    if not checkin.steps_due:  # only as-needed uses (never counted) or nothing due
+        if local_date == today:
+            return _("Saved for today.")
+        return _("Saved for %(day)s.") % {"day": formats.date_format(local_date, _("l j F"))}
     if local_date == today:
         if checkin.steps_done == checkin.steps_due:
             return _("Saved for today: every step done. Nice work.")
@@ -128,7 +135,7 @@ def _thanks(checkin: object, local_date: date, today: date) -> str:
 
 def _backfill_days(patient: object, earlier: list[date], schedules: dict) -> list[date]:
     """Earlier days still open for a check-in, with steps due, and not yet logged."""
-    due = [day for day in earlier if schedules[(patient.pk, day)][1]]
+    due = [day for day in earlier if schedules[(patient.pk, day)].steps]
     logged = selectors.logged_dates(patient, due) if due else set()
     return [day for day in due if day not in logged]
 

@@ -417,6 +417,29 @@ def _gone_quiet_usual(n: dict[str, Any], windows: list[Any]) -> Rows:
     ])
 
 
+def _missed_dose(n: dict[str, Any], windows: list[Any]) -> Rows:
+    """One row per missed dose ("Adalimumab 40 mg: due Mon 2 Mar 2026; still counted until Thu
+    5 Mar 2026; not logged done"), then how many and when the rule flags."""
+    rows: list[tuple[str, str | None]] = []
+    for dose in n.get("doses") or []:
+        if not isinstance(dose, dict) or not dose.get("item"):
+            continue
+        label = (gettext("Missed injection") if dose.get("kind") == "injection"
+                 else gettext("Missed dated task"))
+        rows.append((label, gettext(
+            "%(item)s: due %(due)s; still counted until %(last)s; not logged done") % {
+            "item": dose["item"], "due": iso_day(dose.get("scheduled_on")),
+            "last": iso_day(dose.get("last_day"))}))
+    if n.get("missed_count") is not None and n.get("monitor_days") is not None:
+        rows.append((gettext("Doses missed"), ngettext(
+            "%(count)s in the last %(days)s days", "%(count)s in the last %(days)s days",
+            n["missed_count"]) % {"count": n["missed_count"], "days": n["monitor_days"]}))
+    rows.append((gettext("Flags when"), gettext(
+        "an injection or dated task is not logged done by the last day of its window (the days "
+        "in which a late dose still counts)")))
+    return _keep(rows)
+
+
 def _by_version(usual_key: str, current: Callable[[dict[str, Any], list[Any]], Rows],
                 earlier: Callable[[dict[str, Any], list[Any]], Rows]
                 ) -> Callable[[dict[str, Any], list[Any]], Rows]:
@@ -433,4 +456,5 @@ ROWS: dict[str, Callable[[dict[str, Any], list[Any]], Rows]] = {
     Rule.GONE_QUIET: _by_version("gap_days", _gone_quiet_usual, _gone_quiet),
     Rule.SEVERE_SIDE_EFFECT: _severe_side_effect,
     Rule.ALLIANCE_AT_RISK: _at_risk,
+    Rule.MISSED_DOSE: _missed_dose,
 }

@@ -30,6 +30,7 @@ class Rule(models.TextChoices):
     GONE_QUIET = "gone_quiet", _("Stopped checking in")
     SEVERE_SIDE_EFFECT = "severe_side_effect", _("Severe side effect")
     ALLIANCE_AT_RISK = "alliance_at_risk", _("Alliance at risk")
+    MISSED_DOSE = "missed_dose", _("Missed injection or dated task")
 
 
 class Sensitivity(models.TextChoices):

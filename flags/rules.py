@@ -503,6 +503,41 @@ def with_at_risk(found: list[tuple[Finding, date]], as_of: date, s: FlagSettings
     return [*findings, at_risk] if at_risk is not None else findings
 
 
+# --- 6. Missed injection (or dated task) ------------------------------------------------------
+
+
+def missed_dose_finding(patient_id: int, doses: Sequence[Any], as_of: date,
+                        checkin_ids: Sequence[int], evidence_at: datetime) -> Finding:
+    """One patient's doses (``checkins.selectors.MissedDose``) whose window closed in the
+    last ``MONITOR_DAYS`` days without being logged done. An injection is at least medium, a
+    dated task (a blood test, a repeat prescription) low; two or more missed are high.
+    ``evidence_at``: when the newest of those windows closed (a flag resolved after that is
+    raised again only by a later missed dose)."""
+    doses = sorted(doses, key=lambda d: (d.last_day, d.name))
+    injection = any(d.kind == "injection" for d in doses)
+    title = "Missed injection" if injection else "Missed dated task"
+    numbers = {
+        "doses": [{"item": d.name, "kind": d.kind, "slot": d.slot,
+                   "scheduled_on": d.scheduled_on.isoformat(),
+                   "last_day": d.last_day.isoformat()} for d in doses],
+        "missed_count": len(doses), "monitor_days": MONITOR_DAYS,
+    }
+    severity = (Severity.HIGH if len(doses) > 1
+                else Severity.MEDIUM if injection else Severity.LOW)
+    return Finding(
+        patient_id=patient_id, rule=Rule.MISSED_DOSE, severity=severity,
+        evidence=evidence(
+            rule=Rule.MISSED_DOSE, title=title,
+            summary=wording.english_summary(Rule.MISSED_DOSE, numbers), as_of=as_of,
+            windows=[window(f"window of the {_day(d.scheduled_on)} dose", d.scheduled_on,
+                            d.last_day, signal=STEPS) for d in doses],
+            numbers=numbers,
+            checkin_ids=list(checkin_ids),
+        ),
+        evidence_at=evidence_at,
+    )
+
+
 def order(findings: list[Finding]) -> list[Finding]:
     """A stable order (tests compare findings)."""
     return sorted(findings, key=lambda f: (f.patient_id, f.rule))

@@ -9,7 +9,10 @@ however many patients it holds, on SQLite and PostgreSQL alike (portable ORM que
 2. their check-ins of the last ``rules.LOOKBACK_DAYS`` days, one row per check-in (steps done
    and due, rating, partnership answer or pulse total, when it was saved);
 3. when each (patient, rule)'s last flag was resolved (the rule's evidence restarts after it);
-4. when the check-ins behind the findings were saved (one query per 5,000 of them).
+4. when the check-ins behind the findings were saved (one query per 5,000 of them);
+5. "Missed injection" (``missed_dose_findings``): one query for the chunk's patients with a
+   dated step (every few weeks, monthly, once), and only when there are some, three more
+   (their revisions and items in effect, their done logs) and the check-ins of the windows.
 
 The rows become per-patient day arrays (``rules.Histories``) and ``flags.rules`` decides, with
 NumPy over the whole chunk at once; then ``flags_apply`` (its own fixed number of statements).
@@ -41,6 +44,7 @@ from django.db.models import DateField, F, Func, IntegerField, Max, QuerySet, Va
 from accounts.models import Clinic, Patient
 from accounts.timezones import known_zone_names, zone_or_utc
 from checkins.models import CheckIn
+from checkins.selectors import missed_doses
 from core.periodic import each_isolated
 
 from . import rules
@@ -281,7 +285,38 @@ def evaluate_chunk(chunk: Chunk, *, settings: FlagSettings) -> list[Finding]:
         verdicts = rules.evaluate(histories, settings)
         ids = rules.checkins_behind(histories, verdicts)
         histories.saved = _saved_at(ids)
-        return rules.findings_of(histories, verdicts, settings)
+        return rules.order(rules.findings_of(histories, verdicts, settings)
+                           + missed_dose_findings(chunk))
+
+
+def missed_dose_findings(chunk: Chunk) -> list[Finding]:
+    """A "Missed injection" finding per patient of the chunk with a dose whose window closed
+    in the monitored days (up to ``as_of``) without being logged done. Set-based: the
+    queries of ``checkins.selectors.missed_doses`` and one for the check-ins of those
+    windows, whatever the number of patients."""
+    start = chunk.as_of - timedelta(days=rules.MONITOR_DAYS - 1)
+    doses = missed_doses(chunk.patient_ids, start, chunk.as_of)
+    if not doses:
+        return []
+    by_patient: dict[int, list] = defaultdict(list)
+    for dose in doses:
+        by_patient[dose.patient_id].append(dose)
+    checkins = CheckIn.objects.filter(
+        patient_id__in=list(by_patient),
+        local_date__range=(min(d.scheduled_on for d in doses), chunk.as_of),
+    ).order_by().values_list("pk", "patient_id", "local_date")
+    ids: dict[int, list[int]] = defaultdict(list)
+    for pk, patient_id, local_date in checkins:
+        if any(d.scheduled_on <= local_date <= d.last_day for d in by_patient[patient_id]):
+            ids[patient_id].append(pk)
+    findings = []
+    for patient_id, missed in by_patient.items():
+        zone = zone_or_utc(chunk.patient_zones.get(patient_id, "UTC"))
+        closed = max(d.last_day for d in missed) + timedelta(days=1)
+        findings.append(rules.missed_dose_finding(
+            patient_id, missed, chunk.as_of, ids[patient_id],
+            datetime.combine(closed, datetime.min.time(), zone)))
+    return findings
 
 
 def _saved_at(ids: list[int]) -> dict[int, datetime]:

@@ -32,6 +32,7 @@ TITLES = (
     gettext_noop("Alliance pulse has stayed low"), gettext_noop("Alliance pulse is low"),
     gettext_noop("Partnership fell"), gettext_noop("Stopped checking in"),
     gettext_noop("Severe side effect reported"), gettext_noop("Alliance at risk"),
+    gettext_noop("Missed injection"), gettext_noop("Missed dated task"),
 )
 
 
@@ -174,6 +175,18 @@ def _at_risk(n: dict[str, Any], evidence: dict[str, Any]) -> str:
         "first": named[0], "second": named[1], "third": ", ".join(named[2:])}
 
 
+def _missed_dose(n: dict[str, Any], evidence: dict[str, Any]) -> str:
+    latest = n["doses"][-1]
+    values = {"item": latest["item"], "due": short_day(iso(latest["scheduled_on"])),
+              "last": short_day(iso(latest["last_day"])), "count": n["missed_count"],
+              "days": n["monitor_days"]}
+    if n["missed_count"] > 1:
+        return gettext("%(item)s due %(due)s was not logged by %(last)s, the last day it "
+                       "counted; %(count)s doses missed in the last %(days)s days.") % values
+    return gettext("%(item)s due %(due)s was not logged by %(last)s, the last day it "
+                   "counted.") % values
+
+
 @dataclass(frozen=True)
 class _Summary:
     needs: frozenset[str]  # the numbers it reads: evidence without one keeps its stored words
@@ -193,6 +206,8 @@ SUMMARIES = {
         "usual_days", "longest_gap_before"}), _gone_quiet),
     Rule.SEVERE_SIDE_EFFECT: _Summary(frozenset({"side_effect", "item"}), _severe_side_effect),
     Rule.ALLIANCE_AT_RISK: _Summary(frozenset({"component_titles"}), _at_risk),
+    Rule.MISSED_DOSE: _Summary(frozenset({"doses", "missed_count", "monitor_days"}),
+                               _missed_dose),
 }
 
 
@@ -259,6 +274,8 @@ def _ratings_before_label(match: re.Match[str], start: date) -> str:
 _PATTERN_LABELS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], date], str]], ...] = (
     (re.compile(r"since .+"), lambda m, start: gettext("Since %(day)s") % {
         "day": short_day(start)}),
+    (re.compile(r"window of the .+ dose"), lambda m, start: gettext(
+        "Window of the %(day)s dose") % {"day": short_day(start)}),
     (re.compile(r"plan week (\d+)"), lambda m, start: gettext("Plan week %(week)s") % {
         "week": m[1]}),
     (re.compile(r"last (\d+) days"), _days_label),

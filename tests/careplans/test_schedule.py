@@ -301,7 +301,8 @@ def test_a_both_item_gives_a_morning_step_and_an_evening_step():
 
     steps = due_steps([item], MONDAY)
 
-    assert steps == [DueStep(item=item, slot=MORNING), DueStep(item=item, slot=EVENING)]
+    assert steps == [DueStep(item=item, slot=MORNING, day=MONDAY),
+                     DueStep(item=item, slot=EVENING, day=MONDAY)]
 
 
 def test_a_both_item_that_is_not_due_gives_no_steps():

@@ -33,6 +33,19 @@ def make_patient(derm, *, zone: str = "Europe/London", plan_days: int = 60,
     return patient
 
 
+def on_injections(derm, *, dose_day: date, window_days: int, every_n_weeks: int = 4,
+                  zone: str = "Europe/London", kind: str = "injection",
+                  frequency: str = "every_n_weeks", **item) -> Patient:
+    """A patient whose plan (from 60 days before yesterday) is one dated step: an injection
+    every ``every_n_weeks`` weeks from ``dose_day`` with a window of ``window_days`` days."""
+    patient = PatientFactory(dermatologist=derm, timezone=zone)
+    backdated_revision(patient, author=derm, number=1, effective_from=ago(60), items=[item_draft(
+        **{"name": "Adalimumab 40 mg injection", "kind": kind, "time_of_day": "morning",
+           "frequency": frequency, "every_n_weeks": every_n_weeks, "window_days": window_days,
+           "starts_on": dose_day, **item})])
+    return patient
+
+
 def log(patient: Patient, on: date, *, done: int = 1, due: int = 1,
         satisfaction: int | None = None) -> CheckIn:
     """A check-in as history holds it (counts given directly, as the adherence module reads)."""
@@ -110,6 +123,7 @@ def flags_of_every_rule(derm) -> dict[str, Flag]:
     answer(partnership, ago(1), 3)
     quiet = make_patient(derm)  # every day for eight weeks, then nothing for 5 days
     steady(quiet, range(5, 60))
+    on_injections(derm, dose_day=ago(6), window_days=3)  # Wed 4 Mar, never logged
     sweep.sweep(now=NOW)
 
     severe = make_patient(derm)

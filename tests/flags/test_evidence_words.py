@@ -85,6 +85,11 @@ def test_the_numbers_of_each_rule_have_plain_labels(client, staff, every_flag):
              + "; high severity"),
         ],
         "Severe side effect reported": [("Side effect reported", "Severe")],
+        "Missed injection": [
+            ("Missed injection", "Adalimumab 40 mg injection: due Wed 4 Mar 2026; still "
+                                 "counted until Sat 7 Mar 2026; not logged done"),
+            ("Doses missed", "1 in the last 14 days"),
+        ],
     }
     for title, rows in expected.items():
         # when
@@ -122,7 +127,7 @@ def test_the_patient_page_and_at_risk_panel_show_each_flags_title(client, derm, 
     # when: the panel shows the first five, its "See all" link the rest
     response = client.get(reverse("my_patients"))
     panel = visible_text(response.content.decode())
-    see_all = re.search(r'href="([^"]*)">See all 6 in the flag queue<', response.content.decode())
+    see_all = re.search(r'href="([^"]*)">See all 7 in the flag queue<', response.content.decode())
     listed = visible_text(client.get(see_all.group(1).replace("&amp;", "&")).content.decode())
     # then
     shown = {flag.pk for flag in response.context["at_risk"].flags}
@@ -150,6 +155,7 @@ def test_each_chart_plots_the_signal_its_rule_is_about(every_flag):
         "Stopped checking in": ["steps"],
         "Alliance at risk": ["steps", "ratings"],
         "Severe side effect reported": [],
+        "Missed injection": ["steps"],
     }
 
 
