@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from careplans.models import ItemKind
@@ -87,20 +86,22 @@ def _item_form(request: HttpRequest, *, item: object) -> HttpResponse:
 
 
 @editor_required
-@require_POST
 def catalogue_item_retire(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = catalogue_item_set_active(item=catalogue_item_for(request.user, item_id),
-                                     actor=request.user, active=False)
+    item = catalogue_item_for(request.user, item_id)  # another clinic's: 404 before 405
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    catalogue_item_set_active(item=item, actor=request.user, active=False)
     messages.success(request, _("Retired “%(name)s”: it is no longer offered for new plans "
                                 "and templates. Plans that have it keep it.") % {"name": item.name})
     return redirect("catalogue_list")
 
 
 @editor_required
-@require_POST
 def catalogue_item_restore(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = catalogue_item_set_active(item=catalogue_item_for(request.user, item_id),
-                                     actor=request.user, active=True)
+    item = catalogue_item_for(request.user, item_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    catalogue_item_set_active(item=item, actor=request.user, active=True)
     messages.success(request, _("“%(name)s” is offered again.") % {"name": item.name})
     return redirect("catalogue_list")
 
@@ -186,9 +187,9 @@ def template_detail(request: HttpRequest, template_id: int,
 
 @editor_required
 def template_step_add_view(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = template_for(request.user, template_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    template = template_for(request.user, template_id)
     form = TemplateStepForm(request.POST, template=template)
     if not form.is_valid():
         return template_detail(request, template_id, step_form=form)
@@ -207,10 +208,10 @@ def template_step_add_view(request: HttpRequest, template_id: int) -> HttpRespon
 @editor_required
 def template_step_change(request: HttpRequest, template_id: int, step_id: int) -> HttpResponse:
     """Plain POST buttons: move a step up or down, or take it out of the template."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     template = template_for(request.user, template_id)
     step = template_step_for(template, step_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     action = request.POST.get("action")
     if action in ("up", "down"):
         template_step_move(step=step, actor=request.user, by=-1 if action == "up" else 1)
