@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from careplans.models import Frequency, ItemKind, TimeOfDay
 
@@ -41,6 +42,25 @@ HEADER = (
     "name", "kind", "instructions", "time_of_day", "frequency", "weekdays", "every_n_days",
     "minutes", "monthly_cost", "generic_alternative", "contains_fragrance", "animal_derived",
     "pregnancy_unsafe", "active",
+)
+# What the import page says of each column (the column names themselves are not translated).
+COLUMN_HELP: tuple[tuple[str, object], ...] = (
+    ("name", gettext_lazy("Required. Matches an existing item by name, in any capitals.")),
+    ("kind", gettext_lazy("skincare, topical, oral, injection, procedure or lifestyle.")),
+    ("instructions", gettext_lazy("The default instructions; may be empty.")),
+    ("time_of_day", gettext_lazy("morning, evening or both.")),
+    ("frequency", gettext_lazy("daily, weekdays or every_n_days.")),
+    ("weekdays", gettext_lazy("For weekdays: the days, such as Mon Wed Fri.")),
+    ("every_n_days", gettext_lazy("For every_n_days: a whole number from 2 to 30.")),
+    ("minutes", gettext_lazy("A whole number from 0 to 120.")),
+    ("monthly_cost", gettext_lazy("In the clinic's currency, with a decimal point and no "
+                                  "symbol: 12.50.")),
+    ("generic_alternative", gettext_lazy("The name of another item, in the file or the "
+                                         "catalogue; may be empty.")),
+    ("contains_fragrance", gettext_lazy("yes or no.")),
+    ("animal_derived", gettext_lazy("yes or no: animal-derived or tested on animals.")),
+    ("pregnancy_unsafe", gettext_lazy("yes or no: not advised in pregnancy or breastfeeding.")),
+    ("active", gettext_lazy("yes or no: no retires the item (it is kept, no longer offered).")),
 )
 BOOLEAN_COLUMNS = ("contains_fragrance", "animal_derived", "pregnancy_unsafe", "active")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -97,6 +97,7 @@ class TemplateStepForm(_ScheduleMixin, forms.ModelForm):
         self.instance.position = 0  # set by the service
         self.fields["catalogue_item"].queryset = items_offered(template.clinic_id)
         self.fields["catalogue_item"].label = _("Product or medicine")
+        self.fields["catalogue_item"].empty_label = gettext("Choose from the catalogue")
         self.fields["ramp_every_n_days"].help_text = _("2 = alternate days.")
         self.fields["ramp_days"].help_text = _(
             "For example every 3rd night for 28 days, then as usual.")

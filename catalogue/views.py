@@ -133,6 +133,7 @@ def catalogue_import_view(request: HttpRequest) -> HttpResponse:
             return redirect("catalogue_list")
     return render(request, "catalogue/catalogue_import.html", {
         "form": form, "parsed": parsed, "header": ",".join(csv_io.HEADER),
+        "columns": csv_io.COLUMN_HELP,
         "currency": clinic.currency,
     }, status=400 if parsed is not None and parsed.errors else 200)
 
