@@ -154,3 +154,31 @@ def _patient(derm):
     from tests.factories import PatientFactory
 
     return PatientFactory(dermatologist=derm)
+
+
+def test_a_dermatologist_starts_a_patients_plan_from_a_template(client, acne_template, derm,
+                                                                patient_a):
+    # given
+    from django.urls import reverse
+
+    client.force_login(derm)
+    detail = client.get(reverse("patient_detail", args=[patient_a.pk])).content.decode()
+    start = f"{reverse('plan_edit', args=[patient_a.pk])}?template={acne_template.pk}"
+    # when
+    editor = client.get(start)
+    # then
+    assert f'href="{start}"' in detail
+    body = editor.content.decode()
+    assert "Started from the template “Acne starter”" in body
+    assert 'value="Adapalene 0.1% gel (generic)"' in body
+    assert editor.context["editor"].fit.total_monthly_cost == Decimal("26.00")
+
+
+def test_another_clinics_template_does_not_start_a_plan(client, derm, patient_a, other_clinic):
+    from django.urls import reverse
+
+    theirs = RegimenTemplateFactory(clinic=other_clinic)
+    client.force_login(derm)
+    url = reverse("plan_edit", args=[patient_a.pk])
+    assert client.get(f"{url}?template={theirs.pk}").status_code == 404
+    assert client.get(f"{url}?template=x1").status_code == 404
