@@ -69,16 +69,30 @@ MAX_ROWS = 2000
 MAX_ERRORS_SHOWN = 50
 
 
+# A cell starting with one of these is a formula to a spreadsheet ("CSV injection"): the export
+# writes it after an apostrophe, which spreadsheets show as text, and the import drops it again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def _read_cell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
 def export_csv(items: Iterable[CatalogueItem]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     for item in items:
         writer.writerow([
-            item.name, item.kind, item.instructions, item.time_of_day, item.frequency,
+            _text_cell(item.name), item.kind, _text_cell(item.instructions), item.time_of_day,
+            item.frequency,
             " ".join(DAY_NAMES[int(d)].capitalize() for d in sorted(item.weekdays)),
             item.every_n_days or "", item.minutes, f"{item.monthly_cost:.2f}",
-            item.generic_alternative.name if item.generic_alternative else "",
+            _text_cell(item.generic_alternative.name) if item.generic_alternative else "",
             *("yes" if getattr(item, column) else "no" for column in BOOLEAN_COLUMNS),
         ])
     return out.getvalue()
@@ -267,7 +281,8 @@ def parse_csv(data: bytes, *, existing: dict[str, CatalogueItem]) -> ParsedFile:
                 "it has %(found)s cells where the header has %(expected)s columns.")
                 % {"found": len(line), "expected": len(header)}))
             continue
-        row, problems = _parse_row(number, dict(zip(header, line, strict=True)))
+        cells = {column: _read_cell(cell) for column, cell in zip(header, line, strict=True)}
+        row, problems = _parse_row(number, cells)
         parsed.errors.extend(problems)
         if row is None:
             continue

@@ -25,9 +25,12 @@ STEP_DATA_FIELDS = (
 )
 
 
-def _audit(actor: User, action: str, obj: object) -> None:
+AUDIT_OBJECT_TYPES = {CatalogueItem: "catalogue_item", RegimenTemplate: "regimen_template"}
+
+
+def _audit(actor: User, action: str, obj: CatalogueItem | RegimenTemplate) -> None:
     audit_record(actor=actor, patient=None, action=action,
-                 object_type=type(obj)._meta.model_name, object_id=str(obj.pk))
+                 object_type=AUDIT_OBJECT_TYPES[type(obj)], object_id=str(obj.pk))
 
 
 def _normalised_schedule(data: dict[str, Any]) -> dict[str, Any]:

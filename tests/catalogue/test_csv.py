@@ -152,3 +152,18 @@ def test_the_service_refuses_a_file_with_errors(clinic, derm):
     with pytest.raises(ValueError, match="saves nothing"):
         catalogue_import(clinic=clinic, actor=derm, parsed=parsed)
     assert not CatalogueItem.objects.exists()
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text_and_read_back(
+        clinic, other_clinic, derm, other_derm):
+    # given
+    CatalogueItemFactory(clinic=clinic, name="=HYPERLINK(\"http://x.test\")",
+                         instructions="-1 pump, then +1 a week")
+    # when
+    exported = csv_io.export_csv(CatalogueItem.objects.filter(clinic=clinic))
+    parsed = csv_io.parse_csv(exported.encode(), existing={})
+    catalogue_import(clinic=other_clinic, actor=other_derm, parsed=parsed)
+    # then
+    assert "\r\n\"'=HYPERLINK(" in exported
+    assert ',"\'-1 pump' in exported
+    assert snapshot(other_clinic) == snapshot(clinic)

@@ -36,7 +36,7 @@ def test_a_dermatologist_adds_and_edits_an_item(client, derm, clinic):
     assert response.status_code == edited.status_code == 302
     item.refresh_from_db()
     assert (item.monthly_cost, item.pregnancy_unsafe) == (Decimal("15.00"), True)
-    assert AuditEvent.objects.filter(actor=derm, object_type="catalogueitem",
+    assert AuditEvent.objects.filter(actor=derm, object_type="catalogue_item",
                                      object_id=str(item.pk)).count() == 2
 
 
