@@ -9,6 +9,7 @@ COPY alliance_portal ./alliance_portal
 COPY accounts ./accounts
 COPY core ./core
 COPY careplans ./careplans
+COPY catalogue ./catalogue
 COPY checkins ./checkins
 COPY clinic ./clinic
 COPY reminders ./reminders

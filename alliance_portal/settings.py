@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "accounts",
     "core",
     "careplans",
+    "catalogue",
     "checkins",
     "reminders",
     "flags",

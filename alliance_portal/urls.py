@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("core.urls")),
     path("", include("careplans.urls")),
+    path("", include("catalogue.urls")),
     path("", include("checkins.urls")),
     path("", include("reminders.urls")),
     path("", include("flags.urls")),

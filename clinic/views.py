@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,13 @@ from careplans.forms import (
 from careplans.models import MAX_PLAN_ITEMS
 from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
+from catalogue.models import RegimenTemplate
+from catalogue.selectors import (
+    template_for,
+    template_plan_items,
+    template_step_values,
+    templates_for,
+)
 from checkins.charts import history_context
 from flags import selectors as flags
 from reminders.services import recent_deliveries
@@ -66,8 +73,11 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     context = plan_context(patient)  # reads the patient's today once: context["today"]
     context.update(history_context(patient, audience="clinician", today=context["today"]),
                    deliveries=recent_deliveries(patient, today=context["today"]))
-    context.update(can_edit=role_of(request.user) == "dermatologist", reply_form=ConcernReplyForm(),
-                   open_flags=flags.open_flags_of(patient))
+    can_edit = role_of(request.user) == "dermatologist"
+    context.update(can_edit=can_edit, reply_form=ConcernReplyForm(),
+                   open_flags=flags.open_flags_of(patient),
+                   templates=list(templates_for(request.user).filter(active=True).order_by(
+                       "name")) if can_edit else [])
     return render(request, "clinic/patient_detail.html", context)
 
 
@@ -127,7 +137,10 @@ class PlanEditor:
         return all([self.meta.is_valid(), self.items.is_valid(), self.acceptance.is_valid()])
 
 
-def _plan_editor(request: HttpRequest, patient: Patient, now: datetime) -> PlanEditor:
+def _plan_editor(request: HttpRequest, patient: Patient, now: datetime,
+                 template: RegimenTemplate | None = None) -> PlanEditor:
+    """The editor's forms; ``template`` (on a GET) fills the steps from a regimen template
+    instead of the current revision."""
     plan = plans.plan_of(patient)
     revision = plans.current_revision(plan)
     today = patient.local_date(now)
@@ -142,14 +155,18 @@ def _plan_editor(request: HttpRequest, patient: Patient, now: datetime) -> PlanE
         },
     )
     plan_days = meta.plan_days() if data is not None and meta.is_valid() else None
+    if data is None and template is not None:
+        initial = template_step_values(template)
+        items = template_plan_items(template)
+    else:
+        initial = [item_initial(i) for i in revision.items.all()] if revision and data is None \
+            else None
+        items = list(revision.items.all() if revision else [])
     formset = PlanItemFormSet(
-        _with_added_row(data), prefix="items", plan_days=plan_days,
-        initial=[item_initial(i) for i in revision.items.all()] if revision and data is None
-        else None,
+        _with_added_row(data), prefix="items", plan_days=plan_days, initial=initial,
     )
-    items = formset.preview_items() if data is not None else list(
-        revision.items.all() if revision else []
-    )
+    if data is not None:
+        items = formset.preview_items()
     fit = plans.fit_report(patient, items)
     previous = {w["code"]: w["note"] for w in revision.accepted_warnings} if revision else {}
     acceptance = FitAcceptanceForm(
@@ -180,7 +197,10 @@ def _with_added_row(data: object) -> object:
 def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _for_dermatologist(request, patient_id, "care_plan")
     now = timezone.now()
-    editor = _plan_editor(request, patient, now)
+    # "Start from a template" (the patient page's links): the template's steps, to tailor.
+    template = template_for(request.user, _int_or_404(request.GET["template"])) \
+        if request.method == "GET" and "template" in request.GET else None
+    editor = _plan_editor(request, patient, now, template=template)
     if request.method == "POST" and request.POST.get("action") == "save" and editor.valid:
         try:
             revision = plan_revise(
@@ -202,8 +222,14 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(request, _("Saved revision %(number)s. The patient can see it.")
                              % {"number": revision.number})
             return redirect("patient_detail", patient_id=patient.pk)
-    context = {**plan_context(patient), "editor": editor}
+    context = {**plan_context(patient), "editor": editor, "template": template}
     return render(request, "clinic/plan_edit.html", context)
+
+
+def _int_or_404(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise Http404
+    return int(value)
 
 
 @clinician_required

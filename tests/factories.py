@@ -1,4 +1,5 @@
 import time
+from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
@@ -290,3 +291,40 @@ PUSH_ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc123:APA91bTest"
 def push_subscription_json(endpoint: str = PUSH_ENDPOINT) -> dict:
     """What the browser's ``PushSubscription.toJSON()`` gives the page to post."""
     return {"endpoint": endpoint, "expirationTime": None, "keys": push_browser_keys()[2]}
+
+
+class CatalogueItemFactory(factory.django.DjangoModelFactory):
+    """A catalogue item of a clinic (pass ``clinic=``)."""
+
+    class Meta:
+        model = "catalogue.CatalogueItem"
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    kind = "topical"
+    instructions = "A thin layer on dry skin."
+    time_of_day = "evening"
+    frequency = "daily"
+    minutes = 2
+    monthly_cost = Decimal("10.00")
+
+
+class RegimenTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalogue.RegimenTemplate"
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Template {n}")
+    description = "For testing."
+
+
+class TemplateStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalogue.TemplateStep"
+
+    template = factory.SubFactory(RegimenTemplateFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    catalogue_item = factory.SubFactory(
+        CatalogueItemFactory, clinic=factory.SelfAttribute("..template.clinic"))
+    time_of_day = "evening"
+    frequency = "daily"

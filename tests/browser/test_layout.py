@@ -200,8 +200,8 @@ def test_clinician_navigation_is_unchanged_on_a_desktop(live_server, browser, de
 
     # then: every link in one visible row, no "More"
     assert [label for label, _ in row] == [
-        "My patients", "Flagged patients", "Audit log", "Account", "Two-step verification",
-        "Sign out"]
+        "My patients", "Flagged patients", "Audit log", "Catalogue", "Account",
+        "Two-step verification", "Sign out"]
     assert len({round(box["y"]) for _, box in row}) == 1
     page.get_by_role("link", name="Flagged patients").click()
     page.wait_for_url(f"{live_server.url}/clinic/flagged/")

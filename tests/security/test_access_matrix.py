@@ -32,10 +32,13 @@ from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
+    CatalogueItemFactory,
     ClinicAdminFactory,
     FlagFactory,
     OperatorFactory,
     PatientFactory,
+    RegimenTemplateFactory,
+    TemplateStepFactory,
     plan_for,
 )
 
@@ -75,6 +78,15 @@ B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
 PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405)  # the patient's own, no ids
 PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
+# The catalogue and templates (no patient data): read by the clinic's dermatologists, staff and
+# administrators; changed by dermatologists and administrators; ids are of derm's clinic.
+CATALOGUE_PAGE = Expect(derm=200, other_derm=200, staff=200, other_staff=200, clinic_admin=200,
+                        other_clinic_admin=200)
+CATALOGUE_EDIT_PAGE = Expect(derm=200, other_derm=200, clinic_admin=200,
+                             other_clinic_admin=200)
+CATALOGUE_OBJECT = Expect(derm=200, staff=200, clinic_admin=200)
+CATALOGUE_OBJECT_EDIT = Expect(derm=200, clinic_admin=200)
+CATALOGUE_OBJECT_POST_ONLY = Expect(derm=405, clinic_admin=405)
 # The portal's roles are sent to the admin's login; the admin's own roles are checked object
 # by object in ADMIN_MATRIX (these URLs carry placeholder ids here).
 ADMIN = Expect(*(REDIRECT,) * 7, *(ANY_BUT_5XX,) * 3)
@@ -115,6 +127,19 @@ EXPECTED: dict[str, Expect] = {
     "plan_edit": B_RECORD_DERM,
     "plan_fit": B_RECORD_DERM_POST_ONLY,
     "concern_reply": B_RECORD_DERM_POST_ONLY,
+    "catalogue_list": CATALOGUE_PAGE,
+    "catalogue_export": CATALOGUE_PAGE,
+    "catalogue_item_add": CATALOGUE_EDIT_PAGE,
+    "catalogue_import": CATALOGUE_EDIT_PAGE,
+    "catalogue_item_edit": CATALOGUE_OBJECT_EDIT,
+    "catalogue_item_retire": CATALOGUE_OBJECT_POST_ONLY,
+    "catalogue_item_restore": CATALOGUE_OBJECT_POST_ONLY,
+    "template_list": CATALOGUE_PAGE,
+    "template_add": CATALOGUE_EDIT_PAGE,
+    "template_detail": CATALOGUE_OBJECT,
+    "template_edit": CATALOGUE_OBJECT_EDIT,
+    "template_step_add": CATALOGUE_OBJECT_POST_ONLY,
+    "template_step_change": CATALOGUE_OBJECT_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }
@@ -171,12 +196,15 @@ def operator():
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
           other_clinic_admin, operator):
-    """Patient B's objects: a plan, a concern on one of its steps, a flag."""
+    """Patient B's objects: a plan, a concern on one of its steps, a flag; and a catalogue
+    item, template and template step of their clinic."""
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
                             text="Too dear")
     flag = FlagFactory(patient=patient_b)
+    step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
+                               catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
              "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff,
              "clinic_admin": clinic_admin, "other_clinic_admin": other_clinic_admin,
@@ -187,6 +215,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "token": unsubscribe_link_issue(patient_id=patient_b.pk, now=timezone.now()),
         "uidb36": "1", "key": "not-a-key", "object_id": "1", "content_type_id": "1", "id": "1",
         "app_label": "accounts",
+        "item_id": step.catalogue_item_id, "template_id": step.template_id, "step_id": step.pk,
     }
     return users, values, flag
 
@@ -291,6 +320,10 @@ ADMIN_MATRIX: dict[str, AdminExpect] = {
     "accounts.Invitation": AdminExpect((200, 403, 200, 403, 200), (200, 403, 200, 200, 200)),
     "accounts.AuditEvent": AdminExpect((200, 403, 200, 403, 200), (200, 403, 200, 403, 200)),
     "careplans.Preference": AdminExpect((200, 200, 200, 403, 200), (200, 200, 200, 403, 200)),
+    # Retired or taken out of use, never deleted: plans and templates were made from them.
+    "catalogue.CatalogueItem": AdminExpect((200, 200, 200, 403, 200), (200, 200, 200, 403, 200)),
+    "catalogue.RegimenTemplate": AdminExpect((200, 200, 200, 403, 200),
+                                             (200, 200, 200, 403, 200)),
     # Add is 403 once the clinic has its row (one per clinic).
     "flags.FlagSettings": AdminExpect((200, 403, 200, 403, 200), (200, 200, 200, 403, 200)),
     # Secrets and sign-in addresses: the operator only (and no secret even then).
@@ -321,6 +354,10 @@ def admin_world(world, patient_b, derm, other_derm, clinic, other_clinic):
         "careplans.Preference": per_clinic(lambda p, d, c: Preference.objects.create(
             key=f"clinic-{c.pk}", label=f"Preference of clinic {c.pk}", clinic=c)),
         "flags.FlagSettings": per_clinic(lambda p, d, c: FlagSettings.objects.create(clinic=c)),
+        "catalogue.CatalogueItem": per_clinic(
+            lambda p, d, c: CatalogueItemFactory(clinic=c, name=f"Cream of clinic {c.pk}")),
+        "catalogue.RegimenTemplate": per_clinic(
+            lambda p, d, c: RegimenTemplateFactory(clinic=c, name=f"Regimen of clinic {c.pk}")),
         "mfa.Authenticator": (Authenticator.objects.get(user=derm, type="totp"),
                               Authenticator.objects.get(user=other_derm, type="totp")),
         "account.EmailAddress": (EmailAddress.objects.get(user=derm),

@@ -30,11 +30,20 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Patient, User
 from careplans.models import Concern, PatientProfile, PlanRevision
+from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
-from tests.factories import PASSWORD, TOTP_SECRET, UserFactory, unsubscribe_url
+from tests.factories import (
+    PASSWORD,
+    TOTP_SECRET,
+    CatalogueItemFactory,
+    RegimenTemplateFactory,
+    TemplateStepFactory,
+    UserFactory,
+    unsubscribe_url,
+)
 from tests.security.conftest import signed_in_user_id
 from tests.security.test_access_matrix import (
     ALL_PATTERNS,
@@ -100,6 +109,10 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
                         patient_b)
     world.admin = UserFactory(is_staff=True, is_superuser=True)
     TOTP.activate(world.admin, TOTP_SECRET)
+    # The clinic's catalogue: an item in a template's step.
+    world.catalogue_step = TemplateStepFactory(
+        template=RegimenTemplateFactory(clinic=clinic),
+        catalogue_item=CatalogueItemFactory(clinic=clinic))
     return world
 
 
@@ -112,6 +125,8 @@ def url_values(world: World) -> dict[str, Any]:
         "token": default_token_generator.make_token(world.b.user), "uidb36": "1",
         "key": "not-a-key", "object_id": str(world.b.user_id), "content_type_id": "1",
         "id": str(world.b.user_id), "app_label": "accounts",
+        "item_id": world.catalogue_step.catalogue_item_id,
+        "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
     }
 
 
@@ -143,6 +158,13 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "account_logout": lambda w: {},
     "account_change_password": lambda w: {"oldpassword": PASSWORD, "password1": "N3w-pass-9x!",
                                           "password2": "N3w-pass-9x!"},
+    "catalogue_item_add": lambda w: {"name": "Forged cream", "kind": "topical",
+                                     "time_of_day": "evening", "frequency": "daily",
+                                     "minutes": "1", "monthly_cost": "1.00"},
+    "catalogue_item_retire": lambda w: {},
+    "template_add": lambda w: {"name": "Forged regimen", "active": "on"},
+    "template_step_add": lambda w: {"catalogue_item": w.catalogue_step.catalogue_item_id},
+    "template_step_change": lambda w: {"action": "take_out"},
 }
 
 
@@ -234,6 +256,16 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         pk=w.flag_b.pk, state="resolved").exists()),
     "invitation_accept": ("anonymous", lambda w: User.objects.get(
         pk=w.b.user_id).check_password("A-new-passw0rd-42")),
+    "catalogue_item_add": ("derm", lambda w: CatalogueItem.objects.filter(
+        name="Forged cream").exists()),
+    "catalogue_item_retire": ("derm", lambda w: CatalogueItem.objects.filter(
+        pk=w.catalogue_step.catalogue_item_id, active=False).exists()),
+    "template_add": ("derm", lambda w: RegimenTemplate.objects.filter(
+        name="Forged regimen").exists()),
+    "template_step_add": ("derm", lambda w: TemplateStep.objects.filter(
+        template_id=w.catalogue_step.template_id).count() == 2),
+    "template_step_change": ("derm", lambda w: not TemplateStep.objects.filter(
+        pk=w.catalogue_step.pk).exists()),
 }
 
 

@@ -1,0 +1,216 @@
+"""Reads of the catalogue and templates, scoped to the requesting clinic member's clinic.
+
+Who may read: the clinic's dermatologists, staff and administrators (a catalogue holds no
+patient data). Who may change: dermatologists and clinic administrators. Another clinic's item
+or template is not found (404), never forbidden.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Clinic, User
+from accounts.selectors import membership_of, role_of
+from careplans.fit import FitProfile, check_fit
+from careplans.models import PlanItem
+from careplans.schedule import EVENING, MORNING
+from careplans.services import ITEM_FIELDS, ItemDraft
+
+from .models import CatalogueItem, RegimenTemplate, TemplateStep
+
+READER_ROLES = ("dermatologist", "staff", "admin")
+EDITOR_ROLES = ("dermatologist", "admin")
+MAX_QUERY = 100
+
+
+def clinic_of_member(user: User) -> Clinic:
+    membership = membership_of(user)
+    if membership is None:
+        raise Http404
+    return membership.clinic
+
+
+def may_change_catalogue(user: User) -> bool:
+    return role_of(user) in EDITOR_ROLES
+
+
+def catalogue_items_for(user: User) -> QuerySet[CatalogueItem]:
+    membership = membership_of(user)
+    if membership is None or role_of(user) not in READER_ROLES:
+        return CatalogueItem.objects.none()
+    return CatalogueItem.objects.filter(clinic_id=membership.clinic_id)
+
+
+def templates_for(user: User) -> QuerySet[RegimenTemplate]:
+    membership = membership_of(user)
+    if membership is None or role_of(user) not in READER_ROLES:
+        return RegimenTemplate.objects.none()
+    return RegimenTemplate.objects.filter(clinic_id=membership.clinic_id)
+
+
+def catalogue_search(user: User, *, query: str = "", kind: str = "",
+                     include_retired: bool = False) -> QuerySet[CatalogueItem]:
+    """The clinic's items whose name contains ``query`` (any case), of ``kind`` if given."""
+    items = catalogue_items_for(user).select_related("generic_alternative")
+    query = query.replace("\x00", "").strip()[:MAX_QUERY]
+    if query:
+        items = items.filter(name__icontains=query)
+    if kind:
+        items = items.filter(kind=kind)
+    if not include_retired:
+        items = items.filter(active=True)
+    return items.order_by("name", "id")
+
+
+def catalogue_item_for(user: User, item_id: int) -> CatalogueItem:
+    item = catalogue_items_for(user).select_related("generic_alternative").filter(
+        pk=item_id).first()
+    if item is None:
+        raise Http404
+    return item
+
+
+def steps_of(template: RegimenTemplate) -> list[TemplateStep]:
+    return list(template.steps.select_related("catalogue_item").order_by("position", "id"))
+
+
+def template_for(user: User, template_id: int) -> RegimenTemplate:
+    template = templates_for(user).filter(pk=template_id).prefetch_related(
+        Prefetch("steps", queryset=TemplateStep.objects.select_related("catalogue_item")
+                 .order_by("position", "id"))
+    ).first()
+    if template is None:
+        raise Http404
+    return template
+
+
+def template_step_for(template: RegimenTemplate, step_id: int) -> TemplateStep:
+    step = template.steps.filter(pk=step_id).first()
+    if step is None:
+        raise Http404
+    return step
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    """What a template costs and takes: the fit check's own arithmetic (busiest day)."""
+
+    total_monthly_cost: Decimal
+    morning_minutes: int
+    evening_minutes: int
+    daily_steps: int
+    currency: str
+
+
+def template_summary(template: RegimenTemplate, *, currency: str) -> TemplateSummary:
+    report = check_fit(
+        FitProfile(monthly_budget=None, currency=currency, morning_minutes=None,
+                   evening_minutes=None),
+        template_plan_items(template),
+    )
+    return TemplateSummary(
+        total_monthly_cost=report.total_monthly_cost, morning_minutes=report.morning_minutes,
+        evening_minutes=report.evening_minutes, daily_steps=report.daily_steps,
+        currency=currency,
+    )
+
+
+def routine_groups(steps: list[TemplateStep]) -> list[tuple[str, list[TemplateStep]]]:
+    """Steps in routine order: the morning routine, then the evening one, each by position
+    (a morning-and-evening step is in both)."""
+    return [
+        (slot, [s for s in steps if s.time_of_day in (slot, "both")])
+        for slot in (MORNING, EVENING)
+    ]
+
+
+def templates_listing(user: User) -> QuerySet[RegimenTemplate]:
+    return templates_for(user).prefetch_related(
+        Prefetch("steps", queryset=TemplateStep.objects.select_related("catalogue_item")
+                 .order_by("position", "id"))
+    ).order_by("-active", "name", "id")
+
+
+def items_offered(clinic_id: int, *, keep: int | None = None) -> QuerySet[CatalogueItem]:
+    """Active items of a clinic (plus ``keep``, an item already chosen, even if retired)."""
+    return CatalogueItem.objects.filter(
+        Q(active=True) | Q(pk=keep or 0), clinic_id=clinic_id).order_by("name", "id")
+
+
+# --- What the plan editor and ``careplans.services.plan_revise`` take --------------------------
+
+def catalogue_item_draft(item: CatalogueItem, *, position: int = 1) -> ItemDraft:
+    """A new plan step made of one catalogue item, on the item's usual schedule."""
+    return ItemDraft(
+        key=None, position=position, kind=item.kind, name=item.name,
+        instructions=item.instructions, time_of_day=item.time_of_day,
+        frequency=item.frequency,
+        weekdays=item.weekdays if item.frequency == "weekdays" else "",
+        every_n_days=item.every_n_days if item.frequency == "every_n_days" else None,
+        ramp_every_n_days=None, ramp_days=None, minutes=item.minutes,
+        monthly_cost=item.monthly_cost, contains_fragrance=item.contains_fragrance,
+        animal_derived=item.animal_derived, pregnancy_unsafe=item.pregnancy_unsafe,
+    )
+
+
+def template_step_draft(step: TemplateStep, *, position: int) -> ItemDraft:
+    """A new plan step made of one template step: the item, with the step's own schedule,
+    ramp-up and (when given) instructions."""
+    item = step.catalogue_item
+    return ItemDraft(
+        key=None, position=position, kind=item.kind, name=item.name,
+        instructions=step.effective_instructions, time_of_day=step.time_of_day,
+        frequency=step.frequency,
+        weekdays=step.weekdays if step.frequency == "weekdays" else "",
+        every_n_days=step.every_n_days if step.frequency == "every_n_days" else None,
+        ramp_every_n_days=step.ramp_every_n_days if step.ramp_days else None,
+        ramp_days=step.ramp_days if step.ramp_every_n_days else None,
+        minutes=item.minutes, monthly_cost=item.monthly_cost,
+        contains_fragrance=item.contains_fragrance, animal_derived=item.animal_derived,
+        pregnancy_unsafe=item.pregnancy_unsafe,
+    )
+
+
+def template_item_drafts(template: RegimenTemplate, *, first_position: int = 1
+                         ) -> list[ItemDraft]:
+    """The template's steps as ``plan_revise(items=...)`` takes them, in the template's order
+    (positions from ``first_position``: 1 for a new plan, after the last step to append)."""
+    return [template_step_draft(step, position=first_position + index)
+            for index, step in enumerate(_ordered_steps(template))]
+
+
+def draft_values(draft: ItemDraft) -> dict[str, object]:
+    """One step as the editor's item form takes it as ``initial`` (``careplans.forms.
+    item_initial``'s shape), with a fresh key: a step from a template is a new step."""
+    return {
+        "key": draft.key or uuid.uuid4(),
+        **{field: getattr(draft, field) for field in ITEM_FIELDS},
+        "weekdays": list(draft.weekdays),
+    }
+
+
+def template_step_values(template: RegimenTemplate, *, first_position: int = 1
+                         ) -> list[dict[str, object]]:
+    """The template's steps as the plan editor's formset ``initial`` rows."""
+    return [draft_values(d) for d in template_item_drafts(template,
+                                                          first_position=first_position)]
+
+
+def template_plan_items(template: RegimenTemplate) -> list[PlanItem]:
+    """Unsaved plan items of the template, for the fit check's arithmetic (cost, minutes)."""
+    return [
+        PlanItem(key=uuid.uuid4(), **{f: getattr(d, f) for f in ITEM_FIELDS})
+        for d in template_item_drafts(template)
+    ]
+
+
+def _ordered_steps(template: RegimenTemplate) -> list[TemplateStep]:
+    # Uses the prefetched steps when the template came through ``template_for``.
+    if "steps" in getattr(template, "_prefetched_objects_cache", {}):
+        return sorted(template.steps.all(), key=lambda s: (s.position, s.pk or 0))
+    return steps_of(template)
