@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from careplans.models import Frequency, ItemKind, TimeOfDay
 
-from .models import MAX_ITEM_COST, MAX_ITEM_MINUTES, CatalogueItem
+from .models import CATALOGUE_FREQUENCIES, MAX_ITEM_COST, MAX_ITEM_MINUTES, CatalogueItem
 
 HEADER = (
     "name", "kind", "instructions", "time_of_day", "frequency", "weekdays", "every_n_days",
@@ -170,7 +170,8 @@ def _parse_row(number: int, raw: dict[str, str]) -> tuple[ParsedRow | None, list
                                                "time_of_day")
         problem(error)
     if "frequency" in raw:
-        values["frequency"], error = _choice(raw["frequency"], Frequency.choices, "frequency")
+        values["frequency"], error = _choice(raw["frequency"], CATALOGUE_FREQUENCIES,
+                                            "frequency")
         problem(error)
     if "weekdays" in raw:
         days = raw["weekdays"].replace(",", " ").lower().split()

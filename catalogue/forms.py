@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Clinic
 from careplans.describe import WEEKDAY_NAMES
-from careplans.models import Frequency, TimeOfDay
+from careplans.models import TimeOfDay
 
-from .models import CatalogueItem, RegimenTemplate, TemplateStep
+from .models import CATALOGUE_FREQUENCIES, CatalogueItem, RegimenTemplate, TemplateStep
 from .selectors import items_offered
 from .services import ITEM_DATA_FIELDS, STEP_DATA_FIELDS
 
@@ -83,7 +83,7 @@ class TemplateStepForm(_ScheduleMixin, forms.ModelForm):
     )
     frequency = forms.ChoiceField(
         required=False, label=_("How often"),
-        choices=[("", _("The item's usual frequency")), *Frequency.choices],
+        choices=[("", _("The item's usual frequency")), *CATALOGUE_FREQUENCIES],
     )
 
     class Meta:

@@ -20,11 +20,26 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Clinic
-from careplans.models import Frequency, ItemKind, TimeOfDay
+from careplans.models import WINDOWED_FREQUENCIES, Frequency, ItemKind, TimeOfDay
 
 MAX_ITEM_MINUTES = 120
 MAX_ITEM_COST = Decimal("10000")
 MAX_TEMPLATE_STEPS = 40  # a plan holds at most 40 items (careplans.models.MAX_PLAN_ITEMS)
+# The schedules a catalogue item or template step can carry: the dated ones (every few weeks,
+# monthly, once, with a late window) need a first dose in the patient's own calendar, which a
+# template does not have yet; the dermatologist sets them in the plan editor.
+CATALOGUE_FREQUENCIES = [(value, label) for value, label in Frequency.choices
+                         if value not in WINDOWED_FREQUENCIES]
+
+
+class _UndatedSchedule:
+    """What the schedule wording (careplans.describe.when_text) reads of a dated schedule or a
+    course: never set on a catalogue item or template step."""
+
+    every_n_weeks = None
+    day_of_month = None
+    window_days = None
+    ends_on = None
 
 
 def _schedule_errors(frequency: str, weekdays: str, every_n_days: int | None) -> dict[str, str]:
@@ -39,7 +54,7 @@ def _schedule_errors(frequency: str, weekdays: str, every_n_days: int | None) ->
     return errors
 
 
-class CatalogueItem(models.Model):
+class CatalogueItem(_UndatedSchedule, models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="catalogue_items")
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("type"), max_length=20, choices=ItemKind.choices)
@@ -49,7 +64,8 @@ class CatalogueItem(models.Model):
         default=TimeOfDay.EVENING,
     )
     frequency = models.CharField(
-        _("usual frequency"), max_length=20, choices=Frequency.choices, default=Frequency.DAILY
+        _("usual frequency"), max_length=20, choices=CATALOGUE_FREQUENCIES,
+        default=Frequency.DAILY
     )
     weekdays = models.CharField(
         _("days of the week"), max_length=7, blank=True,
@@ -158,7 +174,7 @@ class RegimenTemplate(models.Model):
                 {"name": gettext("This clinic already has a template of that name.")})
 
 
-class TemplateStep(models.Model):
+class TemplateStep(_UndatedSchedule, models.Model):
     """One step of a template: a catalogue item with its schedule in this regimen."""
 
     template = models.ForeignKey(RegimenTemplate, on_delete=models.CASCADE, related_name="steps")
@@ -170,7 +186,7 @@ class TemplateStep(models.Model):
     )
     time_of_day = models.CharField(_("when"), max_length=10, choices=TimeOfDay.choices)
     frequency = models.CharField(
-        _("how often"), max_length=20, choices=Frequency.choices, default=Frequency.DAILY
+        _("how often"), max_length=20, choices=CATALOGUE_FREQUENCIES, default=Frequency.DAILY
     )
     weekdays = models.CharField(_("days of the week"), max_length=7, blank=True)
     every_n_days = models.PositiveSmallIntegerField(

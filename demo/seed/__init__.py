@@ -12,6 +12,7 @@ get counts.
 
 - ``people``: the clinic, its clinicians and administrator (two-step verification on),
   patient@demo.test and the synthetic cohort;
+- ``catalogue``: the clinic's products and medicines and its four regimen templates;
 - ``plans``: each patient's profile, back-dated care plan, revisions and concerns, from the
   ``stories`` decided for them (over the condition templates of ``plan_templates``);
 - ``history``: weeks of check-ins, step logs, pulses and attention requests, from each
@@ -29,6 +30,7 @@ from datetime import datetime
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Clinic, Patient
+from demo.seed.catalogue import seed_catalogue
 from demo.seed.flags import seed_flags
 from demo.seed.history import HISTORY_DAYS, seed_history
 from demo.seed.people import (
@@ -61,6 +63,8 @@ class DemoSummary:
     history_patients: int = 0
     created_checkins: int = 0
     opened_flags: int = 0
+    catalogue_items: int = 0
+    regimen_templates: int = 0
 
 
 def seed_demo(
@@ -71,6 +75,7 @@ def seed_demo(
     """The demo clinic as it stands at ``now``: plans, history and flags all end there."""
     password_hash = make_password(DEMO_PASSWORD)
     clinic, derm, _staff = seed_core(password_hash)
+    catalogue = seed_catalogue(clinic)
     created = seed_cohort(
         clinic=clinic, dermatologist=derm, patients=patients,
         password_hash=password_hash, progress=progress,
@@ -82,4 +87,6 @@ def seed_demo(
         total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
         history_patients=history.patients, created_checkins=history.checkins,
         opened_flags=seed_flags(clinic, now=now) if flags else 0,
+        catalogue_items=catalogue["catalogue_items"],
+        regimen_templates=catalogue["regimen_templates"],
     )

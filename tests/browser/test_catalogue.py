@@ -8,7 +8,7 @@ import re
 import pytest
 
 from catalogue.models import CatalogueItem
-from demo.catalogue import seed_catalogue
+from demo.seed.catalogue import seed_catalogue
 from tests.browser.conftest import assert_no_axe_violations, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
-from demo.catalogue import seed_catalogue
+from demo.seed.catalogue import seed_catalogue
 from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from catalogue.selectors import (
     template_item_drafts,
     template_step_values,
 )
-from demo.catalogue import TEMPLATES, seed_catalogue
+from demo.seed.catalogue import TEMPLATES, seed_catalogue
 from tests.factories import CatalogueItemFactory, RegimenTemplateFactory, TemplateStepFactory
 
 pytestmark = pytest.mark.django_db

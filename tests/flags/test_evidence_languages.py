@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # English words a value in words has; a translated value has none of them.
 ENGLISH_WORDS = re.compile(
-    r"\b(of|days?|steps?|done|out|mean|usual|on|since|when|under|down|up|no|the|logged|"
+    r"\b(of|days?|steps?|done|out|mean|usual|on|since|when|under|down|up|the|logged|"
     r"range|answers?|ratings?|needs|chance|not)\b")
 
 
