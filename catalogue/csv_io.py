@@ -8,7 +8,7 @@ numbered as a spreadsheet numbers them, the header being row 1):
 - ``kind``: skincare, topical, oral, injection, procedure or lifestyle;
 - ``instructions``: the default instructions (may be empty);
 - ``time_of_day``: morning, evening or both;
-- ``frequency``: daily, weekdays or every_n_days;
+- ``frequency``: daily, weekdays, every_n_days or as_needed;
 - ``weekdays``: for ``weekdays``, the days as Mon Tue Wed Thu Fri Sat Sun, separated by spaces;
 - ``every_n_days``: for ``every_n_days``, a whole number from 2 to 30;
 - ``minutes``: a whole number from 0 to 120;
@@ -49,7 +49,7 @@ COLUMN_HELP: tuple[tuple[str, object], ...] = (
     ("kind", gettext_lazy("skincare, topical, oral, injection, procedure or lifestyle.")),
     ("instructions", gettext_lazy("The default instructions; may be empty.")),
     ("time_of_day", gettext_lazy("morning, evening or both.")),
-    ("frequency", gettext_lazy("daily, weekdays or every_n_days.")),
+    ("frequency", gettext_lazy("daily, weekdays, every_n_days or as_needed.")),
     ("weekdays", gettext_lazy("For weekdays: the days, such as Mon Wed Fri.")),
     ("every_n_days", gettext_lazy("For every_n_days: a whole number from 2 to 30.")),
     ("minutes", gettext_lazy("A whole number from 0 to 120.")),
