@@ -92,6 +92,12 @@ def next_visit_of(values: dict, *, today: date) -> NextVisit:
                      last_visit_on=values["last_visit_on"], today=today)
 
 
+def next_visit_on(patient: Patient, *, today: date) -> NextVisit:
+    """The patient's own visit state on ``today`` (their date), in one query."""
+    values = with_next_visit(Patient.objects.filter(pk=patient.pk)).values(*VISIT_COLUMNS).get()
+    return next_visit_of(values, today=today)
+
+
 def next_visit_for(patient: Patient, *, revision: PlanRevision | None, today: date) -> NextVisit:
     """The state of one patient whose current ``revision`` the caller has read: one query."""
     last = (ClinicVisit.objects.filter(patient=patient).order_by("-happened_on")

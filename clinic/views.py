@@ -30,8 +30,8 @@ from careplans.forms import (
 )
 from careplans.models import MAX_PLAN_ITEMS
 from careplans.services import PlanChangedError, concern_reply, plan_revise
-from careplans.visits import next_visit_for, visit_record, visits_of
 from careplans.views import plan_context
+from careplans.visits import next_visit_for, visit_record, visits_of
 from checkins.charts import history_context
 from flags import selectors as flags
 from reminders.services import recent_deliveries
