@@ -1,7 +1,6 @@
 """A recorded visit makes the full alliance pulse due (``checkins.services.pulse_due``), keeping
 at most one alliance answer in any 7 days."""
 
-from datetime import timedelta
 
 import pytest
 
