@@ -28,6 +28,7 @@ WHAT_WAS_VIEWED = {
     "patient_profile": _("Your profile, to change it"),
     "concern": _("Your concerns about the plan"),
     "flag": _("Your recent check-ins"),
+    "clinic_visit": _("Your visits, to record one"),
 }
 
 

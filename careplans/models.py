@@ -333,3 +333,32 @@ class Concern(models.Model):
 
     def __str__(self) -> str:
         return f"Concern {self.pk} ({self.get_category_display()})"
+
+
+# The longest note a recorded visit keeps: a line for the team, not a consultation record.
+MAX_VISIT_NOTE = 300
+
+
+class ClinicVisit(ImmutableModel):
+    """A visit the clinic recorded as having happened (append-only, like the rest of the record).
+
+    ``happened_on`` is the clinic-local date of the visit (never in the future). A visit recorded
+    after the patient's last alliance pulse makes the pulse due (``checkins.services.pulse_due``),
+    and one later than the current plan revision's date makes a plan review due
+    (``careplans.visits``). Services and reads: ``careplans/visits.py``.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    happened_on = models.DateField(help_text="Clinic-local date of the visit.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    note = models.CharField(max_length=MAX_VISIT_NOTE, blank=True)
+
+    class Meta:
+        ordering = ["patient", "-happened_on", "-id"]
+        indexes = [models.Index(fields=["patient", "-happened_on"], name="visit_patient_day")]
+
+    def __str__(self) -> str:
+        return f"Visit {self.happened_on} of patient {self.patient_id}"

@@ -12,6 +12,7 @@ from accounts.selectors import patient_of
 
 from . import selectors, services
 from .forms import ConcernForm, ProfileForm
+from .visits import next_visit_for
 
 
 def plan_context(patient: object) -> dict:
@@ -45,7 +46,8 @@ def my_plan(request: HttpRequest) -> HttpResponse:
         selectors.revision_history(context["plan"], currency=context["profile"].currency)[:1]
         if context["plan"] else []
     )
-    context.update(today=today, steps=steps, latest_change=history[0] if history else None)
+    context.update(today=today, steps=steps, latest_change=history[0] if history else None,
+                   next_visit=next_visit_for(patient, revision=context["revision"], today=today))
     return render(request, "careplans/my_plan.html", context)
 
 

@@ -16,6 +16,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.models import Patient
+from careplans.models import ClinicVisit
 from careplans.schedule import AS_NEEDED, DueStep
 
 from .models import (
@@ -83,12 +84,34 @@ def check_date(local_date: date, *, today: date) -> None:
 
 
 def pulse_due(patient: Patient, local_date: date) -> bool:
-    """Asked every N days (clinic setting); a skipped pulse is asked again next time."""
+    """Whether the check-in of ``local_date`` asks the full alliance pulse (the one definition):
+
+    - every N days (clinic setting): due when no pulse was answered in the N days up to that
+      day; a skipped pulse is asked again next time;
+    - and after a recorded visit (``careplans.ClinicVisit``) later than the last pulse answered
+      before that day (a pulse answered on the visit's own day counts as after it), as soon as
+      no other alliance answer (a partnership answer or a pulse) lies within 6 days either side:
+      at most one alliance answer in any 7 days (``partnership_question_due``'s rule too).
+
+    The day's own check-in is left out throughout, so saving it again asks the same.
+    """
     interval = patient.clinic.pulse_interval_days
-    return not AlliancePulse.objects.filter(
-        patient=patient, local_date__gt=local_date - timedelta(days=interval),
-        local_date__lte=local_date,
-    ).exclude(checkin__local_date=local_date).exists()
+    last = (
+        AlliancePulse.objects.filter(patient=patient, local_date__lte=local_date)
+        .exclude(checkin__local_date=local_date).order_by("-local_date")
+        .values_list("local_date", flat=True).first()
+    )
+    if last is None or last <= local_date - timedelta(days=interval):
+        return True
+    if not ClinicVisit.objects.filter(
+        patient=patient, happened_on__gt=last, happened_on__lte=local_date
+    ).exists():
+        return False
+    gap = timedelta(days=ALLIANCE_GAP_DAYS - 1)
+    return not CheckIn.objects.filter(
+        Q(partnership__isnull=False) | Q(pulse__isnull=False),
+        patient=patient, local_date__range=(local_date - gap, local_date + gap),
+    ).exclude(local_date=local_date).exists()
 
 
 # At most one alliance answer (the week's partnership question or the full pulse) in any 7 days.

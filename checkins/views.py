@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
+from careplans.visits import next_visit_on
 from core.pwa import PWA_USER_HEADER, pwa_user_tag
 
 from . import selectors, services
@@ -76,6 +77,7 @@ def today(request: HttpRequest) -> HttpResponse:
         "has_plan": schedules[(patient.pk, window[0])].revision_id is not None,
         "plan_in_effect": revision_id is not None,
         "backfill": _backfill_days(patient, window[1:], schedules),
+        "next_visit": next_visit_on(patient, today=window[0]),
     }, status=400 if request.method == "POST" and date_error else 200)
     if local_date == window[0]:  # the service worker keeps today's page, under this tag
         response[PWA_USER_HEADER] = pwa_user_tag(request.user)  # (core/pwa.py)

@@ -14,11 +14,13 @@ from datetime import date
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Value, Window
 from django.db.models.functions import Concat
+from django.utils import timezone
 
 from accounts.models import Patient, User, name_to_display
 from accounts.selectors import clinic_patients_for
 from careplans.fit import fit_badge
 from careplans.selectors import with_plan_summary
+from careplans.visits import VISIT_COLUMNS, NextVisit, next_visit_of, with_next_visit
 from checkins.selectors import with_last_checkin
 from flags.models import Flag, Rule
 from flags.selectors import in_rule_order, routed_to_dermatologist
@@ -76,7 +78,9 @@ def patient_list_page(user: User, *, scope: str, query: str, number: object) -> 
     page = _matches_page(patients, number) if query else None
     if page is None:
         page = NearerEndPaginator(patients.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
-    page.object_list = with_row_details(list(page.object_list))
+    # "Next visit" and "Review overdue" are read against today in the viewer's clinic.
+    today = timezone.localdate(timezone=user.membership.clinic.zone)
+    page.object_list = with_row_details(list(page.object_list), today=today)
     return page
 
 
@@ -120,20 +124,23 @@ class PatientRow:
     open_concern_count: int
     last_checkin_date: date | None
     open_flags: list[FlagBadge]
+    next_visit: NextVisit  # careplans.visits: the next visit, a review due or overdue
 
 
-def with_row_details(ids: list[int]) -> list[PatientRow]:
+def with_row_details(ids: list[int], *, today: date) -> list[PatientRow]:
     """The rows of the patients ``ids`` (chosen through the clinic's scope by the caller), in
     that order: two queries for any number of rows, none for none. Read as values, not model
-    instances: a row costs its columns, which keeps a full page near the cost of a short one."""
+    instances: a row costs its columns, which keeps a full page near the cost of a short one.
+    Each row also carries its next-visit state on ``today`` (the clinic's), from the same
+    query."""
     if not ids:
         return []
     details = with_last_checkin(with_plan_summary(Patient.objects.filter(pk__in=ids))).order_by()
-    rows = {row["pk"]: row for row in details.values(
+    rows = {row["pk"]: row for row in with_next_visit(details).values(
         "pk", "user__first_name", "user__last_name", "user__email", "plan_fit_warnings",
-        "profile_given", "open_concern_count", "last_checkin_date")}
+        "profile_given", "open_concern_count", "last_checkin_date", *VISIT_COLUMNS)}
     badges = open_flag_badges(ids)
-    return [_row(rows[pk], badges.get(pk, [])) for pk in ids]
+    return [_row(rows[pk], badges.get(pk, []), today) for pk in ids]
 
 
 def open_flag_badges(patient_ids: list[int]) -> dict[int, list[FlagBadge]]:
@@ -147,7 +154,7 @@ def open_flag_badges(patient_ids: list[int]) -> dict[int, list[FlagBadge]]:
     return badges
 
 
-def _row(values: dict, badges: list[FlagBadge]) -> PatientRow:
+def _row(values: dict, badges: list[FlagBadge], today: date) -> PatientRow:
     return PatientRow(
         pk=values["pk"],
         name=name_to_display(values["user__first_name"], values["user__last_name"],
@@ -157,6 +164,7 @@ def _row(values: dict, badges: list[FlagBadge]) -> PatientRow:
         open_concern_count=values["open_concern_count"],
         last_checkin_date=values["last_checkin_date"],
         open_flags=badges,
+        next_visit=next_visit_of(values, today=today),
     )
 
 

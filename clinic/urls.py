@@ -10,6 +10,8 @@ urlpatterns = [
          name="patient_profile_edit"),
     path("clinic/patients/<int:patient_id>/plan/edit/", views.plan_edit, name="plan_edit"),
     path("clinic/patients/<int:patient_id>/plan/fit/", views.plan_fit, name="plan_fit"),
+    path("clinic/patients/<int:patient_id>/visits/", views.visit_record_view,
+         name="visit_record"),
     path("clinic/patients/<int:patient_id>/plan/history/", views.plan_history,
          name="plan_history"),
     path("clinic/patients/<int:patient_id>/concerns/<int:concern_id>/reply/",

@@ -7,17 +7,18 @@ audited); edits additionally require the dermatologist role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
-from accounts.selectors import patient_record_for_clinician, role_of
+from accounts.selectors import membership_of, patient_record_for_clinician, role_of
 from careplans import selectors as plans
 from careplans.forms import (
     ConcernReplyForm,
@@ -30,6 +31,7 @@ from careplans.forms import (
 from careplans.models import MAX_PLAN_ITEMS
 from careplans.services import PlanChangedError, concern_reply, plan_revise
 from careplans.views import plan_context
+from careplans.visits import next_visit_for, visit_record, visits_of
 from catalogue.models import RegimenTemplate
 from catalogue.selectors import (
     template_for,
@@ -41,6 +43,7 @@ from checkins.charts import history_context
 from flags import selectors as flags
 from reminders.services import recent_deliveries
 
+from .forms import VisitForm
 from .selectors import (
     SCOPE_ALL,
     SCOPE_MINE,
@@ -70,6 +73,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @clinician_required
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_record_for_clinician(user=request.user, patient_id=patient_id)
+    return _patient_page(request, patient)
+
+
+def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitForm | None = None,
+                  status: int = 200) -> HttpResponse:
     context = plan_context(patient)  # reads the patient's today once: context["today"]
     context.update(history_context(patient, audience="clinician", today=context["today"]),
                    deliveries=recent_deliveries(patient, today=context["today"]))
@@ -78,7 +86,40 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
                    open_flags=flags.open_flags_of(patient),
                    templates=list(templates_for(request.user).filter(active=True).order_by(
                        "name")) if can_edit else [])
-    return render(request, "clinic/patient_detail.html", context)
+    clinic_today = _clinic_today(request)
+    context.update(
+        next_visit=next_visit_for(patient, revision=context["revision"], today=clinic_today),
+        visits=visits_of(patient),
+        visit_form=visit_form or VisitForm(today=clinic_today),
+    )
+    return render(request, "clinic/patient_detail.html", context, status=status)
+
+
+def _clinic_today(request: HttpRequest) -> date:
+    """Today in the viewer's clinic's zone (a clock read, for views only)."""
+    return timezone.localdate(timezone=membership_of(request.user).clinic.zone)
+
+
+@clinician_required
+def visit_record_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST: record that the patient was seen. The clinic's dermatologists and staff may; anyone
+    else gets a 404 (audited as denied). A bad date re-shows the patient page with the reason,
+    nothing saved."""
+    patient = patient_record_for_clinician(
+        user=request.user, patient_id=patient_id, object_type="clinic_visit",
+        action=AuditEvent.Action.CHANGE if request.method == "POST" else AuditEvent.Action.VIEW)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    today = _clinic_today(request)
+    form = VisitForm(request.POST, today=today)
+    if not form.is_valid():
+        return _patient_page(request, patient, visit_form=form, status=400)
+    visit_record(patient=patient, recorded_by=request.user,
+                 happened_on=form.cleaned_data["happened_on"], note=form.cleaned_data["note"],
+                 now=timezone.now(), today=today)
+    messages.success(request, _("Visit of %(day)s recorded.")
+                     % {"day": date_format(form.cleaned_data["happened_on"], "j M Y")})
+    return redirect("patient_detail", patient_id=patient.pk)
 
 
 @clinician_required

@@ -53,6 +53,9 @@ class Delivery(models.Model):
     class Kind(models.TextChoices):
         DAILY = "daily", _("Daily reminder")
         FOLLOW_UP = "follow_up", _("Next-morning follow-up")
+        # The day before the next visit; its local date is the day it is sent
+        # (reminders/visit_reminders.py).
+        VISIT = "visit", _("Visit tomorrow")
 
     class Status(models.TextChoices):
         CLAIMED = "claimed", _("Waiting to send")

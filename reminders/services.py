@@ -163,8 +163,11 @@ def reminders_claim(*, now: datetime) -> list[int]:
     """Insert-or-skip a delivery row for every due reminder and follow-up; returns the ids
     this run claimed."""
     token = uuid.uuid4()
+    from .visit_reminders import visit_reminders_due
+
     wanted = [(Delivery.Kind.DAILY, due) for due in due_patients(now)] + [
-        (Delivery.Kind.FOLLOW_UP, due) for due in follow_ups_due(now)]
+        (Delivery.Kind.FOLLOW_UP, due) for due in follow_ups_due(now)] + [
+        (Delivery.Kind.VISIT, due) for due in visit_reminders_due(now)]
     Delivery.objects.bulk_create(
         [Delivery(patient_id=pk, local_date=local_date, kind=kind, claim_token=token,
                   claimed_at=now)
@@ -326,6 +329,10 @@ def reminder_send_claimed(*, reminder: ClaimedReminder, step_names: list[str],
     """``reminder_send`` once the reminder and its steps are read (``reminders_claimed``)."""
     if reminder.too_late(now):
         return _skip(reminder.pk, Delivery.SkipReason.TOO_LATE)
+    if reminder.kind == Delivery.Kind.VISIT:  # the day before a visit: reminders/visit_reminders
+        from .visit_reminders import visit_reminder_send
+
+        return visit_reminder_send(reminder=reminder, now=now)
     return _send_one(reminder, step_names, now)
 
 

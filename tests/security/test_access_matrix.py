@@ -27,7 +27,7 @@ from django.utils.html import escape
 
 from accounts.models import AuditEvent, Invitation
 from accounts.services import audit_record
-from careplans.models import Concern, PlanRevision, Preference
+from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
 from reminders.services import unsubscribe_link_issue
@@ -76,6 +76,7 @@ B_RECORD = Expect(derm=200, staff=200)  # patient B's record: clinicians of B's 
 B_RECORD_DERM = Expect(derm=200)  # changes to B's plan/profile: B's dermatologist's clinic
 B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
+B_RECORD_POST_ONLY = Expect(derm=405, staff=405)  # e.g. record a visit: the clinic's clinicians
 PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405)  # the patient's own, no ids
 PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
 # The catalogue and templates (no patient data): read by the clinic's dermatologists, staff and
@@ -140,6 +141,7 @@ EXPECTED: dict[str, Expect] = {
     "template_edit": CATALOGUE_OBJECT_EDIT,
     "template_step_add": CATALOGUE_OBJECT_POST_ONLY,
     "template_step_change": CATALOGUE_OBJECT_POST_ONLY,
+    "visit_record": B_RECORD_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }
@@ -276,7 +278,8 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
             continue
         statuses[name] = client.post(url, {"state": "resolved", "resolution": "other",
                                            "note": "x", "channel": "call", "outcome": "reached",
-                                           "category": "cost", "text": "x", "reply": "xx"}
+                                           "category": "cost", "text": "x", "reply": "xx",
+                                           "happened_on": "2026-01-05"}
                                      ).status_code
     # then
     expected = 302 if role == "anonymous" else 404
@@ -287,6 +290,7 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
     assert Concern.objects.get(pk=values["concern_id"]).reply == ""
     assert Concern.objects.filter(patient_id=values["patient_id"]).count() == 1
     assert PlanRevision.objects.filter(plan__patient_id=values["patient_id"]).count() == 1
+    assert not ClinicVisit.objects.exists()
 
 
 def _route(name: str) -> str:

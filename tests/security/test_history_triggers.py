@@ -1,9 +1,10 @@
-"""Plan revisions, plan items and flag history refuse plain-SQL UPDATE/DELETE in PostgreSQL too,
-like audit events (core/history.py); the ORM refuses them everywhere."""
+"""Plan revisions, plan items, recorded visits and flag history refuse plain-SQL UPDATE/DELETE
+in PostgreSQL too, like audit events (core/history.py); the ORM refuses them everywhere."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from careplans.visits import visit_record
 from flags.models import FlagEvent
 from flags.services import flag_acknowledge
 from tests.conftest import service_unavailable
@@ -16,7 +17,11 @@ pytestmark = pytest.mark.django_db
 def history(patient_a, derm, staff, now):
     revision = plan_for(patient_a, author=derm, now=now)
     flag_acknowledge(flag=FlagFactory(patient=patient_a), actor=staff, now=now)
+    today = patient_a.local_date(now)
+    visit = visit_record(patient=patient_a, recorded_by=staff, happened_on=today, note="", now=now,
+                         today=today)
     return {
+        "careplans_clinicvisit": visit.pk,
         "careplans_planrevision": revision.pk,
         "careplans_planitem": revision.items.first().pk,
         "flags_flagevent": FlagEvent.objects.get().pk,
@@ -24,7 +29,7 @@ def history(patient_a, derm, staff, now):
 
 
 @pytest.mark.parametrize("table", ["careplans_planrevision", "careplans_planitem",
-                                   "flags_flagevent"])
+                                   "careplans_clinicvisit", "flags_flagevent"])
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET id = id WHERE id = %s",
                                        "DELETE FROM {table} WHERE id = %s"])
 def test_plain_sql_cannot_rewrite_history(history, table, statement):
