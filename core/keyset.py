@@ -125,6 +125,14 @@ def _window(querysets: Sequence[QuerySet], cursor: Cursor | None, *, newer: bool
     return rows
 
 
+def rows_next_to(queryset: QuerySet, cursor: Cursor | None, *, newer: bool,
+                 size: int) -> list[Any]:
+    """Up to ``size`` rows of ``queryset`` just past ``cursor`` (the newest when None), in
+    reading order: oldest first when going newer, newest first otherwise; read through month
+    windows as a page is. For a caller that reads on until it has what it needs."""
+    return _window([queryset], cursor, newer=newer, size=size)
+
+
 def keyset_page(querysets: Sequence[QuerySet], *, before: str | None = None,
                 after: str | None = None, size: int) -> KeysetPage:
     """The page of the union of ``querysets`` (disjoint, each with ``at`` and ``id``) just

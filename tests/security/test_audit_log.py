@@ -286,3 +286,51 @@ def test_patients_find_the_page_in_their_navigation(client, patient_a):
     client.force_login(patient_a.user)
     body = client.get(reverse("today")).content.decode()
     assert f'href="{reverse("access_log")}"' in body
+
+
+def _visits_by_hand(patient):
+    """The visits, worked out the plain way: each person's reads in order, a new visit after a
+    pause of more than 30 minutes; newest visit first, with its reads counted."""
+    visits = []
+    reads = AuditEvent.objects.filter(patient=patient, action=AuditEvent.Action.VIEW,
+                                      allowed=True).order_by("actor_id", "at", "id")
+    previous = None
+    for read in reads:
+        if previous is None or previous.actor_id != read.actor_id or (
+                read.at - previous.at > timedelta(minutes=30)):
+            visits.append([read.pk, read.at, 0])
+        visits[-1][2] += 1
+        previous = read
+    visits.sort(key=lambda v: (v[1], v[0]), reverse=True)
+    return [(pk, views) for pk, _at, views in visits]
+
+
+def test_visits_page_back_and_forth_exactly_as_worked_out_by_hand(patient_a, derm, staff):
+    # given: two people reading at random moments over three days, their visits interleaved
+    import random
+
+    from accounts.record_visits import visits_page
+    from tests.factories import DermatologistFactory
+    colleague = DermatologistFactory(membership=derm.membership.clinic)
+    rng = random.Random(7)  # noqa: S311 (test data, not secrets)
+    for _ in range(120):
+        who = rng.choice((derm, staff, colleague))
+        _event_at(who, patient_a, VISIT_START + timedelta(minutes=rng.randrange(0, 3 * 24 * 60)))
+    expected = _visits_by_hand(patient_a)
+    # when: paging older four visits at a time, then newer from the oldest page
+    pages, cursor = [], None
+    while True:
+        page, visits = visits_page(patient_a, before=cursor, after=None, size=4)
+        pages.append([(s.pk, v.views) for s, v in zip(page.items, visits, strict=True)])
+        if not page.older:
+            break
+        cursor = page.older
+    back, cursor = [], page.newer
+    while cursor:
+        page, visits = visits_page(patient_a, before=None, after=cursor, size=4)
+        back.append([(s.pk, v.views) for s, v in zip(page.items, visits, strict=True)])
+        cursor = page.newer
+    # then: every visit once, in order, with all its reads; the same pages going back
+    assert [visit for p in pages for visit in p] == expected
+    assert len(expected) > 12
+    assert back == pages[-2::-1]
