@@ -14,7 +14,6 @@ from datetime import date
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Value, Window
 from django.db.models.functions import Concat
-from django.utils import timezone
 
 from accounts.models import Patient, User, name_to_display
 from accounts.selectors import clinic_patients_for
@@ -69,7 +68,8 @@ class NearerEndPaginator(Paginator):
         return self._get_page(rows, number, self)
 
 
-def patient_list_page(user: User, *, scope: str, query: str, number: object) -> Page:
+def patient_list_page(user: User, *, scope: str, query: str, number: object,
+                      today: date) -> Page:
     """One page of ``patient_list`` as ``PatientRow``s.
     The page's ids are chosen first (names and ids only: nothing wide to sort or skip), then
     only those patients are read: four queries (count, ids, rows, flags) however long the list
@@ -78,8 +78,7 @@ def patient_list_page(user: User, *, scope: str, query: str, number: object) -> 
     page = _matches_page(patients, number) if query else None
     if page is None:
         page = NearerEndPaginator(patients.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
-    # "Next visit" and "Review overdue" are read against today in the viewer's clinic.
-    today = timezone.localdate(timezone=user.membership.clinic.zone)
+    # "Next visit" and "Review overdue" are read against ``today`` in the viewer's clinic.
     page.object_list = with_row_details(list(page.object_list), today=today)
     return page
 

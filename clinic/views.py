@@ -62,7 +62,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # No name holds a NUL, and PostgreSQL refuses one in a query: drop it rather than fail.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     page = patient_list_page(request.user, scope=scope, query=query,
-                             number=request.GET.get("page"))
+                             number=request.GET.get("page"), today=_clinic_today(request))
     return render(request, "clinic/patient_list.html", {
         "page": page, "query": query, "scope": scope, "is_derm": is_derm,
         # What needs the dermatologist comes first, whatever the search shows.
