@@ -298,7 +298,7 @@ def _lay_out_rows(request: HttpRequest, editor: PlanEditor) -> None:
 def _incomplete_message(number: int, form: object) -> str:
     if "name" in form.errors:
         return _("Step %(number)s needs a name.") % {"number": number}
-    labels = ", ".join(str(form.fields[f].label or f).lower() if f in form.fields
+    labels = ", ".join(f"“{form.fields[f].label or f}”" if f in form.fields
                        else _("the step") for f in form.errors)
     return _("Step %(number)s (%(name)s) is not counted yet: check %(fields)s.") % {
         "number": number, "name": form["name"].value(), "fields": labels}
@@ -460,6 +460,9 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(request, _("Saved revision %(number)s. The patient can see it.")
                              % {"number": revision.number})
             return redirect("patient_detail", patient_id=patient.pk)
+    if request.method == "POST" and request.POST.get("action") != "save":
+        # Moving, swapping, adding or checking: the reason is asked for when saving, not now.
+        editor.meta.errors.pop("reason", None)
     context = {**plan_context(patient), "editor": editor, "template": template}
     return render(request, "clinic/plan_edit.html", context)
 

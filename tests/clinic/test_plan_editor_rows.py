@@ -141,7 +141,7 @@ def test_fit_check_names_a_named_row_with_a_missing_field(client, derm, patient_
     rows = [step("Methotrexate blood test", frequency="monthly")]
     partial = client.post(fit_url(patient_a), editor_post(patient_a, rows, action="check"),
                           HTTP_HX_REQUEST="true").content.decode()
-    assert "Step 1 (Methotrexate blood test) is not counted yet: check day of the month." \
+    assert "Step 1 (Methotrexate blood test) is not counted yet: check “Day of the month”." \
         in partial
 
 
@@ -295,3 +295,13 @@ def test_concerns_are_labelled_by_item_and_the_patients_words(client, derm, pati
     assert "Adapalene 0.1% gel: “Stings after a minute” (raised 3 Nov)" in body
     assert "Benzoyl peroxide 5%: “Irritating my skin” (raised 3 Nov)" in body
     assert "Concern " not in body
+
+
+def test_moving_a_row_does_not_ask_for_the_reason_yet(client, derm, patient_a):
+    client.force_login(derm)
+    rows = [step("Cleanser"), step("Adapalene")]
+    body = client.post(edit_url(patient_a), editor_post(patient_a, rows, action="", reason="",
+                                                        move="1:up")).content.decode()
+    saved = client.post(edit_url(patient_a), editor_post(patient_a, rows, reason=""))
+    assert "This field is required" not in body
+    assert "This field is required" in saved.content.decode()
