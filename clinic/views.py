@@ -24,6 +24,7 @@ from careplans.forms import (
     ROUTINE_GROUPS,
     ConcernReplyForm,
     FitAcceptanceForm,
+    PlanItemForm,
     PlanItemFormSet,
     PlanMetaForm,
     ProfileForm,
@@ -194,11 +195,7 @@ class EditorRow:
     def index(self) -> int:
         return int(self.form.prefix.rsplit("-", 1)[1])
 
-    @property
-    def open(self) -> bool:
-        form = self.form
-        return bool(form.errors) if form.is_bound and form.has_changed() else \
-            self.item is None
+    open: bool = False  # the details shown: a row with errors, or a blank row asked for
 
 
 @dataclass
@@ -287,7 +284,15 @@ def _lay_out_rows(request: HttpRequest, editor: PlanEditor) -> None:
         if form.is_bound and form.has_changed() and not form.is_valid() \
                 and not editor.items._should_delete_form(form):
             editor.incomplete.append((number, _incomplete_message(number, form)))
+    # A blank row opens when it is all there is, or when "Add a blank step" asked for it;
+    # otherwise it waits folded as "New step" so the plan's own steps stay at a glance.
+    expand_blank = set(groups) <= {"new"} or (
+        editor.items.is_bound and editor.items.data.get("action") == "add_row")
     for rows in groups.values():
+        for row in rows:
+            form = row.form
+            row.open = bool(form.errors) if form.is_bound and form.has_changed() else (
+                row.item is None and expand_blank)
         for position, row in enumerate(rows):
             row.can_move_up = position > 0
             row.can_move_down = position < len(rows) - 1
@@ -298,7 +303,7 @@ def _lay_out_rows(request: HttpRequest, editor: PlanEditor) -> None:
 def _incomplete_message(number: int, form: object) -> str:
     if "name" in form.errors:
         return _("Step %(number)s needs a name.") % {"number": number}
-    labels = ", ".join(f"“{form.fields[f].label or f}”" if f in form.fields
+    labels = ", ".join(f"“{form[f].label}”" if f in form.fields
                        else _("the step") for f in form.errors)
     return _("Step %(number)s (%(name)s) is not counted yet: check %(fields)s.") % {
         "number": number, "name": form["name"].value(), "fields": labels}
@@ -320,6 +325,9 @@ def _edited_rows(request: HttpRequest, data: QueryDict) -> tuple[QueryDict, str]
     if data.get("action") == "add_row" and total < MAX_PLAN_ITEMS:
         data = data.copy()
         data["items-TOTAL_FORMS"] = str(total + 1)
+        # A bound row shows what was posted, not the form's initial values: post them.
+        _set_row(data, total, {"minutes": PlanItemForm.base_fields["minutes"].initial,
+                               "monthly_cost": "0"})
     elif "move" in data:
         return _moved(data, total), ""
     elif "swap" in data:

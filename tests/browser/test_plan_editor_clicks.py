@@ -133,6 +133,7 @@ def test_live_fit_check_names_the_half_filled_row(live_server, desk, derm, patie
     plan_for(patient_a, author=derm)
     desk.goto(f"{live_server.url}/clinic/patients/{patient_a.pk}/plan/edit/")
     new_row = desk.locator(".step-row", has_text="New step")
+    new_row.locator("summary").click()
     # when: a cost typed on the new row, no name
     new_row.get_by_label("Monthly cost").fill("8.00")
     new_row.get_by_label("Monthly cost").press("Tab")

@@ -149,6 +149,8 @@ def test_no_js_add_row_keeps_what_was_typed(client, derm, patient_a):
     body = response.content.decode()
     assert 'value="Azelaic acid 15% gel"' in body
     assert 'name="items-1-name"' in body
+    assert 'name="items-1-minutes" value="2"' in body  # the new row's defaults, not blanks
+    assert 'name="items-1-monthly_cost" value="0"' in body
     assert not PlanRevision.objects.exists()
 
 

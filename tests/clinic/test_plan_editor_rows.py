@@ -109,8 +109,18 @@ def test_each_row_is_one_line_with_its_details_folded(client, derm, patient_a):
     client.force_login(derm)
     body = client.get(edit_url(patient_a)).content.decode()
     assert "<strong>Adapalene 0.1% gel</strong> · Every evening · 2 min · £10.00" in body
-    assert "<details>" in body  # complete rows closed
-    assert "<details open>" in body  # the blank new row open
+    assert body.count("<details>") == 2  # the step, and the blank "New step" row, folded
+    assert "<details open>" not in body
+
+
+def test_a_blank_step_opens_when_asked_for_or_when_the_plan_is_empty(client, derm, patient_a):
+    client.force_login(derm)
+    empty = client.get(edit_url(patient_a)).content.decode()
+    added = client.post(edit_url(patient_a), editor_post(patient_a, [step("Adapalene")],
+                                                         action="add_row")).content.decode()
+    assert empty.count("<details open>") == 1
+    assert added.count("<details open>") == 1
+    assert added.count("<details>") == 1
 
 
 # --- The fit check, honest about incomplete rows -----------------------------------------------
