@@ -148,3 +148,22 @@ def test_live_fit_check_names_the_half_filled_row(live_server, desk, derm, patie
     # then
     assert desk.locator(".step-summary strong", has_text="Ceramide").count() == 1
     assert_no_axe_violations(desk)
+
+
+def test_drag_to_reorder_with_javascript(live_server, desk, patient_a):
+    # given: the acne template's morning steps
+    desk.goto(f"{live_server.url}/clinic/patients/{patient_a.pk}/")
+    desk.get_by_role("link", name="Acne starter").click()
+    morning = desk.locator(".step-group").first
+    rows = morning.locator("li.step-row")
+    assert morning.locator(".step-summary strong").all_inner_texts() == [
+        "Benzoyl peroxide 5% gel", "Sunscreen SPF 50 (own-label)"]
+    # when: the sunscreen dragged by its handle above the benzoyl peroxide
+    with desk.expect_navigation():
+        rows.nth(1).locator(".drag-handle").drag_to(rows.nth(0), target_position={"x": 20,
+                                                                                  "y": 5})
+    # then: re-checked by the server in the new order, nothing saved
+    assert morning.locator(".step-summary strong").all_inner_texts() == [
+        "Sunscreen SPF 50 (own-label)", "Benzoyl peroxide 5% gel"]
+    assert not PlanRevision.objects.filter(plan__patient=patient_a).exists()
+    assert_no_axe_violations(desk)
