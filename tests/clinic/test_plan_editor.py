@@ -235,7 +235,7 @@ def test_a_huge_form_count_builds_no_more_rows_than_a_plan_holds(client, derm, p
     assert TOO_MANY in body
     assert f'name="items-{MAX_PLAN_ITEMS}-name"' not in body
     assert body.count('class="item-form step-row') <= MAX_PLAN_ITEMS
-    assert len(response.content) < 400_000
+    assert len(response.content) < 500_000  # 40 rows, each with its folded details: ~400 KB
 
 
 def test_add_another_item_stops_at_the_most_a_plan_holds(client, derm, patient_a):
