@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -185,9 +186,35 @@ class ProfileForm(forms.ModelForm):
         )
 
 
+# Routine groups of the editor, in the order it lists them (and saves the steps' positions).
+ROUTINE_GROUPS: list[tuple[str, str]] = [
+    ("morning", _("Morning")),
+    ("both", _("Morning and evening")),
+    ("evening", _("Evening")),
+    ("other", _("Other: every few weeks, monthly, once, when needed")),
+    ("new", _("New steps")),
+]
+_GROUP_ORDER = {name: index for index, (name, _label) in enumerate(ROUTINE_GROUPS)}
+_OUTSIDE_ROUTINE = frozenset({*WINDOWED_FREQUENCIES, Frequency.AS_NEEDED})
+
+
+def routine_group(*, time_of_day: object, frequency: object, name: object) -> str:
+    """The editor group of a row from its (possibly raw, unvalidated) values: a row without a
+    name is new; dated and when-needed steps are "other"; the rest by time of day."""
+    if not str(name or "").strip():
+        return "new"
+    if frequency in _OUTSIDE_ROUTINE:
+        return "other"
+    return str(time_of_day) if time_of_day in _GROUP_ORDER else "other"
+
+
 class PlanItemForm(forms.Form):
+    """One step. Its position is the row's place in the editor (moved with buttons or dragged),
+    never a typed number; ``catalogue_item`` remembers which catalogue item it came from."""
+
     key = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    position = forms.IntegerField(min_value=1, max_value=99, label=_("Order"))
+    catalogue_item = forms.IntegerField(required=False, min_value=1, max_value=BIGINT - 1,
+                                        widget=forms.HiddenInput)
     kind = forms.ChoiceField(choices=ItemKind.choices, label=_("Type"))
     name = forms.CharField(max_length=120)
     instructions = forms.CharField(
@@ -246,8 +273,24 @@ class PlanItemForm(forms.Form):
     animal_derived = forms.BooleanField(required=False, label=_("Animal-derived or tested"))
     pregnancy_unsafe = forms.BooleanField(required=False, label=_("Not for pregnancy"))
 
-    # Fields whose change makes a blank extra row count as a new item.
-    CONTENT_FIELDS = frozenset({"name", "instructions"})
+    # Fields whose change makes a blank extra row count as a new item (a row with only a cost
+    # typed is a step that needs a name, not nothing).
+    CONTENT_FIELDS = frozenset({
+        "name", "instructions", "monthly_cost", "minutes", "every_n_days", "every_n_weeks",
+        "day_of_month", "starts_on", "ends_on", "ramp_days", "ramp_every_n_days", "window_days",
+        "weekdays",
+    })
+    # The fields each frequency needs beyond the common ones (the editor shows only these).
+    SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
+        Frequency.DAILY: ("ramp_every_n_days", "ramp_days", "ends_on"),
+        Frequency.WEEKDAYS: ("weekdays", "ramp_every_n_days", "ramp_days", "ends_on"),
+        Frequency.EVERY_N_DAYS: ("every_n_days", "ramp_every_n_days", "ramp_days", "ends_on"),
+        Frequency.EVERY_N_WEEKS: ("every_n_weeks", "starts_on", "window_days", "ends_on"),
+        Frequency.MONTHLY: ("day_of_month", "starts_on", "window_days", "ends_on"),
+        Frequency.ONCE: ("starts_on", "window_days"),
+        Frequency.AS_NEEDED: ("ends_on",),
+    }
+    SCHEDULED = frozenset(f for fields in SCHEDULE_FIELDS.values() for f in fields)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -256,6 +299,36 @@ class PlanItemForm(forms.Form):
 
     def has_changed(self) -> bool:
         return bool(self.CONTENT_FIELDS & set(self.changed_data))
+
+    def raw(self, name: str) -> object:
+        return self[name].value()
+
+    @property
+    def group(self) -> str:
+        return routine_group(time_of_day=self.raw("time_of_day"),
+                             frequency=self.raw("frequency"), name=self.raw("name"))
+
+    def preview_item(self, position: int = 1) -> PlanItem | None:
+        """The row as an unsaved item (for its one-line summary), or None while invalid."""
+        if not self.is_bound:  # as loaded: the current revision's or a template's step
+            values = self.initial
+            if not values.get("name"):
+                return None
+            return PlanItem(key=values.get("key") or uuid.uuid4(), **{
+                f: "".join(values.get(f) or []) if f == "weekdays" else values.get(f)
+                for f in ItemDraft.__dataclass_fields__ if f not in ("key", "position")})
+        if not self.is_valid() or not self.cleaned_data.get("name"):
+            return None
+        draft = self.draft(position)
+        return PlanItem(key=draft.key or uuid.uuid4(),
+                        **{f: getattr(draft, f) for f in draft.__dataclass_fields__ if f != "key"})
+
+    def schedule_fields(self) -> list[forms.BoundField]:
+        """The fields the row's frequency needs, plus any with an error (never hidden)."""
+        needed = set(self.SCHEDULE_FIELDS.get(str(self.raw("frequency")), ()))
+        errors = set(self.errors) if self.is_bound else set()
+        return [self[name] for name in self.fields
+                if name in self.SCHEDULED and (name in needed or name in errors)]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -295,12 +368,12 @@ class PlanItemForm(forms.Form):
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", gettext("The course must end on or after its first day."))
 
-    def draft(self) -> ItemDraft:
+    def draft(self, position: int = 1) -> ItemDraft:
         data = self.cleaned_data
         frequency = data["frequency"]
         return ItemDraft(
             key=data.get("key") or None,
-            position=data["position"],
+            position=position,
             kind=data["kind"],
             name=data["name"].strip(),
             instructions=data.get("instructions", "").strip(),
@@ -375,15 +448,30 @@ class BasePlanItemFormSet(forms.BaseFormSet):
                     )
                     raise forms.ValidationError(gettext("A ramp-up is longer than the plan."))
 
+    def in_routine_order(self) -> list[PlanItemForm]:
+        """The rows as the editor lists them: by routine group, then by their place."""
+        return sorted(self.forms, key=lambda form: _GROUP_ORDER[form.group])
+
     def drafts(self) -> list[ItemDraft]:
-        return [form.draft() for form in self.kept_forms()]
+        """The kept steps, positioned by their place in the editor (never a typed number)."""
+        kept = set(map(id, self.kept_forms()))
+        ordered = [form for form in self.in_routine_order() if id(form) in kept]
+        return [form.draft(position) for position, form in enumerate(ordered, start=1)]
+
+    def incomplete(self) -> list[tuple[int, PlanItemForm]]:
+        """Started rows that cannot be saved yet, with their step numbers as the editor shows
+        them (the fit check names them rather than counting them as nothing)."""
+        return [
+            (number, form) for number, form in enumerate(self.in_routine_order(), start=1)
+            if form.has_changed() and not self._should_delete_form(form) and not form.is_valid()
+        ]
 
     def preview_items(self) -> list[PlanItem]:
         """Unsaved items from the rows that are valid, for a live fit check while editing."""
         items = []
-        for form in self.forms:
+        for position, form in enumerate(self.in_routine_order(), start=1):
             if form.is_valid() and form.has_changed() and not self._should_delete_form(form):
-                draft = form.draft()
+                draft = form.draft(position)
                 items.append(PlanItem(
                     key=draft.key or uuid.uuid4(),
                     **{f: getattr(draft, f) for f in draft.__dataclass_fields__
@@ -427,6 +515,7 @@ class PlanMetaForm(forms.Form):
         unresolved = patient.concerns.exclude(status=Concern.Status.RESOLVED)
         if unresolved.exists():
             self.fields["resolve_concerns"].queryset = unresolved
+            self.fields["resolve_concerns"].label_from_instance = concern_label
         else:
             del self.fields["resolve_concerns"]
         if plan_starts_on is not None:
@@ -458,6 +547,18 @@ class PlanMetaForm(forms.Form):
     def plan_days(self) -> int | None:
         reviews_on = self.cleaned_data.get("reviews_on") if hasattr(self, "cleaned_data") else None
         return (reviews_on - self.start()).days if reviews_on else None
+
+
+def concern_label(concern: Concern) -> str:
+    """A concern as the dermatologist tells it apart: the item, the patient's own words (or
+    the category they chose) and the day it was raised."""
+    words = concern.text.strip() or concern.get_category_display()
+    if len(words) > 120:
+        words = words[:119] + "…"
+    return gettext("%(item)s: “%(words)s” (raised %(day)s)") % {
+        "item": concern.item_name, "words": words,
+        "day": formats.date_format(timezone.localtime(concern.created_at), "j M"),
+    }
 
 
 class FitAcceptanceForm(forms.Form):

@@ -214,3 +214,43 @@ def _ordered_steps(template: RegimenTemplate) -> list[TemplateStep]:
     if "steps" in getattr(template, "_prefetched_objects_cache", {}):
         return sorted(template.steps.all(), key=lambda s: (s.position, s.pk or 0))
     return steps_of(template)
+
+
+@dataclass(frozen=True)
+class GenericOffer:
+    """A step's catalogue item that has a cheaper generic alternative."""
+
+    item: CatalogueItem
+    generic: CatalogueItem
+
+    @property
+    def saving(self) -> Decimal:
+        return self.item.monthly_cost - self.generic.monthly_cost
+
+
+def generic_offers(user: User, rows: list[tuple[int | None, str]]) -> list[GenericOffer | None]:
+    """For each (catalogue item id, step name): the cheaper active generic of the step's item,
+    found by the id the step came with or else by its name (any case), or None. One query."""
+    items = list(catalogue_items_for(user).filter(
+        generic_alternative__isnull=False, generic_alternative__active=True,
+    ).select_related("generic_alternative"))
+    by_id = {item.pk: item for item in items}
+    by_name = {item.name.casefold(): item for item in items}
+    offers: list[GenericOffer | None] = []
+    for item_id, name in rows:
+        item = by_id.get(item_id) if item_id else None
+        item = item or by_name.get((name or "").strip().casefold())
+        generic = item.generic_alternative if item else None
+        offers.append(GenericOffer(item=item, generic=generic)
+                      if item and generic and item.monthly_cost > generic.monthly_cost else None)
+    return offers
+
+
+def generic_values(generic: CatalogueItem) -> dict[str, object]:
+    """What "swap for the generic" changes in a step: what it is, what it costs and the
+    properties the fit check reads; the step's schedule and minutes stay as tailored."""
+    return {
+        "catalogue_item": generic.pk, "name": generic.name, "kind": generic.kind,
+        "monthly_cost": generic.monthly_cost, "contains_fragrance": generic.contains_fragrance,
+        "animal_derived": generic.animal_derived, "pregnancy_unsafe": generic.pregnancy_unsafe,
+    }

@@ -77,7 +77,7 @@ def test_a_same_day_plan_revision_keeps_the_answers_on_today(
     log_in(desk, live_server, derm.email)
     desk.goto(f"{live_server.url}/clinic/patients/{patient_a.pk}/")
     desk.get_by_role("link", name="Edit plan").click()
-    desk.get_by_label("Order").last.fill("3")
+    desk.get_by_role("button", name="Add a blank step").click()
     desk.get_by_label("Name").last.fill("Moisturiser")
     desk.get_by_label("When").last.select_option(label="Morning")
     desk.get_by_label(re.compile("Reason for this change")).fill("A moisturiser for the dryness")

@@ -65,6 +65,7 @@ def test_no_page_breaks_the_policy_and_htmx_still_works(
         assert _visit(derm_page, target) == [], name
     # and htmx (loaded with the nonce) refreshes the fit panel on the plan editor
     assert derm_page.evaluate("typeof htmx") == "object"
+    derm_page.locator("li.step-row summary").first.click()
     with derm_page.expect_response(lambda r: "/plan/fit/" in r.url) as fit:
         derm_page.get_by_label("Monthly cost").first.fill("99.00")
         derm_page.get_by_label("Minutes").first.press("Tab")

@@ -29,6 +29,7 @@ def test_over_budget_revision_reaches_the_patient_with_reason_and_note(
     derm_page.goto(f"{live_server.url}/clinic/patients/{patient_a.pk}/")
     assert_no_axe_violations(derm_page)
     derm_page.get_by_role("link", name="Edit plan").click()
+    derm_page.locator("li.step-row summary").first.click()  # the step's details
     derm_page.get_by_label("Monthly cost").first.fill("32.00")
     derm_page.get_by_label("Minutes").first.press("Tab")
     fit_panel = derm_page.locator("#fit-panel")

@@ -61,8 +61,10 @@ def test_the_editor_shows_only_the_chosen_frequencys_fields(
     log_in(derm_page, live_server, derm.email)
     # when
     derm_page.goto(f"{live_server.url}/clinic/patients/{patient_a.pk}/plan/edit/")
-    injection = derm_page.locator("fieldset.item-form").nth(1)
-    daily = derm_page.locator("fieldset.item-form").nth(0)
+    injection = derm_page.locator("li.step-row").nth(1)
+    daily = derm_page.locator("li.step-row").nth(0)
+    for row in (injection, daily):  # each step's details open from its one-line summary
+        row.locator("summary").click()
     # then
     assert injection.get_by_label("Every how many weeks").is_visible()
     assert injection.get_by_label("Days a late dose still counts").is_visible()

@@ -13,8 +13,8 @@ from tests.factories import item_draft, plan_for
 
 pytestmark = pytest.mark.django_db
 
-ITEM = {
-    "key": "", "position": "1", "kind": "topical", "name": "Azelaic acid 15% gel",
+ITEM = {  # no "position": a step's place is its row, never a typed number
+    "key": "", "kind": "topical", "name": "Azelaic acid 15% gel",
     "instructions": "Thin layer", "time_of_day": "evening", "frequency": "daily",
     "every_n_days": "", "ramp_every_n_days": "", "ramp_days": "", "minutes": "2",
     "monthly_cost": "12.50",
@@ -90,8 +90,8 @@ def test_missing_reason_saves_nothing(client, derm, patient_a):
 
 def test_plan_without_items_is_refused(client, derm, patient_a):
     client.force_login(derm)
-    response = client.post(edit_url(patient_a), editor_post(patient_a, [{**ITEM, "name": "",
-                                                                          "instructions": ""}]))
+    blank = {**ITEM, "name": "", "instructions": "", "monthly_cost": "0"}
+    response = client.post(edit_url(patient_a), editor_post(patient_a, [blank]))
     assert "at least one item" in response.content.decode()
     assert not PlanRevision.objects.exists()
 
@@ -149,6 +149,8 @@ def test_no_js_add_row_keeps_what_was_typed(client, derm, patient_a):
     body = response.content.decode()
     assert 'value="Azelaic acid 15% gel"' in body
     assert 'name="items-1-name"' in body
+    assert 'name="items-1-minutes" value="2"' in body  # the new row's defaults, not blanks
+    assert 'name="items-1-monthly_cost" value="0"' in body
     assert not PlanRevision.objects.exists()
 
 
@@ -232,8 +234,8 @@ def test_a_huge_form_count_builds_no_more_rows_than_a_plan_holds(client, derm, p
     body = response.content.decode()
     assert TOO_MANY in body
     assert f'name="items-{MAX_PLAN_ITEMS}-name"' not in body
-    assert body.count('<fieldset class="item-form">') <= MAX_PLAN_ITEMS + 1  # + "Save as"
-    assert len(response.content) < 400_000
+    assert body.count('class="item-form step-row') <= MAX_PLAN_ITEMS
+    assert len(response.content) < 500_000  # 40 rows, each with its folded details: ~400 KB
 
 
 def test_add_another_item_stops_at_the_most_a_plan_holds(client, derm, patient_a):

@@ -330,8 +330,12 @@ PLAN: dict[str, tuple[Change, str]] = {
     "minutes above the maximum": (item(minutes="121"), "less than or equal to 120"),
     "minutes negative": (item(minutes="-1"), "greater than or equal to 0"),
     "minutes wrong type": (item(minutes="two"), "Enter a whole number"),
-    "position zero": (item(position="0"), "greater than or equal to 1"),
-    "position overflowing": (item(position=BIG_INT), "less than or equal to 99"),
+    # A step's position is its row (never typed, a posted one is ignored); the catalogue item
+    # it came from is a hidden id:
+    "catalogue item zero": (item(catalogue_item="0"), "greater than or equal to 1"),
+    "catalogue item overflowing": (item(catalogue_item=BIG_INT), "less than or equal to"),
+    "move tampered": (item(name="", instructions="", monthly_cost="0", move="99999:up"),
+                      "at least one item"),
     "kind unknown": (item(kind="voodoo"), "Select a valid choice"),
     "time of day unknown": (item(time_of_day="midnight"), "Select a valid choice"),
     "frequency unknown": (item(frequency="hourly"), "Select a valid choice"),
@@ -351,7 +355,8 @@ PLAN: dict[str, tuple[Change, str]] = {
     "instructions huge": (item(instructions=HUGE), "at most 1000 characters"),
     "name with a null character": (item(name=NUL), "Null characters are not allowed"),
     "key not a uuid": (item(key="not-a-uuid"), "Enter a valid UUID"),
-    "no items": (item(name="", instructions=""), "at least one item"),
+    "no items": (item(name="", instructions="", monthly_cost="0"), "at least one item"),
+    "a cost but no name": (item(name="", instructions=""), "Step 1 needs a name"),
     "too many items": (lambda w: {
         "items-TOTAL_FORMS": "41",
         **{k: v for i in range(41) for k, v in prefixed(f"items-{i}", PLAN_ITEM).items()}},
