@@ -33,8 +33,9 @@ CHECKIN_COLUMNS = (
     "side_effect", "side_effect_item_id", "side_effect_text", "note", "partnership_question",
     "partnership", "created_at", "updated_at",
 )
-STEP_COLUMNS = ("checkin_id", "item_id", "item_key", "slot", "done", "skip_reason", "counted",
-                "taken_on")
+STEP_COLUMNS = ("checkin_id", "item_id", "item_key", "slot", "done", "skip_reason")
+# Dated doses and as-needed uses; the other logs take the columns' defaults (counted, no date).
+DATED_STEP_COLUMNS = (*STEP_COLUMNS, "counted", "taken_on")
 PULSE_COLUMNS = ("checkin_id", "patient_id", "local_date", *AlliancePulse.QUESTIONS, "total")
 ATTENTION_COLUMNS = ("patient_id", "checkin_id", "kind", "created_at", "processed_at")
 
@@ -150,14 +151,25 @@ def _checkin_ids(histories: list[_PatientLogs]) -> dict[tuple[int, date], int]:
             for patient_id, day, pk in rows.values_list("patient_id", "local_date", "pk")}
 
 
-def _step_rows(
+def _step_rows(histories: list[_PatientLogs], ids: dict[tuple[int, date], int]) -> list[tuple]:
+    """The counted logs of daily-routine steps (``STEP_COLUMNS``)."""
+    return [
+        (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, done, reason)
+        for history in histories for log in history.logs for step, done, reason in log.answers
+        if step.last_day is None
+    ]
+
+
+def _dated_step_rows(
     histories: list[_PatientLogs], ids: dict[tuple[int, date], int], values: _DbValues
 ) -> list[tuple]:
-    """Counted answers (a windowed dose done: taken that day), then the as-needed uses."""
+    """Windowed doses (counted; done: taken that day) and as-needed uses (not counted), in
+    ``DATED_STEP_COLUMNS``."""
     rows = [
         (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, done, reason,
-         True, values.day(log.day) if done and step.last_day else None)
+         True, values.day(log.day) if done else None)
         for history in histories for log in history.logs for step, done, reason in log.answers
+        if step.last_day is not None
     ]
     rows += [
         (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, True, "", False,
@@ -202,7 +214,8 @@ def _seed_history_chunk(
     ]
     _load(CheckIn, CHECKIN_COLUMNS, _checkin_rows(histories, values))
     ids = _checkin_ids(histories)
-    _load(StepLog, STEP_COLUMNS, _step_rows(histories, ids, values))
+    _load(StepLog, STEP_COLUMNS, _step_rows(histories, ids))
+    _load(StepLog, DATED_STEP_COLUMNS, _dated_step_rows(histories, ids, values))
     _load(AlliancePulse, PULSE_COLUMNS, _pulse_rows(histories, ids, values))
     _load(AttentionRequest, ATTENTION_COLUMNS, _attention_rows(histories, ids, values))
     return sum(len(history.logs) for history in histories)

@@ -237,8 +237,10 @@ class _Timeline:
         if self.visit_on and day >= self.visit_on:
             return None
         answers = self._answers(steps, done, day)
-        log = _DayLog(day, revision.pk, answers + self._doses(revision.doses(day), done, day),
-                      uses=self._uses(revision.uses(day)))
+        if revision.windowed:
+            answers += self._doses(revision.doses(day), done, day)
+        log = _DayLog(day, revision.pk, answers,
+                      uses=self._uses(revision.uses(day)) if revision.as_needed else [])
         self._wellbeing(log, index, severe)
         self._pulse(log, index)
         self._partnership(log, index)
