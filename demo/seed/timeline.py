@@ -55,6 +55,7 @@ from demo.seed.stories import MISSED_INJECTION_AT, VISIT_EVERY
 AS_NEEDED_SLOT = "as_needed"
 AS_NEEDED_RATE = 0.08  # chance a logged day starts a flare that needs the as-needed step ...
 AS_NEEDED_AGAIN = 0.6  # ... and that it is used again the next logged day
+MISSED_INJECTION_NOTE = "My pens didn't come this time; the homecare delivery is late."
 VISIT_QUIET_WEEK = 6  # before a visit's pulse: no alliance answer in these days before today
 
 
@@ -242,6 +243,10 @@ class _Timeline:
         log = _DayLog(day, revision.pk, answers,
                       uses=self._uses(revision.uses(day)) if revision.as_needed else [])
         self._wellbeing(log, index, severe)
+        if self.unlogged_dose and any(
+                (step.item_id, step.scheduled_on) == self.unlogged_dose and not done
+                for step, done, _ in log.answers):
+            log.note = MISSED_INJECTION_NOTE
         self._pulse(log, index)
         self._partnership(log, index)
         return log
@@ -265,7 +270,8 @@ class _Timeline:
                 self.doses_done.add(once)
                 answers.append((dose, True, ""))
             elif day == dose.last_day:
-                answers.append((dose, False, self._reason(STEP_SKIP_REASONS)))
+                reason = SkipReason.RAN_OUT if missed else self._reason(STEP_SKIP_REASONS)
+                answers.append((dose, False, reason))
         return answers
 
     def _uses(self, steps: list[_Step]) -> list[_Step]:

@@ -16,7 +16,7 @@ from careplans.schedule import dose_for
 from careplans.visits import OVERDUE, REVIEW_DUE, UPCOMING, next_visit_on
 from checkins import services
 from checkins.adherence import window_adherence
-from checkins.models import AlliancePulse, CheckIn, StepLog
+from checkins.models import AlliancePulse, CheckIn, SkipReason, StepLog
 from demo.seed.patterns import STEADY, history_pattern
 from flags.models import Flag, Rule
 from reminders.visit_reminders import visit_reminders_due
@@ -145,6 +145,12 @@ def test_a_missed_injection_is_flagged_whatever_day_it_is_seeded(instant):
         checkin__local_date__gte=doses[0]["scheduled_on"]).exists()
     assert StepLog.objects.filter(checkin__patient=patient, item__name="Dupilumab 300 mg pen",
                                   done=True).exists()  # the doses before were done
+    skipped = StepLog.objects.filter(
+        checkin__patient=patient, done=False, item__name="Dupilumab 300 mg pen",
+        checkin__local_date__gte=doses[0]["scheduled_on"]).select_related("checkin")
+    for log in skipped:  # if they checked in on the window's last day: why
+        assert log.skip_reason == SkipReason.RAN_OUT
+        assert "delivery" in log.checkin.note
 
 
 @pytest.mark.parametrize("instant", INSTANTS, ids=lambda i: i.strftime("%a-%H%M"))
