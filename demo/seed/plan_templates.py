@@ -131,6 +131,11 @@ LIP_BALM = StepSpec(
     "Isotretinoin dries the lips: apply morning and night, and whenever they feel tight.",
     BOTH, 1, Decimal("3.00"),
 )
+SPF_ON_ISOTRETINOIN = StepSpec(
+    "spf", ItemKind.SKINCARE, "SPF 30 moisturiser",
+    "Last step every morning, cloudy days too: isotretinoin makes skin burn more easily.",
+    MORNING, 1, Decimal("9.00"),
+)
 LIVER_BLOOD_TEST = StepSpec(
     "blood-test", ItemKind.PROCEDURE, "Blood test: liver function and lipids",
     "At your GP surgery or the hospital phlebotomy clinic, in the first days of each month "
@@ -294,7 +299,7 @@ ACNE_FLARE = RevisionSpec(
 ACNE_ISOTRETINOIN = RevisionSpec(
     "Your spots kept leaving marks despite the creams, so you have started isotretinoin; it "
     "needs a blood test at the start of each month.",
-    (ACNE_CLEANSER, ISOTRETINOIN, LIP_BALM, SPF_MOISTURISER, LIVER_BLOOD_TEST),
+    (ACNE_CLEANSER, ISOTRETINOIN, LIP_BALM, SPF_ON_ISOTRETINOIN, LIVER_BLOOD_TEST),
 )
 ECZEMA_START = RevisionSpec(
     "Your first plan: repair your skin barrier and calm the flare.",
