@@ -3,21 +3,29 @@
 Idempotent: re-running adds nothing twice. Large cohorts (``--patients 10000``) use bulk inserts
 and one shared password hash. Care plans come from four condition templates (acne, eczema,
 rosacea, psoriasis) and carry back-dated revision history, starting 8-12 weeks before the
-patient's today. Patients then get weeks of daily check-ins against the revision in effect each
-day, following a few adherence patterns a clinic meets (steady, weekend gaps, a decline, falling
-satisfaction and alliance, a severe side effect). Nothing here prints health data: callers only
-get counts.
+patient's today. They hold every schedule kind: daily, weekdays, every few days, a dupilumab
+pen every 2 weeks with a 3-day late window, a monthly blood test on the 1st with a 5-day
+window, 12-week doxycycline courses with an end date, and hydrocortisone "when needed".
+Patients then get weeks of daily check-ins against the revision in effect each day, following a
+few adherence patterns a clinic meets (steady, weekend gaps, a decline, falling satisfaction and
+alliance, a severe side effect, a missed injection); a dated dose is logged once in its window,
+an as-needed use uncounted. The next visit shows each state: patient@demo.test's plan is reviewed
+tomorrow (the day-before reminder), one patient is overdue, one was seen 2 days ago (plan review
+and pulse due), the others are reviewed 2-10 weeks out. Nothing here prints health data:
+callers only get counts.
 
 ``seed_demo`` runs the stages in this order, one module each:
 
 - ``people``: the clinic, its clinicians and administrator (two-step verification on),
   patient@demo.test and the synthetic cohort;
 - ``catalogue``: the clinic's products and medicines and its four regimen templates;
-- ``plans``: each patient's profile, back-dated care plan, revisions and concerns, from the
-  ``stories`` decided for them (over the condition templates of ``plan_templates``);
+- ``plans``: each patient's profile, back-dated care plan, revisions, concerns and recorded
+  clinic visit, from the ``stories`` decided for them (over the condition templates of
+  ``plan_templates``);
 - ``history``: weeks of check-ins, step logs, pulses and attention requests, from each
   patient's ``timeline`` (drawn from their logging pattern in ``patterns``);
-- ``flags``: the flags that history raises.
+- ``flags``: the flags that history raises (every rule the sweep raises, the missed injection
+  included, whatever the day it is seeded).
 
 ``bulk`` holds the INSERT / COPY helpers the plan and history writes share.
 """

@@ -1,7 +1,8 @@
 """The check-in history: for every demo patient with a plan and no check-in yet, up to ``days``
 days of check-ins up to ``now`` (never before the plan starts), with their step logs, alliance
 pulses and the attention requests severe side effects leave, loaded in bulk, 500 patients per
-transaction.
+transaction. Step logs carry ``counted`` (False: an as-needed use) and ``taken_on`` (the day a
+windowed dose or an as-needed use was done) as ``checkins.services.checkin_submit`` saves them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connections, router, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef, Subquery
 
 from accounts.models import Clinic, Patient
-from careplans.models import CarePlan, PlanItem, PlanRevision
+from careplans.models import CarePlan, ClinicVisit, PlanItem, PlanRevision
 from checkins.models import AlliancePulse, AttentionRequest, CheckIn, SideEffect, StepLog
 from demo.seed.bulk import _database, _load
 from demo.seed.people import DemoPatient, Progress, _patient_number
@@ -33,6 +34,8 @@ CHECKIN_COLUMNS = (
     "partnership", "created_at", "updated_at",
 )
 STEP_COLUMNS = ("checkin_id", "item_id", "item_key", "slot", "done", "skip_reason")
+# Dated doses and as-needed uses; the other logs take the columns' defaults (counted, no date).
+DATED_STEP_COLUMNS = (*STEP_COLUMNS, "counted", "taken_on")
 PULSE_COLUMNS = ("checkin_id", "patient_id", "local_date", *AlliancePulse.QUESTIONS, "total")
 ATTENTION_COLUMNS = ("patient_id", "checkin_id", "kind", "created_at", "processed_at")
 
@@ -101,13 +104,20 @@ def _revision_steps(plans: dict[int, tuple[int, date]]) -> dict[int, list[_Revis
     return by_plan
 
 
-def _patient_plans(patients: list[DemoPatient]) -> list[_PatientPlan]:
-    plans = {patient_id: (plan_id, starts_on) for patient_id, plan_id, starts_on in
-             CarePlan.objects.filter(patient_id__in=[p.pk for p in patients])
-             .values_list("patient_id", "pk", "starts_on")}
+def _patient_plans(patients: list[DemoPatient], now: datetime) -> list[_PatientPlan]:
+    last_visit = (ClinicVisit.objects.filter(patient_id=OuterRef("patient_id")).order_by()
+                  .values("patient_id").annotate(last=Max("happened_on")).values("last"))
+    rows = (CarePlan.objects.filter(patient_id__in=[p.pk for p in patients])
+            .annotate(last_visit=Subquery(last_visit))
+            .values_list("patient_id", "pk", "starts_on", "last_visit"))
+    plans, visits = {}, {}
+    for patient_id, plan_id, starts_on, visit_on in rows:
+        plans[patient_id], visits[patient_id] = (plan_id, starts_on), visit_on
     revisions = _revision_steps(plans)
     return [
-        _PatientPlan(patient, plans[patient.pk][1], tuple(revisions.get(plans[patient.pk][0], [])))
+        _PatientPlan(patient, plans[patient.pk][1], tuple(revisions.get(plans[patient.pk][0], [])),
+                     today=now.astimezone(ZoneInfo(patient.timezone)).date(),
+                     visit_on=visits.get(patient.pk))
         for patient in patients if patient.pk in plans
     ]
 
@@ -142,10 +152,31 @@ def _checkin_ids(histories: list[_PatientLogs]) -> dict[tuple[int, date], int]:
 
 
 def _step_rows(histories: list[_PatientLogs], ids: dict[tuple[int, date], int]) -> list[tuple]:
+    """The counted logs of daily-routine steps (``STEP_COLUMNS``)."""
     return [
         (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, done, reason)
         for history in histories for log in history.logs for step, done, reason in log.answers
+        if step.last_day is None
     ]
+
+
+def _dated_step_rows(
+    histories: list[_PatientLogs], ids: dict[tuple[int, date], int], values: _DbValues
+) -> list[tuple]:
+    """Windowed doses (counted; done: taken that day) and as-needed uses (not counted), in
+    ``DATED_STEP_COLUMNS``."""
+    rows = [
+        (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, done, reason,
+         True, values.day(log.day) if done else None)
+        for history in histories for log in history.logs for step, done, reason in log.answers
+        if step.last_day is not None
+    ]
+    rows += [
+        (ids[history.patient.pk, log.day], step.item_id, step.key, step.slot, True, "", False,
+         values.day(log.day))
+        for history in histories for log in history.logs for step in log.uses
+    ]
+    return rows
 
 
 def _pulse_rows(
@@ -179,11 +210,12 @@ def _seed_history_chunk(
         _PatientLogs(plan.patient, _Timeline(
             plan, _history_days(plan, days, values.now), pulse_interval
         ).logs())
-        for plan in _patient_plans(patients)
+        for plan in _patient_plans(patients, values.now)
     ]
     _load(CheckIn, CHECKIN_COLUMNS, _checkin_rows(histories, values))
     ids = _checkin_ids(histories)
     _load(StepLog, STEP_COLUMNS, _step_rows(histories, ids))
+    _load(StepLog, DATED_STEP_COLUMNS, _dated_step_rows(histories, ids, values))
     _load(AlliancePulse, PULSE_COLUMNS, _pulse_rows(histories, ids, values))
     _load(AttentionRequest, ATTENTION_COLUMNS, _attention_rows(histories, ids, values))
     return sum(len(history.logs) for history in histories)

@@ -2,6 +2,12 @@
 psoriasis), each with the goals a patient might name and a concern they might raise, and eight
 templates of two or three revisions built from the steps below (``step`` names the same step
 across revisions).
+
+Besides daily and weekday steps, the templates hold every schedule kind a clinic uses
+(``careplans/schedule.py``): a dupilumab pen every 2 weeks with a 3-day window for a late dose
+(eczema), hydrocortisone "when needed" (eczema, once the flare has settled), a monthly liver
+blood test on the 1st with a 5-day window (acne on isotretinoin) and 12-week doxycycline courses
+that end on a date (acne flare, rosacea).
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ class StepSpec:
     frequency: str = Frequency.DAILY
     weekdays: str = ""
     every_n_days: int | None = None
+    every_n_weeks: int | None = None
+    day_of_month: int | None = None
+    window_days: int | None = None
+    course_days: int | None = None  # a course: ends this many days after it starts (inclusive)
     ramp_every_n_days: int | None = None
     ramp_days: int | None = None
     contains_fragrance: bool = False
@@ -65,12 +75,17 @@ class Condition:
 class PlanTemplate:
     condition: Condition
     revisions: tuple[RevisionSpec, ...]
+    concern: ConcernSpec | None = None  # instead of the condition's (a step the plan has)
+
+    @property
+    def patient_concern(self) -> ConcernSpec:
+        return self.concern or self.condition.concern
 
 
 ITEM_FIELDS = (
     "kind", "name", "instructions", "time_of_day", "frequency", "weekdays", "every_n_days",
-    "ramp_every_n_days", "ramp_days", "minutes", "monthly_cost", "contains_fragrance",
-    "animal_derived", "pregnancy_unsafe",
+    "every_n_weeks", "day_of_month", "window_days", "ramp_every_n_days", "ramp_days", "minutes",
+    "monthly_cost", "contains_fragrance", "animal_derived", "pregnancy_unsafe",
 )
 MORNING, EVENING, BOTH = TimeOfDay.MORNING, TimeOfDay.EVENING, TimeOfDay.BOTH
 
@@ -103,7 +118,29 @@ SPF_MOISTURISER = StepSpec(
 DOXYCYCLINE = StepSpec(
     "doxycycline", ItemKind.ORAL, "Doxycycline 100 mg capsule",
     "One capsule with breakfast and a full glass of water; stay upright for 30 minutes "
-    "afterwards. Use sun protection.", MORNING, 1, Decimal("4.00"), pregnancy_unsafe=True,
+    "afterwards. Use sun protection. A 12-week course: it stops on its end date.", MORNING, 1,
+    Decimal("4.00"), course_days=12 * 7, pregnancy_unsafe=True,
+)
+ISOTRETINOIN = StepSpec(
+    "isotretinoin", ItemKind.ORAL, "Isotretinoin 20 mg capsule",
+    "One capsule with your evening meal. No pregnancy while taking it and for a month after; "
+    "do not give blood.", EVENING, 1, Decimal("9.90"), pregnancy_unsafe=True,
+)
+LIP_BALM = StepSpec(
+    "lip-balm", ItemKind.SKINCARE, "Lip balm (petroleum jelly)",
+    "Isotretinoin dries the lips: apply morning and night, and whenever they feel tight.",
+    BOTH, 1, Decimal("3.00"),
+)
+SPF_ON_ISOTRETINOIN = StepSpec(
+    "spf", ItemKind.SKINCARE, "SPF 30 moisturiser",
+    "Last step every morning, cloudy days too: isotretinoin makes skin burn more easily.",
+    MORNING, 1, Decimal("9.00"),
+)
+LIVER_BLOOD_TEST = StepSpec(
+    "blood-test", ItemKind.PROCEDURE, "Blood test: liver function and lipids",
+    "At your GP surgery or the hospital phlebotomy clinic, in the first days of each month "
+    "(fasting not needed). Log it on the day you have it; within 5 days of the 1st still counts.",
+    MORNING, 1, Decimal("0.00"), frequency=Frequency.MONTHLY, day_of_month=1, window_days=5,
 )
 SOAP_SUBSTITUTE = StepSpec(
     "soap-substitute", ItemKind.SKINCARE, "Soap-free wash",
@@ -123,6 +160,19 @@ HYDROCORTISONE = StepSpec(
     "hydrocortisone", ItemKind.TOPICAL, "Hydrocortisone 1% cream",
     "A thin layer on red, itchy flare areas only, once a day until calm (up to 7 days). Leave "
     "30 minutes between it and the emollient.", EVENING, 2, Decimal("4.50"),
+)
+HYDROCORTISONE_AS_NEEDED = StepSpec(
+    "hydrocortisone", ItemKind.TOPICAL, "Hydrocortisone 1% cream",
+    "Only when a patch flares: a thin layer on the red, itchy area once a day, for up to 7 "
+    "days. Log each time you use it.", EVENING, 2, Decimal("2.50"),
+    frequency=Frequency.AS_NEEDED,
+)
+DUPILUMAB = StepSpec(
+    "dupilumab", ItemKind.INJECTION, "Dupilumab 300 mg pen",
+    "One pen under the skin of the thigh or tummy every 2 weeks, rotating the site; take it "
+    "out of the fridge 45 minutes before. Up to 3 days late still counts; later than that, "
+    "call the clinic.", MORNING, 5, Decimal("0.00"),
+    frequency=Frequency.EVERY_N_WEEKS, every_n_weeks=2, window_days=3,
 )
 BLEACH_BATH = StepSpec(
     "bleach-bath", ItemKind.SKINCARE, "Dilute bleach bath",
@@ -149,6 +199,12 @@ IVERMECTIN = StepSpec(
     "ivermectin", ItemKind.TOPICAL, "Ivermectin 1% cream",
     "A pea-sized amount on each area (forehead, chin, nose, each cheek), once a day.",
     EVENING, 1, Decimal("22.00"), pregnancy_unsafe=True,
+)
+DOXYCYCLINE_40 = StepSpec(
+    "doxycycline", ItemKind.ORAL, "Doxycycline 40 mg modified-release capsule",
+    "One capsule each morning with a full glass of water, for 12 weeks: it stops on its end "
+    "date. Use sun protection.", MORNING, 1, Decimal("9.90"), course_days=12 * 7,
+    pregnancy_unsafe=True,
 )
 MINERAL_SPF = StepSpec(
     "spf", ItemKind.SKINCARE, "Mineral SPF 50 sunscreen",
@@ -223,6 +279,11 @@ PSORIASIS = Condition("psoriasis", (
     "Instead of your normal shampoo on the days it is due; on the other days use your usual one.",
 ))
 
+ACNE_ISOTRETINOIN_CONCERN = ConcernSpec(
+    "lip-balm", ConcernCategory.OTHER, "My lips are so dry they crack at the corners.",
+    "That is the commonest effect of isotretinoin. Use the balm every couple of hours and a "
+    "thick layer at night; tell us if they bleed.",
+)
 ACNE_START = RevisionSpec(
     "Your first plan: a gentle routine to clear spots and stop new ones forming.",
     (ACNE_CLEANSER, BENZOYL_PEROXIDE, ADAPALENE, SPF_MOISTURISER),
@@ -235,6 +296,11 @@ ACNE_FLARE = RevisionSpec(
     "Added doxycycline for up to 12 weeks to calm the inflamed spots faster.",
     (ACNE_CLEANSER, BENZOYL_PEROXIDE, ADAPALENE_GENERIC, SPF_MOISTURISER, DOXYCYCLINE),
 )
+ACNE_ISOTRETINOIN = RevisionSpec(
+    "Your spots kept leaving marks despite the creams, so you have started isotretinoin; it "
+    "needs a blood test at the start of each month.",
+    (ACNE_CLEANSER, ISOTRETINOIN, LIP_BALM, SPF_ON_ISOTRETINOIN, LIVER_BLOOD_TEST),
+)
 ECZEMA_START = RevisionSpec(
     "Your first plan: repair your skin barrier and calm the flare.",
     (SOAP_SUBSTITUTE, EMOLLIENT_CREAM, HYDROCORTISONE),
@@ -242,6 +308,11 @@ ECZEMA_START = RevisionSpec(
 ROSACEA_START = RevisionSpec(
     "Your first plan: calm the redness and protect your skin from triggers.",
     (ROSACEA_CLEANSER, AZELAIC_ACID, MINERAL_SPF),
+)
+ROSACEA_START_WITH_COURSE = RevisionSpec(
+    "Your first plan: calm the redness and the bumps, with a 12-week course of low-dose "
+    "doxycycline.",
+    (ROSACEA_CLEANSER, AZELAIC_ACID, MINERAL_SPF, DOXYCYCLINE_40),
 )
 PSORIASIS_START = RevisionSpec(
     "Your first plan: flatten the plaques and clear the scaling on your scalp.",
@@ -252,26 +323,31 @@ PSORIASIS_MAINTENANCE = RevisionSpec(
     (PSORIASIS_EMOLLIENT, CALCIPOTRIOL_FOAM_TWICE_WEEKLY, COAL_TAR_SHAMPOO),
 )
 
-ACNE_PLAN = PlanTemplate(ACNE, (ACNE_START, ACNE_GENERIC))
+ACNE_PLAN_WITH_ISOTRETINOIN = PlanTemplate(ACNE, (ACNE_START, ACNE_ISOTRETINOIN),
+                                           concern=ACNE_ISOTRETINOIN_CONCERN)
+ECZEMA_PLAN_WITH_DUPILUMAB = PlanTemplate(ECZEMA, (ECZEMA_START, RevisionSpec(
+    "Started dupilumab injections every 2 weeks because the flares kept coming back despite "
+    "the creams; the richer ointment stays, and the hydrocortisone is now only for a patch that "
+    "flares.", (SOAP_SUBSTITUTE, EMOLLIENT_OINTMENT, HYDROCORTISONE_AS_NEEDED, DUPILUMAB),
+)))
 ACNE_PLAN_WITH_DOXYCYCLINE = PlanTemplate(ACNE, (ACNE_START, ACNE_GENERIC, ACNE_FLARE))
 TEMPLATES: tuple[PlanTemplate, ...] = (
-    ACNE_PLAN,
+    ACNE_PLAN_WITH_ISOTRETINOIN,
     ACNE_PLAN_WITH_DOXYCYCLINE,
     PlanTemplate(ECZEMA, (ECZEMA_START, RevisionSpec(
         "Added a dilute bleach bath twice a week to cut down the skin infections that set off "
-        "your flares.", (SOAP_SUBSTITUTE, EMOLLIENT_CREAM, HYDROCORTISONE, BLEACH_BATH),
+        "your flares; the hydrocortisone is now only for a patch that flares.",
+        (SOAP_SUBSTITUTE, EMOLLIENT_CREAM, HYDROCORTISONE_AS_NEEDED, BLEACH_BATH),
     ))),
-    PlanTemplate(ECZEMA, (ECZEMA_START, RevisionSpec(
-        "Changed to a richer ointment because the cream was not keeping your skin moist.",
-        (SOAP_SUBSTITUTE, EMOLLIENT_OINTMENT, HYDROCORTISONE),
-    ))),
+    ECZEMA_PLAN_WITH_DUPILUMAB,
     PlanTemplate(ROSACEA, (ROSACEA_START, RevisionSpec(
         "Added ivermectin cream at night for the bumps that azelaic acid alone did not clear.",
         (ROSACEA_CLEANSER, AZELAIC_ACID, MINERAL_SPF, IVERMECTIN),
     ))),
-    PlanTemplate(ROSACEA, (ROSACEA_START, RevisionSpec(
-        "Azelaic acid once a day instead of twice, because it was stinging.",
-        (ROSACEA_CLEANSER, AZELAIC_ACID_ONCE, MINERAL_SPF),
+    PlanTemplate(ROSACEA, (ROSACEA_START_WITH_COURSE, RevisionSpec(
+        "Azelaic acid once a day instead of twice, because it was stinging; the doxycycline "
+        "course carries on until its end date.",
+        (ROSACEA_CLEANSER, AZELAIC_ACID_ONCE, MINERAL_SPF, DOXYCYCLINE_40),
     ))),
     PlanTemplate(PSORIASIS, (PSORIASIS_START, PSORIASIS_MAINTENANCE)),
     PlanTemplate(PSORIASIS, (PSORIASIS_START, RevisionSpec(

@@ -1,6 +1,7 @@
-"""Profiles, care plans, revisions (with their items and fit warnings) and concerns: for every
-demo patient without a plan, the rows their story makes, back-dated from ``now`` and written in
-bulk, 1,000 patients per transaction.
+"""Profiles, care plans, revisions (with their items and fit warnings), concerns and recorded
+clinic visits: for every demo patient without a plan, the rows their story makes, back-dated
+from ``now`` and written in bulk, 1,000 patients per transaction. A course (``course_days``)
+gets its end date from the day its step started.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Patient, User
 from careplans.fit import FitPreference, FitProfile, FitWarning, check_fit, saved_warnings
-from careplans.models import CarePlan, Concern, PatientProfile, PlanItem, PlanRevision, Preference
+from careplans.models import (
+    CarePlan,
+    ClinicVisit,
+    Concern,
+    PatientProfile,
+    PlanItem,
+    PlanRevision,
+    Preference,
+)
 from careplans.selectors import fit_profile
 from demo.seed.bulk import _insert
 from demo.seed.people import CHUNK, DemoPatient, Progress, _patient_number
@@ -39,13 +48,15 @@ def _saved_at(day: date, zone_name: str, now: datetime) -> datetime:
 def _plan_items(story: Story, index: int) -> list[PlanItem]:
     currency = story.profile.currency
     first = _first_revision_of_step(story.template)
-    return [
-        PlanItem(
-            key=story.keys[spec.step], position=position,
-            starts_on=story.effective[first[spec.step]], **_item_fields(spec, currency),
-        )
-        for position, spec in enumerate(story.template.revisions[index].steps, start=1)
-    ]
+    items = []
+    for position, spec in enumerate(story.template.revisions[index].steps, start=1):
+        starts_on = story.effective[first[spec.step]]
+        ends_on = starts_on + timedelta(days=spec.course_days - 1) if spec.course_days else None
+        items.append(PlanItem(
+            key=story.keys[spec.step], position=position, starts_on=starts_on, ends_on=ends_on,
+            **_item_fields(spec, currency),
+        ))
+    return items
 
 
 def _acceptance_note(code: str) -> str:
@@ -108,7 +119,7 @@ def _concern_row(
     story: Story, seed: ConcernSeed, revision_id: int, replier_id: int, now: datetime
 ) -> Concern:
     """A concern about a step of the latest revision, open or answered by ``replier_id``."""
-    latest = story.template.revisions[-1].steps
+    latest = story.template.revisions[-1].steps  # a concern names a step of the latest
     name = next(spec.name for spec in latest if spec.step == seed.spec.step)
     return Concern(
         patient_id=story.patient.pk, item_key=story.keys[seed.spec.step], item_name=name,
@@ -192,6 +203,22 @@ def _insert_concerns(
     ])
 
 
+VISIT_NOTE = "Seen in clinic: much calmer. Plan to be reviewed and stepped down."
+
+
+def _insert_visits(stories: list[Story], recorder_id: int, now: datetime) -> None:
+    """The clinic visits the stories record, as ``careplans.visits.visit_record`` saves them
+    (recorded that day, by the patient's dermatologist)."""
+    _insert(ClinicVisit, [
+        ClinicVisit(
+            patient_id=story.patient.pk, happened_on=story.visit_on,
+            recorded_by_id=story.patient.dermatologist_id or recorder_id,
+            recorded_at=_saved_at(story.visit_on, story.patient.timezone, now), note=VISIT_NOTE,
+        )
+        for story in stories if story.visit_on is not None
+    ])
+
+
 def _seed_plan_chunk(
     patients: list[DemoPatient], preferences: dict[str, Preference], replier_id: int,
     now: datetime,
@@ -204,6 +231,7 @@ def _seed_plan_chunk(
     plan_ids = _insert_plans(stories, now)
     revision_ids = _insert_revisions(stories, plan_ids, now)
     _insert_concerns(stories, plan_ids, revision_ids, replier_id, now)
+    _insert_visits(stories, replier_id, now)
 
 
 def _story(

@@ -1,8 +1,16 @@
 """What each demo patient's profile and plan look like, decided before any row is built: the
 template, the revision dates, a profile (daily pattern, minutes, budget in the patient's currency,
 preferences) under which the plan fits or leaves a trade-off accepted or open, and now and then a
-concern. A patient's choices come from a random stream seeded by their number, so every run
-decides the same. Nothing here touches the database.
+concern; and where the patient stands with their next visit. A patient's choices come from a
+random stream seeded by their number, so every run decides the same. Nothing here touches the
+database.
+
+Visits (``careplans/visits.py``): patient@demo.test's plan is reviewed tomorrow (the Today page's
+"Next visit: tomorrow" and the day-before reminder); synthetic patient N with N % 64 == 1 is
+overdue (the review date 1-2 weeks past, no visit recorded); N % 64 == 4 was seen 2 days ago,
+after the plan was saved (a plan review and the pulse are due); the others are reviewed 2-10
+weeks out. N % 64 == 8 is on dupilumab and has not logged their latest injection, whose window
+closed before today (the "Missed injection" flag, ``timeline``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from careplans.models import ConcernCategory, Currency, DailyPattern
 from demo.seed.people import DemoPatient
 from demo.seed.plan_templates import (
     ACNE_PLAN_WITH_DOXYCYCLINE,
+    ECZEMA_PLAN_WITH_DUPILUMAB,
     ITEM_FIELDS,
     TEMPLATES,
     ConcernSpec,
@@ -77,6 +86,11 @@ ACCEPTANCE_NOTES = {
 # Synthetic patient N raises a concern when N % CONCERN_EVERY is one of these.
 CONCERN_EVERY = 8
 OPEN_CONCERN_AT, ANSWERED_CONCERN_AT = 3, 6
+# Visits and the missed injection, by synthetic patient number modulo VISIT_EVERY.
+VISIT_EVERY = 64
+OVERDUE_AT, VISITED_AT, MISSED_INJECTION_AT = 1, 4, 8
+OVERDUE_DAYS = (7, 14)  # the review date this many days ago
+VISITED_DAYS_AGO = 2
 DEMO_PATIENT_CONCERN = ConcernSpec(
     "adapalene", ConcernCategory.IRRITATING, "It stings after a few nights", ""
 )
@@ -113,6 +127,7 @@ class Story:
     accept_trade_offs: bool
     keys: dict[str, uuid.UUID]  # step -> PlanItem.key, the same across revisions
     concern: ConcernSeed | None
+    visit_on: date | None = None  # a recorded clinic visit (after the latest revision)
 
 
 @dataclass(frozen=True)
@@ -252,7 +267,7 @@ def _concern_seed(
     if kind not in (OPEN_CONCERN_AT, ANSWERED_CONCERN_AT):
         return None
     raised_at = now - timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 12))
-    return ConcernSeed(template.condition.concern, kind == ANSWERED_CONCERN_AT, raised_at)
+    return ConcernSeed(template.patient_concern, kind == ANSWERED_CONCERN_AT, raised_at)
 
 
 def _cohort_story(
@@ -260,24 +275,41 @@ def _cohort_story(
 ) -> Story:
     rng = random.Random(patient.number)
     template = rng.choice(TEMPLATES)
+    if patient.number % VISIT_EVERY == MISSED_INJECTION_AT:
+        template = ECZEMA_PLAN_WITH_DUPILUMAB
     currency = CURRENCY_BY_TIMEZONE.get(patient.timezone, Currency.GBP)
     needs = _template_needs(template, currency, fit_preferences)
     scenario = rng.choices(list(SCENARIO_WEIGHTS), weights=list(SCENARIO_WEIGHTS.values()))[0]
     offered = [p.key for p in fit_preferences]
     effective = _revision_dates(rng, today, len(template.revisions))
+    profile = _profile_seed(rng, template, currency, needs, scenario, offered)
+    reviews_on = effective[-1] + timedelta(weeks=rng.choice(REVIEW_WEEKS))
+    reviews_on, visit_on = _visit(patient.number, today, reviews_on)
     return Story(
-        patient=patient, template=template,
-        profile=_profile_seed(rng, template, currency, needs, scenario, offered),
-        effective=effective,
-        reviews_on=effective[-1] + timedelta(weeks=rng.choice(REVIEW_WEEKS)),
-        accept_trade_offs=scenario == ACCEPTED, keys=_step_keys(rng, template),
-        concern=_concern_seed(rng, patient.number, template, now),
+        patient=patient, template=template, profile=profile, effective=effective,
+        reviews_on=reviews_on, accept_trade_offs=scenario == ACCEPTED,
+        keys=_step_keys(rng, template), concern=_concern_seed(rng, patient.number, template, now),
+        visit_on=visit_on,
     )
 
 
+def _visit(number: int, today: date, reviews_on: date) -> tuple[date, date | None]:
+    """(review date, recorded visit) of synthetic patient ``number``: overdue, seen 2 days ago
+    (the visit was the review), or as planned (2-10 weeks out, no visit)."""
+    kind = number % VISIT_EVERY
+    if kind == OVERDUE_AT:
+        days = random.Random(f"visit:{number}").randint(*OVERDUE_DAYS)
+        return today - timedelta(days=days), None
+    if kind == VISITED_AT:
+        visited = today - timedelta(days=VISITED_DAYS_AGO)
+        return visited, visited
+    return reviews_on, None
+
+
 def _demo_patient_story(patient: DemoPatient, today: date, now: datetime) -> Story:
-    """patient@demo.test: acne, three revisions over 12 weeks, an accepted trade-off and an
-    open concern."""
+    """patient@demo.test: acne, three revisions over 12 weeks (the doxycycline course in the
+    last), an accepted trade-off, an open concern, and the plan's review (the next visit)
+    tomorrow."""
     rng = random.Random(patient.number)
     profile = ProfileSeed(
         daily_pattern=DailyPattern.REGULAR, lifestyle_notes=DAILY_PATTERNS[0][1],
@@ -288,7 +320,7 @@ def _demo_patient_story(patient: DemoPatient, today: date, now: datetime) -> Sto
     effective = tuple(today - timedelta(weeks=weeks) for weeks in (12, 6, 2))
     return Story(
         patient=patient, template=ACNE_PLAN_WITH_DOXYCYCLINE, profile=profile,
-        effective=effective, reviews_on=effective[-1] + timedelta(weeks=8),
+        effective=effective, reviews_on=today + timedelta(days=1),
         accept_trade_offs=True, keys=_step_keys(rng, ACNE_PLAN_WITH_DOXYCYCLINE),
         concern=ConcernSeed(DEMO_PATIENT_CONCERN, answered=False,
                             raised_at=now - timedelta(days=2)),

@@ -2,17 +2,27 @@
 days are logged, which due steps are done or skipped and why, satisfaction, itch, side effects,
 notes, the alliance pulse and the week's partnership question. Nothing here touches the database:
 ``history`` reads the plans in and writes the check-ins out.
+
+Dated doses and as-needed steps follow ``careplans/schedule.py`` as a check-in saves them: a
+windowed dose (the injection every 2 weeks, the monthly blood test) is logged done once, on the
+first logged day of its window the patient does it (counted that day, ``taken_on`` that day),
+and not logged on the days before ("not yet"); on its window's last day it is logged skipped if
+still not done. An as-needed use (hydrocortisone on a flare) is logged uncounted now and then,
+a few days running. Synthetic patients N % 64 == 8 never log their latest injection whose window
+closed before today ("Missed injection"). The patient seen 2 days ago (``stories``) has not
+checked in since, answered no alliance question in the week before, and had their last pulse
+three weeks ago, so the visit makes the pulse due today.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from careplans.models import Frequency, ItemKind, PlanItem
-from careplans.schedule import due_steps
+from careplans.schedule import dose_for, due_steps, window_of
 from checkins.models import SideEffect, SkipReason
 from checkins.services import ALLIANCE_GAP_DAYS, next_partnership_question
 from demo.seed.patterns import (
@@ -40,6 +50,13 @@ from demo.seed.patterns import (
 )
 from demo.seed.people import DemoPatient
 from demo.seed.plan_templates import EVENING, MORNING
+from demo.seed.stories import MISSED_INJECTION_AT, VISIT_EVERY
+
+AS_NEEDED_SLOT = "as_needed"
+AS_NEEDED_RATE = 0.08  # chance a logged day starts a flare that needs the as-needed step ...
+AS_NEEDED_AGAIN = 0.6  # ... and that it is used again the next logged day
+MISSED_INJECTION_NOTE = "My pens didn't come this time; the homecare delivery is late."
+VISIT_QUIET_WEEK = 6  # before a visit's pulse: no alliance answer in these days before today
 
 
 @dataclass(frozen=True)
@@ -48,33 +65,57 @@ class _Step:
     key: object  # PlanItem.key as the database stores it
     slot: str
     kind: str
+    scheduled_on: date | None = None  # a windowed dose: the day it was due ...
+    last_day: date | None = None  # ... and the last day it counts
 
 
 class _RevisionSteps:
     """The steps one revision makes due, by day. Once every item has started and every ramp-up
-    is over, the schedule repeats every ``period`` days; each day of that cycle is computed once.
-    """
+    is over, the routine repeats every ``period`` days (while each course runs); each day of
+    that cycle is computed once. Windowed doses and as-needed steps are looked up per day."""
 
     def __init__(
         self, pk: int, effective_from: date, items: list[PlanItem], plan_starts_on: date,
         keys: dict[int, object],
     ) -> None:
-        self.pk, self.effective_from, self.items = pk, effective_from, items
+        self.pk, self.effective_from = pk, effective_from
         self.plan_starts_on, self.keys = plan_starts_on, keys
+        self.windowed = [item for item in items if window_of(item)]
+        self.as_needed = [item for item in items if item.frequency == Frequency.AS_NEEDED]
+        self.items = [item for item in items
+                      if not window_of(item) and item.frequency != Frequency.AS_NEEDED]
+        self.ends = tuple(sorted({item.ends_on for item in self.items if item.ends_on}))
         self.repeats_from = max([plan_starts_on, *(
-            item.starts_on + timedelta(days=item.ramp_days or 0) for item in items
+            item.starts_on + timedelta(days=item.ramp_days or 0) for item in self.items
         )])
-        self.period = math.lcm(7, *(max(item.every_n_days or 1, 1) for item in items
+        self.period = math.lcm(7, *(max(item.every_n_days or 1, 1) for item in self.items
                                     if item.frequency == Frequency.EVERY_N_DAYS))
-        self.cycle: dict[int, tuple[_Step, ...]] = {}
+        self.cycle: dict[tuple[int, int], tuple[_Step, ...]] = {}
 
     def on(self, day: date) -> tuple[_Step, ...]:
+        """The routine steps due on ``day`` (not the windowed doses)."""
         if day < self.repeats_from:
             return self._due(day)
-        position = day.toordinal() % self.period
+        position = (day.toordinal() % self.period, sum(day > end for end in self.ends))
         if position not in self.cycle:
             self.cycle[position] = self._due(day)
         return self.cycle[position]
+
+    def doses(self, day: date) -> list[_Step]:
+        """The windowed doses whose window holds ``day``, done or not."""
+        doses = []
+        for item in self.windowed:
+            dose = dose_for(item, day, plan_starts_on=self.plan_starts_on)
+            if dose is not None:
+                doses += [_Step(item.id, self.keys[item.id], slot, item.kind, *dose)
+                          for slot in item.slots()]
+        return doses
+
+    def uses(self, day: date) -> list[_Step]:
+        """The as-needed steps the patient may log on ``day``."""
+        return [_Step(item.id, self.keys[item.id], AS_NEEDED_SLOT, item.kind)
+                for item in self.as_needed if item.starts_on <= day
+                and day >= self.plan_starts_on and not (item.ends_on and day > item.ends_on)]
 
     def _due(self, day: date) -> tuple[_Step, ...]:
         return tuple(
@@ -88,6 +129,8 @@ class _PatientPlan:
     patient: DemoPatient
     starts_on: date
     revisions: tuple[_RevisionSteps, ...]  # by effective date, then number
+    today: date | None = None  # the patient's local today
+    visit_on: date | None = None  # their latest recorded clinic visit
 
     def revision_on(self, day: date) -> _RevisionSteps | None:
         """As ``careplans.selectors.revision_in_effect``: the latest to take effect by ``day``."""
@@ -103,7 +146,8 @@ class _PatientPlan:
 class _DayLog:
     day: date
     revision_id: int
-    answers: list[tuple[_Step, bool, str]]  # step, done, skip reason
+    answers: list[tuple[_Step, bool, str]]  # counted steps: step, done, skip reason
+    uses: list[_Step] = field(default_factory=list)  # as-needed uses (logged, not counted)
     satisfaction: int | None = None
     itch: int | None = None
     side_effect: str = SideEffect.NONE
@@ -141,15 +185,38 @@ class _Timeline:
         self.last_question: str | None = None  # the last weekly question answered
         # patient@demo.test never logs today, and the demo shows them the pulse on Today: they
         # log every day a whole number of pulse intervals before today (and nothing before the
-        # first), so their pulses fall on those days and the next is due today.
+        # first), so their pulses fall on those days and the next is due today. A patient
+        # seen in clinic lately had theirs three weeks ago: the visit makes the next one due.
         self.pulse_today = days[-1] + timedelta(days=1) if (
             days and plan.patient.number == 0) else None
+        self.visit_on = plan.visit_on if plan.today and plan.visit_on and (
+            plan.today - plan.visit_on).days < VISIT_QUIET_WEEK else None
+        if self.visit_on and days:
+            self.pulse_today = plan.today + timedelta(days=7)
+        self.doses_done: set[tuple[object, str, date]] = set()
+        self.unlogged_dose = self._unlogged_dose()
+        self.using: int | None = None  # an as-needed item in use on the last logged day
         self.first_pulse_day = next((d for d in days if self._pulse_day(d)), days[0] if days
                                     else None)
 
     def logs(self) -> list[_DayLog]:
         logs = (self._day(index, day) for index, day in enumerate(self.days))
         return [log for log in logs if log is not None]
+
+    def _unlogged_dose(self) -> tuple[int, date] | None:
+        """(item id, scheduled date) of the latest injection whose window closed before today,
+        for the patients who miss it; or None."""
+        plan = self.plan
+        if plan.patient.number % VISIT_EVERY != MISSED_INJECTION_AT or plan.today is None:
+            return None
+        day = plan.today - timedelta(days=1)
+        while day >= plan.starts_on:
+            revision = plan.revision_on(day)
+            for dose in revision.doses(day) if revision else ():
+                if dose.last_day == day and dose.kind == ItemKind.INJECTION:
+                    return dose.item_id, dose.scheduled_on
+            day -= timedelta(days=1)
+        return None
 
     def _severe_index(self) -> int | None:
         if self.plan.patient.number % SEVERE_EVERY != SEVERE_AT or len(self.days) < 5:
@@ -161,18 +228,63 @@ class _Timeline:
         steps = revision.on(day) if revision else ()
         severe = index == self.severe_index
         logged, done = self._rates(index, day)
-        forced = severe or self._pulse_day(day)
+        forced = severe or self._pulse_day(day) or self._before_visit(day)
         if revision is None or not steps or (not forced and self.rng.random() >= logged):
             return None
         if self.pulse_today and day < self.first_pulse_day:
             return None
         if index >= len(self.days) - self.pattern.quiet_days:
             return None
-        log = _DayLog(day, revision.pk, self._answers(steps, done, day))
+        if self.visit_on and day >= self.visit_on:
+            return None
+        answers = self._answers(steps, done, day)
+        if revision.windowed:
+            answers += self._doses(revision.doses(day), done, day)
+        log = _DayLog(day, revision.pk, answers,
+                      uses=self._uses(revision.uses(day)) if revision.as_needed else [])
         self._wellbeing(log, index, severe)
+        if self.unlogged_dose and any(
+                (step.item_id, step.scheduled_on) == self.unlogged_dose and not done
+                for step, done, _ in log.answers):
+            log.note = MISSED_INJECTION_NOTE
         self._pulse(log, index)
         self._partnership(log, index)
         return log
+
+    def _before_visit(self, day: date) -> bool:
+        """The days between a week before today and the visit: logged, no alliance answer."""
+        return bool(self.visit_on) and (
+            self.plan.today - day).days <= VISIT_QUIET_WEEK and day < self.visit_on
+
+    def _doses(self, doses: list[_Step], done_rate: float, day: date
+               ) -> list[tuple[_Step, bool, str]]:
+        """The windowed doses logged on ``day``: done once, when the patient does it; skipped
+        on the window's last day if still not done; otherwise not logged ("not yet")."""
+        answers = []
+        for dose in doses:
+            once = (dose.key, dose.slot, dose.scheduled_on)
+            if once in self.doses_done:
+                continue
+            missed = self.unlogged_dose == (dose.item_id, dose.scheduled_on)
+            if not missed and self.rng.random() < done_rate:
+                self.doses_done.add(once)
+                answers.append((dose, True, ""))
+            elif day == dose.last_day:
+                reason = SkipReason.RAN_OUT if missed else self._reason(STEP_SKIP_REASONS)
+                answers.append((dose, False, reason))
+        return answers
+
+    def _uses(self, steps: list[_Step]) -> list[_Step]:
+        """Now and then a flare: the as-needed step used a few logged days running."""
+        if not steps:
+            return []
+        if self.using is not None and self.rng.random() < AS_NEEDED_AGAIN:
+            return [step for step in steps if step.item_id == self.using] or [steps[0]]
+        self.using = None
+        if self.rng.random() < AS_NEEDED_RATE:
+            self.using = steps[0].item_id
+            return [steps[0]]
+        return []
 
     def _pulse_day(self, day: date) -> bool:
         return bool(self.pulse_today) and (self.pulse_today - day).days % self.pulse_interval == 0
@@ -283,7 +395,7 @@ class _Timeline:
         if self.last_alliance and (log.day - self.last_alliance).days < ALLIANCE_GAP_DAYS:
             return
         log.partnership_question = next_partnership_question(self.last_question)
-        if self.partnership_rng.random() < PARTNERSHIP_SKIP_RATE:
+        if self.partnership_rng.random() < PARTNERSHIP_SKIP_RATE or self._before_visit(log.day):
             return
         level = self._alliance_level(index) / 4 + self.partnership_rng.gauss(0, 0.7)
         log.partnership = _clamp(round(level), 0, 10)

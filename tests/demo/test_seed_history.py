@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 
 from accounts.models import Patient
 from careplans import selectors
-from careplans.models import Concern
+from careplans.models import Concern, Frequency
 from careplans.schedule import due_steps
 from checkins import services
 from checkins.adherence import window_adherence
@@ -68,24 +68,47 @@ def _weekend_gap(patient: Patient) -> float:
     return _kept_share(patient, weekend=True) / _kept_share(patient, weekend=False)
 
 
+def _windowed_done_on(patient_id: int) -> dict[tuple, list]:
+    """Per (item key, slot): the days of the check-ins that logged a windowed dose done."""
+    done_on: dict[tuple, list] = {}
+    for key, slot, day in StepLog.objects.filter(
+            checkin__patient_id=patient_id, done=True, counted=True,
+            item__window_days__gt=0).values_list("item_key", "slot", "checkin__local_date"):
+        done_on.setdefault((key, slot), []).append(day)
+    return done_on
+
+
 def test_each_checkin_counts_its_step_logs_and_follows_the_revision_in_effect(small_cohort):
     # given
     checkins = CheckIn.objects.select_related("patient__care_plan").prefetch_related(
         "steps", "revision__items"
     )
-    # when / then
+    done_on = {pk: _windowed_done_on(pk) for pk in Patient.objects.values_list("pk", flat=True)}
+    # when / then: the counted logs are the steps due that day as the check-in page offers
+    # them (a windowed dose done on another day of its window is not due; before its last day
+    # it may be left unlogged); as-needed uses are logged uncounted
     assert checkins.count() > 17 * DAYS // 2
     for checkin in checkins:
         plan = checkin.patient.care_plan
-        logs = list(checkin.steps.all())
-        due = due_steps(list(checkin.revision.items.all()), checkin.local_date,
-                        plan_starts_on=plan.starts_on)
+        logs = [log for log in checkin.steps.all() if log.counted]
+        uses = [log for log in checkin.steps.all() if not log.counted]
+        items = list(checkin.revision.items.all())
+        due = due_steps(items, checkin.local_date, plan_starts_on=plan.starts_on,
+                        done_on=done_on[checkin.patient_id])
+        logged = {(log.item_id, log.slot) for log in logs}
         assert checkin.revision == selectors.revision_in_effect(plan, checkin.local_date)
         assert checkin.steps_done == sum(log.done for log in logs)
-        assert checkin.steps_due == len(logs) == len(due) > 0
-        assert {(log.item_id, log.slot) for log in logs} == {(s.item.pk, s.slot) for s in due}
-        assert all(log.item_key == log.item.key for log in logs)
-        assert all(bool(log.skip_reason) != log.done for log in logs)
+        assert checkin.steps_due == len(logs) > 0
+        assert {(s.item.pk, s.slot) for s in due if not s.optional} <= logged
+        assert logged <= {(s.item.pk, s.slot) for s in due}
+        assert all(log.done for log in logs if (log.item_id, log.slot) in {
+            (s.item.pk, s.slot) for s in due if s.optional})
+        assert all(log.item_key == log.item.key for log in checkin.steps.all())
+        assert all(bool(log.skip_reason) != log.done for log in checkin.steps.all())
+        assert all(log.done and log.slot == "as_needed" and log.taken_on == checkin.local_date
+                   and log.item.frequency == Frequency.AS_NEEDED for log in uses)
+        assert all(log.taken_on == (checkin.local_date if log.done else None)
+                   for log in logs if log.item.window_days)
 
 
 def test_history_lies_between_the_plan_start_and_the_patients_today(small_cohort):
@@ -249,8 +272,8 @@ def test_the_default_demo_has_flags_of_every_rule(default_demo):
     rules = set(Flag.objects.values_list("rule", flat=True))
     at_risk = Flag.objects.filter(rule=Rule.ALLIANCE_AT_RISK).select_related("patient")
     # then
-    # BELOW_EXPECTED: no longer raised; MISSED_DOSE: until the demo seeds a dated step
-    assert rules == set(Rule.values) - {Rule.BELOW_EXPECTED, Rule.MISSED_DOSE}
+    # BELOW_EXPECTED: no longer raised (docs/flags.md)
+    assert rules == set(Rule.values) - {Rule.BELOW_EXPECTED}
     assert at_risk.exists()
     assert all(flag.routed_to_dermatologist for flag in at_risk)
     quiet = {f.patient_id for f in Flag.objects.filter(rule=Rule.GONE_QUIET)}
@@ -274,7 +297,7 @@ def test_the_demo_has_flags_of_every_rule_whatever_day_it_is_seeded(instant):
         _seed()
     # then
     assert set(Flag.objects.values_list("rule", flat=True)) == set(Rule.values) - {
-        Rule.BELOW_EXPECTED, Rule.MISSED_DOSE}  # no longer raised (docs/flags.md); not seeded
+        Rule.BELOW_EXPECTED}  # no longer raised (docs/flags.md)
 
 
 @pytest.mark.parametrize("instant", SEED_INSTANTS[:7], ids=lambda i: i.strftime("%a"))
