@@ -1,10 +1,10 @@
 """On a phone: the week's partnership question on Today, answered by label and keyboard, then
 the partnership chart on History (one 0-10 scale)."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
 
 from checkins.models import PARTNERSHIP_QUESTIONS, CheckIn
 from checkins.services import StepAnswer, Wellbeing, checkin_submit
@@ -29,11 +29,15 @@ def falling_partnership(patient_a, derm):
     answers = [StepAnswer(cleanser.pk, "morning", True), StepAnswer(cleanser.pk, "evening", True)]
     pulses = {52: (9, 8, 9, 8), 24: (7, 7, 6, 7)}
     weekly = {45: 9, 38: 8, 31: 7, 17: 6, 10: 5}
+    today = patient_a.local_today()
     for days_ago in sorted({**pulses, **weekly}, reverse=True):
-        then = timezone.now() - timedelta(days=days_ago)
+        # Calendar days back, each answered at noon there: "now minus N days" lands on another
+        # calendar day near midnight across a clock change (failed at 23:10 UTC in December).
+        day = today - timedelta(days=days_ago)
+        then = datetime.combine(day, time(12), tzinfo=ZoneInfo(patient_a.timezone))
         pulse = pulses.get(days_ago)
         checkin_submit(
-            patient=patient_a, local_date=patient_a.local_date(then), answers=answers, now=then,
+            patient=patient_a, local_date=day, answers=answers, now=then,
             wellbeing=Wellbeing(satisfaction=4),
             pulse=dict(zip(PARTNERSHIP_QUESTIONS, pulse, strict=True)) if pulse else None,
             partnership=weekly.get(days_ago),

@@ -128,7 +128,9 @@ def test_clinic_log_shows_the_clinics_events_and_never_another_clinics(
 def test_clinic_log_searches_by_patient_person_and_clinic_dates(
     client, derm, staff, patient_a, patient_b
 ):
-    # given
+    # given: a surname no factory name contains (a random "Robertson" matched "Roberts")
+    staff.last_name = "Quillfeather"
+    staff.save(update_fields=["last_name"])
     noon = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("UTC"))
     _event_at(derm, patient_a, noon)
     _event_at(staff, patient_b, noon + timedelta(days=2))
