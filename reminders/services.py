@@ -426,27 +426,39 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
     one, by email otherwise, or if no phone took it and none may later (every subscription
     gone or refused). What the push services answered is recorded after the transaction, so
     a retry's rollback keeps it."""
-    pushed: PushOutcome | None = None
+    pushed: list[PushOutcome] = []
     try:
         with transaction.atomic():
             if not step_names:
                 return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
             if not _mark_sent(reminder.pk, now):
                 return _skip_changed(reminder.pk)
-            if targets := _push_targets(reminder.patient_id):
-                pushed = PUSH.send(targets, push_message(reminder, now))
-                if pushed.delivered:
-                    Delivery.objects.filter(pk=reminder.pk).update(channel=Channel.PUSH)
-                    return Delivery.Status.SENT
-                if pushed.unavailable:
-                    raise PushServiceUnavailable
-            token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
-            CHANNELS[reminder.channel].send(
-                reminder_message(reminder, step_names, unsubscribe_token=token))
+            reminder_deliver(
+                reminder, pushed=pushed, push=lambda: push_message(reminder, now),
+                email=lambda: reminder_message(reminder, step_names, unsubscribe_token=(
+                    unsubscribe_link_issue(patient_id=reminder.patient_id, now=now))))
             return Delivery.Status.SENT
     finally:
-        if pushed is not None:
-            push_outcome_record(outcome=pushed, now=now)
+        for outcome in pushed:
+            push_outcome_record(outcome=outcome, now=now)
+
+
+def reminder_deliver(reminder: ClaimedReminder, *, push: Callable[[], PushMessage],
+                     email: Callable[[], ReminderMessage], pushed: list[PushOutcome]) -> None:
+    """Deliver one reminder already marked sent (inside the caller's transaction): to the
+    patient's phones if push is configured and they subscribed one, by email otherwise, or if
+    no phone took it and none may later (every subscription gone or refused). What the push
+    services answered is appended to ``pushed`` for the caller to record after its
+    transaction (a retry's rollback keeps it); ``PushServiceUnavailable`` asks for a retry."""
+    if targets := _push_targets(reminder.patient_id):
+        outcome = PUSH.send(targets, push())
+        pushed.append(outcome)
+        if outcome.delivered:
+            Delivery.objects.filter(pk=reminder.pk).update(channel=Channel.PUSH)
+            return
+        if outcome.unavailable:
+            raise PushServiceUnavailable
+    CHANNELS[reminder.channel].send(email())
 
 
 def _skip(delivery_id: int, reason: str) -> str:

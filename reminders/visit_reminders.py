@@ -35,8 +35,8 @@ from django.utils.translation import gettext, gettext_lazy
 from accounts.models import Patient
 from careplans.models import ClinicVisit, PlanRevision
 
-from .channels import CHANNELS, PUSH, PushMessage, PushServiceUnavailable, ReminderMessage
-from .models import DEFAULT_TIME, EVERY_DAY, Channel, Delivery, ReminderSettings
+from .channels import PushMessage, ReminderMessage
+from .models import DEFAULT_TIME, EVERY_DAY, Delivery, ReminderSettings
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
 SUBJECT = gettext_lazy("Your visit tomorrow")
@@ -95,9 +95,15 @@ def _mark_sent(reminder: object, visit_on: date, now: datetime) -> bool:
 def visit_reminder_send(*, reminder: object, now: datetime) -> str:
     """Send one claimed visit reminder (``services.ClaimedReminder``) at most once: "sent", or
     "skipped" when it is no longer due (reminders turned off, the review date moved)."""
-    from .services import _push_targets, _site, _skip, push_outcome_record, unsubscribe_link_issue
+    from .services import (
+        _site,
+        _skip,
+        push_outcome_record,
+        reminder_deliver,
+        unsubscribe_link_issue,
+    )
 
-    pushed = None
+    pushed: list = []
     try:
         with transaction.atomic():
             visit_on = reminder.local_date + timedelta(days=1)
@@ -109,31 +115,29 @@ def visit_reminder_send(*, reminder: object, now: datetime) -> str:
             clinic = (Patient.objects.filter(pk=reminder.patient_id)
                       .values_list("clinic__name", flat=True).get())
             url = _site(reverse("my_plan"))
-            with translation.override(reminder.language or settings.LANGUAGE_CODE):
-                if targets := _push_targets(reminder.patient_id):
-                    pushed = PUSH.send(targets, PushMessage(
-                        title=gettext("Alliance Portal"),
-                        body=gettext("Your visit with %(clinic)s is tomorrow.")
-                        % {"clinic": clinic},
-                        url=url, ttl=_until_midnight(reminder, now)))
-                    if pushed.delivered:
-                        Delivery.objects.filter(pk=reminder.pk).update(channel=Channel.PUSH)
-                        return Delivery.Status.SENT
-                    if pushed.unavailable:
-                        raise PushServiceUnavailable
+
+            def push() -> PushMessage:
+                return PushMessage(
+                    title=gettext("Alliance Portal"),
+                    body=gettext("Your visit with %(clinic)s is tomorrow.") % {"clinic": clinic},
+                    url=url, ttl=_until_midnight(reminder, now))
+
+            def email() -> ReminderMessage:
                 token = unsubscribe_link_issue(patient_id=reminder.patient_id, now=now)
                 unsubscribe_url = _site(reverse("reminders_unsubscribe", args=[token]))
                 body = render_to_string("reminders/email/visit.txt", {
                     "first_name": reminder.first_name, "clinic": clinic, "day": visit_on,
                     "plan_url": url, "unsubscribe_url": unsubscribe_url,
                 })
-                message = ReminderMessage(to=reminder.email, subject=str(SUBJECT), body=body,
-                                          unsubscribe_url=unsubscribe_url)
-            CHANNELS[reminder.channel].send(message)
+                return ReminderMessage(to=reminder.email, subject=str(SUBJECT), body=body,
+                                       unsubscribe_url=unsubscribe_url)
+
+            with translation.override(reminder.language or settings.LANGUAGE_CODE):
+                reminder_deliver(reminder, push=push, email=email, pushed=pushed)
             return Delivery.Status.SENT
     finally:
-        if pushed is not None:
-            push_outcome_record(outcome=pushed, now=now)
+        for outcome in pushed:
+            push_outcome_record(outcome=outcome, now=now)
 
 
 def _until_midnight(reminder: object, now: datetime) -> int:
