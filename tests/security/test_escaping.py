@@ -131,3 +131,42 @@ def test_clinic_lists_never_show_raw_markup(client, seeded, staff, page):
     body = client.get(reverse(page), {"state": "resolved"}).content.decode()
     assert "<script>alert(1)" not in body
     assert "<b>" not in body
+
+
+def test_catalogue_templates_and_visit_notes_show_free_text_escaped(client, patient_a, derm,
+                                                                    staff, now):
+    # given: every free-text field of the catalogue, its templates and a recorded visit
+    from careplans.visits import visit_record
+    from tests.factories import CatalogueItemFactory, RegimenTemplateFactory, TemplateStepFactory
+
+    clinic = derm.membership.clinic
+    generic = CatalogueItemFactory(clinic=clinic, name=payload("generic-name"),
+                                   monthly_cost=Decimal("2.00"))
+    item = CatalogueItemFactory(clinic=clinic, name=payload("catalogue-name"),
+                                instructions=payload("catalogue-instructions"),
+                                monthly_cost=Decimal("9.00"), generic_alternative=generic)
+    template = RegimenTemplateFactory(clinic=clinic, name=payload("template-name"),
+                                      description=payload("template-description"))
+    TemplateStepFactory(template=template, catalogue_item=item,
+                        instructions=payload("step-instructions"))
+    plan_for(patient_a, author=derm, now=now, items=[item_draft(name=item.name,
+                                                               monthly_cost=Decimal("9.00"))])
+    visit_record(patient=patient_a, recorded_by=staff, happened_on=patient_a.local_date(now),
+                 note=payload("visit-note"), now=now, today=patient_a.local_date(now))
+    pages = {
+        reverse("catalogue_list"): ["catalogue-name", "catalogue-instructions", "generic-name"],
+        reverse("template_list"): ["template-name", "template-description"],
+        reverse("template_detail", args=[template.pk]): [
+            "template-name", "template-description", "catalogue-name", "step-instructions"],
+        reverse("patient_detail", args=[patient_a.pk]): ["visit-note", "template-name",
+                                                         "generic-name"],
+        reverse("plan_edit", args=[patient_a.pk]) + f"?template={template.pk}": [
+            "catalogue-name", "step-instructions"],
+    }
+    client.force_login(derm)
+    for url, fields in pages.items():
+        # when
+        response = client.get(url)
+        # then
+        assert response.status_code == 200, url
+        assert_escaped(response.content.decode(), fields, url)
