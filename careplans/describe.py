@@ -20,9 +20,32 @@ WEEKDAY_NAMES = [WEEKDAYS_ABBR[day] for day in range(7)]
 _DATED = (Frequency.EVERY_N_WEEKS, Frequency.MONTHLY, Frequency.ONCE)
 
 
+def _relative_start(item: PlanItem) -> str:
+    """When a template step's first dose is: it has no date, only days after the plan starts."""
+    after = getattr(item, "first_dose_after_days", 0) or 0
+    if not after:
+        return _("from the plan's first day")
+    return ngettext("from %(n)s day after the plan starts",
+                    "from %(n)s days after the plan starts", after) % {"n": after}
+
+
 def _dated_text(item: PlanItem, slot: str) -> str:
-    """Every few weeks, monthly or on one date, with the window a late dose still counts in."""
-    if item.frequency == Frequency.EVERY_N_WEEKS:
+    """Every few weeks, monthly or on one date, with the window a late dose still counts in.
+    A catalogue item or template step (no ``starts_on``) says it relative to the plan's start."""
+    if item.starts_on is None and item.frequency == Frequency.ONCE:
+        after = getattr(item, "first_dose_after_days", 0) or 0
+        text = (ngettext("once, %(n)s day after the plan starts, %(slot)s",
+                         "once, %(n)s days after the plan starts, %(slot)s", after)
+                if after else _("once, on the plan's first day, %(slot)s")) % {
+            "n": after, "slot": slot}
+    elif item.starts_on is None and item.frequency == Frequency.EVERY_N_WEEKS:
+        text = ngettext("every week %(start)s, %(slot)s",
+                        "every %(n)s weeks %(start)s, %(slot)s", item.every_n_weeks or 1) % {
+            "n": item.every_n_weeks or 1, "slot": slot, "start": _relative_start(item)}
+    elif item.starts_on is None and item.frequency == Frequency.MONTHLY:
+        text = _("each month on day %(day)s, %(slot)s") % {
+            "day": item.day_of_month or 1, "slot": slot}
+    elif item.frequency == Frequency.EVERY_N_WEEKS:
         text = ngettext("every week from %(day)s, %(slot)s",
                         "every %(n)s weeks from %(day)s, %(slot)s", item.every_n_weeks or 1) % {
             "n": item.every_n_weeks or 1, "slot": slot,
@@ -60,6 +83,9 @@ def when_text(item: PlanItem, on: date | None = None) -> str:
     if item.ends_on is not None:
         steady = _("%(when)s, until %(day)s") % {
             "when": steady, "day": formats.date_format(item.ends_on, _("j F Y"))}
+    elif getattr(item, "course_weeks", None):  # a catalogue item's or template step's course
+        steady = ngettext("%(when)s, for %(n)s week", "%(when)s, for %(n)s weeks",
+                          item.course_weeks) % {"when": steady, "n": item.course_weeks}
     if item.ramp_days and item.ramp_every_n_days and not ramp_over:
         ramp = (
             _("alternate days") if item.ramp_every_n_days == 2

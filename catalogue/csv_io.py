@@ -1,16 +1,22 @@
 """The catalogue as a CSV file: export, and an import that checks every row before saving any.
 
 The file (UTF-8, comma-separated, first row the header below, in any column order; rows are
-numbered as a spreadsheet numbers them, the header being row 1):
+numbered as a spreadsheet numbers them, the header being row 1; files written before the
+dated schedule columns existed still import):
 
 - ``name`` (required): the item's name; an import updates the item of that name (any case)
   and adds the others;
 - ``kind``: skincare, topical, oral, injection, procedure or lifestyle;
 - ``instructions``: the default instructions (may be empty);
 - ``time_of_day``: morning, evening or both;
-- ``frequency``: daily, weekdays, every_n_days or as_needed;
+- ``frequency``: daily, weekdays, every_n_days, every_n_weeks, monthly, once or as_needed;
 - ``weekdays``: for ``weekdays``, the days as Mon Tue Wed Thu Fri Sat Sun, separated by spaces;
 - ``every_n_days``: for ``every_n_days``, a whole number from 2 to 30;
+- ``every_n_weeks``: for ``every_n_weeks``, a whole number from 1 to 12;
+- ``day_of_month``: for ``monthly``, a whole number from 1 to 31;
+- ``window_days``: for every_n_weeks, monthly or once, the days a late dose still counts (0 to
+  27, fewer than the days between doses; may be empty);
+- ``course_weeks``: a course's length in weeks (1 to 156; empty: no end; not for ``once``);
 - ``minutes``: a whole number from 0 to 120;
 - ``monthly_cost``: the typical monthly cost in the clinic's currency, with a decimal point
   and no symbol (``12.50``);
@@ -36,12 +42,18 @@ from django.utils.translation import gettext_lazy
 
 from careplans.models import Frequency, ItemKind, TimeOfDay
 
-from .models import CATALOGUE_FREQUENCIES, MAX_ITEM_COST, MAX_ITEM_MINUTES, CatalogueItem
+from .models import (
+    MAX_COURSE_WEEKS,
+    MAX_ITEM_COST,
+    MAX_ITEM_MINUTES,
+    CatalogueItem,
+    schedule_errors,
+)
 
 HEADER = (
     "name", "kind", "instructions", "time_of_day", "frequency", "weekdays", "every_n_days",
-    "minutes", "monthly_cost", "generic_alternative", "contains_fragrance", "animal_derived",
-    "pregnancy_unsafe", "active",
+    "every_n_weeks", "day_of_month", "window_days", "course_weeks", "minutes", "monthly_cost",
+    "generic_alternative", "contains_fragrance", "animal_derived", "pregnancy_unsafe", "active",
 )
 # What the import page says of each column (the column names themselves are not translated).
 COLUMN_HELP: tuple[tuple[str, object], ...] = (
@@ -49,9 +61,17 @@ COLUMN_HELP: tuple[tuple[str, object], ...] = (
     ("kind", gettext_lazy("skincare, topical, oral, injection, procedure or lifestyle.")),
     ("instructions", gettext_lazy("The default instructions; may be empty.")),
     ("time_of_day", gettext_lazy("morning, evening or both.")),
-    ("frequency", gettext_lazy("daily, weekdays, every_n_days or as_needed.")),
+    ("frequency", gettext_lazy("daily, weekdays, every_n_days, every_n_weeks, monthly, once "
+                               "or as_needed.")),
     ("weekdays", gettext_lazy("For weekdays: the days, such as Mon Wed Fri.")),
     ("every_n_days", gettext_lazy("For every_n_days: a whole number from 2 to 30.")),
+    ("every_n_weeks", gettext_lazy("For every_n_weeks: a whole number from 1 to 12.")),
+    ("day_of_month", gettext_lazy("For monthly: the day, 1 to 31 (29 to 31: the last day of "
+                                  "shorter months).")),
+    ("window_days", gettext_lazy("For every_n_weeks, monthly or once: the days a late dose "
+                                 "still counts, 0 to 27; may be empty.")),
+    ("course_weeks", gettext_lazy("A course's length in weeks, 1 to 156; empty: no end. "
+                                  "Optional column.")),
     ("minutes", gettext_lazy("A whole number from 0 to 120.")),
     ("monthly_cost", gettext_lazy("In the clinic's currency, with a decimal point and no "
                                   "symbol: 12.50.")),
@@ -91,7 +111,9 @@ def export_csv(items: Iterable[CatalogueItem]) -> str:
             _text_cell(item.name), item.kind, _text_cell(item.instructions), item.time_of_day,
             item.frequency,
             " ".join(DAY_NAMES[int(d)].capitalize() for d in sorted(item.weekdays)),
-            item.every_n_days or "", item.minutes, f"{item.monthly_cost:.2f}",
+            item.every_n_days or "", item.every_n_weeks or "", item.day_of_month or "",
+            "" if item.window_days is None else item.window_days, item.course_weeks or "",
+            item.minutes, f"{item.monthly_cost:.2f}",
             _text_cell(item.generic_alternative.name) if item.generic_alternative else "",
             *("yes" if getattr(item, column) else "no" for column in BOOLEAN_COLUMNS),
         ])
@@ -170,7 +192,7 @@ def _parse_row(number: int, raw: dict[str, str]) -> tuple[ParsedRow | None, list
                                                "time_of_day")
         problem(error)
     if "frequency" in raw:
-        values["frequency"], error = _choice(raw["frequency"], CATALOGUE_FREQUENCIES,
+        values["frequency"], error = _choice(raw["frequency"], Frequency.choices,
                                             "frequency")
         problem(error)
     if "weekdays" in raw:
@@ -184,6 +206,11 @@ def _parse_row(number: int, raw: dict[str, str]) -> tuple[ParsedRow | None, list
     if "every_n_days" in raw:
         values["every_n_days"], error = _whole(raw["every_n_days"], "every_n_days", 2, 30)
         problem(error)
+    for column, low, high in (("every_n_weeks", 1, 12), ("day_of_month", 1, 31),
+                              ("window_days", 0, 27), ("course_weeks", 1, MAX_COURSE_WEEKS)):
+        if column in raw:
+            values[column], error = _whole(raw[column], column, low, high)
+            problem(error)
     if "minutes" in raw:
         minutes, error = _whole(raw["minutes"], "minutes", 0, MAX_ITEM_MINUTES)
         problem(error)
@@ -236,6 +263,13 @@ def _schedule_problems(row: ParsedRow, existing: CatalogueItem | None) -> list[s
     if frequency == Frequency.EVERY_N_DAYS and not value("every_n_days", None):
         problems.append(_row_error(row.row_number,
                                    _("frequency every_n_days needs a number in every_n_days.")))
+    # The dated kinds: as the item form says it (every_n_weeks, day_of_month, window_days).
+    candidate = CatalogueItem(frequency=frequency, **{
+        column: value(column, None) for column in ("every_n_weeks", "day_of_month",
+                                                   "window_days", "course_weeks")})
+    for column, text in schedule_errors(candidate).items():
+        if column not in ("weekdays", "every_n_days"):
+            problems.append(_row_error(row.row_number, f"{column}: {text}"))
     return problems
 
 

@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Clinic
 from careplans.describe import WEEKDAY_NAMES
-from careplans.models import TimeOfDay
+from careplans.models import Frequency, TimeOfDay
 
-from .models import CATALOGUE_FREQUENCIES, CatalogueItem, RegimenTemplate, TemplateStep
+from .models import CatalogueItem, RegimenTemplate, TemplateStep
 from .selectors import items_offered
 from .services import ITEM_DATA_FIELDS, STEP_DATA_FIELDS
 
@@ -24,6 +24,9 @@ def _weekday_field() -> forms.MultipleChoiceField:
 
 
 class _ScheduleMixin:
+    """The page shows each schedule field only for the kinds that use it (``.schedule-form``
+    in portal.css, as the plan editor's rows); the model clears the others on save."""
+
     def clean_weekdays(self) -> str:
         return "".join(sorted(set(self.cleaned_data.get("weekdays") or [])))
 
@@ -83,7 +86,7 @@ class TemplateStepForm(_ScheduleMixin, forms.ModelForm):
     )
     frequency = forms.ChoiceField(
         required=False, label=_("How often"),
-        choices=[("", _("The item's usual frequency")), *CATALOGUE_FREQUENCIES],
+        choices=[("", _("The item's usual frequency")), *Frequency.choices],
     )
 
     class Meta:
@@ -98,9 +101,13 @@ class TemplateStepForm(_ScheduleMixin, forms.ModelForm):
         self.fields["catalogue_item"].queryset = items_offered(template.clinic_id)
         self.fields["catalogue_item"].label = _("Product or medicine")
         self.fields["catalogue_item"].empty_label = gettext("Choose from the catalogue")
+        self.fields["first_dose_after_days"].required = False
         self.fields["ramp_every_n_days"].help_text = _("2 = alternate days.")
         self.fields["ramp_days"].help_text = _(
             "For example every 3rd night for 28 days, then as usual.")
+
+    def clean_first_dose_after_days(self) -> int:
+        return self.cleaned_data.get("first_dose_after_days") or 0
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -110,8 +117,10 @@ class TemplateStepForm(_ScheduleMixin, forms.ModelForm):
                 data["time_of_day"] = item.time_of_day
             if not data.get("frequency"):
                 data["frequency"] = item.frequency
-                data["weekdays"] = data.get("weekdays") or item.weekdays
-                data["every_n_days"] = data.get("every_n_days") or item.every_n_days
+                for field in ("weekdays", "every_n_days", "every_n_weeks", "day_of_month",
+                              "window_days", "course_weeks"):
+                    data[field] = data.get(field) or getattr(item, field)
+                self.instance.frequency = data["frequency"]
         return data
 
     def data_for_service(self) -> dict[str, Any]:

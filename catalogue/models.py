@@ -25,36 +25,96 @@ from careplans.models import WINDOWED_FREQUENCIES, Frequency, ItemKind, TimeOfDa
 MAX_ITEM_MINUTES = 120
 MAX_ITEM_COST = Decimal("10000")
 MAX_TEMPLATE_STEPS = 40  # a plan holds at most 40 items (careplans.models.MAX_PLAN_ITEMS)
-# The schedules a catalogue item or template step can carry: the dated ones (every few weeks,
-# monthly, once, with a late window) need a first dose in the patient's own calendar, which a
-# template does not have yet; the dermatologist sets them in the plan editor.
-CATALOGUE_FREQUENCIES = [(value, label) for value, label in Frequency.choices
-                         if value not in WINDOWED_FREQUENCIES]
+MAX_COURSE_WEEKS = 156  # three years: the longest plan (careplans.forms.MAX_PLAN_DAYS)
+MAX_FIRST_DOSE_AFTER_DAYS = 365
+# The fields each schedule kind uses beyond when (the template page shows only these; the
+# others are cleared on save): a template has no calendar of its own, so a dated schedule is
+# relative to the plan's start, and a course is a number of weeks (careplans.forms.PlanItemForm
+# says the same in real dates).
+SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
+    Frequency.DAILY: ("course_weeks",),
+    Frequency.WEEKDAYS: ("weekdays", "course_weeks"),
+    Frequency.EVERY_N_DAYS: ("every_n_days", "course_weeks"),
+    Frequency.EVERY_N_WEEKS: ("every_n_weeks", "first_dose_after_days", "window_days",
+                              "course_weeks"),
+    Frequency.MONTHLY: ("day_of_month", "first_dose_after_days", "window_days", "course_weeks"),
+    Frequency.ONCE: ("first_dose_after_days", "window_days"),
+    Frequency.AS_NEEDED: ("course_weeks",),
+}
+SCHEDULE_EMPTY: dict[str, object] = {
+    "weekdays": "", "every_n_days": None, "every_n_weeks": None, "day_of_month": None,
+    "window_days": None, "course_weeks": None, "first_dose_after_days": 0,
+}
 
 
-class _UndatedSchedule:
-    """What the schedule wording (careplans.describe.when_text) reads of a dated schedule or a
-    course: never set on a catalogue item or template step."""
-
-    every_n_weeks = None
-    day_of_month = None
-    window_days = None
-    ends_on = None
-
-
-def _schedule_errors(frequency: str, weekdays: str, every_n_days: int | None) -> dict[str, str]:
+def schedule_errors(obj: CatalogueItem | TemplateStep) -> dict[str, str]:
+    """Clears the fields ``obj``'s frequency does not use, and says what it lacks (as the plan
+    editor does: careplans.forms.PlanItemForm)."""
+    frequency = obj.frequency
     errors = {}
-    if weekdays and (any(d not in "0123456" for d in weekdays)
-                     or len(set(weekdays)) != len(weekdays)):
+    weekdays = obj.weekdays
+    malformed = weekdays and (any(d not in "0123456" for d in weekdays)
+                              or len(set(weekdays)) != len(weekdays))
+    used = SCHEDULE_FIELDS.get(frequency, ())
+    for name, empty in SCHEDULE_EMPTY.items():
+        if name not in used and hasattr(obj, name):
+            setattr(obj, name, empty)
+    if malformed:
         errors["weekdays"] = gettext("Days of the week are digits 0 (Monday) to 6 (Sunday).")
     elif frequency == Frequency.WEEKDAYS and not weekdays:
         errors["weekdays"] = gettext("Choose at least one day of the week.")
-    if frequency == Frequency.EVERY_N_DAYS and not every_n_days:
+    if frequency == Frequency.EVERY_N_DAYS and not obj.every_n_days:
         errors["every_n_days"] = gettext("Say every how many days.")
+    if frequency == Frequency.EVERY_N_WEEKS and not obj.every_n_weeks:
+        errors["every_n_weeks"] = gettext("Say every how many weeks.")
+    if frequency == Frequency.MONTHLY and not obj.day_of_month:
+        errors["day_of_month"] = gettext("Choose the day of the month.")
+    longest = {Frequency.EVERY_N_WEEKS: 7 * (obj.every_n_weeks or 1) - 1,
+               Frequency.MONTHLY: 27}.get(frequency)
+    if longest is not None and (obj.window_days or 0) > longest:
+        errors["window_days"] = gettext(
+            "A late dose must count for fewer days than there are between doses "
+            "(%(most)s at most).") % {"most": longest}
     return errors
 
 
-class CatalogueItem(_UndatedSchedule, models.Model):
+class _DatedSchedule(models.Model):
+    """A dated schedule (every few weeks, monthly, with a late window) and a course's length,
+    relative to the plan's start: a catalogue item's usual schedule or a template step's."""
+
+    every_n_weeks = models.PositiveSmallIntegerField(
+        _("every how many weeks"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("Only for “Every few weeks”: 2 or 4 for most injections."),
+    )
+    day_of_month = models.PositiveSmallIntegerField(
+        _("day of the month"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text=_("Only for “Once a month”: 29, 30 or 31 is the last day of shorter months."),
+    )
+    window_days = models.PositiveSmallIntegerField(
+        _("days a late dose still counts"), null=True, blank=True,
+        validators=[MaxValueValidator(27)],
+        help_text=_("Every few weeks, monthly or once: the patient sees it as late but still "
+                    "counted for this many days after it is due; empty: only on its day."),
+    )
+    course_weeks = models.PositiveSmallIntegerField(
+        _("course length (weeks)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_COURSE_WEEKS)],
+        help_text=_("A course stops asking after this many weeks; empty: until the plan "
+                    "changes."),
+    )
+
+    class Meta:
+        abstract = True
+
+    # The schedule wording (careplans.describe.when_text) reads these of a plan step; a
+    # catalogue item or template step has no calendar (it says "for 12 weeks" instead).
+    starts_on = None
+    ends_on = None
+
+
+class CatalogueItem(_DatedSchedule):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="catalogue_items")
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("type"), max_length=20, choices=ItemKind.choices)
@@ -64,7 +124,7 @@ class CatalogueItem(_UndatedSchedule, models.Model):
         default=TimeOfDay.EVENING,
     )
     frequency = models.CharField(
-        _("usual frequency"), max_length=20, choices=CATALOGUE_FREQUENCIES,
+        _("usual frequency"), max_length=20, choices=Frequency.choices,
         default=Frequency.DAILY
     )
     weekdays = models.CharField(
@@ -114,7 +174,7 @@ class CatalogueItem(_UndatedSchedule, models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors = _schedule_errors(self.frequency, self.weekdays, self.every_n_days)
+        errors = schedule_errors(self)
         alternative = self.generic_alternative
         if alternative is not None:
             if self.pk is not None and alternative.pk == self.pk:
@@ -174,7 +234,7 @@ class RegimenTemplate(models.Model):
                 {"name": gettext("This clinic already has a template of that name.")})
 
 
-class TemplateStep(_UndatedSchedule, models.Model):
+class TemplateStep(_DatedSchedule):
     """One step of a template: a catalogue item with its schedule in this regimen."""
 
     template = models.ForeignKey(RegimenTemplate, on_delete=models.CASCADE, related_name="steps")
@@ -186,7 +246,7 @@ class TemplateStep(_UndatedSchedule, models.Model):
     )
     time_of_day = models.CharField(_("when"), max_length=10, choices=TimeOfDay.choices)
     frequency = models.CharField(
-        _("how often"), max_length=20, choices=CATALOGUE_FREQUENCIES, default=Frequency.DAILY
+        _("how often"), max_length=20, choices=Frequency.choices, default=Frequency.DAILY
     )
     weekdays = models.CharField(_("days of the week"), max_length=7, blank=True)
     every_n_days = models.PositiveSmallIntegerField(
@@ -200,6 +260,12 @@ class TemplateStep(_UndatedSchedule, models.Model):
     ramp_days = models.PositiveSmallIntegerField(
         _("ramp-up length (days)"), null=True, blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    first_dose_after_days = models.PositiveSmallIntegerField(
+        _("first dose: days after the plan starts"), default=0,
+        validators=[MaxValueValidator(MAX_FIRST_DOSE_AFTER_DAYS)],
+        help_text=_("Every few weeks or monthly: when the first dose is; once: when it is due. "
+                    "0: the day the plan starts."),
     )
     instructions = models.TextField(
         _("instructions for this regimen"), max_length=1000, blank=True,
@@ -215,9 +281,12 @@ class TemplateStep(_UndatedSchedule, models.Model):
         return f"{self.position}. {self.catalogue_item}"
 
     def clean(self) -> None:
-        errors = _schedule_errors(self.frequency, self.weekdays, self.every_n_days)
+        errors = schedule_errors(self)
         if bool(self.ramp_days) != bool(self.ramp_every_n_days):
             errors["ramp_days"] = gettext("A ramp-up needs both its length and how often.")
+        elif self.ramp_days and self.frequency in (*WINDOWED_FREQUENCIES, Frequency.AS_NEEDED):
+            errors["ramp_days"] = gettext(
+                "A ramp-up is for daily, weekday or every-few-days steps only.")
         if errors:
             raise ValidationError(errors)
 

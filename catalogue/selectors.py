@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -17,11 +18,11 @@ from django.http import Http404
 from accounts.models import Clinic, User
 from accounts.selectors import membership_of, role_of
 from careplans.fit import FitProfile, check_fit
-from careplans.models import PlanItem
+from careplans.models import WINDOWED_FREQUENCIES, PlanItem
 from careplans.schedule import EVENING, MORNING
 from careplans.services import ITEM_FIELDS, ItemDraft
 
-from .models import CatalogueItem, RegimenTemplate, TemplateStep
+from .models import SCHEDULE_FIELDS, CatalogueItem, RegimenTemplate, TemplateStep
 
 READER_ROLES = ("dermatologist", "staff", "admin")
 EDITOR_ROLES = ("dermatologist", "admin")
@@ -144,8 +145,32 @@ def items_offered(clinic_id: int, *, keep: int | None = None) -> QuerySet[Catalo
 
 # --- What the plan editor and ``careplans.services.plan_revise`` take --------------------------
 
-def catalogue_item_draft(item: CatalogueItem, *, position: int = 1) -> ItemDraft:
-    """A new plan step made of one catalogue item, on the item's usual schedule."""
+def _dated_values(obj: CatalogueItem | TemplateStep, starts_on: date | None
+                  ) -> dict[str, object]:
+    """A catalogue item's or template step's dated schedule and course in real dates, from the
+    plan's start ``starts_on`` (None: left undated, as for the fit check's arithmetic)."""
+    frequency = obj.frequency
+    used = SCHEDULE_FIELDS.get(frequency, ())
+    first = None
+    if starts_on is not None and frequency in WINDOWED_FREQUENCIES:
+        first = starts_on + timedelta(days=getattr(obj, "first_dose_after_days", 0) or 0)
+    course = obj.course_weeks if "course_weeks" in used else None
+    ends_on = None
+    if course and starts_on is not None:
+        ends_on = (first or starts_on) + timedelta(days=7 * course - 1)
+    return {
+        "starts_on": first,
+        "every_n_weeks": obj.every_n_weeks if "every_n_weeks" in used else None,
+        "day_of_month": obj.day_of_month if "day_of_month" in used else None,
+        "window_days": (obj.window_days or None) if "window_days" in used else None,
+        "ends_on": ends_on,
+    }
+
+
+def catalogue_item_draft(item: CatalogueItem, *, position: int = 1,
+                         starts_on: date | None = None) -> ItemDraft:
+    """A new plan step made of one catalogue item, on the item's usual schedule; a dated one
+    and a course in real dates from ``starts_on`` (the plan's start, or the new revision's)."""
     return ItemDraft(
         key=None, position=position, kind=item.kind, name=item.name,
         instructions=item.instructions, time_of_day=item.time_of_day,
@@ -155,12 +180,15 @@ def catalogue_item_draft(item: CatalogueItem, *, position: int = 1) -> ItemDraft
         ramp_every_n_days=None, ramp_days=None, minutes=item.minutes,
         monthly_cost=item.monthly_cost, contains_fragrance=item.contains_fragrance,
         animal_derived=item.animal_derived, pregnancy_unsafe=item.pregnancy_unsafe,
+        **_dated_values(item, starts_on),
     )
 
 
-def template_step_draft(step: TemplateStep, *, position: int) -> ItemDraft:
+def template_step_draft(step: TemplateStep, *, position: int,
+                        starts_on: date | None = None) -> ItemDraft:
     """A new plan step made of one template step: the item, with the step's own schedule,
-    ramp-up and (when given) instructions."""
+    ramp-up and (when given) instructions; its first dose ``first_dose_after_days`` after
+    ``starts_on`` and a course ``course_weeks`` long from it."""
     item = step.catalogue_item
     return ItemDraft(
         key=None, position=position, kind=item.kind, name=item.name,
@@ -173,14 +201,16 @@ def template_step_draft(step: TemplateStep, *, position: int) -> ItemDraft:
         minutes=item.minutes, monthly_cost=item.monthly_cost,
         contains_fragrance=item.contains_fragrance, animal_derived=item.animal_derived,
         pregnancy_unsafe=item.pregnancy_unsafe,
+        **_dated_values(step, starts_on),
     )
 
 
-def template_item_drafts(template: RegimenTemplate, *, first_position: int = 1
-                         ) -> list[ItemDraft]:
+def template_item_drafts(template: RegimenTemplate, *, first_position: int = 1,
+                         starts_on: date | None = None) -> list[ItemDraft]:
     """The template's steps as ``plan_revise(items=...)`` takes them, in the template's order
-    (positions from ``first_position``: 1 for a new plan, after the last step to append)."""
-    return [template_step_draft(step, position=first_position + index)
+    (positions from ``first_position``: 1 for a new plan, after the last step to append), with
+    dated schedules and courses from ``starts_on``, the plan's start (or the new revision's)."""
+    return [template_step_draft(step, position=first_position + index, starts_on=starts_on)
             for index, step in enumerate(_ordered_steps(template))]
 
 
@@ -190,22 +220,25 @@ def draft_values(draft: ItemDraft) -> dict[str, object]:
     return {
         "key": draft.key or uuid.uuid4(),
         **{field: getattr(draft, field) for field in ITEM_FIELDS},
+        "starts_on": draft.starts_on,
         "weekdays": list(draft.weekdays),
     }
 
 
-def template_step_values(template: RegimenTemplate, *, first_position: int = 1
-                         ) -> list[dict[str, object]]:
-    """The template's steps as the plan editor's formset ``initial`` rows."""
-    return [draft_values(d) for d in template_item_drafts(template,
-                                                          first_position=first_position)]
+def template_step_values(template: RegimenTemplate, *, first_position: int = 1,
+                         starts_on: date | None = None) -> list[dict[str, object]]:
+    """The template's steps as the plan editor's formset ``initial`` rows (dated from
+    ``starts_on``, the plan's start)."""
+    return [draft_values(d) for d in template_item_drafts(
+        template, first_position=first_position, starts_on=starts_on)]
 
 
-def template_plan_items(template: RegimenTemplate) -> list[PlanItem]:
+def template_plan_items(template: RegimenTemplate, *, starts_on: date | None = None
+                        ) -> list[PlanItem]:
     """Unsaved plan items of the template, for the fit check's arithmetic (cost, minutes)."""
     return [
         PlanItem(key=uuid.uuid4(), **{f: getattr(d, f) for f in ITEM_FIELDS})
-        for d in template_item_drafts(template)
+        for d in template_item_drafts(template, starts_on=starts_on)
     ]
 
 

@@ -12,15 +12,23 @@ from accounts.models import AuditEvent, Clinic, User
 from accounts.services import audit_record
 
 from .csv_io import ParsedFile
-from .models import MAX_TEMPLATE_STEPS, CatalogueItem, RegimenTemplate, TemplateStep
+from .models import (
+    MAX_TEMPLATE_STEPS,
+    SCHEDULE_EMPTY,
+    SCHEDULE_FIELDS,
+    CatalogueItem,
+    RegimenTemplate,
+    TemplateStep,
+)
 
 ITEM_DATA_FIELDS = (
     "name", "kind", "instructions", "time_of_day", "frequency", "weekdays", "every_n_days",
-    "minutes", "monthly_cost", "generic_alternative", "contains_fragrance", "animal_derived",
-    "pregnancy_unsafe",
+    "every_n_weeks", "day_of_month", "window_days", "course_weeks", "minutes", "monthly_cost",
+    "generic_alternative", "contains_fragrance", "animal_derived", "pregnancy_unsafe",
 )
 STEP_DATA_FIELDS = (
     "catalogue_item", "time_of_day", "frequency", "weekdays", "every_n_days",
+    "every_n_weeks", "day_of_month", "first_dose_after_days", "window_days", "course_weeks",
     "ramp_every_n_days", "ramp_days", "instructions",
 )
 
@@ -34,11 +42,14 @@ def _audit(actor: User, action: str, obj: CatalogueItem | RegimenTemplate) -> No
 
 
 def _normalised_schedule(data: dict[str, Any]) -> dict[str, Any]:
+    """Clears the schedule fields the frequency does not use (``models.SCHEDULE_FIELDS``)."""
     frequency = data.get("frequency")
-    if "weekdays" in data and frequency is not None and frequency != "weekdays":
-        data["weekdays"] = ""
-    if "every_n_days" in data and frequency is not None and frequency != "every_n_days":
-        data["every_n_days"] = None
+    if frequency is None:
+        return data
+    used = SCHEDULE_FIELDS.get(frequency, ())
+    for field, empty in SCHEDULE_EMPTY.items():
+        if field in data and field not in used:
+            data[field] = empty
     return data
 
 

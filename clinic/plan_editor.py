@@ -7,7 +7,7 @@ cannot count yet. Nothing here saves: only the view's "Save revision" calls ``pl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -93,7 +93,7 @@ def plan_editor(*, user: User, patient: Patient, data: QueryDict | None, now: da
     today = patient.local_date(now)
     notice = ""
     if data is not None:
-        data, notice = _edited_rows(user, data)
+        data, notice = _edited_rows(user, data, _steps_start(plan, today, data))
     meta = PlanMetaForm(
         data, patient=patient, plan_starts_on=plan.starts_on if plan else None, today=today,
         initial={
@@ -105,8 +105,9 @@ def plan_editor(*, user: User, patient: Patient, data: QueryDict | None, now: da
     )
     plan_days = meta.plan_days() if data is not None and meta.is_valid() else None
     if data is None and template is not None:
-        initial = template_step_values(template)
-        items = template_plan_items(template)
+        # Dated steps and courses count from the day the plan (or this new revision) starts.
+        initial = template_step_values(template, starts_on=_steps_start(plan, today, None))
+        items = template_plan_items(template, starts_on=_steps_start(plan, today, None))
     else:
         initial = [item_initial(i) for i in revision.items.all()] if revision and data is None \
             else None
@@ -177,7 +178,7 @@ def _int_or_none(value: object) -> int | None:
     return int(text) if text.isdigit() and len(text) < 18 else None
 
 
-def _edited_rows(user: User, data: QueryDict) -> tuple[QueryDict, str]:
+def _edited_rows(user: User, data: QueryDict, steps_start: date) -> tuple[QueryDict, str]:
     """The posted rows after the button pressed: add a blank row, move a row, swap a row's
     item for its generic, add a catalogue item. Tampered values change nothing here (the
     formset then reports what it must)."""
@@ -202,11 +203,23 @@ def _edited_rows(user: User, data: QueryDict) -> tuple[QueryDict, str]:
         item = catalogue_item_for(user, item_id)
         data = data.copy()
         data["items-TOTAL_FORMS"] = str(total + 1)
-        values = draft_values(catalogue_item_draft(item))
+        values = draft_values(catalogue_item_draft(item, starts_on=steps_start))
         _set_row(data, total, {**values, "catalogue_item": item.pk})
         data["catalogue_q"] = ""
         return data, _("Added %(name)s as a new step: check its schedule.") % {"name": item.name}
     return data, ""
+
+
+def _steps_start(plan: object, today: date, data: QueryDict | None) -> date:
+    """The day a step from the catalogue or a template starts (its dated schedule and course
+    count from it): the day the new revision takes effect (the plan's start, or today in the
+    patient's zone if later), or a new plan's start as posted."""
+    if plan is not None:
+        return max(today, plan.starts_on)
+    try:
+        return date.fromisoformat(str((data or {}).get("starts_on", "")))
+    except ValueError:
+        return today
 
 
 def _row_keys(data: QueryDict, index: int) -> list[str]:

@@ -38,6 +38,10 @@ class Product:
     frequency: str = "daily"
     weekdays: str = ""
     every_n_days: int | None = None
+    every_n_weeks: int | None = None
+    day_of_month: int | None = None
+    window_days: int | None = None
+    course_weeks: int | None = None
     generic: str = ""  # the name of the cheaper equivalent
     contains_fragrance: bool = False
     animal_derived: bool = False
@@ -152,7 +156,16 @@ PRODUCTS: tuple[Product, ...] = (
             frequency="weekdays", weekdays="3"),
     Product("Dupilumab 300 mg pre-filled pen", "injection", "morning", 5, "0.00",
             "Under the skin of the thigh or tummy every 2 weeks; supplied by the hospital's "
-            "homecare service.", frequency="every_n_days", every_n_days=14),
+            "homecare service.", frequency="every_n_weeks", every_n_weeks=2, window_days=3),
+    Product("Doxycycline 40 mg modified-release capsules", "oral", "morning", 1, "14.00",
+            "One capsule each morning with a full glass of water, at least an hour before "
+            "food; not before lying down. Avoid strong sun. Not in pregnancy.",
+            course_weeks=12, **PREGNANCY),
+    # Monitoring
+    Product("Liver function blood test", "procedure", "morning", 15, "0.00",
+            "A blood test of the liver and blood fats while taking isotretinoin, at the GP "
+            "surgery or the hospital's blood test clinic; no need to fast.",
+            frequency="monthly", day_of_month=1, window_days=5),
     # Habits
     Product("Fresh pillowcase", "lifestyle", "evening", 2, "0.00",
             "Change the pillowcase twice a week.", frequency="weekdays", weekdays="03"),
@@ -169,8 +182,10 @@ class Step:
     ramp_every_n_days: int | None = None
     ramp_days: int | None = None
     instructions: str = ""
+    first_dose_after_days: int = 0
 
 
+WINDOWED = ("every_n_weeks", "monthly", "once")
 TEMPLATES: dict[str, tuple[str, tuple[Step, ...]]] = {
     "Acne starter": (
         "Mild to moderate acne: benzoyl peroxide in the morning, a retinoid at night that "
@@ -211,7 +226,8 @@ TEMPLATES: dict[str, tuple[str, tuple[Step, ...]]] = {
     ),
     "Rosacea": (
         "Papulopustular rosacea: ivermectin at night, azelaic acid in the morning starting on "
-        "alternate days, a gentle routine and daily sunscreen.",
+        "alternate days, a 12-week course of low-dose doxycycline, a gentle routine and daily "
+        "sunscreen.",
         (
             Step("Gentle foaming cleanser"),
             Step("Azelaic acid 15% gel", ramp_every_n_days=2, ramp_days=14,
@@ -219,6 +235,7 @@ TEMPLATES: dict[str, tuple[str, tuple[Step, ...]]] = {
                               "Tingling at first is common and settles."),
             Step("Sunscreen SPF 50, mineral (zinc oxide)"),
             Step("Ivermectin 1% cream (generic)"),
+            Step("Doxycycline 40 mg modified-release capsules"),
             Step("Ceramide moisturising cream", time_of_day="evening"),
         ),
     ),
@@ -242,7 +259,9 @@ def seed_catalogue(clinic: Clinic) -> dict[str, int]:
             clinic=clinic, name=product.name, kind=product.kind,
             instructions=product.instructions, time_of_day=product.time_of_day,
             frequency=product.frequency, weekdays=product.weekdays,
-            every_n_days=product.every_n_days, minutes=product.minutes,
+            every_n_days=product.every_n_days, every_n_weeks=product.every_n_weeks,
+            day_of_month=product.day_of_month, window_days=product.window_days,
+            course_weeks=product.course_weeks, minutes=product.minutes,
             monthly_cost=_price(product.gbp, clinic.currency),
             contains_fragrance=product.contains_fragrance,
             animal_derived=product.animal_derived, pregnancy_unsafe=product.pregnancy_unsafe,
@@ -271,6 +290,12 @@ def seed_catalogue(clinic: Clinic) -> dict[str, int]:
                 if frequency == "every_n_days" else None,
                 ramp_every_n_days=step.ramp_every_n_days, ramp_days=step.ramp_days,
                 instructions=step.instructions,
+                # A dated schedule and a course as the item usually has them.
+                every_n_weeks=item.every_n_weeks if frequency == "every_n_weeks" else None,
+                day_of_month=item.day_of_month if frequency == "monthly" else None,
+                window_days=item.window_days if frequency in WINDOWED else None,
+                course_weeks=item.course_weeks if frequency != "once" else None,
+                first_dose_after_days=step.first_dose_after_days,
             )
             added_steps += 1
     return {"catalogue_items": added_items, "regimen_templates": added_templates,

@@ -36,7 +36,7 @@ def test_catalogue_import_and_template_pages(live_server, browser, derm, tmp_pat
     page.get_by_role("button", name="Search").click()
     # then
     page.wait_for_url(re.compile(r"kind=oral"))
-    assert page.locator("table.catalogue tbody tr").count() == 6
+    assert page.locator("table.catalogue tbody tr").count() == 7
     assert page.get_by_role("rowheader", name=re.compile("Isotretinoin")).is_visible()
     # when: a file with mistakes on rows 3 and 4
     page.get_by_role("link", name="Import from CSV").click()

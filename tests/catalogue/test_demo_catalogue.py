@@ -51,3 +51,21 @@ def test_prices_follow_the_clinics_currency():
     seed_catalogue(clinic)
     cleanser = CatalogueItem.objects.get(clinic=clinic, name="Gentle foaming cleanser")
     assert cleanser.monthly_cost == Decimal("7.60")  # 6.50 GBP
+
+
+def test_the_demo_has_dated_schedules_and_a_course(clinic):
+    # when
+    seed_catalogue(clinic)
+    # then: every item and step passes the same validation as the forms
+    for obj in [*CatalogueItem.objects.filter(clinic=clinic),
+                *TemplateStep.objects.filter(template__clinic=clinic)]:
+        obj.full_clean()
+    items = {i.name: i for i in CatalogueItem.objects.filter(clinic=clinic)}
+    dupilumab = items["Dupilumab 300 mg pre-filled pen"]
+    assert (dupilumab.frequency, dupilumab.every_n_weeks, dupilumab.window_days) == (
+        "every_n_weeks", 2, 3)
+    blood = items["Liver function blood test"]
+    assert (blood.frequency, blood.day_of_month, blood.window_days) == ("monthly", 1, 5)
+    course = TemplateStep.objects.get(template__clinic=clinic, template__name="Rosacea",
+                                      catalogue_item__name__startswith="Doxycycline 40 mg")
+    assert course.course_weeks == 12
