@@ -1,7 +1,8 @@
 """The per-patient reference evaluator (tests only): each patient's own check-ins read through
 the ORM, one patient at a time, into the same rules (``flags.rules``). The property test and
 the drills compare the set-based sweep (``flags.sweep``: chunks, time zones, one query for many
-patients) with it."""
+patients) with it. A missed dose is read from the plan's schedule, not the day histories: here
+through ``checkins.selectors.missed_doses`` for one patient at a time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from accounts.models import Patient
 from checkins.models import AlliancePulse
+from checkins.selectors import missed_doses
 from flags import rules
 from flags.findings import Finding
 from flags.models import FlagSettings
@@ -55,4 +57,18 @@ def reference(now: datetime, clinic_ids: list[int] | None = None,
             h.saved[checkin.pk] = checkin.updated_at
         settings_ = FlagSettings.for_clinic(patient.clinic_id)
         findings += rules.findings_of(h, rules.evaluate(h, settings_), settings_)
+        findings += _missed_dose(patient, as_of)
     return rules.order(findings)
+
+
+def _missed_dose(patient: Patient, as_of) -> list[Finding]:
+    doses = missed_doses([patient.pk], as_of - timedelta(days=rules.MONITOR_DAYS - 1), as_of)
+    if not doses:
+        return []
+    ids = [pk for pk, day in patient.checkins.filter(
+        local_date__range=(min(d.scheduled_on for d in doses), as_of)).values_list(
+        "pk", "local_date") if any(d.scheduled_on <= day <= d.last_day for d in doses)]
+    closed = max(d.last_day for d in doses) + timedelta(days=1)
+    return [rules.missed_dose_finding(
+        patient.pk, doses, as_of, sorted(ids),
+        datetime.combine(closed, datetime.min.time(), ZoneInfo(patient.timezone)))]
