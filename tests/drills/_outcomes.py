@@ -14,10 +14,10 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
+from django.db.models import Count, F
 
 from accounts.models import Patient
-from careplans.models import PlanRevision
+from careplans.models import ClinicVisit, PlanRevision
 from careplans.selectors import steps_due_on
 from checkins.models import AttentionRequest, CheckIn
 from flags.models import Flag, FlagEvent, Rule
@@ -59,13 +59,35 @@ def reminders_expected() -> tuple[set[int], set[str]]:
     return due, emailed
 
 
+def visit_reminders_expected() -> set[str]:
+    """Addresses due a visit reminder today: the current plan's review is tomorrow in the
+    patient's calendar, reminders are on, and no visit was recorded since the plan."""
+    emailed = set()
+    for revision in PlanRevision.objects.filter(
+            plan__current_number=F("number")).select_related("plan__patient__user"):
+        patient = revision.plan.patient
+        if revision.reviews_on != patient.local_today() + timedelta(days=1):
+            continue
+        if ReminderSettings.objects.filter(patient=patient, enabled=False).exists() or (
+                ClinicVisit.objects.filter(patient=patient,
+                                           happened_on__gt=revision.effective_from).exists()):
+            continue
+        emailed.add(patient.user.email)
+    return emailed
+
+
 def reminder_outcome(outbox: Path) -> dict[str, object]:
-    rows = Counter(Delivery.objects.values_list("patient_id", flat=True))
+    """The daily reminders' rows and statuses, the visit reminders' statuses, and every email
+    (of both) per recipient."""
+    daily = Delivery.objects.filter(kind=Delivery.Kind.DAILY)
+    rows = Counter(daily.values_list("patient_id", flat=True))
     return {
         "rows": sum(rows.values()),
         "patients": set(rows),
         "duplicate_rows": sum(n - 1 for n in rows.values()),
-        "status": Counter(Delivery.objects.values_list("status", flat=True)),
+        "status": Counter(daily.values_list("status", flat=True)),
+        "visit_status": Counter(Delivery.objects.filter(kind=Delivery.Kind.VISIT)
+                                .values_list("status", flat=True)),
         "emails": emails_by_recipient(outbox),
     }
 

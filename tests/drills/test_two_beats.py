@@ -23,6 +23,7 @@ from tests.drills._outcomes import (
     flags_expected,
     reminder_outcome,
     reminders_expected,
+    visit_reminders_expected,
     zones_in_use,
 )
 from tests.drills._servers import wait_for
@@ -55,6 +56,7 @@ def test_two_beats_for_two_minutes_do_nothing_twice(stack, cohort, figures):
     hour = timezone.now().astimezone(ZoneInfo(clinic.timezone)).hour
     FlagSettings.objects.update_or_create(clinic=clinic, defaults={"sweep_hour": hour})
     due, emailed = reminders_expected()
+    visits = visit_reminders_expected()  # patient@demo.test's review is tomorrow
     expected_flags = flags_expected(now=timezone.now(), clinic_ids=[clinic.pk],
                                     with_attention=True)
     # when: a worker and two beats run for two minutes
@@ -66,9 +68,10 @@ def test_two_beats_for_two_minutes_do_nothing_twice(stack, cohort, figures):
     _wait_until_idle(worker)
     # then: every reminder and flag the data calls for, each once
     reminders, flags = reminder_outcome(stack.outbox), flag_outcome()
-    assert reminders["emails"] == Counter(dict.fromkeys(emailed, 1))
+    assert reminders["emails"] == Counter(dict.fromkeys(emailed, 1)) + Counter(visits)
     assert (reminders["patients"], reminders["duplicate_rows"]) == (due, 0)
     assert reminders["status"] == Counter(sent=len(emailed), skipped=len(due) - len(emailed))
+    assert reminders["visit_status"] == Counter(sent=len(visits))
     assert flags["keys"] == expected_flags
     assert (flags["flags"], flags["duplicates"]) == (len(expected_flags), 0)
     assert (flags["opened_events"], flags["sweep_evidence_events"]) == (len(expected_flags), 0)
