@@ -167,21 +167,30 @@ def _dated_values(obj: CatalogueItem | TemplateStep, starts_on: date | None
     }
 
 
+def _draft(item: CatalogueItem, schedule: CatalogueItem | TemplateStep, *, position: int,
+           starts_on: date | None, instructions: str, ramp: tuple[int | None, int | None]
+           ) -> ItemDraft:
+    """A new plan step: ``item``'s name, cost and properties on ``schedule``'s timing (the
+    item's usual one, or a template step's), a dated one in real dates from ``starts_on``."""
+    return ItemDraft(
+        key=None, position=position, kind=item.kind, name=item.name,
+        instructions=instructions, time_of_day=schedule.time_of_day,
+        frequency=schedule.frequency,
+        weekdays=schedule.weekdays if schedule.frequency == "weekdays" else "",
+        every_n_days=schedule.every_n_days if schedule.frequency == "every_n_days" else None,
+        ramp_every_n_days=ramp[0], ramp_days=ramp[1], minutes=item.minutes,
+        monthly_cost=item.monthly_cost, contains_fragrance=item.contains_fragrance,
+        animal_derived=item.animal_derived, pregnancy_unsafe=item.pregnancy_unsafe,
+        **_dated_values(schedule, starts_on),
+    )
+
+
 def catalogue_item_draft(item: CatalogueItem, *, position: int = 1,
                          starts_on: date | None = None) -> ItemDraft:
     """A new plan step made of one catalogue item, on the item's usual schedule; a dated one
     and a course in real dates from ``starts_on`` (the plan's start, or the new revision's)."""
-    return ItemDraft(
-        key=None, position=position, kind=item.kind, name=item.name,
-        instructions=item.instructions, time_of_day=item.time_of_day,
-        frequency=item.frequency,
-        weekdays=item.weekdays if item.frequency == "weekdays" else "",
-        every_n_days=item.every_n_days if item.frequency == "every_n_days" else None,
-        ramp_every_n_days=None, ramp_days=None, minutes=item.minutes,
-        monthly_cost=item.monthly_cost, contains_fragrance=item.contains_fragrance,
-        animal_derived=item.animal_derived, pregnancy_unsafe=item.pregnancy_unsafe,
-        **_dated_values(item, starts_on),
-    )
+    return _draft(item, item, position=position, starts_on=starts_on,
+                  instructions=item.instructions, ramp=(None, None))
 
 
 def template_step_draft(step: TemplateStep, *, position: int,
@@ -189,20 +198,10 @@ def template_step_draft(step: TemplateStep, *, position: int,
     """A new plan step made of one template step: the item, with the step's own schedule,
     ramp-up and (when given) instructions; its first dose ``first_dose_after_days`` after
     ``starts_on`` and a course ``course_weeks`` long from it."""
-    item = step.catalogue_item
-    return ItemDraft(
-        key=None, position=position, kind=item.kind, name=item.name,
-        instructions=step.effective_instructions, time_of_day=step.time_of_day,
-        frequency=step.frequency,
-        weekdays=step.weekdays if step.frequency == "weekdays" else "",
-        every_n_days=step.every_n_days if step.frequency == "every_n_days" else None,
-        ramp_every_n_days=step.ramp_every_n_days if step.ramp_days else None,
-        ramp_days=step.ramp_days if step.ramp_every_n_days else None,
-        minutes=item.minutes, monthly_cost=item.monthly_cost,
-        contains_fragrance=item.contains_fragrance, animal_derived=item.animal_derived,
-        pregnancy_unsafe=item.pregnancy_unsafe,
-        **_dated_values(step, starts_on),
-    )
+    ramp = (step.ramp_every_n_days if step.ramp_days else None,
+            step.ramp_days if step.ramp_every_n_days else None)
+    return _draft(step.catalogue_item, step, position=position, starts_on=starts_on,
+                  instructions=step.effective_instructions, ramp=ramp)
 
 
 def template_item_drafts(template: RegimenTemplate, *, first_position: int = 1,
