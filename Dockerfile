@@ -23,8 +23,9 @@ COPY manage.py Procfile.demo ./
 RUN pip install --require-hashes -r requirements/base.lock && pip install --no-deps . \
     && DJANGO_SECRET_KEY=collectstatic-only \
        MFA_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+       PHOTO_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
        python manage.py collectstatic --noinput \
-    && useradd --system --uid 10001 portal && mkdir -p /app/var && chown -R portal /app/var
+    && useradd --system --uid 10001 portal && mkdir -p /app/var/photos && chown -R portal /app/var
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "alliance_portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

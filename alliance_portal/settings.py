@@ -29,28 +29,37 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - DEBUG only
 
-# Keys that encrypt two-step verification secrets at rest (accounts.mfa_adapter): Fernet keys,
-# comma-separated, newest first. The newest encrypts; any of them decrypts, so a new key goes in
-# front, `manage.py rotate_mfa_keys` re-encrypts everything with it, then the old one can go.
-# Make one with:
-#   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
-MFA_ENCRYPTION_KEYS = [k.strip() for k in env.list("MFA_ENCRYPTION_KEYS", default=[]) if k.strip()]
-if not MFA_ENCRYPTION_KEYS:
-    if not DEBUG:
-        raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS is required when DJANGO_DEBUG is off.")
-    # DEBUG only: a key derived from the (development) secret key, stable across restarts and
-    # the same in web, worker and beat, so the demo's enrolments stay readable.
-    MFA_ENCRYPTION_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(f"mfa-dev-key:{SECRET_KEY}".encode()).digest()).decode()
-    ]
-for _position, _key in enumerate(MFA_ENCRYPTION_KEYS, start=1):
-    try:
-        Fernet(_key)
-    except ValueError:
-        # The position only: a key never appears in an error message or a log.
-        raise ImproperlyConfigured(
-            f"MFA_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64 bytes)."
-        ) from None
+
+def _fernet_keys(name: str, purpose: str) -> list[str]:
+    """Fernet keys from the comma-separated variable ``name``, newest first: the newest encrypts,
+    any of them decrypts, so a new key goes in front, the matching ``rotate_*_keys`` command
+    re-encrypts everything with it, then the old one can go. Required outside DEBUG; in DEBUG a
+    key derived from the (development) secret key, stable across restarts and the same in web,
+    worker and beat, so the demo's data stays readable. Make one with:
+        python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+    """
+    keys = [k.strip() for k in env.list(name, default=[]) if k.strip()]
+    if not keys:
+        if not DEBUG:
+            raise ImproperlyConfigured(f"{name} is required when DJANGO_DEBUG is off.")
+        digest = hashlib.sha256(f"{purpose}:{SECRET_KEY}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            # The position only: a key never appears in an error message or a log.
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a Fernet key (32 url-safe base64 bytes)."
+            ) from None
+    return keys
+
+
+# Two-step verification secrets at rest (accounts.mfa_adapter; `manage.py rotate_mfa_keys`).
+MFA_ENCRYPTION_KEYS = _fernet_keys("MFA_ENCRYPTION_KEYS", "mfa-dev-key")
+# The photo diary's images at rest (photos.crypto; `manage.py rotate_photo_keys`): a key of its
+# own, so the photos' key can rotate, or leak, without the MFA secrets'.
+PHOTO_ENCRYPTION_KEYS = _fernet_keys("PHOTO_ENCRYPTION_KEYS", "photo-dev-key")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -75,6 +84,7 @@ INSTALLED_APPS = [
     "core",
     "careplans",
     "catalogue",
+    "photos",
     "checkins",
     "reminders",
     "flags",
@@ -259,6 +269,32 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# --- Photo diary storage (photos.storage) ----------------------------------------------------
+# Encrypted images under the data folder by default; an S3-compatible object store when
+# PHOTO_STORAGE_BUCKET is set (AWS S3, MinIO, Ceph...: PHOTO_STORAGE_ENDPOINT_URL for a non-AWS
+# one). Nothing is ever public: the portal reads the objects and serves them to whoever may see.
+PHOTO_STORAGE_BUCKET = env.str("PHOTO_STORAGE_BUCKET", default="")
+if PHOTO_STORAGE_BUCKET:
+    STORAGES["photos"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PHOTO_STORAGE_BUCKET,
+            "endpoint_url": env.str("PHOTO_STORAGE_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PHOTO_STORAGE_REGION", default="") or None,
+            "access_key": env.str("PHOTO_STORAGE_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("PHOTO_STORAGE_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("PHOTO_STORAGE_PREFIX", default="photos"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["photos"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "photos"), "base_url": None,
+                    "directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
+    }
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -318,6 +354,8 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-dispatch": {"task": "reminders.tasks.reminders_dispatch", "schedule": 60.0},
     # Hourly; each clinic is swept once a day, in the hour FlagSettings.sweep_hour local.
     "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
+    # Thumbnails whose task was lost, files of withdrawn photos not yet deleted.
+    "photos-sweep": {"task": "photos.tasks.photos_sweep", "schedule": 600.0},
     # Daily; creates the coming months' audit partitions (PostgreSQL), a no-op when they exist.
     "audit-partitions-ensure": {"task": "core.tasks.audit_partitions_ensure",
                                 "schedule": crontab(minute=17, hour=3)},

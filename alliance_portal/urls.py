@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("careplans.urls")),
     path("", include("catalogue.urls")),
+    path("", include("photos.urls")),
     path("", include("checkins.urls")),
     path("", include("reminders.urls")),
     path("", include("flags.urls")),

@@ -151,6 +151,10 @@ class PlanRevision(ImmutableModel):
     # accepted conflicts and their notes exactly as they were when the revision was made.
     fit_warnings = models.JSONField(default=list, blank=True)
     total_monthly_cost = models.DecimalField(max_digits=9, decimal_places=2)
+    # The photo diary: Today asks for a photo every this many weeks (with the patient's consent);
+    # empty: the plan asks for none.
+    photo_every_weeks = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(26)])
 
     class Meta:
         ordering = ["plan", "number"]

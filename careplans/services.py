@@ -121,8 +121,11 @@ def plan_revise(
     starts_on: date | None = None,
     accepted: dict[str, str] | None = None,
     resolve_concern_ids: Iterable[int] = (),
+    photo_every_weeks: int | None = None,
 ) -> PlanRevision:
     """Save the plan as a new immutable revision; refuse if it changed since ``base_number``.
+
+    ``photo_every_weeks``: how often Today asks for a photo (None: never).
 
     ``accepted`` maps a fit-warning code to the dermatologist's note for the patient.
     The revision takes effect on the patient's calendar date at ``now``.
@@ -155,6 +158,7 @@ def plan_revise(
         reason=reason.strip(),
         fit_warnings=saved_warnings(report.warnings, accepted or {}),
         total_monthly_cost=report.total_monthly_cost,
+        photo_every_weeks=photo_every_weeks,
     )
     for item in plan_items:
         item.revision = revision

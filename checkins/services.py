@@ -4,7 +4,6 @@ what must still happen, so a broker outage never loses a check-in or the work it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Patient
 from careplans.models import ClinicVisit
 from careplans.schedule import AS_NEEDED, DueStep
+from core.services import safe_enqueue
 
 from .models import (
     PARTNERSHIP_QUESTIONS,
@@ -162,16 +162,6 @@ def next_partnership_question(last: str | None) -> str:
     if last not in keys:
         return keys[0]
     return keys[(keys.index(last) + 1) % len(keys)]
-
-
-def safe_enqueue(send: Callable[[], object], what: str) -> None:
-    """Publish after commit; a broker outage is logged, never raised into the request.
-    The periodic sweep finds the pending row in the database and does the work later."""
-    try:
-        send()
-    except Exception:  # kombu/redis raise several types; none may fail a saved check-in
-        logger.warning("Could not enqueue %s; the periodic sweep will catch up.", what,
-                       exc_info=True)
 
 
 BAD_SUBMISSION_KEY = (

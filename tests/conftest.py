@@ -34,6 +34,14 @@ def _english_between_tests():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _photo_storage_per_test(settings, tmp_path):
+    """Each test's photos in its own folder (the data folder's is the demo's)."""
+    settings.STORAGES = {**settings.STORAGES, "photos": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "photos"), "base_url": None}}}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Production serves collected, hashed files; tests serve the sources without collectstatic.
     settings.STORAGES = {

@@ -328,3 +328,27 @@ class TemplateStepFactory(factory.django.DjangoModelFactory):
         CatalogueItemFactory, clinic=factory.SelfAttribute("..template.clinic"))
     time_of_day = "evening"
     frequency = "daily"
+
+
+def photo_for(patient, *, area_code: str = "face", data: bytes | None = None, now=None,
+              thumbnail: bool = True):
+    """A photo of ``patient`` through the real services (consent given if needed), with its
+    thumbnail made unless ``thumbnail`` is False."""
+    import io
+
+    from django.utils import timezone
+
+    from photos.models import BodyArea
+    from photos.services import photo_add, photo_consent_give, photo_thumbnail_make
+    from tests.photos.images import jpeg_bytes
+
+    now = now or timezone.now()
+    data = data if data is not None else jpeg_bytes()
+    photo_consent_give(patient=patient, by=patient.user, now=now)
+    photo = photo_add(patient=patient, by=patient.user,
+                      area=BodyArea.objects.get(clinic=None, code=area_code),
+                      upload=io.BytesIO(data), size=len(data), now=now)
+    if thumbnail:
+        photo_thumbnail_make(photo_id=photo.pk)
+        photo.refresh_from_db()
+    return photo

@@ -39,7 +39,8 @@ def test_app_services_use_postgres_and_redis_and_wait_for_them(name):
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "MFA_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "MFA_ENCRYPTION_KEYS",
+                                      "PHOTO_ENCRYPTION_KEYS"])
 def test_app_services_refuse_to_start_without_their_keys(name, variable):
     # Compose's ${VAR:?message} stops `docker compose up` when .env lacks the key.
     assert SERVICES[name]["environment"][variable].startswith(f"${{{variable}:?")

@@ -24,7 +24,7 @@ from tests.conftest import PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 SERVICE_VARS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "DJANGO_SECRET_KEY",
-                "MFA_ENCRYPTION_KEYS", "LOG_LEVEL", "REQUEST_LOG_LEVEL")
+                "MFA_ENCRYPTION_KEYS", "PHOTO_ENCRYPTION_KEYS", "LOG_LEVEL", "REQUEST_LOG_LEVEL")
 TOKEN = "tok-9d2e61ab"
 QUERY_SECRET = "qs-secret-4417"
 # (path requested, what the access line shows, status)

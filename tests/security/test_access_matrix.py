@@ -39,6 +39,7 @@ from tests.factories import (
     PatientFactory,
     RegimenTemplateFactory,
     TemplateStepFactory,
+    photo_for,
     plan_for,
 )
 
@@ -142,6 +143,14 @@ EXPECTED: dict[str, Expect] = {
     "template_step_add": CATALOGUE_OBJECT_POST_ONLY,
     "template_step_change": CATALOGUE_OBJECT_POST_ONLY,
     "visit_record": B_RECORD_POST_ONLY,
+    # The photo diary: the patient's page and consent; images by a photo's random id.
+    "photos": PATIENT_PAGE,
+    "photo_consent_give": PATIENT_POST_ONLY,
+    "photo_consent_withdraw": PATIENT_POST_ONLY,
+    "my_photo_image": PATIENT_B_OBJECT,
+    "my_photo_thumbnail": PATIENT_B_OBJECT,
+    "clinic_photo_image": B_RECORD,
+    "clinic_photo_thumbnail": B_RECORD,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }
@@ -205,6 +214,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
                             text="Too dear")
     flag = FlagFactory(patient=patient_b)
+    photo = photo_for(patient_b)
     step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
                                catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
@@ -218,6 +228,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "uidb36": "1", "key": "not-a-key", "object_id": "1", "content_type_id": "1", "id": "1",
         "app_label": "accounts",
         "item_id": step.catalogue_item_id, "template_id": step.template_id, "step_id": step.pk,
+        "photo_id": photo.public_id,
     }
     return users, values, flag
 
@@ -274,7 +285,8 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
     statuses = {}
     for name in NAMED:
         url = _reverse(name, values)
-        if not re.search(r"<(int|uuid):(patient_id|flag_id|concern_id|item_key)>", _route(name)):
+        if not re.search(r"<(int|uuid):(patient_id|flag_id|concern_id|item_key|photo_id)>",
+                         _route(name)):
             continue
         statuses[name] = client.post(url, {"state": "resolved", "resolution": "other",
                                            "note": "x", "channel": "call", "outcome": "reached",

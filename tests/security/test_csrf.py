@@ -33,6 +33,7 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
+from photos.models import PhotoConsent
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
@@ -42,6 +43,7 @@ from tests.factories import (
     RegimenTemplateFactory,
     TemplateStepFactory,
     UserFactory,
+    photo_for,
     unsubscribe_url,
 )
 from tests.security.conftest import signed_in_user_id
@@ -113,6 +115,7 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
     world.catalogue_step = TemplateStepFactory(
         template=RegimenTemplateFactory(clinic=clinic),
         catalogue_item=CatalogueItemFactory(clinic=clinic))
+    world.photo_b = photo_for(patient_b)  # with consent given
     return world
 
 
@@ -127,6 +130,7 @@ def url_values(world: World) -> dict[str, Any]:
         "id": str(world.b.user_id), "app_label": "accounts",
         "item_id": world.catalogue_step.catalogue_item_id,
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
+        "photo_id": world.photo_b.public_id,
     }
 
 
@@ -165,6 +169,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "template_add": lambda w: {"name": "Forged regimen", "active": "on"},
     "template_step_add": lambda w: {"catalogue_item": w.catalogue_step.catalogue_item_id},
     "template_step_change": lambda w: {"action": "take_out"},
+    "photo_consent_withdraw": lambda w: {"confirm": "on"},
 }
 
 
@@ -266,6 +271,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         template_id=w.catalogue_step.template_id).count() == 2),
     "template_step_change": ("derm", lambda w: not TemplateStep.objects.filter(
         pk=w.catalogue_step.pk).exists()),
+    "photo_consent_withdraw": ("patient_b", lambda w: PhotoConsent.objects.filter(
+        patient=w.b, withdrawn_at__isnull=False).exists()),
 }
 
 
