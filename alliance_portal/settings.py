@@ -284,7 +284,9 @@ if PHOTO_STORAGE_BUCKET:
             "access_key": env.str("PHOTO_STORAGE_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("PHOTO_STORAGE_SECRET_ACCESS_KEY", default="") or None,
             "location": env.str("PHOTO_STORAGE_PREFIX", default="photos"),
-            "default_acl": "private",
+            # No ACL header: objects are private unless the bucket's policy says otherwise, and
+            # buckets with ACLs disabled (AWS's default since 2023) refuse ACL headers.
+            "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
         },
