@@ -297,6 +297,8 @@ else:
         "OPTIONS": {"location": str(DATA_DIR / "photos"), "base_url": None,
                     "directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
     }
+# Uploads stay in memory, never spooled to a temporary file in clear (photos/uploads.py).
+FILE_UPLOAD_HANDLERS = ["photos.uploads.BoundedMemoryUploadHandler"]
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 # --- Celery ---------------------------------------------------------------------------------

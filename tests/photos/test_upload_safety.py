@@ -145,3 +145,25 @@ def test_without_consent_an_upload_stores_nothing(client, patient_a):
     assert response.status_code == 302
     assert not Photo.objects.exists()
     assert _stored_files() == []
+
+
+def test_a_large_upload_is_never_spooled_to_disk_in_clear(client, consenting, monkeypatch):
+    # given: Django's default would spool an upload over 2.5 MB to a temporary file (deleted
+    # after the request, so the spy records each one made)
+    from django.core.files import uploadedfile
+
+    spooled = []
+    original = uploadedfile.TemporaryUploadedFile.__init__
+
+    def spy(self, *args, **kwargs):
+        spooled.append(args[0] if args else kwargs.get("name"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(uploadedfile.TemporaryUploadedFile, "__init__", spy)
+    five_mb = oversized_jpeg(total=5 * 1024 * 1024)
+    # when
+    response = _upload(client, consenting, five_mb, "IMG_0005.jpg")
+    # then: saved, and no temporary file was ever made
+    assert response.status_code == 302
+    assert Photo.objects.filter(patient=consenting).count() == 1
+    assert spooled == []
