@@ -10,6 +10,7 @@ COPY accounts ./accounts
 COPY core ./core
 COPY careplans ./careplans
 COPY catalogue ./catalogue
+COPY photos ./photos
 COPY checkins ./checkins
 COPY clinic ./clinic
 COPY reminders ./reminders
