@@ -138,10 +138,11 @@ class PhotoSummary:
 
 def photo_summary(patient: Patient) -> PhotoSummary:
     consent = consent_of(patient)
+    withdrawal = None if consent else last_withdrawal(patient)
     photos = list(photos_of(patient))
     return PhotoSummary(
-        consent=consent, withdrawal=None if consent else last_withdrawal(patient),
-        deleted_count=0 if consent and not photos else deleted_photos_count(patient),
+        consent=consent, withdrawal=withdrawal,
+        deleted_count=deleted_photos_count(patient) if withdrawal else 0,
         timelines=timelines(photos), photo_count=len(photos))
 
 
