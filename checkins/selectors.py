@@ -403,6 +403,9 @@ def wellbeing_means(patient: Patient, start: date, end: date) -> WellbeingMeans:
     row = CheckIn.objects.filter(patient=patient, local_date__range=(start, end)).aggregate(
         itch_mean=Avg("itch"), itch_answers=Count("itch"),
         satisfaction_mean=Avg("satisfaction"), satisfaction_answers=Count("satisfaction"))
-    return WellbeingMeans(itch=row["itch_mean"], itch_answers=row["itch_answers"],
-                          satisfaction=row["satisfaction_mean"],
+    def mean(value: object) -> float | None:  # PostgreSQL's AVG is a Decimal
+        return None if value is None else float(value)
+
+    return WellbeingMeans(itch=mean(row["itch_mean"]), itch_answers=row["itch_answers"],
+                          satisfaction=mean(row["satisfaction_mean"]),
                           satisfaction_answers=row["satisfaction_answers"])
