@@ -29,6 +29,9 @@ WHAT_WAS_VIEWED = {
     "concern": _("Your concerns about the plan"),
     "flag": _("Your recent check-ins"),
     "clinic_visit": _("Your visits, to record one"),
+    "photos": _("Your photo diary"),
+    "photo": _("Your photos"),
+    "photo_note": _("Your photos, to add a note"),
 }
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Avg, Count, OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.models import Patient
 from careplans.models import WINDOWED_FREQUENCIES, CarePlan, PlanItem, PlanRevision
@@ -384,3 +384,28 @@ def alliance_answers(patient: Patient, start: date, end: date) -> list[AllianceA
     answers = [AllianceAnswer(day, total / 4, FULL_PULSE) for day, total in pulses]
     answers += [AllianceAnswer(day, float(value), question) for day, value, question in weekly]
     return sorted(answers, key=lambda a: (a.local_date, a.question != FULL_PULSE))
+
+
+@dataclass(frozen=True)
+class WellbeingMeans:
+    """The mean of the itch (0-10) and satisfaction (1-5) answers over some days, and how many
+    answers each mean is of (None: no answer in those days)."""
+
+    itch: float | None
+    itch_answers: int
+    satisfaction: float | None
+    satisfaction_answers: int
+
+
+def wellbeing_means(patient: Patient, start: date, end: date) -> WellbeingMeans:
+    """Itch and satisfaction means from ``start`` to ``end`` (patient-local dates, both
+    included), in one query; a check-in without the answer does not count."""
+    row = CheckIn.objects.filter(patient=patient, local_date__range=(start, end)).aggregate(
+        itch_mean=Avg("itch"), itch_answers=Count("itch"),
+        satisfaction_mean=Avg("satisfaction"), satisfaction_answers=Count("satisfaction"))
+    def mean(value: object) -> float | None:  # PostgreSQL's AVG is a Decimal
+        return None if value is None else float(value)
+
+    return WellbeingMeans(itch=mean(row["itch_mean"]), itch_answers=row["itch_answers"],
+                          satisfaction=mean(row["satisfaction_mean"]),
+                          satisfaction_answers=row["satisfaction_answers"])

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from careplans.models import MAX_VISIT_NOTE
+from photos.services import AREA_NAME_MAX_LENGTH, NOTE_MAX_LENGTH
 
 
 class VisitForm(forms.Form):
@@ -35,3 +36,21 @@ class VisitForm(forms.Form):
             raise forms.ValidationError(
                 _("A visit can only be recorded once it has happened."))
         return happened_on
+
+
+class PhotoNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your note for the patient"), max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What you see in this photo. The patient reads it beside it."),
+        error_messages={"required": _("Write the note first."),
+                        "max_length": _("Keep the note to %(limit_value)d "
+                                      "characters (it has %(show_value)d).")})
+
+
+class BodyAreaForm(forms.Form):
+    name = forms.CharField(
+        label=_("New body area"), max_length=AREA_NAME_MAX_LENGTH,
+        help_text=_("For example “Left elbow crease”. Every patient of the clinic "
+                    "can then choose it."),
+        error_messages={"required": _("Name the area first.")})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, views
+from . import audit_views, photo_views, views
 
 urlpatterns = [
     path("clinic/patients/", views.patient_list, name="my_patients"),
@@ -16,4 +16,10 @@ urlpatterns = [
          name="plan_history"),
     path("clinic/patients/<int:patient_id>/concerns/<int:concern_id>/reply/",
          views.concern_reply_view, name="concern_reply"),
+    path("clinic/patients/<int:patient_id>/photos/", photo_views.patient_photos,
+         name="patient_photos"),
+    path("clinic/patients/<int:patient_id>/photos/<uuid:photo_id>/notes/",
+         photo_views.photo_note_add_view, name="photo_note_add"),
+    path("clinic/patients/<int:patient_id>/photos/areas/", photo_views.body_area_add_view,
+         name="body_area_add"),
 ]

@@ -33,6 +33,7 @@ from catalogue.selectors import (
 )
 from checkins.charts import history_context
 from flags import selectors as flags
+from photos.selectors import photo_summary
 from reminders.services import recent_deliveries
 
 from .forms import VisitForm
@@ -88,6 +89,7 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
         next_visit=next_visit_for(patient, revision=context["revision"], today=clinic_today),
         visits=visits_of(patient),
         visit_form=visit_form or VisitForm(today=clinic_today),
+        photo_summary=photo_summary(patient),
     )
     return render(request, "clinic/patient_detail.html", context, status=status)
 

@@ -13,6 +13,8 @@ from django.http import Http404
 from accounts.models import AuditEvent, Patient, User
 from accounts.selectors import clinic_patients_for, membership_of, role_of
 from accounts.services import audit_record
+from checkins.adherence import WindowAdherence, last_days
+from checkins.selectors import WellbeingMeans, wellbeing_means
 
 from .models import BodyArea, Photo, PhotoConsent, PhotoNote
 
@@ -107,3 +109,87 @@ def photo_for_clinician(*, user: User, public_id: UUID, object_type: str = "phot
     if not allowed:
         raise Http404
     return photo
+
+
+def last_withdrawal(patient: Patient) -> PhotoConsent | None:
+    """The most recently withdrawn consent period, if any."""
+    return (PhotoConsent.objects.filter(patient=patient, withdrawn_at__isnull=False)
+            .order_by("-withdrawn_at").first())
+
+
+# How many of an area's newest photos the clinic's patient page shows (the photos page has all).
+SUMMARY_PHOTOS_PER_AREA = 4
+
+
+@dataclass(frozen=True)
+class PhotoSummary:
+    """The patient page's "Photos" section: consent, and each area's newest photos."""
+
+    consent: PhotoConsent | None
+    withdrawal: PhotoConsent | None  # the last withdrawal, when there is no open consent
+    deleted_count: int
+    timelines: list[AreaTimeline]
+    photo_count: int
+
+    @property
+    def newest_by_area(self) -> list[tuple[AreaTimeline, list[Photo]]]:
+        return [(t, t.photos[::-1][:SUMMARY_PHOTOS_PER_AREA]) for t in self.timelines]
+
+
+def photo_summary(patient: Patient) -> PhotoSummary:
+    consent = consent_of(patient)
+    withdrawal = None if consent else last_withdrawal(patient)
+    photos = list(photos_of(patient))
+    return PhotoSummary(
+        consent=consent, withdrawal=withdrawal,
+        deleted_count=deleted_photos_count(patient) if withdrawal else 0,
+        timelines=timelines(photos), photo_count=len(photos))
+
+
+# A photo's period in the comparison: the days up to and including the photo's day.
+COMPARE_PERIOD_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PhotoPeriod:
+    """One compared photo with how the ``COMPARE_PERIOD_DAYS`` before it went."""
+
+    photo: Photo
+    adherence: WindowAdherence
+    wellbeing: WellbeingMeans
+
+    @property
+    def adherence_percent(self) -> int | None:
+        rate = self.adherence.rate
+        return None if rate is None else round(rate * 100)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    area: BodyArea
+    photos: list[Photo]  # the area's photos, oldest first: the choices
+    before: PhotoPeriod
+    after: PhotoPeriod
+
+
+def _photo_period(patient: Patient, photo: Photo) -> PhotoPeriod:
+    start = photo.taken_on - timedelta(days=COMPARE_PERIOD_DAYS - 1)
+    return PhotoPeriod(photo=photo,
+                       adherence=last_days(patient, COMPARE_PERIOD_DAYS, until=photo.taken_on),
+                       wellbeing=wellbeing_means(patient, start, photo.taken_on))
+
+
+def comparison(patient: Patient, area_timelines: list[AreaTimeline], *, area: str = "",
+               before: str = "", after: str = "") -> Comparison | None:
+    """Two photos of one area, each with its period's adherence, itch and satisfaction.
+
+    ``area`` (an area id) and ``before``/``after`` (photo public ids) come from the page's form;
+    anything unknown falls back: the first area with photos, its first and latest photo."""
+    if not area_timelines:
+        return None
+    timeline = next((t for t in area_timelines if str(t.area.pk) == area), area_timelines[0])
+    by_id = {str(photo.public_id): photo for photo in timeline.photos}
+    first = by_id.get(before, timeline.photos[0])
+    second = by_id.get(after, timeline.latest)
+    return Comparison(area=timeline.area, photos=timeline.photos,
+                      before=_photo_period(patient, first), after=_photo_period(patient, second))

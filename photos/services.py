@@ -13,13 +13,15 @@ from typing import BinaryIO
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent, Patient, User
+from accounts.models import AuditEvent, Clinic, Patient, User
 from accounts.services import audit_record
 from core.services import safe_enqueue
 
 from . import crypto, imaging
-from .models import BodyArea, Photo, PhotoConsent, PhotoNote
+from .models import BUILT_IN_AREAS, BodyArea, Photo, PhotoConsent, PhotoNote
 from .selectors import consent_of
 from .storage import photo_storage, stored_delete, stored_read, stored_write
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 # agrees to is a new version, and each consent row keeps the one read.
 CONSENT_VERSION = "2026-12"
 NOTE_MAX_LENGTH = 1000
+AREA_NAME_MAX_LENGTH = 60  # BodyArea.name
 
 
 class NoPhotoConsent(Exception):
@@ -145,7 +148,9 @@ def thumbnails_pending_ids() -> list[int]:
 def photo_note_add(*, photo: Photo, author: User, text: str, now: datetime) -> PhotoNote:
     text = text.strip()
     if not text or len(text) > NOTE_MAX_LENGTH:
-        raise ValueError("A note is 1 to 1000 characters.")
+        raise ValueError(_("Write a note of 1 to %(max)d characters.") % {"max": NOTE_MAX_LENGTH})
+    if photo.deleted_at is not None:
+        raise ValueError(_("This photo was deleted: the patient withdrew their consent."))
     note = PhotoNote.objects.create(photo=photo, author=author, text=text, created_at=now)
     audit_record(actor=author, patient=photo.patient, action=AuditEvent.Action.CREATE,
                  object_type="photo_note", object_id=str(note.pk))
@@ -184,3 +189,23 @@ def photo_keys_rotate() -> tuple[int, int]:
             stored_delete(name if moved else new_name)  # a row changed meanwhile: keep it
             rotated += moved
     return rotated, failed
+
+
+@transaction.atomic
+def body_area_add(*, clinic: Clinic, name: str) -> BodyArea:
+    """A clinic's own body area (e.g. "Left elbow crease"), after the built-in ones and the
+    clinic's earlier ones. Raises ValueError (a message for the dermatologist) for a name that
+    is empty, too long, or already an area of the clinic's list (whatever its capitals)."""
+    name = " ".join(name.split())
+    if not name or len(name) > AREA_NAME_MAX_LENGTH:
+        raise ValueError(_("Name the area in 1 to %(max)d characters.")
+                         % {"max": AREA_NAME_MAX_LENGTH})
+    Clinic.objects.select_for_update().filter(pk=clinic.pk).first()  # one name at a time
+    taken = {str(label).casefold() for label in BUILT_IN_AREAS.values()}
+    taken |= {n.casefold() for n in BodyArea.objects.filter(clinic=clinic)
+              .values_list("name", flat=True)}
+    if name.casefold() in taken:
+        raise ValueError(_("%(name)s is already in the list of areas.") % {"name": name})
+    last = BodyArea.objects.filter(clinic=clinic).aggregate(last=Max("position"))["last"]
+    return BodyArea.objects.create(clinic=clinic, name=name,
+                                   position=0 if last is None else last + 1)

@@ -30,7 +30,7 @@ def patient_url(url_name: str, patient_id: int) -> str:
     kwargs = {}
     for name in pattern[0][0][1]:
         kwargs[name] = patient_id if name == "patient_id" else (
-            uuid.uuid4() if "key" in name else 1
+            uuid.uuid4() if "key" in name or name == "photo_id" else 1
         )
     return reverse(url_name, kwargs=kwargs)
 

@@ -151,6 +151,10 @@ EXPECTED: dict[str, Expect] = {
     "my_photo_thumbnail": PATIENT_B_OBJECT,
     "clinic_photo_image": B_RECORD,
     "clinic_photo_thumbnail": B_RECORD,
+    # The clinic's photos page; notes and the clinic's own areas: its dermatologists, POST.
+    "patient_photos": B_RECORD,
+    "photo_note_add": B_RECORD_DERM_POST_ONLY,
+    "body_area_add": B_RECORD_DERM_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }

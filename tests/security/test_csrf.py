@@ -33,7 +33,7 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
-from photos.models import PhotoConsent
+from photos.models import BodyArea, PhotoConsent, PhotoNote
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
@@ -170,6 +170,8 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "template_step_add": lambda w: {"catalogue_item": w.catalogue_step.catalogue_item_id},
     "template_step_change": lambda w: {"action": "take_out"},
     "photo_consent_withdraw": lambda w: {"confirm": "on"},
+    "photo_note_add": lambda w: {"text": "Less redness than last month."},
+    "body_area_add": lambda w: {"name": "Left elbow crease"},
 }
 
 
@@ -273,6 +275,10 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         pk=w.catalogue_step.pk).exists()),
     "photo_consent_withdraw": ("patient_b", lambda w: PhotoConsent.objects.filter(
         patient=w.b, withdrawn_at__isnull=False).exists()),
+    "photo_note_add": ("derm", lambda w: PhotoNote.objects.filter(
+        photo=w.photo_b, text="Less redness than last month.").exists()),
+    "body_area_add": ("derm", lambda w: BodyArea.objects.filter(
+        clinic=w.b.clinic, name="Left elbow crease").exists()),
 }
 
 
