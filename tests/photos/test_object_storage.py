@@ -26,7 +26,7 @@ BUCKET = "alliance-photos-test"
 PREFIX = "photos"
 # Fake credentials: moto accepts any; boto3 must never find real ones or an instance profile.
 FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     "AWS_EC2_METADATA_DISABLED": "true",
@@ -48,14 +48,14 @@ def s3_endpoint() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_AWS_ENV.items():
             patch.setenv(name, value)
-        server = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        server = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()  # noqa: S310
+                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
                     break
                 except (urllib.error.URLError, OSError):
                     if server.poll() is not None or time.monotonic() > deadline:
@@ -71,7 +71,7 @@ def _client(endpoint: str):
     import boto3
 
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from photos.services import photo_keys_rotate
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored photo file with the first (newest) key of PHOTO_ENCRYPTION_KEYS."
+    help = ("Re-encrypt every stored photo file with the first (newest) key of "
+            "PHOTO_ENCRYPTION_KEYS.")
 
     def handle(self, *args: object, **options: object) -> None:
         rotated, failed = photo_keys_rotate()
