@@ -7,7 +7,7 @@ first photo to the latest, and a dermatologist's note on each patient's latest p
 The pictures are drawn here (skin, and spots or a patch whose redness and size fade over the
 series), deterministic for a patient and area; they go through the same cleaning and encryption
 as an upload (``photos.imaging``, ``photos.storage``), and their thumbnails are made at once (no
-task). Idempotent: a patient who has any photo, or has ever given or refused consent, is left
+worker needed). Idempotent: a patient who has any photo, or has ever given consent, is left
 alone.
 """
 
@@ -21,15 +21,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.models import Clinic, Patient
+from careplans.models import PlanRevision
 from demo.seed.people import PATIENT_EMAIL, _patient_number, synthetic_email
 from demo.seed.stories import MISSED_INJECTION_AT
 from photos import imaging
 from photos.models import BodyArea, Photo, PhotoConsent, PhotoNote
-from photos.services import CONSENT_VERSION, photo_thumbnail_make
+from photos.services import CONSENT_VERSION
 from photos.storage import stored_write
 
 SERIES_LENGTH = 6  # at most this many photos of an area: the latest ones
@@ -109,53 +111,56 @@ def _at(day: date, moment: time, zone: str, now: datetime) -> datetime:
     return min(datetime.combine(day, moment, tzinfo=ZoneInfo(zone)), now)
 
 
-def _seed_patient(patient: Patient, number: int, now: datetime) -> list[int]:
-    """The patient's consent, photos and note; returns the new photos' ids."""
-    revision = patient.care_plan.revisions.order_by("-number").first()
-    every_weeks = revision.photo_every_weeks if revision else None
+def _seed_patient(patient: Patient, number: int, now: datetime) -> int:
+    """The patient's consent, photos (with thumbnails) and note; returns how many photos."""
+    every_weeks = patient.photo_every_weeks  # of the plan's latest revision (seed_photos)
     condition, area_codes = SERIES[number]
     today = timezone.localdate(now, timezone=ZoneInfo(patient.timezone))
     days = _photo_days(patient.care_plan.starts_on, today, every_weeks) if every_weeks else []
     if not days:
-        return []
+        return 0
     rng = random.Random(f"photos:{number}")
     consent = PhotoConsent.objects.create(
         patient=patient, version=CONSENT_VERSION, given_by=patient.user,
         given_at=_at(days[0], time(18, 0), patient.timezone, now))
+    areas = {area.code: area for area in BodyArea.objects.filter(clinic=None,
+                                                                 code__in=area_codes)}
     made: list[Photo] = []
     for code in area_codes:
-        area = BodyArea.objects.get(clinic=None, code=code)
+        area = areas[code]
         for index, day in enumerate(days):
             severity = 1 - 0.8 * index / max(len(days) - 1, 1)
             data = _jpeg(skin_picture(seed=f"{number}:{code}", condition=condition,
                                       severity=severity))
             clean = imaging.clean_upload(io.BytesIO(data), size=len(data))
-            made.append(Photo.objects.create(
+            made.append(Photo(
                 public_id=uuid.UUID(int=rng.getrandbits(128), version=4), patient=patient,
                 area=area, consent=consent, taken_on=day,
                 uploaded_at=_at(day, PHOTO_TIME, patient.timezone, now), uploaded_by=patient.user,
-                width=clean.width, height=clean.height, image_name=stored_write(clean.data)))
+                width=clean.width, height=clean.height, image_name=stored_write(clean.data),
+                # made here at once, as the task would: the demo needs no worker to show them
+                thumbnail_name=stored_write(imaging.thumbnail(clean.data).data)))
+    made = Photo.objects.bulk_create(made)
     latest = made[len(days) - 1]  # of the first area
     PhotoNote.objects.create(photo=latest, author_id=patient.dermatologist_id,
                              text=NOTES[condition],
                              created_at=min(latest.uploaded_at + timedelta(hours=15), now))
-    return [photo.pk for photo in made]
+    return len(made)
 
 
 def seed_photos(*, clinic: Clinic, now: datetime) -> int:
     """The two photo series (see the module's docstring); returns how many photos were new."""
-    emails = {number: PATIENT_EMAIL if number == 0 else synthetic_email(number)
-              for number in SERIES}
-    patients = (Patient.objects.filter(clinic=clinic, user__email__in=emails.values(),
+    emails = [PATIENT_EMAIL if number == 0 else synthetic_email(number) for number in SERIES]
+    patients = (Patient.objects.filter(clinic=clinic, user__email__in=emails,
                                        care_plan__isnull=False)
                 .exclude(photo_consents__isnull=False).exclude(photos__isnull=False)
-                .select_related("user", "care_plan").order_by("pk"))
+                .select_related("user", "care_plan").order_by("pk")
+                .annotate(photo_every_weeks=Subquery(
+                    PlanRevision.objects.filter(plan__patient=OuterRef("pk"))
+                    .order_by("-number").values("photo_every_weeks")[:1])))
     created = 0
     for patient in patients:
         with transaction.atomic():
-            photo_ids = _seed_patient(patient, _patient_number(patient.pk, patient.user.email),
-                                      now)
-        for photo_id in photo_ids:  # at once: the demo runs without waiting for a worker
-            photo_thumbnail_make(photo_id=photo_id)
-        created += len(photo_ids)
+            created += _seed_patient(patient, _patient_number(patient.pk, patient.user.email),
+                                     now)
     return created
