@@ -67,12 +67,12 @@ def _spots(rng: random.Random, condition: str) -> list[_Spot]:
                   rng.uniform(0.03, 0.09)) for _ in range(rng.randint(12, 18))]
 
 
-def skin_picture(*, seed: str, condition: str, severity: float) -> Image.Image:
-    """A skin-toned picture (soft light from the top left) with the condition's lesions at
-    ``severity`` (1: as bad as the first photo; towards 0: healed). Deterministic for ``seed``."""
+def skin_picture(*, seed: str, condition: str, severity: float,
+                 tone: tuple[int, int, int] = SKIN_TONES[0]) -> Image.Image:
+    """Skin of ``tone`` in soft side light with the condition's lesions at ``severity`` (1: as
+    bad as the first photo; towards 0: healed). Deterministic for ``seed``."""
     rng = random.Random(seed)
     width, height = PICTURE_SIZE
-    tone = rng.choice(SKIN_TONES)
     # Light from one side: a gradient cut from a larger, turned one (no corners to fill).
     big = Image.linear_gradient("L").resize((width * 2, height * 2)).rotate(rng.uniform(-30, 30))
     shade = big.crop((width // 2, height // 2, width // 2 + width, height // 2 + height))
@@ -87,7 +87,9 @@ def skin_picture(*, seed: str, condition: str, severity: float) -> Image.Image:
         draw.ellipse((x - r, y - r * 0.85, x + r, y + r * 0.85), fill=int(235 * severity))
     blur = 4 if condition == ACNE else 12
     redness = redness.filter(ImageFilter.GaussianBlur(blur))
-    lesion = (200, 92, 86) if condition == ACNE else (196, 110, 100)
+    # Inflamed skin is redder and darker than the patient's own tone, whatever that is.
+    r_scale, g_scale, b_scale = (0.95, 0.55, 0.6) if condition == ACNE else (0.92, 0.62, 0.66)
+    lesion = (int(tone[0] * r_scale), int(tone[1] * g_scale), int(tone[2] * b_scale))
     return Image.composite(Image.new("RGB", PICTURE_SIZE, lesion), picture, redness)
 
 
@@ -120,6 +122,7 @@ def _seed_patient(patient: Patient, number: int, now: datetime) -> int:
     if not days:
         return 0
     rng = random.Random(f"photos:{number}")
+    tone = rng.choice(SKIN_TONES)  # the patient's, in every photo
     consent = PhotoConsent.objects.create(
         patient=patient, version=CONSENT_VERSION, given_by=patient.user,
         given_at=_at(days[0], time(18, 0), patient.timezone, now))
@@ -131,7 +134,7 @@ def _seed_patient(patient: Patient, number: int, now: datetime) -> int:
         for index, day in enumerate(days):
             severity = 1 - 0.8 * index / max(len(days) - 1, 1)
             data = _jpeg(skin_picture(seed=f"{number}:{code}", condition=condition,
-                                      severity=severity))
+                                      severity=severity, tone=tone))
             clean = imaging.clean_upload(io.BytesIO(data), size=len(data))
             made.append(Photo(
                 public_id=uuid.UUID(int=rng.getrandbits(128), version=4), patient=patient,
