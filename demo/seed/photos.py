@@ -2,13 +2,14 @@
 consent and a series of photos of two areas each since their plan started, so the patient's
 Photos page and the clinic's compare view have something to show: patient@demo.test's acne
 (face and back) and synthetic patient 8's atopic eczema (arms and hands), each fading from the
-first photo to the latest, and a dermatologist's note on each patient's latest photo.
+first photo to the latest, and a dermatologist's note on the latest photo of each patient's
+first area.
 
 The pictures are drawn here (skin, and spots or a patch whose redness and size fade over the
 series), deterministic for a patient and area; they go through the same cleaning and encryption
 as an upload (``photos.imaging``, ``photos.storage``), and their thumbnails are made at once (no
 worker needed). Idempotent: a patient who has any photo, or has ever given consent, is left
-alone.
+alone (as is a plan seeded before it asked for photos).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class _Spot:
 
 
 def _spots(rng: random.Random, condition: str) -> list[_Spot]:
-    """Where the lesions are: many small spots (acne) or a few overlapping blotches that make a
+    """Where the lesions are: many small spots (acne) or overlapping blotches that make a
     patch (eczema); the same in every photo of the area."""
     if condition == ACNE:
         return [_Spot(rng.uniform(0.15, 0.85), rng.uniform(0.2, 0.85), rng.uniform(0.012, 0.03))
