@@ -25,7 +25,9 @@ callers only get counts.
 - ``history``: weeks of check-ins, step logs, pulses and attention requests, from each
   patient's ``timeline`` (drawn from their logging pattern in ``patterns``);
 - ``flags``: the flags that history raises (every rule the sweep raises, the missed injection
-  included, whatever the day it is seeded).
+  included, whatever the day it is seeded);
+- ``photos``: the photo diary of two patients (consent, photo series of two areas each, their
+  thumbnails and a dermatologist's note), for the Photos page and the compare view.
 
 ``bulk`` holds the INSERT / COPY helpers the plan and history writes share.
 """
@@ -53,12 +55,13 @@ from demo.seed.people import (
     seed_cohort,
     seed_core,
 )
+from demo.seed.photos import seed_photos
 from demo.seed.plans import seed_plans
 
 __all__ = [
     "ADMIN_EMAIL", "DEMO_PASSWORD", "DEMO_TOTP_SECRET", "DERM_EMAIL", "HISTORY_DAYS",
     "PATIENT_EMAIL", "STAFF_EMAIL", "DemoSummary", "demo_totp_code", "seed_cohort", "seed_core",
-    "seed_demo", "seed_flags", "seed_history", "seed_plans",
+    "seed_demo", "seed_flags", "seed_history", "seed_photos", "seed_plans",
 ]
 
 
@@ -73,6 +76,7 @@ class DemoSummary:
     opened_flags: int = 0
     catalogue_items: int = 0
     regimen_templates: int = 0
+    created_photos: int = 0
 
 
 def seed_demo(
@@ -97,4 +101,5 @@ def seed_demo(
         opened_flags=seed_flags(clinic, now=now) if flags else 0,
         catalogue_items=catalogue["catalogue_items"],
         regimen_templates=catalogue["regimen_templates"],
+        created_photos=seed_photos(clinic=clinic, now=now),
     )

@@ -90,7 +90,7 @@ def _revision_with_items(
         effective_from=story.effective[index], reviews_on=_reviews_on(story, index),
         reason=story.template.revisions[index].reason,
         fit_warnings=_warning_rows(story, report.warnings),
-        total_monthly_cost=report.total_monthly_cost,
+        total_monthly_cost=report.total_monthly_cost, photo_every_weeks=story.photo_every_weeks,
     )
     return revision, items
 

@@ -91,6 +91,10 @@ VISIT_EVERY = 64
 OVERDUE_AT, VISITED_AT, MISSED_INJECTION_AT = 1, 4, 8
 OVERDUE_DAYS = (7, 14)  # the review date this many days ago
 VISITED_DAYS_AGO = 2
+# The photo diary (``demo.seed.photos``): patient@demo.test and the eczema patient with the
+# missed injection are asked for a photo every two weeks from their plan's start.
+PHOTO_DIARY_NUMBERS = (0, MISSED_INJECTION_AT)
+PHOTO_EVERY_WEEKS = 2
 DEMO_PATIENT_CONCERN = ConcernSpec(
     "adapalene", ConcernCategory.IRRITATING, "It stings after a few nights", ""
 )
@@ -128,6 +132,7 @@ class Story:
     keys: dict[str, uuid.UUID]  # step -> PlanItem.key, the same across revisions
     concern: ConcernSeed | None
     visit_on: date | None = None  # a recorded clinic visit (after the latest revision)
+    photo_every_weeks: int | None = None  # every revision asks for photos this often
 
 
 @dataclass(frozen=True)
@@ -289,8 +294,12 @@ def _cohort_story(
         patient=patient, template=template, profile=profile, effective=effective,
         reviews_on=reviews_on, accept_trade_offs=scenario == ACCEPTED,
         keys=_step_keys(rng, template), concern=_concern_seed(rng, patient.number, template, now),
-        visit_on=visit_on,
+        visit_on=visit_on, photo_every_weeks=_photo_every_weeks(patient.number),
     )
+
+
+def _photo_every_weeks(number: int) -> int | None:
+    return PHOTO_EVERY_WEEKS if number in PHOTO_DIARY_NUMBERS else None
 
 
 def _visit(number: int, today: date, reviews_on: date) -> tuple[date, date | None]:
@@ -324,4 +333,5 @@ def _demo_patient_story(patient: DemoPatient, today: date, now: datetime) -> Sto
         accept_trade_offs=True, keys=_step_keys(rng, ACNE_PLAN_WITH_DOXYCYCLINE),
         concern=ConcernSeed(DEMO_PATIENT_CONCERN, answered=False,
                             raised_at=now - timedelta(days=2)),
+        photo_every_weeks=_photo_every_weeks(patient.number),
     )
