@@ -141,11 +141,12 @@ def test_a_photo_storage_bucket_selects_the_s3_compatible_object_store(tmp_path)
         tmp_path, PHOTO_STORAGE_BUCKET="clinic-photos",
         PHOTO_STORAGE_ENDPOINT_URL="https://s3.storage.example", PHOTO_STORAGE_REGION="eu-west-2",
         PHOTO_STORAGE_ACCESS_KEY_ID="AKEXAMPLE", PHOTO_STORAGE_SECRET_ACCESS_KEY="s3cret-4417")
-    # then: private objects, fetched by the portal only, never overwritten
+    # then: fetched by the portal only, never overwritten; no ACL header (objects are as private
+    # as the bucket, and buckets with ACLs disabled refuse one)
     assert chosen == {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": "clinic-photos", "endpoint_url": "https://s3.storage.example",
         "region_name": "eu-west-2", "access_key": "AKEXAMPLE", "secret_key": "s3cret-4417",
-        "location": "photos", "default_acl": "private", "file_overwrite": False,
+        "location": "photos", "default_acl": None, "file_overwrite": False,
         "querystring_auth": True}}
 
 
