@@ -80,6 +80,33 @@ def photo_due(patient: Patient, *, every_weeks: int | None, today: date) -> bool
     return last is None or today - last >= timedelta(weeks=every_weeks)
 
 
+def photo_ask(patient: Patient, *, every_weeks: int | None, today: date) -> str:
+    """What Today says about photos when the plan in effect asks every ``every_weeks``:
+    "due" (consented, and a photo is due), "invite" (the patient has not decided about
+    consent yet: a one-line invitation), or "" (nothing: not due, no plan asking, or consent
+    withdrawn, after which the patient is never asked again)."""
+    if not every_weeks:
+        return ""
+    if consent_of(patient) is None:
+        return "" if consent_ever_withdrawn(patient) else "invite"
+    return "due" if photo_due(patient, every_weeks=every_weeks, today=today) else ""
+
+
+def next_photo_on(patient: Patient, *, every_weeks: int | None) -> date | None:
+    """The day the next photo is asked for (None when the plan asks for none, or none is
+    held yet: then it is due now)."""
+    last = last_photo_on(patient)
+    if not every_weeks or last is None:
+        return None
+    return last + timedelta(weeks=every_weeks)
+
+
+def latest_photo(patient: Patient) -> Photo | None:
+    """The most recently added photo still held."""
+    return (Photo.objects.filter(patient=patient, deleted_at__isnull=True)
+            .order_by("-taken_on", "-uploaded_at", "-pk").first())
+
+
 def photo_of_patient(*, patient: Patient, public_id: UUID) -> Photo:
     """One of the patient's own photos (deleted ones too: their row says they were); 404 for
     anyone else's."""

@@ -1,0 +1,94 @@
+/* The camera guide (an enhancement of the add-a-photo form; without it the form is the same
+   taps: choose or take a photo, then Save). Once a photo is chosen it is shown with the last
+   photo of the same area as a faint overlay, so the patient can see whether pose and distance
+   match before saving; "Retake" opens the camera again. Changing the area changes the
+   reference. The chosen photo is read as a data: URL (the page's CSP allows data: images, not
+   blob:), and it never leaves the page until the form is posted. */
+(() => {
+  "use strict";
+  const urls = document.getElementById("last-photo-by-area");
+  let lastByArea = {};
+  try { lastByArea = urls ? JSON.parse(urls.textContent) : {}; } catch (error) { /* none */ }
+
+  let counter = 0;
+  for (const form of document.querySelectorAll("form[data-photo-form]")) {
+    const input = form.querySelector("input[type=file]");
+    const area = form.querySelector("select[name=area]");
+    const guide = form.querySelector("[data-photo-guide]");
+    if (!input || !guide) continue;
+    const words = guide.dataset;
+    counter += 1;
+
+    const frame = document.createElement("div");
+    frame.className = "photo-guide-frame";
+    const chosen = document.createElement("img");
+    chosen.className = "photo-guide-new";
+    chosen.alt = words.previewLabel;
+    const last = document.createElement("img");
+    last.className = "photo-guide-last";
+    last.alt = words.lastLabel;
+    frame.append(chosen, last);
+
+    const noPreview = document.createElement("p");
+    noPreview.className = "help";
+    noPreview.textContent = words.noPreview;
+    noPreview.hidden = true;
+    const help = document.createElement("p");
+    help.className = "help";
+    help.textContent = words.matchHelp;
+
+    const toggleField = document.createElement("div");
+    toggleField.className = "field checkbox";
+    const toggle = document.createElement("input");
+    toggle.type = "checkbox";
+    toggle.id = `photo-guide-overlay-${counter}`;
+    toggle.checked = true;
+    const toggleLabel = document.createElement("label");
+    toggleLabel.htmlFor = toggle.id;
+    toggleLabel.textContent = words.overlayLabel;
+    toggleField.append(toggle, " ", toggleLabel);
+
+    const retake = document.createElement("button");
+    retake.type = "button";
+    retake.className = "button button-quiet";
+    retake.textContent = words.retakeLabel;
+    guide.append(frame, noPreview, help, toggleField, retake);
+
+    const reference = () => {
+      const url = area ? lastByArea[area.value] : undefined;
+      if (url) {
+        if (last.getAttribute("src") !== url) last.src = url;
+        last.hidden = !toggle.checked;
+      } else {
+        last.removeAttribute("src");
+        last.hidden = true;
+      }
+      help.hidden = toggleField.hidden = !url;
+    };
+
+    chosen.addEventListener("load", () => {
+      chosen.hidden = false;
+      noPreview.hidden = true;
+    });
+    chosen.addEventListener("error", () => {  // e.g. HEIC, which most browsers cannot show
+      if (!chosen.getAttribute("src")) return;
+      chosen.hidden = true;
+      noPreview.hidden = false;
+    });
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      if (!file) {
+        guide.hidden = true;
+        return;
+      }
+      const reader = new FileReader();
+      reader.addEventListener("load", () => { chosen.src = reader.result; });
+      reader.readAsDataURL(file);
+      reference();
+      guide.hidden = false;
+    });
+    if (area) area.addEventListener("change", reference);
+    toggle.addEventListener("change", reference);
+    retake.addEventListener("click", () => input.click());
+  }
+})();
