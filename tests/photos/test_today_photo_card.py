@@ -68,14 +68,16 @@ def test_a_plan_that_asks_for_no_photos_shows_nothing(client, patient_a, derm, n
     _plan(patient_a, derm, now, every_weeks=None)
     photo_for(patient_a, now=now - timedelta(weeks=30))
     body = _today(client, patient_a)
-    assert CARD not in body and INVITE not in body
+    assert CARD not in body
+    assert INVITE not in body
 
 
 def test_without_consent_today_only_invites_to_the_photos_page(client, patient_a, derm, now):
     _plan(patient_a, derm, now, every_weeks=2)
     body = _today(client, patient_a)
     assert CARD not in body
-    assert INVITE in body and f'href="{reverse("photos")}"' in body
+    assert INVITE in body
+    assert f'href="{reverse("photos")}"' in body
 
 
 def test_after_a_withdrawal_today_never_asks_again(client, patient_a, derm, now):
@@ -86,7 +88,8 @@ def test_after_a_withdrawal_today_never_asks_again(client, patient_a, derm, now)
     # when
     body = _today(client, patient_a)
     # then: neither the card nor the invitation
-    assert CARD not in body and INVITE not in body
+    assert CARD not in body
+    assert INVITE not in body
 
 
 def test_saving_from_today_returns_to_today_with_the_message(client, patient_a, derm, now):
@@ -100,7 +103,8 @@ def test_saving_from_today_returns_to_today_with_the_message(client, patient_a, 
         "area": face.pk, "next": reverse("today"),
         "photo": SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")})
     # then: saved, back on Today, which says so and no longer asks
-    assert response.status_code == 302 and response.url == reverse("today")
+    assert response.status_code == 302
+    assert response.url == reverse("today")
     assert Photo.objects.filter(patient=patient_a, deleted_at__isnull=True).count() == 2
     body = client.get(response.url).content.decode()
     assert "Photo of your face saved" in body
@@ -115,7 +119,8 @@ def test_a_next_to_another_site_is_ignored(client, patient_a, now, target):
     response = client.post(reverse("photos"), {
         "area": face.pk, "next": target,
         "photo": SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")})
-    assert response.status_code == 302 and response.url == reverse("photos")
+    assert response.status_code == 302
+    assert response.url == reverse("photos")
 
 
 def test_my_plan_says_how_often_photos_are_asked_for(client, patient_a, derm, now):
