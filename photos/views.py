@@ -66,7 +66,7 @@ def photos_page(request: HttpRequest) -> HttpResponse:
     return render(request, "photos/photos.html", {
         "consent": consent, "form": form, "timelines": selectors.timelines(photos),
         "last_by_area_urls": _last_by_area_urls(photos), "back_to": back_to,
-        "every_weeks": every_weeks,
+        "today": today,
         "next_photo_on": selectors.next_photo_on(patient, every_weeks=every_weeks),
         "withdrawn_before": consent is None and selectors.consent_ever_withdrawn(patient),
         "deleted_count": selectors.deleted_photos_count(patient),

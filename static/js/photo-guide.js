@@ -10,14 +10,12 @@
   let lastByArea = {};
   try { lastByArea = urls ? JSON.parse(urls.textContent) : {}; } catch (error) { /* none */ }
 
-  let counter = 0;
   for (const form of document.querySelectorAll("form[data-photo-form]")) {
     const input = form.querySelector("input[type=file]");
     const area = form.querySelector("select[name=area]");
     const guide = form.querySelector("[data-photo-guide]");
     if (!input || !guide) continue;
     const words = guide.dataset;
-    counter += 1;
 
     const frame = document.createElement("div");
     frame.className = "photo-guide-frame";
@@ -37,16 +35,13 @@
     help.className = "help";
     help.textContent = words.matchHelp;
 
-    const toggleField = document.createElement("div");
-    toggleField.className = "field checkbox";
+    // The label holds the box: the whole line is the tap target.
+    const toggleField = document.createElement("label");
+    toggleField.className = "photo-guide-toggle";
     const toggle = document.createElement("input");
     toggle.type = "checkbox";
-    toggle.id = `photo-guide-overlay-${counter}`;
     toggle.checked = true;
-    const toggleLabel = document.createElement("label");
-    toggleLabel.htmlFor = toggle.id;
-    toggleLabel.textContent = words.overlayLabel;
-    toggleField.append(toggle, " ", toggleLabel);
+    toggleField.append(toggle, document.createTextNode(words.overlayLabel));
 
     const retake = document.createElement("button");
     retake.type = "button";
@@ -75,7 +70,7 @@
       chosen.hidden = true;
       noPreview.hidden = false;
     });
-    input.addEventListener("change", () => {
+    const show = () => {
       const file = input.files && input.files[0];
       if (!file) {
         guide.hidden = true;
@@ -86,7 +81,10 @@
       reader.readAsDataURL(file);
       reference();
       guide.hidden = false;
-    });
+    };
+    input.addEventListener("change", show);
+    // A photo chosen before this script ran (a slow page), or kept by the browser's back button.
+    if (input.files && input.files.length) show();
     if (area) area.addEventListener("change", reference);
     toggle.addEventListener("change", reference);
     retake.addEventListener("click", () => input.click());

@@ -137,3 +137,12 @@ def test_the_photos_page_says_when_the_next_photo_is_due(client, patient_a, derm
     body = client.get(reverse("photos")).content.decode()
     due = photo.taken_on + timedelta(weeks=2)
     assert f"Next photo due on {due:%A} {due.day}" in body
+
+
+def test_the_photos_page_says_a_photo_is_due_now_once_it_is(client, patient_a, derm, now):
+    _plan(patient_a, derm, now, every_weeks=2)
+    photo_for(patient_a, now=now - timedelta(weeks=3))
+    client.force_login(patient_a.user)
+    body = client.get(reverse("photos")).content.decode()
+    assert "Your next progress photo is due now." in body
+    assert "Next photo due on" not in body
