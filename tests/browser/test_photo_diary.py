@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 import os
-from importlib import import_module
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,12 @@ from django.utils import timezone
 from PIL import Image
 
 from photos.models import Photo
-from photos.services import photo_image, photo_note_add, photo_thumbnail_make, thumbnails_pending_ids
+from photos.services import (
+    photo_image,
+    photo_note_add,
+    photo_thumbnail_make,
+    thumbnails_pending_ids,
+)
 from tests.browser.conftest import PHONE, assert_no_axe_violations, log_in
 from tests.factories import backdated_revision, item_draft, photo_for
 from tests.photos.images import heic_bytes, jpeg_bytes, skin_photo
