@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import clinician_required, patient_required
 from accounts.models import Patient
 from accounts.selectors import patient_of
-from careplans.models import PlanRevision
 
 from . import selectors, services
 from .forms import PhotoForm, WithdrawForm
@@ -105,14 +104,12 @@ def _photo_every_weeks(patient: Patient, *, today: date) -> int | None:
     return revision.photo_every_weeks if revision else None
 
 
-def today_photo_card(patient: Patient, *, revision_id: int | None, today: date) -> dict:
+def today_photo_card(patient: Patient, *, today: date) -> dict:
     """Today's photo card: ``ask`` is "due" (with the upload form, its area preselected:
     the last photo's, else the first), "invite" (a line linking to the Photos page, where
     consent is asked) or "" (nothing shown)."""
-    every_weeks = (PlanRevision.objects.filter(pk=revision_id)
-                   .values_list("photo_every_weeks", flat=True).first()
-                   if revision_id else None)
-    ask = selectors.photo_ask(patient, every_weeks=every_weeks, today=today)
+    ask = selectors.photo_ask(patient, every_weeks=_photo_every_weeks(patient, today=today),
+                              today=today)
     if ask != "due":
         return {"ask": ask}
     areas = selectors.areas_for(patient)

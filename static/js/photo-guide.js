@@ -29,6 +29,7 @@
 
     const noPreview = document.createElement("p");
     noPreview.className = "help";
+    noPreview.setAttribute("role", "status");
     noPreview.textContent = words.noPreview;
     noPreview.hidden = true;
     const help = document.createElement("p");

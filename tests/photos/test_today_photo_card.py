@@ -146,3 +146,18 @@ def test_the_photos_page_says_a_photo_is_due_now_once_it_is(client, patient_a, d
     body = client.get(reverse("photos")).content.decode()
     assert "Your next progress photo is due now." in body
     assert "Next photo due on" not in body
+
+
+def test_a_refused_file_from_today_keeps_the_way_back(client, patient_a, now):
+    # given
+    photo_consent_give(patient=patient_a, by=patient_a.user, now=now)
+    client.force_login(patient_a.user)
+    face = BodyArea.objects.get(clinic=None, code="face")
+    # when: not an image
+    response = client.post(reverse("photos"), {
+        "area": face.pk, "next": reverse("today"),
+        "photo": SimpleUploadedFile("p.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")})
+    # then: the Photos page explains, nothing is saved, and the retry still returns to Today
+    assert response.status_code == 400
+    assert not Photo.objects.exists()
+    assert f'name="next" value="{reverse("today")}"' in response.content.decode()
