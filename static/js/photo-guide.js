@@ -54,22 +54,26 @@
       const url = area ? lastByArea[area.value] : undefined;
       if (url) {
         if (last.getAttribute("src") !== url) last.src = url;
-        last.hidden = !toggle.checked;
       } else {
         last.removeAttribute("src");
-        last.hidden = true;
       }
-      help.hidden = toggleField.hidden = !url;
+      // Without a preview of the new photo (HEIC) there is nothing to line up: only the note.
+      const guiding = Boolean(url) && !chosen.hidden;
+      last.hidden = !guiding || !toggle.checked;
+      toggleField.hidden = help.hidden = !guiding;
+      frame.hidden = chosen.hidden;
     };
 
     chosen.addEventListener("load", () => {
       chosen.hidden = false;
       noPreview.hidden = true;
+      reference();
     });
     chosen.addEventListener("error", () => {  // e.g. HEIC, which most browsers cannot show
       if (!chosen.getAttribute("src")) return;
       chosen.hidden = true;
       noPreview.hidden = false;
+      reference();
     });
     const show = () => {
       const file = input.files && input.files[0];
