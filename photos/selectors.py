@@ -13,6 +13,7 @@ from django.http import Http404
 from accounts.models import AuditEvent, Patient, User
 from accounts.selectors import clinic_patients_for, membership_of, role_of
 from accounts.services import audit_record
+from careplans.selectors import plan_of, revision_in_effect
 
 from .models import BodyArea, Photo, PhotoConsent, PhotoNote
 
@@ -78,6 +79,13 @@ def photo_due(patient: Patient, *, every_weeks: int | None, today: date) -> bool
         return False
     last = last_photo_on(patient)
     return last is None or today - last >= timedelta(weeks=every_weeks)
+
+
+def plan_photo_every_weeks(patient: Patient, *, today: date) -> int | None:
+    """How often the plan in effect on ``today`` asks for a photo (None: never)."""
+    plan = plan_of(patient)
+    revision = revision_in_effect(plan, today) if plan else None
+    return revision.photo_every_weeks if revision else None
 
 
 def photo_ask(patient: Patient, *, every_weeks: int | None, today: date) -> str:

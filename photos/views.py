@@ -61,7 +61,7 @@ def photos_page(request: HttpRequest) -> HttpResponse:
         return redirect("photos")  # no consent (withdrawn in another tab): the page says so
     photos = list(selectors.photos_of(patient))
     today = patient.local_date(timezone.now())
-    every_weeks = _photo_every_weeks(patient, today=today)
+    every_weeks = selectors.plan_photo_every_weeks(patient, today=today)
     return render(request, "photos/photos.html", {
         "consent": consent, "form": form, "timelines": selectors.timelines(photos),
         "last_by_area_urls": _last_by_area_urls(photos), "back_to": back_to,
@@ -95,28 +95,18 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _photo_every_weeks(patient: Patient, *, today: date) -> int | None:
-    """How often the plan in effect on ``today`` asks for a photo (None: never)."""
-    from careplans.selectors import plan_of, revision_in_effect
-
-    plan = plan_of(patient)
-    revision = revision_in_effect(plan, today) if plan else None
-    return revision.photo_every_weeks if revision else None
-
-
 def today_photo_card(patient: Patient, *, today: date) -> dict:
     """Today's photo card: ``ask`` is "due" (with the upload form, its area preselected:
     the last photo's, else the first), "invite" (a line linking to the Photos page, where
     consent is asked) or "" (nothing shown)."""
-    ask = selectors.photo_ask(patient, every_weeks=_photo_every_weeks(patient, today=today),
-                              today=today)
+    every_weeks = selectors.plan_photo_every_weeks(patient, today=today)
+    ask = selectors.photo_ask(patient, every_weeks=every_weeks, today=today)
     if ask != "due":
         return {"ask": ask}
     areas = selectors.areas_for(patient)
-    latest = selectors.latest_photo(patient)
     first = areas.first()
     form = PhotoForm(areas=areas, initial={
-        "area": latest.area_id if latest else (first.pk if first else None)})
+        "area": _area_of_latest(patient) or (first.pk if first else None)})
     photos = list(selectors.photos_of(patient))
     return {"ask": ask, "form": form, "last_by_area_urls": _last_by_area_urls(photos)}
 
