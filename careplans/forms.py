@@ -498,6 +498,15 @@ class PlanMetaForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}), label=_("Review visit on"),
         help_text=_("The plan runs until this visit."),
     )
+    # The photo diary: how often Today asks for a progress photo (with the patient's consent).
+    photo_every_weeks = forms.IntegerField(
+        required=False, min_value=1, max_value=26,
+        label=_("Ask for a photo every … weeks"),
+        help_text=_("Empty: never. Photos are asked for only if the patient agrees to them."),
+        error_messages={"min_value": _("Ask every 1 to 26 weeks, or leave it empty."),
+                        "max_value": _("Ask every 1 to 26 weeks, or leave it empty."),
+                        "invalid": _("Ask every 1 to 26 weeks, or leave it empty.")},
+    )
     reason = forms.CharField(
         min_length=5, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
         label=_("Reason for this change (the patient reads it)"),

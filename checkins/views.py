@@ -14,6 +14,7 @@ from accounts.decorators import patient_required
 from accounts.selectors import patient_of
 from careplans.visits import next_visit_on
 from core.pwa import PWA_USER_HEADER, pwa_user_tag
+from photos.views import today_photo_card
 
 from . import selectors, services
 from .forms import CheckInForm, initial_from
@@ -78,6 +79,8 @@ def today(request: HttpRequest) -> HttpResponse:
         "plan_in_effect": revision_id is not None,
         "backfill": _backfill_days(patient, window[1:], schedules),
         "next_visit": next_visit_on(patient, today=window[0]),
+        "photo_card": today_photo_card(patient, today=window[0])
+        if local_date == window[0] else {},
     }, status=400 if request.method == "POST" and date_error else 200)
     if local_date == window[0]:  # the service worker keeps today's page, under this tag
         response[PWA_USER_HEADER] = pwa_user_tag(request.user)  # (core/pwa.py)

@@ -23,6 +23,7 @@ from photos import selectors as photos
 from photos.services import body_area_add, photo_note_add
 
 from .forms import BodyAreaForm, PhotoNoteForm
+from .photo_compare import COMPARE_PERIOD_DAYS, comparison
 
 DERMATOLOGIST_ONLY = ("dermatologist",)
 
@@ -41,10 +42,10 @@ def _photos_page(request: HttpRequest, patient: Patient, *, status: int = 200,
     is_derm = role_of(request.user) == "dermatologist"
     return render(request, "clinic/patient_photos.html", {
         "patient": patient, "summary": summary, "is_derm": is_derm,
-        "comparison": photos.comparison(
+        "comparison": comparison(
             patient, summary.timelines, area=request.GET.get("area", ""),
             before=request.GET.get("before", ""), after=request.GET.get("after", "")),
-        "period_days": photos.COMPARE_PERIOD_DAYS,
+        "period_days": COMPARE_PERIOD_DAYS,
         "note_form_for": note_form[0] if note_form else None,
         "note_form": note_form[1] if note_form else PhotoNoteForm(),
         "area_form": area_form or BodyAreaForm(),

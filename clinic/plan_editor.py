@@ -101,6 +101,8 @@ def plan_editor(*, user: User, patient: Patient, data: QueryDict | None, now: da
             "reviews_on": revision.reviews_on if revision and revision.reviews_on > today
             else today + timedelta(weeks=DEFAULT_PLAN_WEEKS),
             "starts_on": today,
+            # Carried forward; a plan started from a template asks for none until set.
+            "photo_every_weeks": revision.photo_every_weeks if revision else None,
         },
     )
     plan_days = meta.plan_days() if data is not None and meta.is_valid() else None

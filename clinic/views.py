@@ -181,6 +181,7 @@ def plan_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                 starts_on=editor.meta.start(),
                 reviews_on=editor.meta.cleaned_data["reviews_on"],
                 reason=editor.meta.cleaned_data["reason"],
+                photo_every_weeks=editor.meta.cleaned_data.get("photo_every_weeks"),
                 now=now,
                 items=editor.items.drafts(),
                 accepted=editor.acceptance.accepted(),

@@ -21,7 +21,7 @@ class PhotoForm(forms.Form):
                            label=pgettext_lazy("photo", "Where on your body"),
                            empty_label=None)
     photo = forms.FileField(
-        label=_("Photo"),
+        label=_("Take or choose a photo"),
         help_text=_("JPEG, PNG or HEIC, up to 20 MB."),
         widget=forms.FileInput(attrs={"accept": "image/*", "capture": "environment"}),
         error_messages={"required": _("Choose or take a photo first."),

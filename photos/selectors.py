@@ -13,8 +13,7 @@ from django.http import Http404
 from accounts.models import AuditEvent, Patient, User
 from accounts.selectors import clinic_patients_for, membership_of, role_of
 from accounts.services import audit_record
-from checkins.adherence import WindowAdherence, last_days
-from checkins.selectors import WellbeingMeans, wellbeing_means
+from careplans.selectors import plan_of, revision_in_effect
 
 from .models import BodyArea, Photo, PhotoConsent, PhotoNote
 
@@ -82,6 +81,40 @@ def photo_due(patient: Patient, *, every_weeks: int | None, today: date) -> bool
     return last is None or today - last >= timedelta(weeks=every_weeks)
 
 
+def plan_photo_every_weeks(patient: Patient, *, today: date) -> int | None:
+    """How often the plan in effect on ``today`` asks for a photo (None: never)."""
+    plan = plan_of(patient)
+    revision = revision_in_effect(plan, today) if plan else None
+    return revision.photo_every_weeks if revision else None
+
+
+def photo_ask(patient: Patient, *, every_weeks: int | None, today: date) -> str:
+    """What Today says about photos when the plan in effect asks every ``every_weeks``:
+    "due" (consented, and a photo is due), "invite" (the patient has not decided about
+    consent yet: a one-line invitation), or "" (nothing: not due, no plan asking, or consent
+    withdrawn, after which the patient is never asked again)."""
+    if not every_weeks:
+        return ""
+    if consent_of(patient) is None:
+        return "" if consent_ever_withdrawn(patient) else "invite"
+    return "due" if photo_due(patient, every_weeks=every_weeks, today=today) else ""
+
+
+def next_photo_on(patient: Patient, *, every_weeks: int | None) -> date | None:
+    """The day the next photo is asked for (None when the plan asks for none, or none is
+    held yet: then it is due now)."""
+    last = last_photo_on(patient)
+    if not every_weeks or last is None:
+        return None
+    return last + timedelta(weeks=every_weeks)
+
+
+def latest_photo(patient: Patient) -> Photo | None:
+    """The most recently added photo still held."""
+    return (Photo.objects.filter(patient=patient, deleted_at__isnull=True)
+            .order_by("-taken_on", "-uploaded_at", "-pk").first())
+
+
 def photo_of_patient(*, patient: Patient, public_id: UUID) -> Photo:
     """One of the patient's own photos (deleted ones too: their row says they were); 404 for
     anyone else's."""
@@ -144,52 +177,3 @@ def photo_summary(patient: Patient) -> PhotoSummary:
         consent=consent, withdrawal=withdrawal,
         deleted_count=deleted_photos_count(patient) if withdrawal else 0,
         timelines=timelines(photos), photo_count=len(photos))
-
-
-# A photo's period in the comparison: the days up to and including the photo's day.
-COMPARE_PERIOD_DAYS = 14
-
-
-@dataclass(frozen=True)
-class PhotoPeriod:
-    """One compared photo with how the ``COMPARE_PERIOD_DAYS`` before it went."""
-
-    photo: Photo
-    adherence: WindowAdherence
-    wellbeing: WellbeingMeans
-
-    @property
-    def adherence_percent(self) -> int | None:
-        rate = self.adherence.rate
-        return None if rate is None else round(rate * 100)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    area: BodyArea
-    photos: list[Photo]  # the area's photos, oldest first: the choices
-    before: PhotoPeriod
-    after: PhotoPeriod
-
-
-def _photo_period(patient: Patient, photo: Photo) -> PhotoPeriod:
-    start = photo.taken_on - timedelta(days=COMPARE_PERIOD_DAYS - 1)
-    return PhotoPeriod(photo=photo,
-                       adherence=last_days(patient, COMPARE_PERIOD_DAYS, until=photo.taken_on),
-                       wellbeing=wellbeing_means(patient, start, photo.taken_on))
-
-
-def comparison(patient: Patient, area_timelines: list[AreaTimeline], *, area: str = "",
-               before: str = "", after: str = "") -> Comparison | None:
-    """Two photos of one area, each with its period's adherence, itch and satisfaction.
-
-    ``area`` (an area id) and ``before``/``after`` (photo public ids) come from the page's form;
-    anything unknown falls back: the first area with photos, its first and latest photo."""
-    if not area_timelines:
-        return None
-    timeline = next((t for t in area_timelines if str(t.area.pk) == area), area_timelines[0])
-    by_id = {str(photo.public_id): photo for photo in timeline.photos}
-    first = by_id.get(before, timeline.photos[0])
-    second = by_id.get(after, timeline.latest)
-    return Comparison(area=timeline.area, photos=timeline.photos,
-                      before=_photo_period(patient, first), after=_photo_period(patient, second))

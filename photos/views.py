@@ -6,6 +6,7 @@ or proxy (``no-store``), and every clinician read audited.
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from django.contrib import messages
@@ -13,11 +14,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import clinician_required, patient_required
+from accounts.models import Patient
 from accounts.selectors import patient_of
 
 from . import selectors, services
@@ -32,7 +35,9 @@ def photos_page(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     consent = selectors.consent_of(patient)
     areas = selectors.areas_for(patient)
-    form = PhotoForm(areas=areas, initial={"area": _area_asked(request, areas)})
+    form = PhotoForm(areas=areas, initial={"area": _area_asked(request, areas)
+                                           or _area_of_latest(patient)})
+    back_to = _safe_next(request)
     status = 200
     if request.method == "POST" and consent is not None:
         form = PhotoForm(request.POST, request.FILES, areas=areas)
@@ -50,14 +55,18 @@ def photos_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Photo of your %(area)s saved. Only you and your "
                                             "care team can see it.")
                                  % {"area": photo.area.label.lower()})
-                return redirect("photos")
+                return redirect(back_to or "photos")
         status = 400
     elif request.method == "POST":
         return redirect("photos")  # no consent (withdrawn in another tab): the page says so
     photos = list(selectors.photos_of(patient))
+    today = patient.local_date(timezone.now())
+    every_weeks = selectors.plan_photo_every_weeks(patient, today=today)
     return render(request, "photos/photos.html", {
         "consent": consent, "form": form, "timelines": selectors.timelines(photos),
-        "last_by_area_urls": _last_by_area_urls(photos),
+        "last_by_area_urls": _last_by_area_urls(photos), "back_to": back_to,
+        "today": today,
+        "next_photo_on": selectors.next_photo_on(patient, every_weeks=every_weeks),
         "withdrawn_before": consent is None and selectors.consent_ever_withdrawn(patient),
         "deleted_count": selectors.deleted_photos_count(patient),
         "withdraw_form": WithdrawForm(),
@@ -70,6 +79,36 @@ def _area_asked(request: HttpRequest, areas: object) -> int | None:
     if raw.isdigit() and areas.filter(pk=int(raw)).exists():
         return int(raw)
     return None
+
+
+def _area_of_latest(patient: Patient) -> int | None:
+    latest = selectors.latest_photo(patient)
+    return latest.area_id if latest else None
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Where the form came from (Today's photo card), if it is a path of this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+def today_photo_card(patient: Patient, *, today: date) -> dict:
+    """Today's photo card: ``ask`` is "due" (with the upload form, its area preselected:
+    the last photo's, else the first), "invite" (a line linking to the Photos page, where
+    consent is asked) or "" (nothing shown)."""
+    every_weeks = selectors.plan_photo_every_weeks(patient, today=today)
+    ask = selectors.photo_ask(patient, every_weeks=every_weeks, today=today)
+    if ask != "due":
+        return {"ask": ask}
+    areas = selectors.areas_for(patient)
+    first = areas.first()
+    form = PhotoForm(areas=areas, initial={
+        "area": _area_of_latest(patient) or (first.pk if first else None)})
+    photos = list(selectors.photos_of(patient))
+    return {"ask": ask, "form": form, "last_by_area_urls": _last_by_area_urls(photos)}
 
 
 def _last_by_area_urls(photos: list[Photo]) -> dict[int, str]:

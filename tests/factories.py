@@ -143,7 +143,8 @@ def plan_for(patient, *, author, items=None, reason="First plan", base_number=0,
     )
 
 
-def backdated_revision(patient, *, author, number, effective_from, items, reason="Earlier plan"):
+def backdated_revision(patient, *, author, number, effective_from, items, reason="Earlier plan",
+                       photo_every_weeks=None):
     """A revision as history holds it (effective in the past), written like seeding does."""
     import uuid
     from dataclasses import asdict
@@ -158,6 +159,7 @@ def backdated_revision(patient, *, author, number, effective_from, items, reason
         plan=plan, number=number, author=author, effective_from=effective_from,
         reviews_on=effective_from + timedelta(weeks=12), reason=reason,
         total_monthly_cost=sum(draft.monthly_cost for draft in items),
+        photo_every_weeks=photo_every_weeks,
     )
     PlanItem.objects.bulk_create(
         PlanItem(revision=revision, **{

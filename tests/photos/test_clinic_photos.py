@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from checkins.services import StepAnswer, Wellbeing, checkin_submit
+from clinic.photo_compare import COMPARE_PERIOD_DAYS
 from photos.models import BodyArea, PhotoNote
-from photos.selectors import COMPARE_PERIOD_DAYS
 from photos.services import photo_consent_give, photo_consent_withdraw
 from tests.factories import PatientFactory, photo_for, plan_for
 from tests.photos.images import jpeg_bytes, skin_photo
