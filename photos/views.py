@@ -52,9 +52,8 @@ def photos_page(request: HttpRequest) -> HttpResponse:
             except services.NoPhotoConsent:
                 return redirect("photos")
             else:
-                messages.success(request, _("Photo of your %(area)s saved. Only you and your "
-                                            "care team can see it.")
-                                 % {"area": photo.area.label.lower()})
+                messages.success(request, _("Photo saved (%(area)s). Only you and your care "
+                                            "team can see it.") % {"area": photo.area.label})
                 return redirect(back_to or "photos")
         status = 400
     elif request.method == "POST":

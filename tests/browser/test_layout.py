@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1366, "height": 900}
 PATIENT_NAV_ROW = ["Today", "History", "My plan", "Messages", "More"]
-UNDER_MORE = ["About me", "Reminders", "Who viewed my record", "Account",
+UNDER_MORE = ["Photos", "About me", "Reminders", "Who viewed my record", "Account",
               "Two-step verification", "Sign out"]
 
 # The number of lines a badge's text takes: the distinct tops of its line boxes.
@@ -136,7 +136,7 @@ def test_the_patients_navigation_is_one_row_on_a_phone_with_more_by_keyboard(
     assert max(tops) - min(tops) <= 2, row
     assert max(box["x"] + box["width"] for _, box in row) <= PHONE["width"]
     more = page.locator("nav[aria-label='Main'] summary")
-    assert not page.get_by_role("link", name="About me").is_visible()
+    assert not page.get_by_role("link", name="Photos").is_visible()
     assert disclosure_state(page) == [("More pages and account", False)]
 
     # when: a keyboard user tabs from "Messages" to "More" and opens it with Enter
@@ -148,15 +148,15 @@ def test_the_patients_navigation_is_one_row_on_a_phone_with_more_by_keyboard(
     # then: the menu is open, announced as expanded, and its links come next in tab order
     assert more.evaluate("s => s.parentElement.open") is True
     assert disclosure_state(page) == [("More pages and account", True)]
-    assert [page.get_by_role("link", name=name).is_visible() for name in UNDER_MORE[:5]] == [
-        True] * 5
+    assert [page.get_by_role("link", name=name).is_visible() for name in UNDER_MORE[:6]] == [
+        True] * 6
     assert page.get_by_role("button", name="Sign out").is_visible()
     shot(page, "patient-today-menu-open-390")
     assert_no_axe_violations(page)
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent.trim()") == "About me"
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Photos"
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}/profile/")
+    page.wait_for_url(f"{live_server.url}/photos/")
 
     # and on every patient page the row stays one row (screenshots: menu closed)
     for path, name in (("/today/", "patient-today"), ("/history/", "patient-history"),

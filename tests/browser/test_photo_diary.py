@@ -109,7 +109,7 @@ def test_a_progress_photo_is_saved_from_today_in_three_taps_jpeg_then_heic(
     taps += 1
 
     # then: saved, back on Today, which no longer asks
-    page.get_by_text("Photo of your face saved").wait_for()
+    page.get_by_text("Photo saved (Face)").wait_for()
     assert taps <= 3
     assert page.url == f"{live_server.url}/today/"
     assert page.get_by_text(CARD).count() == 0
@@ -126,7 +126,7 @@ def test_a_progress_photo_is_saved_from_today_in_three_taps_jpeg_then_heic(
         f"/photos/{back.public_id}/image/"
     screenshot(page, "photos-heic-chosen")
     page.get_by_role("button", name="Save photo").click()
-    page.get_by_text("Photo of your back saved").wait_for()
+    page.get_by_text("Photo saved (Back)").wait_for()
 
     # then: kept as a JPEG
     heic = Photo.objects.filter(patient=patient_a, area__code="back").latest("uploaded_at")
@@ -167,7 +167,7 @@ def test_consent_first_then_a_photo_and_withdrawal_stops_everything(live_server,
     page.locator("img.photo-guide-new").wait_for(state="visible")
     assert page.locator("img.photo-guide-last").is_hidden()
     page.get_by_role("button", name="Save photo").click()
-    page.get_by_text("Photo of your face saved").wait_for()
+    page.get_by_text("Photo saved (Face)").wait_for()
     _make_thumbnails()
     page.reload()
     thumbnail = page.locator("img.photo-thumb").get_attribute("src")

@@ -107,7 +107,7 @@ def test_saving_from_today_returns_to_today_with_the_message(client, patient_a, 
     assert response.url == reverse("today")
     assert Photo.objects.filter(patient=patient_a, deleted_at__isnull=True).count() == 2
     body = client.get(response.url).content.decode()
-    assert "Photo of your face saved" in body
+    assert "Photo saved (Face)" in body
     assert CARD not in body
 
 
