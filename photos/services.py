@@ -38,6 +38,13 @@ class NoPhotoConsent(Exception):
     """A photo was offered without an open consent (e.g. withdrawn in another tab)."""
 
 
+def body_areas_built_in_ensure() -> None:
+    """The built-in areas exist (``BUILT_IN_AREAS``, in its order). Migrations add them; this
+    puts back any a test database's flush removed (tests/conftest.py)."""
+    for position, code in enumerate(BUILT_IN_AREAS, start=1):
+        BodyArea.objects.get_or_create(clinic=None, code=code, defaults={"position": position})
+
+
 @transaction.atomic
 def photo_consent_give(*, patient: Patient, by: User, now: datetime) -> PhotoConsent:
     """Open a consent period (the open one if there is one already: a double tap)."""

@@ -42,6 +42,20 @@ def _photo_storage_per_test(settings, tmp_path):
         "OPTIONS": {"location": str(tmp_path / "photos"), "base_url": None}}}
 
 
+@pytest.fixture(autouse=True)
+def _built_in_body_areas(request):
+    """A transactional test's flush empties the rows data migrations added, for every test after
+    it too: the photo diary's built-in body areas are put back for each test using the database."""
+    uses_database = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames))
+    if uses_database:
+        from photos.models import BUILT_IN_AREAS, BodyArea
+        from photos.services import body_areas_built_in_ensure
+
+        if BodyArea.objects.filter(clinic=None).count() < len(BUILT_IN_AREAS):
+            body_areas_built_in_ensure()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Production serves collected, hashed files; tests serve the sources without collectstatic.
     settings.STORAGES = {

@@ -7,11 +7,9 @@ from __future__ import annotations
 import io
 import os
 from datetime import timedelta
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from PIL import Image
 
@@ -29,13 +27,6 @@ from tests.photos.images import heic_bytes, jpeg_bytes, skin_photo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CARD = "Time for your progress photo"
-
-
-@pytest.fixture(autouse=True)
-def built_in_areas(transactional_db):
-    """A transactional test's flush empties the rows a data migration added: add them again."""
-    import_module("photos.migrations.0002_built_in_areas_and_append_only_notes").add_areas(
-        apps, None)
 
 
 def screenshot(page, name: str) -> None:
