@@ -158,4 +158,15 @@ def revision_changes(
     changes.extend(
         ItemChange("removed", item.name, []) for key, item in before.items() if key not in after
     )
+    if previous and previous.photo_every_weeks != current.photo_every_weeks:
+        changes.append(ItemChange("changed", _("Progress photos"), [FieldChange(
+            _("How often"), photo_cadence_text(previous.photo_every_weeks),
+            photo_cadence_text(current.photo_every_weeks))]))
     return changes
+
+
+def photo_cadence_text(every_weeks: int | None) -> str:
+    """How often the plan asks for a progress photo, in words."""
+    if not every_weeks:
+        return _("not asked for")
+    return ngettext("every week", "every %(n)s weeks", every_weeks) % {"n": every_weeks}

@@ -87,6 +87,18 @@ class PhotoConsent(models.Model):
         return f"Photo consent {self.pk} of patient {self.patient_id}"
 
 
+class PhotoDecline(models.Model):
+    """The patient said no to photos before ever consenting: Today stops inviting them. They can
+    still agree on the Photos page; consenting later leaves this row as history."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT,
+                                   related_name="photo_decline")
+    declined_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Photos declined by patient {self.patient_id}"
+
+
 class Photo(models.Model):
     """One photo of one area on one day. The image and thumbnail are encrypted files in the
     ``photos`` storage under random names (nothing in a name says whose or what)."""

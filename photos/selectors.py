@@ -15,12 +15,17 @@ from accounts.selectors import clinic_patients_for, membership_of, role_of
 from accounts.services import audit_record
 from careplans.selectors import plan_of, revision_in_effect
 
-from .models import BodyArea, Photo, PhotoConsent, PhotoNote
+from .models import BodyArea, Photo, PhotoConsent, PhotoDecline, PhotoNote
 
 
 def consent_of(patient: Patient) -> PhotoConsent | None:
     """The open consent period, if the patient has given one."""
     return PhotoConsent.objects.filter(patient=patient, withdrawn_at__isnull=True).first()
+
+
+def declined_on(patient: Patient) -> PhotoDecline | None:
+    """When the patient said no to photos (before ever consenting), if they did."""
+    return PhotoDecline.objects.filter(patient=patient).first()
 
 
 def consent_ever_withdrawn(patient: Patient) -> bool:
@@ -91,12 +96,13 @@ def plan_photo_every_weeks(patient: Patient, *, today: date) -> int | None:
 def photo_ask(patient: Patient, *, every_weeks: int | None, today: date) -> str:
     """What Today says about photos when the plan in effect asks every ``every_weeks``:
     "due" (consented, and a photo is due), "invite" (the patient has not decided about
-    consent yet: a one-line invitation), or "" (nothing: not due, no plan asking, or consent
-    withdrawn, after which the patient is never asked again)."""
+    consent yet: a one-line invitation), or "" (nothing: not due, no plan asking, or the patient
+    said no or withdrew their consent, after which they are never asked again)."""
     if not every_weeks:
         return ""
     if consent_of(patient) is None:
-        return "" if consent_ever_withdrawn(patient) else "invite"
+        said_no = consent_ever_withdrawn(patient) or declined_on(patient) is not None
+        return "" if said_no else "invite"
     return "due" if photo_due(patient, every_weeks=every_weeks, today=today) else ""
 
 
@@ -160,6 +166,7 @@ class PhotoSummary:
 
     consent: PhotoConsent | None
     withdrawal: PhotoConsent | None  # the last withdrawal, when there is no open consent
+    decline: PhotoDecline | None  # "no thanks" before ever consenting
     deleted_count: int
     timelines: list[AreaTimeline]
     photo_count: int
@@ -175,5 +182,6 @@ def photo_summary(patient: Patient) -> PhotoSummary:
     photos = list(photos_of(patient))
     return PhotoSummary(
         consent=consent, withdrawal=withdrawal,
+        decline=None if consent or withdrawal else declined_on(patient),
         deleted_count=deleted_photos_count(patient) if withdrawal else 0,
         timelines=timelines(photos), photo_count=len(photos))

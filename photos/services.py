@@ -21,7 +21,7 @@ from accounts.services import audit_record
 from core.services import safe_enqueue
 
 from . import crypto, imaging
-from .models import BUILT_IN_AREAS, BodyArea, Photo, PhotoConsent, PhotoNote
+from .models import BUILT_IN_AREAS, BodyArea, Photo, PhotoConsent, PhotoDecline, PhotoNote
 from .selectors import consent_of
 from .storage import photo_storage, stored_delete, stored_read, stored_write
 
@@ -54,6 +54,15 @@ def photo_consent_give(*, patient: Patient, by: User, now: datetime) -> PhotoCon
         return current
     return PhotoConsent.objects.create(patient=patient, version=CONSENT_VERSION, given_at=now,
                                        given_by=by)
+
+
+@transaction.atomic
+def photo_invitation_decline(*, patient: Patient, now: datetime) -> PhotoDecline:
+    """The patient says no to photos: Today no longer invites them (a second "no" keeps the
+    first one's time)."""
+    decline, _created = PhotoDecline.objects.get_or_create(patient=patient,
+                                                           defaults={"declined_at": now})
+    return decline
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("photos/", views.photos_page, name="photos"),
     path("photos/consent/", views.photo_consent_give, name="photo_consent_give"),
+    path("photos/consent/decline/", views.photo_consent_decline, name="photo_consent_decline"),
     path("photos/consent/withdraw/", views.photo_consent_withdraw, name="photo_consent_withdraw"),
     path("photos/<uuid:photo_id>/image/", views.my_photo_image, name="my_photo_image"),
     path("photos/<uuid:photo_id>/thumbnail/", views.my_photo_thumbnail,

@@ -67,6 +67,7 @@ def photos_page(request: HttpRequest) -> HttpResponse:
         "today": today,
         "next_photo_on": selectors.next_photo_on(patient, every_weeks=every_weeks),
         "withdrawn_before": consent is None and selectors.consent_ever_withdrawn(patient),
+        "declined": consent is None and selectors.declined_on(patient) is not None,
         "deleted_count": selectors.deleted_photos_count(patient),
         "withdraw_form": WithdrawForm(),
     }, status=status)
@@ -122,6 +123,15 @@ def photo_consent_give(request: HttpRequest) -> HttpResponse:
                                 now=timezone.now())
     messages.success(request, _("Thank you. You can add photos now, and withdraw at any time."))
     return redirect("photos")
+
+
+@patient_required
+@require_POST
+def photo_consent_decline(request: HttpRequest) -> HttpResponse:
+    services.photo_invitation_decline(patient=patient_of(request.user), now=timezone.now())
+    messages.success(request, _("We will not ask you for photos. If you change your mind, you "
+                                "can agree on the Photos page at any time."))
+    return redirect("today")
 
 
 @patient_required

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import AuditEvent
 from careplans import selectors
@@ -176,6 +177,33 @@ def test_revision_changes_describe_added_removed_and_changed(patient_a, derm):
         "When": ("Every evening", "Every 2 days, evening"),
         "Monthly cost": ("£10.00", "£4.00"),
     }
+
+
+def test_a_change_of_how_often_photos_are_asked_for_is_listed_with_the_revision(
+        client, patient_a, derm):
+    from careplans.describe import revision_changes
+
+    # given: a first plan without photos, then one asking every 2 weeks, then every 4
+    first = plan_for(patient_a, author=derm)
+    same_items = [item_draft(key=first.items.get().key)]
+    second = plan_for(patient_a, author=derm, base_number=1, items=same_items,
+                      photo_every_weeks=2, reason="Photos show us how the gel works")
+    third = plan_for(patient_a, author=derm, base_number=2, items=same_items,
+                     photo_every_weeks=4, reason="Every 4 weeks is enough now")
+    # when
+    asked = revision_changes(first, second, currency="GBP")
+    less_often = revision_changes(second, third, currency="GBP")
+    # then: one change each, in words, and the patient reads it under "What changed and why"
+    assert [(c.change, c.name, [(f.label, f.before, f.after) for f in c.fields])
+            for c in asked] == [("changed", "Progress photos",
+                                 [("How often", "not asked for", "every 2 weeks")])]
+    assert [(f.before, f.after) for c in less_often for f in c.fields] == [
+        ("every 2 weeks", "every 4 weeks")]
+    assert revision_changes(first, first, currency="GBP") == []
+    client.force_login(patient_a.user)
+    page = client.get(reverse("my_plan")).content.decode()
+    assert "Progress photos" in page
+    assert "every 2 weeks → every 4 weeks" in page
 
 
 def test_when_text_mentions_a_ramp_up_only_while_it_lasts(patient_a, derm):

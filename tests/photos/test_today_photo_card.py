@@ -92,6 +92,34 @@ def test_after_a_withdrawal_today_never_asks_again(client, patient_a, derm, now)
     assert INVITE not in body
 
 
+def test_no_thanks_stops_the_invitation_and_the_patient_can_still_agree_later(client, patient_a,
+                                                                             derm, staff, now):
+    # given: the plan asks for photos; the patient reads the consent words and says no
+    _plan(patient_a, derm, now, every_weeks=2)
+    client.force_login(patient_a.user)
+    assert "No thanks" in client.get(reverse("photos")).content.decode()
+    # when
+    response = client.post(reverse("photo_consent_decline"), follow=True)
+    # then: back on Today, told so, and not invited any more
+    assert response.redirect_chain[-1][0] == reverse("today")
+    body = response.content.decode()
+    assert "We will not ask you for photos" in body
+    assert INVITE not in body
+    assert INVITE not in _today(client, patient_a)
+    # and the clinic sees the answer, not a silence
+    client.force_login(staff)
+    clinic_page = client.get(reverse("patient_detail", args=[patient_a.pk])).content.decode()
+    assert "said no to photos" in clinic_page
+    # when: they change their mind on the Photos page
+    client.force_login(patient_a.user)
+    photos_page = client.get(reverse("photos")).content.decode()
+    assert "You said no to photos" in photos_page
+    assert "No thanks" not in photos_page
+    client.post(reverse("photo_consent_give"))
+    # then: Today asks for the first photo
+    assert CARD in _today(client, patient_a)
+
+
 def test_saving_from_today_returns_to_today_with_the_message(client, patient_a, derm, now):
     # given
     _plan(patient_a, derm, now, every_weeks=2)

@@ -147,6 +147,7 @@ EXPECTED: dict[str, Expect] = {
     "photos": PATIENT_PAGE,
     "photo_consent_give": PATIENT_POST_ONLY,
     "photo_consent_withdraw": PATIENT_POST_ONLY,
+    "photo_consent_decline": PATIENT_POST_ONLY,
     "my_photo_image": PATIENT_B_OBJECT,
     "my_photo_thumbnail": PATIENT_B_OBJECT,
     "clinic_photo_image": B_RECORD,

@@ -275,6 +275,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         pk=w.catalogue_step.pk).exists()),
     "photo_consent_withdraw": ("patient_b", lambda w: PhotoConsent.objects.filter(
         patient=w.b, withdrawn_at__isnull=False).exists()),
+    "photo_consent_decline": ("patient_b", lambda w: PhotoDecline.objects.filter(
+        patient=w.b).exists()),
     "photo_note_add": ("derm", lambda w: PhotoNote.objects.filter(
         photo=w.photo_b, text="Less redness than last month.").exists()),
     "body_area_add": ("derm", lambda w: BodyArea.objects.filter(
