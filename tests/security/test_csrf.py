@@ -33,7 +33,7 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
-from photos.models import BodyArea, PhotoConsent, PhotoNote
+from photos.models import BodyArea, PhotoConsent, PhotoDecline, PhotoNote
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
