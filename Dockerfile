@@ -12,6 +12,7 @@ COPY careplans ./careplans
 COPY catalogue ./catalogue
 COPY photos ./photos
 COPY checkins ./checkins
+COPY messaging ./messaging
 COPY clinic ./clinic
 COPY reminders ./reminders
 COPY flags ./flags

@@ -212,6 +212,7 @@ class ClinicAdmin(ClinicScopedAdmin):
         ("Check-ins and reminders", {"fields": [
             "pulse_interval_days", "reminder_follow_up", "reminder_follow_up_time",
             "reminder_step_names"]}),
+        ("Messages", {"fields": ["message_reply_days"]}),
     )
 
     def get_inlines(self, request: HttpRequest, obj: Clinic | None) -> Any:

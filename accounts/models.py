@@ -150,6 +150,13 @@ class Clinic(models.Model):
                   "inbox, on a shared or work account, a lock screen or a mail server, would "
                   "learn their treatment and so their condition.",
     )
+    # Messages (messaging app): what patients are told about answers, in working days.
+    message_reply_days = models.PositiveSmallIntegerField(
+        "Messages answered within (working days)", default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Patients read \"The clinic usually answers within 2 working days\" before "
+                  "they write. Promise what the clinic keeps.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "catalogue",
     "photos",
     "checkins",
+    "messaging",
     "reminders",
     "flags",
     "clinic",
@@ -360,6 +361,8 @@ CELERY_BEAT_SCHEDULE = {
     "flags-sweep": {"task": "flags.tasks.flags_sweep", "schedule": crontab(minute=5)},
     # Thumbnails whose task was lost, files of withdrawn photos not yet deleted.
     "photos-sweep": {"task": "photos.tasks.photos_sweep", "schedule": 600.0},
+    # Message notices whose task was lost (broker down).
+    "messaging-notices-sweep": {"task": "messaging.tasks.notices_sweep", "schedule": 300.0},
     # Daily; creates the coming months' audit partitions (PostgreSQL), a no-op when they exist.
     "audit-partitions-ensure": {"task": "core.tasks.audit_partitions_ensure",
                                 "schedule": crontab(minute=17, hour=3)},

@@ -180,7 +180,11 @@ class AttentionRequest(models.Model):
         SEVERE_SIDE_EFFECT = "severe_side_effect", _("Severe side effect")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
-    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="attention")
+    # What asked: a check-in, or a patient's message (messaging.Message, by id: messaging sits
+    # below check-ins in the apps' order). Exactly one of the two.
+    checkin = models.ForeignKey(CheckIn, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="attention")
+    message_id = models.PositiveBigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -188,6 +192,13 @@ class AttentionRequest(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["checkin", "kind"], name="one_request_per_kind"),
+            models.UniqueConstraint(fields=["message_id", "kind"],
+                                    condition=Q(message_id__isnull=False),
+                                    name="one_request_per_message_kind"),
+            models.CheckConstraint(
+                condition=Q(checkin__isnull=False, message_id__isnull=True)
+                | Q(checkin__isnull=True, message_id__isnull=False),
+                name="attention_from_a_checkin_or_a_message"),
         ]
         indexes = [models.Index(fields=["processed_at"], condition=Q(processed_at__isnull=True),
                                 name="attention_pending_idx")]

@@ -380,8 +380,17 @@ def _save_pulse(checkin: CheckIn, pulse: dict[str, int]) -> None:
 
 
 def _request_attention(checkin: CheckIn, kind: str, now: datetime) -> None:
+    attention_request(patient=checkin.patient, kind=kind, now=now, checkin=checkin)
+
+
+def attention_request(*, patient: Patient, kind: str, now: datetime,
+                      checkin: CheckIn | None = None, message_id: int | None = None) -> None:
+    """Ask for a human's attention (once per check-in or message and kind), in the caller's
+    transaction; the dispatch task runs after commit, and the sweep catches up if it never
+    does. A check-in or a patient's message (``messaging``) asks the same way."""
+    source = {"checkin": checkin} if checkin is not None else {"message_id": message_id}
     request, created = AttentionRequest.objects.get_or_create(
-        checkin=checkin, kind=kind, defaults={"patient": checkin.patient, "created_at": now}
+        kind=kind, **source, defaults={"patient": patient, "created_at": now}
     )
     if created or request.processed_at is None:
         from .tasks import attention_dispatch

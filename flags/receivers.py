@@ -16,7 +16,7 @@ from .services import flag_raise_severe_side_effect
 def raise_flag_for_attention(
     sender: object, request: AttentionRequest, now: datetime, **kwargs: object
 ) -> bool:
-    if request.kind != AttentionRequest.Kind.SEVERE_SIDE_EFFECT:
+    if request.kind != AttentionRequest.Kind.SEVERE_SIDE_EFFECT or request.checkin_id is None:
         return False
     flag_raise_severe_side_effect(request=request, now=now)
     return True
