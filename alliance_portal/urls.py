@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("photos.urls")),
     path("", include("checkins.urls")),
     path("", include("reminders.urls")),
+    path("", include("messaging.urls")),
     path("", include("flags.urls")),
     path("", include("clinic.urls")),
     path("accounts/", include("allauth.urls")),

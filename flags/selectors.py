@@ -22,7 +22,6 @@ from accounts.models import CLINICIAN_ROLES, AuditEvent, Patient, Role, User
 from accounts.selectors import (
     clinician_membership_of,
     membership_of,
-    patient_of,
     patient_record_for_clinician,
 )
 from checkins.models import CheckIn
@@ -202,20 +201,6 @@ def flag_history(flag: Flag) -> QuerySet[FlagEvent]:
 
 def flag_outreach(flag: Flag) -> QuerySet[Outreach]:
     return flag.outreach.select_related("by").order_by("-at", "-id")
-
-
-def messages_for_patient(user: User) -> QuerySet[Outreach]:
-    """Messages the clinic wrote to this patient (the patient's own rows only; empty for
-    anyone else). Nothing about the flag behind a message is read here."""
-    patient = patient_of(user)
-    if patient is None:
-        return Outreach.objects.none()
-    return (
-        Outreach.objects.filter(patient=patient).exclude(message_to_patient="")
-        .select_related("by").only("at", "message_to_patient", "by", "by__first_name",
-                                   "by__last_name", "by__email")
-        .order_by("-at", "-id")
-    )
 
 
 def evidence_checkins(flag: Flag) -> QuerySet[CheckIn]:

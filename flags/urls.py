@@ -10,5 +10,4 @@ urlpatterns = [
     path("clinic/flags/<int:flag_id>/outreach/", views.flag_outreach_view, name="flag_outreach"),
     path("clinic/flags/<int:flag_id>/escalate/", views.flag_escalate_view, name="flag_escalate"),
     path("clinic/flags/<int:flag_id>/resolve/", views.flag_resolve_view, name="flag_resolve"),
-    path("messages/", views.clinic_messages, name="clinic_messages"),
 ]

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.decorators import clinician_required, patient_required
+from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, User
-from accounts.selectors import membership_of, patient_of, role_of
+from accounts.selectors import membership_of, role_of
 from careplans.selectors import open_concerns
 from careplans.views import plan_context
 from checkins.charts import recent_rows
@@ -235,15 +235,3 @@ def flag_escalate_view(request: HttpRequest, flag_id: int) -> HttpResponse:
 @clinician_required
 def flag_resolve_view(request: HttpRequest, flag_id: int) -> HttpResponse:
     return _act(request, flag_id, "resolve")
-
-
-# --- The patient's side ----------------------------------------------------------------------
-
-@patient_required
-def clinic_messages(request: HttpRequest) -> HttpResponse:
-    """What the clinic wrote to the patient. Deliberately says nothing about flags."""
-    patient = patient_of(request.user)
-    return render(request, "flags/clinic_messages.html", {
-        "clinic_messages": selectors.messages_for_patient(request.user),
-        "patient_timezone": patient.timezone,
-    })

@@ -34,13 +34,23 @@ def threads_for_patient(patient: Patient) -> QuerySet[Thread]:
             .order_by("-last_message_at", "-id"))
 
 
+def thread_list_for_patient(patient: Patient) -> QuerySet[Thread]:
+    """The patient's "Messages" page: their threads as above, each with the start of its
+    latest message (``latest_body``) to recognise it by, in one query."""
+    latest = Message.objects.filter(thread=OuterRef("pk")).order_by("-created_at", "-id")
+    return threads_for_patient(patient).annotate(
+        latest_body=Subquery(latest.values("body")[:1]),
+        latest_from_clinic=Subquery(latest.values("from_clinic")[:1]))
+
+
 def unread_count_for_patient(patient: Patient) -> int:
     return threads_for_patient(patient).filter(unread=True).count()
 
 
 def _with_messages(threads: QuerySet[Thread]) -> QuerySet[Thread]:
     return threads.select_related("patient__user", "assignee").prefetch_related(
-        Prefetch("messages", queryset=Message.objects.select_related("author", "photo__area")))
+        Prefetch("messages", queryset=Message.objects.select_related("author__membership",
+                                                                     "photo__area")))
 
 
 def thread_of_patient(*, patient: Patient, thread_id: int) -> Thread:

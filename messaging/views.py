@@ -1,0 +1,117 @@
+"""The patient's messages: their conversations with the care team, a new one, one thread (read
+and answered), and the navigation's unread count for htmx to refresh.
+
+Every read goes through ``messaging.selectors`` scoped to the signed-in patient (another
+patient's thread id is a 404); every write through ``messaging.services``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+
+from accounts.decorators import patient_required
+from accounts.models import Patient
+from accounts.selectors import patient_of
+from careplans.models import PlanItem
+from careplans.selectors import plan_of, revision_in_effect
+from photos.selectors import consent_of, photos_of
+
+from . import selectors, services
+from .forms import MessageForm, ThreadStartForm
+
+
+def _reply_promise(patient: Patient) -> str:
+    days = patient.clinic.message_reply_days
+    return ngettext("The clinic usually answers within %(n)d working day.",
+                    "The clinic usually answers within %(n)d working days.", days) % {"n": days}
+
+
+def _form_choices(patient: Patient, now: datetime) -> dict:
+    """What a message may point at: the patient's diary photos (while they consent to the
+    diary) and the steps of the plan in effect today."""
+    plan = plan_of(patient)
+    revision = revision_in_effect(plan, patient.local_date(now)) if plan else None
+    items: list[PlanItem] = list(revision.items.all()) if revision else []
+    return {"photos": photos_of(patient) if consent_of(patient) else None, "plan_items": items}
+
+
+@patient_required
+def messages_page(request: HttpRequest) -> HttpResponse:
+    """The patient's conversations, newest first, the ones with an unread answer marked."""
+    patient = patient_of(request.user)
+    return render(request, "messaging/messages.html", {
+        "threads": selectors.thread_list_for_patient(patient),
+        "patient_timezone": patient.timezone, "reply_promise": _reply_promise(patient),
+    })
+
+
+@patient_required
+def thread_new(request: HttpRequest) -> HttpResponse:
+    """GET: the form. POST: start the conversation; a refusal (e.g. the daily limit) shows the
+    form again with the reason and what the patient typed, and saves nothing."""
+    patient = patient_of(request.user)
+    now = timezone.now()
+    choices = _form_choices(patient, now)
+    form = ThreadStartForm(request.POST or None, **choices)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                thread = services.thread_start(
+                    patient=patient, by=request.user, topic=data["topic"], body=data["body"],
+                    severity=data["severity"], attachment=form.attachment(), now=now)
+            except services.MessageRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(request, _sent_note(patient))
+                return redirect("message_thread", thread_id=thread.pk)
+        status = 400
+    return render(request, "messaging/new.html", {
+        "form": form, "reply_promise": _reply_promise(patient)}, status=status)
+
+
+@patient_required
+def message_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """GET: the conversation (marked read). POST: the patient's reply."""
+    patient = patient_of(request.user)
+    thread = selectors.thread_of_patient(patient=patient, thread_id=thread_id)
+    now = timezone.now()
+    form = MessageForm(request.POST or None, **_form_choices(patient, now))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.message_post(thread=thread, by=request.user, from_clinic=False,
+                                      body=form.cleaned_data["body"],
+                                      attachment=form.attachment(), now=now)
+            except services.MessageRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(request, _sent_note(patient))
+                return redirect("message_thread", thread_id=thread.pk)
+        status = 400
+    else:
+        services.thread_mark_read(thread=thread, user=request.user, now=now)
+    return render(request, "messaging/thread.html", {
+        "thread": thread, "form": form, "patient_timezone": patient.timezone,
+        "reply_promise": _reply_promise(patient)}, status=status)
+
+
+def _sent_note(patient: Patient) -> str:
+    return f'{_("Message sent to your care team.")} {_reply_promise(patient)}'
+
+
+@never_cache
+@patient_required
+def messages_unread(request: HttpRequest) -> HttpResponse:
+    """The navigation's unread count alone, for htmx to poll (the page works without it)."""
+    return render(request, "messaging/_unread_badge.html", {
+        "unread_count": selectors.unread_count_for_patient(patient_of(request.user))})
