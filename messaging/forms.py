@@ -21,6 +21,13 @@ from .services import Attachment
 
 
 class DiaryPhotoField(forms.ModelChoiceField):
+    def to_python(self, value: object) -> Photo | None:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:  # not even a photo id (not a UUID): the same answer
+            raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                        code="invalid_choice") from None
+
     def label_from_instance(self, obj: Photo) -> str:
         return _("%(area)s, %(day)s") % {"area": obj.area.label,
                                           "day": date_format(obj.taken_on, "j M Y")}

@@ -20,7 +20,7 @@ document.addEventListener("securitypolicyviolation",
     (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
 """
 PATIENT_PAGES = ["today", "checkin_history", "my_plan", "my_plan_history", "my_profile",
-                 "reminder_settings", "clinic_messages", "access_log"]
+                 "reminder_settings", "clinic_messages", "message_new", "access_log"]
 CLINIC_PAGES = ["my_patients", "flagged_patients", "clinic_audit_log"]
 PATIENT_RECORD_PAGES = ["patient_detail", "plan_history", "patient_profile_edit", "plan_edit"]
 

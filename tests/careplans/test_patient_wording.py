@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 THIRD_PERSON = re.compile(r"\bthe patients?\b|\bpatient(?:'|\u2019)s\b", re.IGNORECASE)
 PATIENT_PAGES = ["today", "checkin_history", "my_plan", "my_plan_history", "my_profile",
-                 "reminder_settings", "clinic_messages", "access_log"]
+                 "reminder_settings", "clinic_messages", "message_new", "access_log"]
 
 
 def visible_text(html: str) -> str:

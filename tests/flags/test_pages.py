@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Patient, User
 from careplans.models import Concern
-from flags.models import Flag, Outreach, Rule, Severity, State
+from flags.models import Flag, Rule, Severity, State
+from messaging.services import thread_start_from_clinic
 from tests.factories import (
     DermatologistFactory,
     FlagFactory,
@@ -528,32 +529,32 @@ def test_patient_page_links_each_open_flag(client, staff, patient_a):
 # --- The patient's side ----------------------------------------------------------------------
 
 
-def test_patient_sees_clinic_messages_and_nothing_labelled_a_flag(client, staff, patient_a):
-    # given
+def test_patient_sees_clinic_messages_and_nothing_labelled_a_flag(client, staff, patient_a,
+                                                                   now):
+    # given: the clinic wrote after a flag (outreach starts a conversation)
     flag = FlagFactory(patient=patient_a)
-    Outreach.objects.create(flag=flag, patient=patient_a, by=staff, channel="message",
-                            outcome="sent", note="Clinic-only note",
-                            message_to_patient="How are you <b>getting on</b>?")
+    thread = thread_start_from_clinic(patient=patient_a, by=staff, flag_id=flag.pk, now=now,
+                                      body="How are you <b>getting on</b>?")
     client.force_login(patient_a.user)
     # when
     pages = [client.get(reverse(name)) for name in ("clinic_messages", "today", "my_plan")]
+    pages.append(client.get(reverse("message_thread", args=[thread.pk])))
     # then
-    body = pages[0].content.decode()
-    assert "Messages from your clinic" in body
-    assert "How are you &lt;b&gt;getting on&lt;/b&gt;?" in body
-    assert staff.display_name in body
-    assert "Clinic-only note" not in body
+    listing, conversation = pages[0].content.decode(), pages[-1].content.decode()
+    assert "Messages with your care team" in listing
+    assert "How are you &lt;b&gt;getting on&lt;/b&gt;?" in listing
+    assert "How are you &lt;b&gt;getting on&lt;/b&gt;?" in conversation
+    assert staff.display_name in conversation
     for page in pages:
         assert page.status_code == 200
         assert "flag" not in page.content.decode().lower()
         assert f'href="{reverse("clinic_messages")}"' in page.content.decode()
 
 
-def test_patients_see_only_their_own_messages(client, staff, patient_a, patient_b):
+def test_patients_see_only_their_own_messages(client, staff, patient_a, patient_b, now):
     # given
-    flag = FlagFactory(patient=patient_b)
-    Outreach.objects.create(flag=flag, patient=patient_b, by=staff, channel="message",
-                            outcome="sent", message_to_patient="For patient B only")
+    thread_start_from_clinic(patient=patient_b, by=staff, body="For patient B only", now=now,
+                             flag_id=FlagFactory(patient=patient_b).pk)
     client.force_login(patient_a.user)
     # when
     body = client.get(reverse("clinic_messages")).content.decode()

@@ -30,6 +30,8 @@ from accounts.services import audit_record
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
+from messaging.models import Topic
+from messaging.services import thread_start
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
     CatalogueItemFactory,
@@ -113,7 +115,11 @@ EXPECTED: dict[str, Expect] = {
     "reminder_settings": PATIENT_PAGE,
     "push_subscribe": PATIENT_POST_ONLY,
     "push_unsubscribe": PATIENT_POST_ONLY,
+    # Messages (the patient's): their conversations, a new one, one of them, the nav's count.
     "clinic_messages": PATIENT_PAGE,
+    "message_new": PATIENT_PAGE,
+    "messages_unread": PATIENT_PAGE,
+    "message_thread": PATIENT_B_OBJECT,
     "raise_concern": PATIENT_B_OBJECT,
     "flagged_patients": CLINIC_PAGE,
     "my_patients": CLINIC_PAGE,
@@ -220,6 +226,8 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
                             text="Too dear")
     flag = FlagFactory(patient=patient_b)
     photo = photo_for(patient_b)
+    thread = thread_start(patient=patient_b, by=patient_b.user, topic=Topic.PLAN,
+                          body="Can I skip a night?", now=timezone.now())
     step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
                                catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
@@ -233,7 +241,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "uidb36": "1", "key": "not-a-key", "object_id": "1", "content_type_id": "1", "id": "1",
         "app_label": "accounts",
         "item_id": step.catalogue_item_id, "template_id": step.template_id, "step_id": step.pk,
-        "photo_id": photo.public_id,
+        "photo_id": photo.public_id, "thread_id": thread.pk,
     }
     return users, values, flag
 

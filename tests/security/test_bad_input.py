@@ -663,6 +663,84 @@ def test_foreign_or_overflowing_ids_in_urls_are_404_and_change_nothing(client, w
     assert changed_tables(before, snapshot()) == []
 
 
+# --- Messages (the patient's: a new conversation, a reply) ----------------------------------
+
+MESSAGE: dict[str, tuple[Change, str]] = {
+    "no text": ({"body": ""}, "Write your message first."),
+    "blank text": ({"body": "  \n "}, "Write your message first."),
+    "text huge": ({"body": HUGE}, "at most 5000 characters"),
+    "text with a null character": ({"body": NUL}, "Null characters are not allowed"),
+    "photo of patient B": (lambda w: {"photo": str(w.photo_b.public_id)},
+                           "Choose one of your own photos."),
+    "photo id not a uuid": ({"photo": "abc"}, "Choose one of your own photos."),
+    "photo id huge": ({"photo": HUGE}, "Choose one of your own photos."),
+    "step of patient B's plan": (lambda w: {"plan_item": str(w.item(w.plan_b).key)},
+                                 "Choose one of the steps of your plan."),
+    "step not a key": ({"plan_item": BIG_INT}, "Choose one of the steps of your plan."),
+}
+NEW_THREAD: dict[str, tuple[Change, str]] = {
+    **MESSAGE,
+    "topic unknown": ({"topic": "gossip"}, "Select a valid choice"),
+    "topic the clinic's own": ({"topic": "from_clinic"}, "Select a valid choice"),
+    "no topic": ({"topic": ""}, "Choose what your message is about."),
+    "side effect without severity": ({"topic": "side_effect", "severity": ""},
+                                     "Say how bad the side effect is."),
+    "severity unknown": ({"topic": "side_effect", "severity": "deadly"},
+                         "Select a valid choice"),
+}
+
+
+@pytest.fixture
+def messaging_world(world: World, now) -> World:
+    """Patient A's diary and a conversation; patient B's photo."""
+    from messaging.services import thread_start
+    from tests.factories import photo_for
+
+    photo_for(world.a, now=now)
+    world.photo_b = photo_for(world.b, now=now)
+    world.thread_a = thread_start(patient=world.a, by=world.a.user, topic="plan", now=now,
+                                  body="Can I skip a night?")
+    return world
+
+
+@pytest.mark.parametrize("case", NEW_THREAD, ids=list(NEW_THREAD))
+def test_a_bad_new_message_is_refused_and_saves_nothing(client, messaging_world, case):
+    # given
+    change, message = NEW_THREAD[case]
+    world = messaging_world
+    client.force_login(world.a.user)
+    before = snapshot()
+    # when
+    response = client.post(reverse("message_new"), {"topic": "plan", "body": "A question",
+                                                     **resolve(change, world)})
+    # then
+    assert_refused(response, message, before)
+
+
+@pytest.mark.parametrize("case", MESSAGE, ids=list(MESSAGE))
+def test_a_bad_reply_is_refused_and_saves_nothing(client, messaging_world, case):
+    # given
+    change, message = MESSAGE[case]
+    world = messaging_world
+    client.force_login(world.a.user)
+    before = snapshot()
+    # when
+    response = client.post(reverse("message_thread", args=[world.thread_a.pk]),
+                           {"body": "A reply", **resolve(change, world)})
+    # then
+    assert_refused(response, message, before)
+
+
+@pytest.mark.parametrize("thread_id", [int(BIG_INT), 0])
+def test_a_reply_to_an_overflowing_or_unknown_thread_is_404(client, messaging_world,
+                                                            thread_id):
+    client.force_login(messaging_world.a.user)
+    before = snapshot()
+    response = client.post(reverse("message_thread", args=[thread_id]), {"body": "Hello"})
+    assert response.status_code == 404
+    assert changed_tables(before, snapshot()) == []
+
+
 # --- Search filters (GET): a form error or ignored, never a 500 ---------------------------------
 
 AUDIT_FILTERS: dict[str, tuple[dict[str, str], str]] = {

@@ -33,6 +33,8 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
+from messaging.models import Message, Thread, Topic
+from messaging.services import thread_start
 from photos.models import BodyArea, PhotoConsent, PhotoDecline, PhotoNote
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
@@ -116,6 +118,8 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
         template=RegimenTemplateFactory(clinic=clinic),
         catalogue_item=CatalogueItemFactory(clinic=clinic))
     world.photo_b = photo_for(patient_b)  # with consent given
+    world.thread_b = thread_start(patient=patient_b, by=patient_b.user, topic=Topic.PLAN,
+                                  body="Can I skip a night?", now=timezone.now())
     return world
 
 
@@ -130,7 +134,7 @@ def url_values(world: World) -> dict[str, Any]:
         "id": str(world.b.user_id), "app_label": "accounts",
         "item_id": world.catalogue_step.catalogue_item_id,
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
-        "photo_id": world.photo_b.public_id,
+        "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
     }
 
 
@@ -172,6 +176,8 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "photo_consent_withdraw": lambda w: {"confirm": "on"},
     "photo_note_add": lambda w: {"text": "Less redness than last month."},
     "body_area_add": lambda w: {"name": "Left elbow crease"},
+    "message_new": lambda w: {"topic": "cost", "body": "Forged question"},
+    "message_thread": lambda w: {"body": "Forged reply"},
 }
 
 
@@ -281,6 +287,10 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         photo=w.photo_b, text="Less redness than last month.").exists()),
     "body_area_add": ("derm", lambda w: BodyArea.objects.filter(
         clinic=w.b.clinic, name="Left elbow crease").exists()),
+    "message_new": ("patient_b", lambda w: Thread.objects.filter(
+        patient=w.b, topic="cost").exists()),
+    "message_thread": ("patient_b", lambda w: Message.objects.filter(
+        thread=w.thread_b, body="Forged reply").exists()),
 }
 
 

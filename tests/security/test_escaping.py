@@ -18,6 +18,8 @@ from checkins.services import Wellbeing, checkin_submit
 from flags.findings import Finding, evidence
 from flags.models import Flag, Rule
 from flags.services import flag_escalate, flag_resolve, flags_apply, outreach_log
+from messaging.models import Thread, Topic
+from messaging.services import Attachment, message_post, thread_start
 from tests.factories import item_draft, plan_for
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +34,7 @@ def payload(field: str) -> str:
 class Seeded:
     patient: object
     flag: Flag
+    thread: Thread
 
 
 @pytest.fixture
@@ -59,7 +62,13 @@ def seeded(patient_a, derm, staff, now) -> Seeded:
     concern = concern_raise(patient=patient_a, revision=revision, item=item, category="other",
                             text=payload("concern"))
     concern_reply(concern=concern, author=derm, reply=payload("concern-reply"), now=now)
-    return Seeded(patient=patient_a, flag=_worked_flag(patient_a, staff, now))
+    thread = thread_start(patient=patient_a, by=patient_a.user, topic=Topic.PLAN, now=now,
+                          body=payload("message-patient"),
+                          attachment=Attachment(plan_item_key=item.key,
+                                                plan_item_name=item.name))
+    message_post(thread=thread, by=staff, from_clinic=True, body=payload("message-clinic"),
+                 now=now)
+    return Seeded(patient=patient_a, flag=_worked_flag(patient_a, staff, now), thread=thread)
 
 
 def _worked_flag(patient, staff, now) -> Flag:
@@ -87,7 +96,7 @@ PATIENT_PAGES = {
                 "accepted-warning-note", "concern", "concern-reply"],
     "my_plan_history": ["plan-reason", "item-name", "accepted-warning-note"],
     "my_profile": ["goal", "lifestyle-notes", "preference-notes"],
-    "clinic_messages": ["outreach-message"],
+    "clinic_messages": ["message-clinic"],  # the latest message's start
 }
 CLINIC_PAGES = {
     "patient_detail": ["goal", "lifestyle-notes", "preference-notes", "plan-reason",
@@ -113,6 +122,14 @@ def test_patient_pages_show_free_text_escaped(client, seeded, page):
     response = client.get(reverse(page))
     assert response.status_code == 200
     assert_escaped(response.content.decode(), PATIENT_PAGES[page], page)
+
+
+def test_a_message_thread_shows_free_text_escaped(client, seeded):
+    client.force_login(seeded.patient.user)
+    response = client.get(reverse("message_thread", args=[seeded.thread.pk]))
+    assert response.status_code == 200
+    assert_escaped(response.content.decode(),
+                   ["message-patient", "message-clinic", "item-name"], "message_thread")
 
 
 @pytest.mark.parametrize("page", CLINIC_PAGES)

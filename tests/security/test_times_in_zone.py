@@ -12,7 +12,8 @@ import time_machine
 from django.urls import reverse
 
 from careplans.services import concern_raise
-from flags.services import flag_escalate, outreach_log
+from flags.services import flag_escalate
+from messaging.services import thread_start_from_clinic
 from reminders.models import ReminderSettings
 from tests.clinic.test_plan_editor import ITEM, edit_url, editor_post
 from tests.factories import (
@@ -154,11 +155,13 @@ def test_my_plan_and_its_history_are_dated_in_the_patients_zone(client, derm, pa
 
 
 def test_clinic_messages_are_dated_in_the_patients_zone(client, staff, patient):
-    outreach_log(flag=FlagFactory(patient=patient), actor=staff, channel="message", now=LATE,
-                 outcome="sent", message_to_patient="How are the mornings going?")
-    body = page(client, patient.user, reverse("clinic_messages"))
-    assert f", {LOCAL_DAY}" in body
-    assert UTC_DAY not in body
+    thread = thread_start_from_clinic(patient=patient, by=staff, now=LATE,
+                                      body="How are the mornings going?")
+    listing = page(client, patient.user, reverse("clinic_messages"))
+    conversation = page(client, patient.user, reverse("message_thread", args=[thread.pk]))
+    for body in (listing, conversation):
+        assert f"{LOCAL_DAY}, " in body
+        assert UTC_DAY not in body
 
 
 def test_next_reminder_is_shown_in_the_patients_zone(client, derm):
