@@ -100,8 +100,11 @@ def message_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         status = 400
     else:
         services.thread_mark_read(thread=thread, user=request.user, now=now)
+    history = list(thread.messages.all())
     return render(request, "messaging/thread.html", {
-        "thread": thread, "form": form, "patient_timezone": patient.timezone,
+        "thread": thread, "history": history, "form": form,
+        "answering_the_clinic": bool(history) and history[-1].from_clinic,
+        "patient_timezone": patient.timezone,
         "reply_promise": _reply_promise(patient)}, status=status)
 
 
