@@ -72,6 +72,22 @@ def test_the_reply_promise_follows_the_clinic_setting_and_is_pluralised(client, 
         assert "The clinic usually answers within 1 working day." in body
 
 
+def test_the_list_says_when_the_clinic_waits_for_an_answer_or_closed_it(client, now, patient_a,
+                                                                       staff):
+    # given
+    from messaging.services import thread_set_status, thread_start_from_clinic
+
+    thread_start_from_clinic(patient=patient_a, by=staff, body="How is it going?", now=now)
+    closed = _question(patient_a, now)
+    thread_set_status(thread=closed, by=staff, status="closed", now=now)
+    # when
+    body = _page(client, patient_a.user, reverse("clinic_messages"))
+    # then
+    assert "From your care team" in body
+    assert "Waiting for your answer" in body
+    assert "Closed" in body
+
+
 def test_an_empty_list_says_what_to_do(client, patient_a):
     body = _page(client, patient_a.user, reverse("clinic_messages"))
     assert "No messages yet." in body
