@@ -92,7 +92,9 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
         visits=visits_of(patient),
         visit_form=visit_form or VisitForm(today=clinic_today),
         photo_summary=photo_summary(patient),
-        threads=threads_of_patient_for_clinic(patient),
+        # Each conversation with its last message (prefetched: no query per thread).
+        threads=[(thread, list(thread.messages.all())[-1])
+                 for thread in threads_of_patient_for_clinic(patient)],
         message_form=message_form or ClinicMessageForm(),
     )
     return render(request, "clinic/patient_detail.html", context, status=status)
