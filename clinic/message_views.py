@@ -165,17 +165,20 @@ def _thread_page(request: HttpRequest, thread: Thread, *, status: int = 200,
 
 
 def _thread_for_change(request: HttpRequest, thread_id: int) -> Thread:
-    return inbox.thread_for_clinician(user=request.user, thread_id=thread_id,
-                                      action=AuditEvent.Action.CHANGE)
+    """The thread a POST changes: found (or 404, audited) before the method is checked, so a
+    foreign id answers 404 whatever the method."""
+    return inbox.thread_for_clinician(
+        user=request.user, thread_id=thread_id,
+        action=AuditEvent.Action.CHANGE if request.method == "POST" else AuditEvent.Action.VIEW)
 
 
 @clinician_required
 def clinic_thread_reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     """POST: the clinic's answer. Refused (too long, empty): the page again with the reason
     and the text typed, nothing saved."""
+    thread = _thread_for_change(request, thread_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    thread = _thread_for_change(request, thread_id)
     form = ClinicMessageForm(request.POST)
     if form.is_valid():
         try:
@@ -193,9 +196,9 @@ def clinic_thread_reply(request: HttpRequest, thread_id: int) -> HttpResponse:
 def clinic_thread_action(request: HttpRequest, thread_id: int) -> HttpResponse:
     """POST: assign, assign to me, hand to the dermatologist, waiting on the patient, close,
     reopen. Anything else, or someone not of the clinic: the page with the reason, unchanged."""
+    thread = _thread_for_change(request, thread_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    thread = _thread_for_change(request, thread_id)
     action, now = request.POST.get("action", ""), timezone.now()
     assign_form = None
     try:
