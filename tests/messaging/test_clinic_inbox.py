@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -501,3 +502,37 @@ def test_the_navigation_counts_threads_waiting_for_this_clinician(client, staff,
     assert reverse("clinic_inbox") in page
     assert '<span class="count-badge">1</span>' in badge
     assert 'hx-trigger="every 60s"' in badge
+
+
+def test_the_counts_polling_does_not_keep_an_idle_session_alive(client, staff, settings):
+    # given: a clinician signed in, their tab polling the count every minute
+    start = timezone.now()
+    idle = settings.PORTAL_SESSION_IDLE_SECONDS_CLINICIAN
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(staff)
+        client.get(reverse("clinic_inbox"))
+        for _ in range(idle // 60 - 1):
+            clock.shift(timedelta(minutes=1))
+            poll = client.get(reverse("clinic_inbox_count"),
+                              headers={"HX-Request": "true", "X-Background-Poll": "1"})
+            assert poll.status_code == 200
+        # when: the idle limit passes with nothing but polls
+        clock.shift(timedelta(minutes=2))
+        response = client.get(reverse("clinic_inbox_count"),
+                              headers={"HX-Request": "true", "X-Background-Poll": "1"})
+    # then: signed out, and the page goes to the sign-in form
+    assert response.status_code == 204
+    assert reverse("account_login") in response.headers["HX-Redirect"]
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_real_request_keeps_the_session_alive(client, staff, settings):
+    idle = settings.PORTAL_SESSION_IDLE_SECONDS_CLINICIAN
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client.force_login(staff)
+        client.get(reverse("clinic_inbox"))
+        clock.shift(timedelta(seconds=idle - 60))
+        client.get(reverse("clinic_inbox"))
+        clock.shift(timedelta(seconds=idle - 60))
+        response = client.get(reverse("clinic_inbox"))
+    assert response.status_code == 200
