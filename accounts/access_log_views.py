@@ -32,6 +32,7 @@ WHAT_WAS_VIEWED = {
     "photos": _("Your photo diary"),
     "photo": _("Your photos"),
     "photo_note": _("Your photos, to add a note"),
+    "message_thread": _("Your messages"),
 }
 
 

@@ -23,6 +23,11 @@ from .security import mfa_required_for, session_end, totp_enrolled
 # Django's URL routing (WhiteNoise answers first), so they need no entry here.
 MFA_ENROLMENT_URL_NAMES = frozenset({"account_login", "account_logout", "account_reauthenticate"})
 
+# Sent by a page's own background polling (htmx ``hx-headers``): such a request is not the
+# person using the portal. A client leaving it out only keeps its own session alive as any
+# click would; sending it can only end a session sooner.
+BACKGROUND_POLL_HEADER = "X-Background-Poll"
+
 
 def _redirect(request: HttpRequest, response: HttpResponseRedirect) -> HttpResponse:
     """htmx requests get ``HX-Redirect`` so the whole page navigates, not a fragment."""
@@ -44,7 +49,8 @@ class SessionLifetimeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if user.is_authenticated:
-            reason = session_end(request.session, user, timezone.now().timestamp())
+            reason = session_end(request.session, user, timezone.now().timestamp(),
+                                 activity=request.headers.get(BACKGROUND_POLL_HEADER) != "1")
             if reason is not None:
                 return self._sign_out(request, reason)
         return self.get_response(request)

@@ -74,8 +74,12 @@ def session_stamp(session: SessionBase, now: float) -> None:
     session[SEEN_AT] = now
 
 
-def session_end(session: SessionBase, user: User, now: float) -> SessionEnd | None:
-    """Why this session must end now, or None. Unstamped sessions start counting now."""
+def session_end(session: SessionBase, user: User, now: float, *,
+                activity: bool = True) -> SessionEnd | None:
+    """Why this session must end now, or None. Unstamped sessions start counting now.
+
+    ``activity=False`` (a page's background poll, e.g. the inbox count) checks the limits
+    without counting as use: an open tab left alone still reaches the idle limit."""
     signed_in_at, seen_at = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
     if signed_in_at is None or seen_at is None:
         session_stamp(session, now)
@@ -84,7 +88,7 @@ def session_end(session: SessionBase, user: User, now: float) -> SessionEnd | No
         return "absolute"
     if now - seen_at > idle_limit_for(user):
         return "idle"
-    if now - seen_at >= SEEN_AT_RESOLUTION:
+    if activity and now - seen_at >= SEEN_AT_RESOLUTION:
         session[SEEN_AT] = now
     return None
 

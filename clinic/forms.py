@@ -7,7 +7,11 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from careplans.models import MAX_VISIT_NOTE
+from flags.forms import ClinicianChoiceField
+from flags.selectors import flag_assignees
+from messaging.models import BODY_MAX_LENGTH, ReplyTemplate
 from photos.services import AREA_NAME_MAX_LENGTH, NOTE_MAX_LENGTH
 
 
@@ -54,3 +58,39 @@ class BodyAreaForm(forms.Form):
         help_text=_("For example “Left elbow crease”. Every patient of the clinic "
                     "can then choose it."),
         error_messages={"required": _("Name the area first.")})
+
+
+class ClinicMessageForm(forms.Form):
+    """A message of the clinic to the patient: a reply in a thread, or the first of a new one."""
+
+    body = forms.CharField(
+        label=_("Your message"), max_length=BODY_MAX_LENGTH, strip=True,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("Write your message first.")},
+    )
+
+
+class ThreadAssignForm(forms.Form):
+    """Whom a conversation goes to: one of the clinic's dermatologists or staff."""
+
+    assignee = ClinicianChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), required=False,
+        empty_label=_("Nobody"),
+        error_messages={"invalid_choice": _("Choose someone at this clinic.")},
+    )
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = flag_assignees(user)
+
+
+class ReplyTemplateForm(forms.Form):
+    """A clinic's ready answer: its title (unique in the clinic) and text."""
+
+    title = forms.CharField(label=_("Title"),
+                            max_length=ReplyTemplate._meta.get_field("title").max_length,
+                            help_text=_("What staff see in the “Use a template” list."))
+    body = forms.CharField(label=_("Text"), max_length=BODY_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 6}))
+    active = forms.BooleanField(label=_("In use (offered when replying)"), required=False,
+                                initial=True)

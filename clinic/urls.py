@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, photo_views, views
+from . import audit_views, message_views, photo_views, views
 
 urlpatterns = [
     path("clinic/patients/", views.patient_list, name="my_patients"),
@@ -22,4 +22,20 @@ urlpatterns = [
          photo_views.photo_note_add_view, name="photo_note_add"),
     path("clinic/patients/<int:patient_id>/photos/areas/", photo_views.body_area_add_view,
          name="body_area_add"),
+    path("clinic/patients/<int:patient_id>/messages/new/", message_views.clinic_thread_start,
+         name="clinic_thread_start"),
+    # The clinic's inbox (issue 19).
+    path("clinic/messages/", message_views.clinic_inbox, name="clinic_inbox"),
+    path("clinic/messages/count/", message_views.clinic_inbox_count, name="clinic_inbox_count"),
+    path("clinic/messages/<int:thread_id>/", message_views.clinic_thread, name="clinic_thread"),
+    path("clinic/messages/<int:thread_id>/reply/", message_views.clinic_thread_reply,
+         name="clinic_thread_reply"),
+    path("clinic/messages/<int:thread_id>/action/", message_views.clinic_thread_action,
+         name="clinic_thread_action"),
+    path("clinic/messages/templates/", message_views.clinic_reply_templates,
+         name="clinic_reply_templates"),
+    path("clinic/messages/templates/<int:reply_template_id>/",
+         message_views.clinic_reply_template_edit, name="clinic_reply_template_edit"),
+    path("clinic/messages/templates/<int:reply_template_id>/active/",
+         message_views.clinic_reply_template_active, name="clinic_reply_template_active"),
 ]

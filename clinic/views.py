@@ -33,10 +33,11 @@ from catalogue.selectors import (
 )
 from checkins.charts import history_context
 from flags import selectors as flags
+from messaging.selectors import threads_of_patient_for_clinic
 from photos.selectors import photo_summary
 from reminders.services import recent_deliveries
 
-from .forms import VisitForm
+from .forms import ClinicMessageForm, VisitForm
 from .plan_editor import plan_editor
 from .selectors import (
     SCOPE_ALL,
@@ -70,6 +71,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitForm | None = None,
+                  message_form: ClinicMessageForm | None = None,
                   status: int = 200) -> HttpResponse:
     context = plan_context(patient)  # reads the patient's today once: context["today"]
     context.update(history_context(patient, audience="clinician", today=context["today"]),
@@ -90,6 +92,10 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
         visits=visits_of(patient),
         visit_form=visit_form or VisitForm(today=clinic_today),
         photo_summary=photo_summary(patient),
+        # Each conversation with its last message (prefetched: no query per thread).
+        threads=[(thread, list(thread.messages.all())[-1])
+                 for thread in threads_of_patient_for_clinic(patient)],
+        message_form=message_form or ClinicMessageForm(),
     )
     return render(request, "clinic/patient_detail.html", context, status=status)
 

@@ -200,7 +200,7 @@ def test_clinician_navigation_is_unchanged_on_a_desktop(live_server, browser, de
 
     # then: every link in one visible row, no "More"
     assert [label for label, _ in row] == [
-        "My patients", "Flagged patients", "Audit log", "Catalogue", "Account",
+        "My patients", "Flagged patients", "Messages", "Audit log", "Catalogue", "Account",
         "Two-step verification", "Sign out"]
     assert len({round(box["y"]) for _, box in row}) == 1
     page.get_by_role("link", name="Flagged patients").click()

@@ -30,8 +30,8 @@ from accounts.services import audit_record
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
-from messaging.models import Topic
-from messaging.services import thread_start
+from messaging.models import Message, ReplyTemplate, Thread, Topic
+from messaging.services import reply_template_save, thread_start
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
     CatalogueItemFactory,
@@ -81,6 +81,9 @@ B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
 B_RECORD_POST_ONLY = Expect(derm=405, staff=405)  # e.g. record a visit: the clinic's clinicians
 PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405)  # the patient's own, no ids
+# The clinic's own objects holding no patient data (e.g. its reply templates; ids of B's clinic).
+B_CLINIC_OBJECT = Expect(derm=200, staff=200)
+B_CLINIC_OBJECT_POST_ONLY = Expect(derm=405, staff=405)
 PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
 # The catalogue and templates (no patient data): read by the clinic's dermatologists, staff and
 # administrators; changed by dermatologists and administrators; ids are of derm's clinic.
@@ -162,6 +165,17 @@ EXPECTED: dict[str, Expect] = {
     "patient_photos": B_RECORD,
     "photo_note_add": B_RECORD_DERM_POST_ONLY,
     "body_area_add": B_RECORD_DERM_POST_ONLY,
+    # The clinic's inbox (issue 19): threads by patient B's thread id; reply templates of B's
+    # clinic; writing to patient B from their page.
+    "clinic_inbox": CLINIC_PAGE,
+    "clinic_inbox_count": CLINIC_PAGE,
+    "clinic_thread": B_RECORD,
+    "clinic_thread_reply": B_RECORD_POST_ONLY,
+    "clinic_thread_action": B_RECORD_POST_ONLY,
+    "clinic_thread_start": B_RECORD_POST_ONLY,
+    "clinic_reply_templates": CLINIC_PAGE,
+    "clinic_reply_template_edit": B_CLINIC_OBJECT,
+    "clinic_reply_template_active": B_CLINIC_OBJECT_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
 }
@@ -218,8 +232,8 @@ def operator():
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
           other_clinic_admin, operator):
-    """Patient B's objects: a plan, a concern on one of its steps, a flag; and a catalogue
-    item, template and template step of their clinic."""
+    """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation; and
+    a catalogue item, template and template step, and a reply template, of their clinic."""
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
@@ -227,7 +241,9 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
     flag = FlagFactory(patient=patient_b)
     photo = photo_for(patient_b)
     thread = thread_start(patient=patient_b, by=patient_b.user, topic=Topic.PLAN,
-                          body="Can I skip a night?", now=timezone.now())
+                          body="A question", now=timezone.now())
+    reply_template = reply_template_save(clinic_id=patient_b.clinic_id, by=derm, title="Gel use",
+                                         body="A pea-sized amount.", now=timezone.now())
     step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
                                catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
@@ -242,6 +258,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "app_label": "accounts",
         "item_id": step.catalogue_item_id, "template_id": step.template_id, "step_id": step.pk,
         "photo_id": photo.public_id, "thread_id": thread.pk,
+        "reply_template_id": reply_template.pk,
     }
     return users, values, flag
 
@@ -294,17 +311,20 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
     if users[role] is not None:
         client.force_login(users[role])
     before = Flag.objects.values().get(pk=flag.pk)
+    thread_before = Thread.objects.values().get(pk=values["thread_id"])
+    template_before = ReplyTemplate.objects.values().get(pk=values["reply_template_id"])
     # when
     statuses = {}
     for name in NAMED:
         url = _reverse(name, values)
-        if not re.search(r"<(int|uuid):(patient_id|flag_id|concern_id|item_key|photo_id)>",
-                         _route(name)):
+        if not re.search(r"<(int|uuid):(patient_id|flag_id|concern_id|item_key|photo_id|"
+                         r"thread_id|reply_template_id)>", _route(name)):
             continue
         statuses[name] = client.post(url, {"state": "resolved", "resolution": "other",
                                            "note": "x", "channel": "call", "outcome": "reached",
                                            "category": "cost", "text": "x", "reply": "xx",
-                                           "happened_on": "2026-01-05"}
+                                           "happened_on": "2026-01-05", "body": "xx",
+                                           "action": "close", "title": "x", "active": "0"}
                                      ).status_code
     # then
     expected = 302 if role == "anonymous" else 404
@@ -316,6 +336,9 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
     assert Concern.objects.filter(patient_id=values["patient_id"]).count() == 1
     assert PlanRevision.objects.filter(plan__patient_id=values["patient_id"]).count() == 1
     assert not ClinicVisit.objects.exists()
+    assert Thread.objects.values().get(pk=values["thread_id"]) == thread_before
+    assert Message.objects.filter(thread_id=values["thread_id"]).count() == 1
+    assert ReplyTemplate.objects.values().get(pk=values["reply_template_id"]) == template_before
 
 
 def _route(name: str) -> str:

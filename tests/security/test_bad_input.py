@@ -25,6 +25,7 @@ import pytest
 from django import forms
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from careplans.models import Preference
@@ -741,6 +742,69 @@ def test_a_reply_to_an_overflowing_or_unknown_thread_is_404(client, messaging_wo
     assert changed_tables(before, snapshot()) == []
 
 
+# --- The clinic's inbox: replies, first messages, reply templates, actions (issue 19) --------
+
+CLINIC_MESSAGES: dict[str, tuple[str, dict[str, str], str]] = {
+    "reply empty": ("clinic_thread_reply", {"body": ""}, "Write your message first."),
+    "reply only spaces": ("clinic_thread_reply", {"body": "   "}, "Write your message first."),
+    "reply huge": ("clinic_thread_reply", {"body": HUGE}, "at most 5000 characters"),
+    "reply with a null character": ("clinic_thread_reply", {"body": NUL},
+                                    "Null characters are not allowed"),
+    "first message huge": ("clinic_thread_start", {"body": HUGE}, "at most 5000 characters"),
+    "first message with a null character": ("clinic_thread_start", {"body": NUL},
+                                            "Null characters are not allowed"),
+    "template title huge": ("clinic_reply_templates", {"title": HUGE, "body": "Text"},
+                            "at most 80 characters"),
+    "template text with a null character": ("clinic_reply_templates",
+                                            {"title": "Gel", "body": NUL},
+                                            "Null characters are not allowed"),
+    "template text huge": ("clinic_reply_templates", {"title": "Gel", "body": HUGE},
+                           "at most 5000 characters"),
+    "assignee overflowing": ("clinic_thread_action", {"action": "assign", "assignee": BIG_INT},
+                             "Choose someone at this clinic."),
+    "assignee wrong type": ("clinic_thread_action", {"action": "assign", "assignee": "abc"},
+                            "Choose someone at this clinic."),
+    "action unknown": ("clinic_thread_action", {"action": HUGE},
+                       "Choose one of the buttons to change the conversation."),
+}
+
+
+@pytest.mark.parametrize("case", CLINIC_MESSAGES, ids=list(CLINIC_MESSAGES))
+def test_bad_clinic_message_input_is_refused_and_saves_nothing(client, world, case):
+    # given: patient A asked a question
+    from messaging.models import Topic
+    from messaging.services import thread_start
+
+    name, body, message = CLINIC_MESSAGES[case]
+    thread = thread_start(patient=world.a, by=world.a.user, topic=Topic.PLAN, body="A question",
+                          now=timezone.now())
+    kwargs = {"clinic_thread_reply": {"thread_id": thread.pk},
+              "clinic_thread_action": {"thread_id": thread.pk},
+              "clinic_thread_start": {"patient_id": world.a.pk}}.get(name, {})
+    client.force_login(world.staff)
+    before = snapshot()
+    # when
+    response = client.post(reverse(name, kwargs=kwargs), body)
+    # then
+    assert response.status_code == 400
+    assert_refused(response, message, before)
+
+
+@pytest.mark.parametrize("query", [{"template": BIG_INT}, {"template": "abc"},
+                                   {"template": HUGE}, {"template": NUL}])
+def test_a_bad_template_choice_fills_nothing_and_is_never_a_server_error(client, world, query):
+    from messaging.models import Message, Topic
+    from messaging.services import thread_start
+
+    thread = thread_start(patient=world.a, by=world.a.user, topic=Topic.PLAN, body="A question",
+                          now=timezone.now())
+    client.force_login(world.staff)
+    response = client.get(reverse("clinic_thread", args=[thread.pk]), query)
+    assert response.status_code == 200
+    assert response.context["chosen_template"] is None
+    assert Message.objects.count() == 1
+
+
 # --- Search filters (GET): a form error or ignored, never a 500 ---------------------------------
 
 AUDIT_FILTERS: dict[str, tuple[dict[str, str], str]] = {
@@ -788,6 +852,9 @@ OTHER_FILTERS: dict[str, tuple[str, dict[str, str]]] = {
     "patients: search huge": ("my_patients", {"q": HUGE}),
     "patients: search with a null character": ("my_patients", {"q": NUL}),
     "patients: page wrong type": ("my_patients", {"page": "next"}),
+    "inbox: page wrong type": ("clinic_inbox", {"page": "next"}),
+    "inbox: page overflowing": ("clinic_inbox", {"page": BIG_INT}),
+    "inbox: page with a null character": ("clinic_inbox", {"page": NUL}),
     "today: date far in the future": ("today", {"date": FAR_FUTURE}),
     "today: date impossible": ("today", {"date": NOT_A_DATE}),
 }

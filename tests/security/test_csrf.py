@@ -33,8 +33,8 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
-from messaging.models import Message, Thread, Topic
-from messaging.services import thread_start
+from messaging.models import Message, ReplyTemplate, Thread, Topic
+from messaging.services import reply_template_save, thread_start
 from photos.models import BodyArea, PhotoConsent, PhotoDecline, PhotoNote
 from reminders.models import ReminderSettings
 from reminders.services import unsubscribe_link_issue
@@ -118,8 +118,11 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
         template=RegimenTemplateFactory(clinic=clinic),
         catalogue_item=CatalogueItemFactory(clinic=clinic))
     world.photo_b = photo_for(patient_b)  # with consent given
+    # A conversation of patient B's, and a reply template of the clinic (issue 19).
     world.thread_b = thread_start(patient=patient_b, by=patient_b.user, topic=Topic.PLAN,
-                                  body="Can I skip a night?", now=timezone.now())
+                                  body="A question", now=timezone.now())
+    world.reply_template = reply_template_save(clinic_id=clinic.pk, by=derm, title="Gel use",
+                                               body="A pea-sized amount.", now=timezone.now())
     return world
 
 
@@ -135,6 +138,7 @@ def url_values(world: World) -> dict[str, Any]:
         "item_id": world.catalogue_step.catalogue_item_id,
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
         "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
+        "reply_template_id": world.reply_template.pk,
     }
 
 
@@ -178,6 +182,14 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "body_area_add": lambda w: {"name": "Left elbow crease"},
     "message_new": lambda w: {"topic": "cost", "body": "Forged question"},
     "message_thread": lambda w: {"body": "Forged reply"},
+    "clinic_thread_reply": lambda w: {"body": "Forged reply"},
+    "clinic_thread_action": lambda w: {"action": "close"},
+    "clinic_thread_start": lambda w: {"body": "Forged first message"},
+    "clinic_reply_templates": lambda w: {"title": "Forged template", "body": "Forged",
+                                         "active": "on"},
+    "clinic_reply_template_edit": lambda w: {"title": "Gel use", "body": "Forged text",
+                                             "active": "on"},
+    "clinic_reply_template_active": lambda w: {"active": "0"},
 }
 
 
@@ -291,6 +303,18 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         patient=w.b, topic="cost").exists()),
     "message_thread": ("patient_b", lambda w: Message.objects.filter(
         thread=w.thread_b, body="Forged reply").exists()),
+    "clinic_thread_reply": ("derm", lambda w: Message.objects.filter(
+        thread=w.thread_b, body="Forged reply").exists()),
+    "clinic_thread_action": ("derm", lambda w: Thread.objects.filter(
+        pk=w.thread_b.pk, status="closed").exists()),
+    "clinic_thread_start": ("derm", lambda w: Message.objects.filter(
+        thread__patient=w.b, body="Forged first message").exists()),
+    "clinic_reply_templates": ("derm", lambda w: ReplyTemplate.objects.filter(
+        title="Forged template").exists()),
+    "clinic_reply_template_edit": ("derm", lambda w: ReplyTemplate.objects.filter(
+        pk=w.reply_template.pk, body="Forged text").exists()),
+    "clinic_reply_template_active": ("derm", lambda w: ReplyTemplate.objects.filter(
+        pk=w.reply_template.pk, active=False).exists()),
 }
 
 

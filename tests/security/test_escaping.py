@@ -187,3 +187,41 @@ def test_catalogue_templates_and_visit_notes_show_free_text_escaped(client, pati
         # then
         assert response.status_code == 200, url
         assert_escaped(response.content.decode(), fields, url)
+
+
+def test_messages_and_reply_templates_show_free_text_escaped(client, patient_a, derm, staff,
+                                                            now):
+    # given: a patient's message mentioning a plan step, the clinic's answer, a reply template
+    from uuid import uuid4
+
+    from messaging.models import Topic
+    from messaging.services import Attachment, message_post, reply_template_save, thread_start
+
+    thread = thread_start(patient=patient_a, by=patient_a.user, topic=Topic.PLAN, now=now,
+                          body=payload("message-body"), attachment=Attachment(
+                              plan_item_key=uuid4(), plan_item_name=payload("step-mention")))
+    message_post(thread=thread, by=staff, from_clinic=True, body=payload("clinic-reply"),
+                 now=now)
+    template = reply_template_save(clinic_id=patient_a.clinic_id, by=staff,
+                                   title=payload("template-title"),
+                                   body=payload("template-body"), now=now)
+    thread_url = reverse("clinic_thread", args=[thread.pk])
+    pages = {
+        thread_url: ["message-body", "step-mention", "clinic-reply", "template-title"],
+        f"{thread_url}?template={template.pk}": ["template-body"],
+        reverse("clinic_reply_templates"): ["template-title", "template-body"],
+        reverse("clinic_reply_template_edit", args=[template.pk]): ["template-title",
+                                                                   "template-body"],
+    }
+    client.force_login(derm)
+    for url, fields in pages.items():
+        # when
+        response = client.get(url)
+        # then
+        assert response.status_code == 200, url
+        assert_escaped(response.content.decode(), fields, url)
+    # and the lists show no message text at all, nor markup
+    for url in (reverse("clinic_inbox"), reverse("patient_detail", args=[patient_a.pk])):
+        body = client.get(url).content.decode()
+        for text in ("<script>alert(1)", "<b>", "message-body", "clinic-reply"):
+            assert text not in body, (url, text)
