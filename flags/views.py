@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -86,11 +87,22 @@ def _render_page(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
         "evidence": flag.evidence,
         "charts": evidence_charts(flag),
         "evidence_checkins": recent_rows(selectors.evidence_checkins(flag)),
+        "evidence_messages": [(message, _thread_url(message.thread_id))
+                              for message in selectors.evidence_messages(flag)],
         "recent": recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
         "open_concerns": open_concerns(patient),
         **_work_context(request, flag, **work),
     }
     return render(request, "flags/flag_detail.html", context)
+
+
+def _thread_url(thread_id: int) -> str | None:
+    """The clinic's page of a conversation. Guarded while the clinic inbox (its own branch)
+    is not merged: the evidence then names the message without a link."""
+    try:
+        return reverse("clinic_thread", args=[thread_id])
+    except NoReverseMatch:
+        return None
 
 
 def _work_context(
