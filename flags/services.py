@@ -18,7 +18,9 @@ from django.db.models import Max
 from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.services import audit_record
 from checkins.models import AttentionRequest, SideEffect
-from messaging.models import Message
+from messaging.models import Message, Thread
+from messaging.models import Status as ThreadStatus
+from messaging.services import message_post, thread_start_from_clinic
 
 from . import wording
 from .findings import REPORTED_IN_MESSAGE, Finding, evidence
@@ -304,7 +306,22 @@ def outreach_log(
     )
     _event(flag, actor, FlagEvent.Kind.OUTREACH, now,
            note=f"{outreach.get_channel_display()}: {outreach.get_outcome_display()}")
+    if message_to_patient.strip():
+        outreach_message_send(flag=flag, by=actor, body=message_to_patient, now=now)
     return outreach
+
+
+def outreach_message_send(*, flag: Flag, by: User, body: str, now: datetime) -> Thread:
+    """The message of an outreach reaches the patient as a conversation they can answer: the
+    first message of a new one, or the next in the one this flag started while it is open.
+    (The Outreach row stays the flag's record of it.)"""
+    thread = (Thread.objects.filter(patient_id=flag.patient_id, flag_id_started=flag.pk)
+              .exclude(status=ThreadStatus.CLOSED).order_by("-created_at", "-id").first())
+    if thread is None:
+        return thread_start_from_clinic(patient=flag.patient, by=by, body=body, now=now,
+                                        flag_id=flag.pk)
+    message_post(thread=thread, by=by, from_clinic=True, body=body, now=now)
+    return thread
 
 
 @transaction.atomic

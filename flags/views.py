@@ -149,7 +149,8 @@ def _outreach(flag: Flag, user: User, data: dict[str, Any], now: datetime) -> st
                  note=data["note"], message_to_patient=data["message_to_patient"].strip(),
                  now=now)
     if data["message_to_patient"].strip():
-        return _("Outreach logged. The patient can read your message in the portal.")
+        return _("Outreach logged. The patient can read your message in the portal and "
+                 "answer it.")
     return _("Outreach logged.")
 
 
