@@ -7,7 +7,7 @@ patients and the care team, and the clinic's reply templates.
 - synthetic patient 2 waits for an answer about the cost of a cream (nobody assigned yet);
   patient 3 waits for one about their routine (assigned to staff);
 - patient 5's question was answered and the conversation closed;
-- patient 6 reported a side effect they call severe (its flag is raised at once, as production
+- patient 4 reported a side effect they call severe (its flag is raised at once, as production
   would);
 - the patient of the first open flag (by id) of another patient got an outreach message from
   the flag, and answered it.
@@ -20,7 +20,7 @@ the patient already has is not seeded again, nor a template whose title the clin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -99,7 +99,7 @@ CONVERSATIONS = (
                        "Done: your next prescription goes to the High Street pharmacy.")),
         status=Status.CLOSED),
     Conversation(
-        6, Topic.SIDE_EFFECT, timedelta(hours=3), severity="severe",
+        4, Topic.SIDE_EFFECT, timedelta(hours=3), severity="severe",
         body="My lips have been swollen since this morning and it is getting worse. I have "
              "stopped everything."),
 )
@@ -128,10 +128,9 @@ TEMPLATES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Who:
-    staff: User
-    patients: dict[int, Patient] = field(default_factory=dict)
+    staff: User  # staff@demo.test: answers, assigns, hands on, closes
 
 
 def _user(who: _Who, patient: Patient, by: str) -> User:
@@ -214,16 +213,16 @@ def _mark_notified(threads: list[Thread]) -> None:
                                        for pk, at in messages.values_list("pk", "created_at")])
 
 
-def _templates(clinic: Clinic, by: User, now: datetime) -> int:
+def _templates(clinic: Clinic, now: datetime) -> int:
     have = {title.lower() for title in
             ReplyTemplate.objects.filter(clinic=clinic).values_list("title", flat=True)}
-    made = 0
-    for title, body in TEMPLATES.items():
-        if title.lower() not in have:
+    missing = [(title, body) for title, body in TEMPLATES.items() if title.lower() not in have]
+    if missing:
+        by = User.objects.get(email=STAFF_EMAIL)
+        for title, body in missing:
             reply_template_save(clinic_id=clinic.pk, by=by, title=title, body=body,
                                 now=now - timedelta(days=30))
-            made += 1
-    return made
+    return len(missing)
 
 
 def seed_messages(*, clinic: Clinic, now: datetime, flags: bool = True) -> tuple[int, int]:
@@ -237,25 +236,25 @@ def seed_messages(*, clinic: Clinic, now: datetime, flags: bool = True) -> tuple
     first_bodies = [spec.body for spec in CONVERSATIONS] + [OUTREACH[0]]
     seeded = set(Message.objects.filter(thread__clinic=clinic, body__in=first_bodies)
                  .values_list("thread__patient_id", "body"))
-    staff = User.objects.filter(email=STAFF_EMAIL).first()
-    if staff is None:
-        return 0, 0
-    who = _Who(staff=staff)
+    todo = [(spec, by_email[emails[spec.number]]) for spec in CONVERSATIONS
+            if emails[spec.number] in by_email
+            and (by_email[emails[spec.number]].pk, spec.body) not in seeded]
+    outreach_done = any(body == OUTREACH[0] for _, body in seeded)
+    templates = _templates(clinic, now)
+    if not todo and outreach_done:
+        return 0, templates  # seeded before: three queries in all
+    who = _Who(staff=User.objects.get(email=STAFF_EMAIL))
     made: list[Thread] = []
     with transaction.atomic():
-        for spec in CONVERSATIONS:
-            patient = by_email.get(emails[spec.number])
-            if patient is None or (patient.pk, spec.body) in seeded:
-                continue
+        for spec, patient in todo:
             thread = _seed_conversation(spec, patient, who, now)
             if flags and spec.severity == "severe":
                 _severe_flag(thread, now)
             made.append(thread)
-        if not any(body == OUTREACH[0] for _, body in seeded):
+        if not outreach_done:
             taken = {patient.pk for patient in by_email.values()}
             thread = _seed_outreach(clinic, who, now, taken)
             if thread is not None:
                 made.append(thread)
         _mark_notified(made)
-        templates = _templates(clinic, staff, now)
     return len(made), templates

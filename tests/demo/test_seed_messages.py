@@ -62,7 +62,7 @@ def test_the_inbox_has_conversations_in_every_state(demo, now):
 
 def test_a_severe_message_has_its_flag(demo):
     # given
-    severe = _threads_of("patient00006@demo.test").get()
+    severe = _threads_of("patient00004@demo.test").get()
     message = severe.messages.get()
     # then
     assert severe.severity == "severe"
