@@ -311,6 +311,7 @@ def outreach_log(
     return outreach
 
 
+@transaction.atomic
 def outreach_message_send(*, flag: Flag, by: User, body: str, now: datetime) -> Thread:
     """The message of an outreach reaches the patient as a conversation they can answer: the
     first message of a new one, or the next in the one this flag started while it is open.
