@@ -26,7 +26,7 @@ from accounts.selectors import (
     patient_record_for_clinician,
 )
 from checkins.models import CheckIn
-from messaging.models import Message
+from messaging.models import Message, Thread
 
 from .models import Flag, FlagEvent, Outreach, Rule, State
 
@@ -233,3 +233,9 @@ def evidence_messages(flag: Flag) -> QuerySet[Message]:
     return (Message.objects.filter(thread__patient_id=flag.patient_id, pk__in=ids)
             .select_related("thread").only("created_at", "thread__id", "thread__topic")
             .order_by("created_at", "id"))
+
+
+def threads_started_by(flag: Flag) -> QuerySet[Thread]:
+    """The conversations this flag's outreach started with the patient, newest first."""
+    return (Thread.objects.filter(patient_id=flag.patient_id, flag_id_started=flag.pk)
+            .only("id", "status", "last_message_at").order_by("-created_at", "-id"))

@@ -119,6 +119,8 @@ def _work_context(
     return {
         "flag": flag, "forms": forms_by_action, "events": selectors.flag_history(flag),
         "outreach": selectors.flag_outreach(flag), "notice": notice,
+        "flag_threads": [(thread, _thread_url(thread.pk))
+                         for thread in selectors.threads_started_by(flag)],
         "notice_error": notice_error or bound is not None,
         "clinic_timezone": _clinic_timezone(user),
     }

