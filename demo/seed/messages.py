@@ -227,7 +227,8 @@ def _templates(clinic: Clinic, now: datetime) -> int:
 
 def seed_messages(*, clinic: Clinic, now: datetime, flags: bool = True) -> tuple[int, int]:
     """The conversations and templates above; returns how many of each were new. Without
-    ``flags`` (benchmarks time the sweep) the severe message's flag is left to the sweep."""
+    ``flags`` (benchmarks time the sweep) the severe message's flag is left to the attention
+    request's task or sweep, as the seeded check-ins' are."""
     emails = {number: PATIENT_EMAIL if number == 0 else synthetic_email(number)
               for number in {spec.number for spec in CONVERSATIONS}}
     by_email = {patient.user.email: patient for patient in Patient.objects.filter(
