@@ -17,6 +17,7 @@ from django.utils.translation import gettext, ngettext
 from checkins.models import PARTNERSHIP_QUESTIONS
 
 from . import wording
+from .findings import REPORTED_IN_MESSAGE
 from .models import Rule, Sensitivity, Severity
 from .wording import iso_day, num
 
@@ -259,9 +260,11 @@ def _gone_quiet(n: dict[str, Any], windows: list[Any]) -> Rows:
 
 def _severe_side_effect(n: dict[str, Any], windows: list[Any]) -> Rows:
     named = n.get("item") or (gettext("not named") if "item" in n else None)
-    return _keep([(gettext("Side effect reported"),
-                   wording.side_effect_label(n.get("side_effect"))),
-                  (gettext("Step"), named)])
+    rows = [(gettext("Side effect reported"), wording.side_effect_label(n.get("side_effect"))),
+            (gettext("Step"), named)]
+    if n.get("reported_in") == REPORTED_IN_MESSAGE:
+        rows.append((gettext("Reported in"), gettext("a message to the care team")))
+    return _keep(rows)
 
 
 def _at_risk(n: dict[str, Any], windows: list[Any]) -> Rows:

@@ -16,6 +16,10 @@ Common keys of every evidence dict:
   page charts for it)
 - ``numbers``: the values compared and the thresholds they were compared with
 - ``checkin_ids``: the check-ins behind the finding, ascending
+
+A severe side effect may come from a patient's message instead (``numbers["reported_in"]`` is
+``REPORTED_IN_MESSAGE``); its evidence then also has ``message_ids`` and ``thread_ids``, the
+messages and their conversations behind it, ascending (never a message's text).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class Finding:
 # week's question, or a full pulse's mean answer).
 STEPS, RATINGS, PULSES, PARTNERSHIP = "steps", "ratings", "pulses", "partnership"
 
+# Where a severe side effect was reported when not at a check-in: in a message to the clinic.
+REPORTED_IN_MESSAGE = "message"
+
 
 def window(label: str, start: date, end: date, *, signal: str) -> dict[str, str]:
     return {"label": label, "start": start.isoformat(), "end": end.isoformat(),
@@ -64,5 +71,5 @@ def evidence(
     }
 
 
-__all__ = ["PARTNERSHIP", "PULSES", "RATINGS", "STEPS", "Finding", "Severity", "evidence",
-           "percent", "window"]
+__all__ = ["PARTNERSHIP", "PULSES", "RATINGS", "REPORTED_IN_MESSAGE", "STEPS", "Finding",
+           "Severity", "evidence", "percent", "window"]

@@ -92,8 +92,8 @@ class OutreachForm(forms.ModelForm):
         }
         help_texts = {
             "note": _("Only the clinic team sees this."),
-            "message_to_patient": _("The patient reads this under “Messages from your clinic”, "
-                                    "with your name."),
+            "message_to_patient": _("The patient reads this under “Messages”, with your name, "
+                                    "and can answer it."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""The flags app takes on what check-ins ask for (checkins.signals.attention_requested)."""
+"""The flags app takes on what check-ins and patients' messages ask for
+(checkins.signals.attention_requested)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .services import flag_raise_severe_side_effect
 def raise_flag_for_attention(
     sender: object, request: AttentionRequest, now: datetime, **kwargs: object
 ) -> bool:
-    if request.kind != AttentionRequest.Kind.SEVERE_SIDE_EFFECT or request.checkin_id is None:
+    if request.kind != AttentionRequest.Kind.SEVERE_SIDE_EFFECT:
         return False
     flag_raise_severe_side_effect(request=request, now=now)
     return True

@@ -25,6 +25,7 @@ from accounts.selectors import (
     patient_record_for_clinician,
 )
 from checkins.models import CheckIn
+from messaging.models import Message, Thread
 
 from .models import Flag, FlagEvent, Outreach, Rule, State
 
@@ -208,3 +209,18 @@ def evidence_checkins(flag: Flag) -> QuerySet[CheckIn]:
     ids = [pk for pk in flag.evidence.get("checkin_ids") or [] if isinstance(pk, int)]
     return CheckIn.objects.filter(patient_id=flag.patient_id, pk__in=ids).select_related(
         "side_effect_item").order_by("local_date")
+
+
+def evidence_messages(flag: Flag) -> QuerySet[Message]:
+    """The patient's messages behind the flag's evidence (a severe side effect reported in a
+    message), oldest first, with their thread; only the flag's patient's."""
+    ids = [pk for pk in flag.evidence.get("message_ids") or [] if isinstance(pk, int)]
+    return (Message.objects.filter(thread__patient_id=flag.patient_id, pk__in=ids)
+            .select_related("thread").only("created_at", "thread__id", "thread__topic")
+            .order_by("created_at", "id"))
+
+
+def threads_started_by(flag: Flag) -> QuerySet[Thread]:
+    """The conversations this flag's outreach started with the patient, newest first."""
+    return (Thread.objects.filter(patient_id=flag.patient_id, flag_id_started=flag.pk)
+            .only("id", "status", "last_message_at").order_by("-created_at", "-id"))

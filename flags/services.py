@@ -17,10 +17,13 @@ from django.db.models import Max
 
 from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.services import audit_record
-from checkins.models import AttentionRequest
+from checkins.models import AttentionRequest, SideEffect
+from messaging.models import Message, Thread
+from messaging.models import Status as ThreadStatus
+from messaging.services import message_post, thread_start_from_clinic
 
 from . import wording
-from .findings import Finding, evidence
+from .findings import REPORTED_IN_MESSAGE, Finding, evidence
 from .models import Flag, FlagEvent, Outreach, Resolution, Rule, Severity, State
 
 
@@ -69,7 +72,7 @@ def flags_apply(
     return ApplyResult(opened=opened, updated=len(to_update))
 
 
-Material = tuple[int, Any, Any]
+Material = tuple[int, Any, Any, Any]
 
 
 def material(severity: int, evidence: dict[str, Any]) -> Material:
@@ -78,7 +81,10 @@ def material(severity: int, evidence: dict[str, Any]) -> Material:
     re-read as the days go by, so their numbers shift a little), so the numbers are left out:
     a finding that still holds on no newer data does not write history every night."""
     ids = evidence.get("checkin_ids") or []
-    return severity, evidence.get("title"), max(ids, default=None)
+    # A severe side effect may also come from the patient's messages (``message_ids``).
+    messages = evidence.get("message_ids") or []
+    return (severity, evidence.get("title"), max(ids, default=None),
+            max(messages, default=None))
 
 
 def _open_flags(patient_ids: list[int]) -> dict[tuple[int, str], tuple[int, Material]]:
@@ -86,9 +92,10 @@ def _open_flags(patient_ids: list[int]) -> dict[tuple[int, str], tuple[int, Mate
     the compared parts of the evidence are read: no model instances, less JSON to decode."""
     rows = (Flag.objects.select_for_update().filter(patient_id__in=patient_ids).open()
             .values_list("pk", "patient_id", "rule", "severity", "evidence__title",
-                         "evidence__checkin_ids"))
-    return {(patient, rule): (pk, material(severity, {"title": title, "checkin_ids": ids}))
-            for pk, patient, rule, severity, title, ids in rows}
+                         "evidence__checkin_ids", "evidence__message_ids"))
+    return {(patient, rule): (pk, material(severity, {"title": title, "checkin_ids": ids,
+                                                      "message_ids": messages}))
+            for pk, patient, rule, severity, title, ids, messages in rows}
 
 
 def _last_resolved(patient_ids: list[int]) -> dict[tuple[int, str], datetime]:
@@ -183,6 +190,10 @@ def _clinics_of(patient_ids: set[int]) -> dict[int, int]:
 
 
 def severe_side_effect_finding(request: AttentionRequest) -> Finding:
+    """The finding of one severe side effect, from the check-in or the patient's message
+    that asked for attention: the same rule and severity either way."""
+    if request.checkin_id is None:
+        return _severe_side_effect_in_message(request)
     checkin = request.checkin
     item = checkin.side_effect_item
     numbers = {"side_effect": checkin.side_effect,
@@ -199,20 +210,52 @@ def severe_side_effect_finding(request: AttentionRequest) -> Finding:
     )
 
 
+def _severe_side_effect_in_message(request: AttentionRequest) -> Finding:
+    """A patient wrote to the care team about a side effect they call severe: the evidence
+    names the message and its thread (``message_ids``, ``thread_ids``), never its text."""
+    message = (Message.objects.select_related("thread", "thread__patient")
+               .get(pk=request.message_id, thread__patient_id=request.patient_id))
+    patient = message.thread.patient
+    as_of = patient.local_date(message.created_at)
+    numbers = {"side_effect": message.thread.severity or SideEffect.SEVERE,
+               "item": message.plan_item_name or None, "reported_in": REPORTED_IN_MESSAGE}
+    return Finding(
+        patient_id=patient.pk, rule=Rule.SEVERE_SIDE_EFFECT, severity=Severity.HIGH,
+        evidence={
+            **evidence(
+                rule=Rule.SEVERE_SIDE_EFFECT, title="Severe side effect reported",
+                summary=wording.english_summary(Rule.SEVERE_SIDE_EFFECT, numbers, as_of=as_of),
+                as_of=as_of, windows=[], checkin_ids=[], numbers=numbers,
+            ),
+            "message_ids": [message.pk], "thread_ids": [message.thread_id],
+        },
+        evidence_at=message.created_at,
+    )
+
+
+def _sources(evidence: dict[str, Any]) -> dict[str, list[int]]:
+    """The check-ins, messages and threads behind a severe side effect's evidence."""
+    return {key: [pk for pk in evidence.get(key) or [] if isinstance(pk, int)]
+            for key in ("checkin_ids", "message_ids", "thread_ids")}
+
+
 def flag_raise_severe_side_effect(*, request: AttentionRequest, now: datetime) -> None:
-    """Raised at once when such a check-in is saved (via checkins' attention request)."""
+    """Raised at once when such a check-in or message is saved (via checkins' attention
+    request). A second severe report while the first is open adds to the same flag: its
+    evidence tells of the latest report and keeps every check-in and message behind it."""
     finding = severe_side_effect_finding(request)
     open_flag = Flag.objects.filter(patient_id=finding.patient_id, rule=finding.rule).open()
     open_flag = open_flag.first()
-    if open_flag is not None and request.checkin_id not in open_flag.evidence["checkin_ids"]:
-        # A second severe report while the first is open: the flag shows both.
-        ids = sorted({*open_flag.evidence["checkin_ids"], request.checkin_id})
+    if open_flag is not None:
+        held, new = _sources(open_flag.evidence), _sources(finding.evidence)
+        if all(set(new[key]) <= set(held[key]) for key in new):
+            return  # this report is already behind the flag (a redelivered request)
+        merged = {key: sorted({*held[key], *new[key]}) for key in new}
         finding = Finding(
             patient_id=finding.patient_id, rule=finding.rule, severity=finding.severity,
-            evidence={**finding.evidence, "checkin_ids": ids}, evidence_at=finding.evidence_at,
+            evidence={**finding.evidence, **{key: ids for key, ids in merged.items() if ids}},
+            evidence_at=max(finding.evidence_at, open_flag.evidence_at),
         )
-    elif open_flag is not None:
-        return
     flags_apply(findings=[finding], patient_ids=[finding.patient_id], now=now)
 
 
@@ -263,7 +306,23 @@ def outreach_log(
     )
     _event(flag, actor, FlagEvent.Kind.OUTREACH, now,
            note=f"{outreach.get_channel_display()}: {outreach.get_outcome_display()}")
+    if message_to_patient.strip():
+        outreach_message_send(flag=flag, by=actor, body=message_to_patient, now=now)
     return outreach
+
+
+@transaction.atomic
+def outreach_message_send(*, flag: Flag, by: User, body: str, now: datetime) -> Thread:
+    """The message of an outreach reaches the patient as a conversation they can answer: the
+    first message of a new one, or the next in the one this flag started while it is open.
+    (The Outreach row stays the flag's record of it.)"""
+    thread = (Thread.objects.filter(patient_id=flag.patient_id, flag_id_started=flag.pk)
+              .exclude(status=ThreadStatus.CLOSED).order_by("-created_at", "-id").first())
+    if thread is None:
+        return thread_start_from_clinic(patient=flag.patient, by=by, body=body, now=now,
+                                        flag_id=flag.pk)
+    message_post(thread=thread, by=by, from_clinic=True, body=body, now=now)
+    return thread
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext, pgettext
 
 from checkins.models import SideEffect
 
+from .findings import REPORTED_IN_MESSAGE
 from .models import Rule
 
 # Every title a rule writes or wrote (evidence "title"), so each is in the catalogue.
@@ -159,6 +160,11 @@ def _gone_quiet(n: dict[str, Any], evidence: dict[str, Any]) -> str:
 
 def _severe_side_effect(n: dict[str, Any], evidence: dict[str, Any]) -> str:
     day = iso_day(evidence["as_of"])
+    if n.get("reported_in") == REPORTED_IN_MESSAGE:
+        if n["item"]:
+            return gettext("Severe side effect reported in a message on %(day)s (step: "
+                           "%(item)s).") % {"day": day, "item": n["item"]}
+        return gettext("Severe side effect reported in a message on %(day)s.") % {"day": day}
     if n["item"]:
         return gettext("Severe side effect reported for %(day)s (step: %(item)s).") % {
             "day": day, "item": n["item"]}

@@ -27,7 +27,10 @@ callers only get counts.
 - ``flags``: the flags that history raises (every rule the sweep raises, the missed injection
   included, whatever the day it is seeded);
 - ``photos``: the photo diary of two patients (consent, photo series of two areas each, their
-  thumbnails and a dermatologist's note), for the Photos page and the compare view.
+  thumbnails and a dermatologist's note), for the Photos page and the compare view;
+- ``messages``: conversations between a few patients and the care team in each state of the
+  clinic inbox (waiting, assigned, answered, closed, with the dermatologist, a severe side
+  effect, an answered outreach from a flag, a diary photo, a plan step) and reply templates.
 
 ``bulk`` holds the INSERT / COPY helpers the plan and history writes share.
 """
@@ -43,6 +46,7 @@ from accounts.models import Clinic, Patient
 from demo.seed.catalogue import seed_catalogue
 from demo.seed.flags import seed_flags
 from demo.seed.history import HISTORY_DAYS, seed_history
+from demo.seed.messages import seed_messages
 from demo.seed.people import (
     ADMIN_EMAIL,
     DEMO_PASSWORD,
@@ -61,7 +65,7 @@ from demo.seed.plans import seed_plans
 __all__ = [
     "ADMIN_EMAIL", "DEMO_PASSWORD", "DEMO_TOTP_SECRET", "DERM_EMAIL", "HISTORY_DAYS",
     "PATIENT_EMAIL", "STAFF_EMAIL", "DemoSummary", "demo_totp_code", "seed_cohort", "seed_core",
-    "seed_demo", "seed_flags", "seed_history", "seed_photos", "seed_plans",
+    "seed_demo", "seed_flags", "seed_history", "seed_messages", "seed_photos", "seed_plans",
 ]
 
 
@@ -77,6 +81,8 @@ class DemoSummary:
     catalogue_items: int = 0
     regimen_templates: int = 0
     created_photos: int = 0
+    created_conversations: int = 0
+    reply_templates: int = 0
 
 
 def seed_demo(
@@ -94,7 +100,7 @@ def seed_demo(
     )
     plans = seed_plans(clinic=clinic, replier=derm, now=now, progress=plan_progress)
     history = seed_history(clinic=clinic, now=now, days=days, progress=history_progress)
-    return DemoSummary(
+    summary = DemoSummary(
         clinic=clinic, created_patients=created,
         total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
         history_patients=history.patients, created_checkins=history.checkins,
@@ -103,3 +109,7 @@ def seed_demo(
         regimen_templates=catalogue["regimen_templates"],
         created_photos=seed_photos(clinic=clinic, now=now),
     )
+    # After the flags (an outreach comes from one) and the photos (a message attaches one).
+    summary.created_conversations, summary.reply_templates = seed_messages(
+        clinic=clinic, now=now, flags=flags)
+    return summary

@@ -107,7 +107,8 @@ def test_outreach_is_logged_with_its_message(client, staff, flag):
     })
     # then: logged, the flag acknowledged on the way
     staff_page = page_after(client, response)
-    assert "Outreach logged. The patient can read your message in the portal." in staff_page
+    assert ("Outreach logged. The patient can read your message in the portal and answer it."
+            in staff_page)
     assert "Busy at work; &lt;i&gt;keen&lt;/i&gt; to continue" in staff_page
     outreach = Outreach.objects.get()
     assert (outreach.by, outreach.channel, outreach.outcome) == (staff, "call", "reached")

@@ -54,7 +54,8 @@ class Command(BaseCommand):
             f"{summary.created_checkins} new check-ins for {summary.history_patients} patients, "
             f"{summary.opened_flags} new flags; {summary.catalogue_items} new catalogue items and "
             f"{summary.regimen_templates} new regimen templates; {summary.created_photos} new "
-            "photos."
+            f"photos; {summary.created_conversations} new conversations and "
+            f"{summary.reply_templates} new reply templates."
         )
         soon = self._reminders_soon(summary.clinic)
         self.stdout.write(f"Reminders for {soon} demo patients (patient@demo.test first) are due "
