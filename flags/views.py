@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -87,22 +87,13 @@ def _render_page(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
         "evidence": flag.evidence,
         "charts": evidence_charts(flag),
         "evidence_checkins": recent_rows(selectors.evidence_checkins(flag)),
-        "evidence_messages": [(message, _thread_url(message.thread_id))
+        "evidence_messages": [(message, reverse("clinic_thread", args=[message.thread_id]))
                               for message in selectors.evidence_messages(flag)],
         "recent": recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
         "open_concerns": open_concerns(patient),
         **_work_context(request, flag, **work),
     }
     return render(request, "flags/flag_detail.html", context)
-
-
-def _thread_url(thread_id: int) -> str | None:
-    """The clinic's page of a conversation. Guarded while the clinic inbox (its own branch)
-    is not merged: the evidence then names the message without a link."""
-    try:
-        return reverse("clinic_thread", args=[thread_id])
-    except NoReverseMatch:
-        return None
 
 
 def _work_context(
@@ -119,7 +110,7 @@ def _work_context(
     return {
         "flag": flag, "forms": forms_by_action, "events": selectors.flag_history(flag),
         "outreach": selectors.flag_outreach(flag), "notice": notice,
-        "flag_threads": [(thread, _thread_url(thread.pk))
+        "flag_threads": [(thread, reverse("clinic_thread", args=[thread.pk]))
                          for thread in selectors.threads_started_by(flag)],
         "notice_error": notice_error or bound is not None,
         "clinic_timezone": _clinic_timezone(user),
