@@ -57,7 +57,7 @@ def test_the_list_shows_the_patients_threads_newest_first_unread_marked(
     assert "Patient B writes" not in body
     assert "The clinic usually answers within 2 working days." in body
     assert "Messages are not for emergencies." in body
-    assert "call 999 / your emergency number, or your clinic" in body
+    assert "call your emergency number now (999 in the UK, 112 in the EU, 911 in the US)" in body
     assert "flag" not in body.lower()
 
 
