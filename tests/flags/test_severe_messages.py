@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from checkins.models import AttentionRequest, CheckIn
 from checkins.tasks import attention_dispatch, attention_sweep
@@ -155,12 +155,28 @@ def test_the_flag_page_tells_of_the_message_and_links_its_conversation(client, s
     assert "The messages behind it" in section
     assert "The check-ins behind it" not in section
     assert "swollen" not in page
-    try:
-        url = reverse("clinic_thread", args=[thread.pk])
-    except NoReverseMatch:  # the clinic inbox lands from its own branch
-        url = None
-    if url is not None:
-        assert f'href="{url}"' in section
+    assert f'href="{reverse("clinic_thread", args=[thread.pk])}"' in section
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+def test_the_flag_page_of_a_severe_message_reads_in_the_clinicians_language(
+        client, staff, patient_a, now, language):
+    # given
+    _severe_message(patient_a, now)
+    _dispatch_all()
+    flag = Flag.objects.get()
+    staff.language = language
+    staff.save(update_fields=["language"])
+    client.force_login(staff)
+    # when
+    page = html.unescape(client.get(reverse("flag_detail", args=[flag.pk])).content.decode())
+    section = page[page.index('aria-labelledby="evidence-heading"'):]
+    section = section[:section.index("</section>")]
+    # then: none of the English sentences of the message's evidence is left
+    for english in ("Severe side effect reported in a message", "Reported in",
+                    "a message to the care team", "The messages behind it",
+                    "the patient wrote to the care team", "Read the conversation"):
+        assert english not in section, english
 
 
 def test_the_flag_page_of_a_check_in_keeps_its_words(client, staff, derm, now):
