@@ -123,7 +123,14 @@ def test_without_javascript_the_forms_post_and_redirect_back(live_server, browse
     patient_page.get_by_role("link", name="Messages").click()
     main = patient_page.locator("main").inner_text()
     assert "We are here if you need us." in main
+    assert "flag" not in patient_page.content().lower()
+    assert_no_axe_violations(patient_page)
+    # and opens it: signed by the staff member, answerable
+    patient_page.get_by_role("link", name="From your care team").click()
+    main = patient_page.locator("main").inner_text()
     assert staff.display_name in main
+    assert "We are here if you need us." in main
+    assert patient_page.get_by_role("button", name="Send").is_visible()
     assert "flag" not in patient_page.content().lower()
     assert_no_axe_violations(patient_page)
     patient_context.close()
