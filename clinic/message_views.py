@@ -69,6 +69,8 @@ def waited_words(since: datetime, now: datetime) -> str:
     """How long the patient has waited, in words: minutes, then hours, then calendar days
     counted in the current zone (the clinic's, on clinic pages)."""
     minutes = max(int((now - since).total_seconds() // 60), 0)
+    if minutes < 1:
+        return _("waiting under a minute")
     if minutes < 60:
         return ngettext("waiting %(n)d minute", "waiting %(n)d minutes", minutes) % {
             "n": minutes}

@@ -83,6 +83,7 @@ def test_waited_words_count_days_in_the_clinics_zone(now):
     later = since + timedelta(hours=27)  # 23:00 on 25 Nov there: one calendar day later
     with timezone.override(zone):
         # then
+        assert waited_words(since, since + timedelta(seconds=20)) == "waiting under a minute"
         assert waited_words(since, since + timedelta(minutes=5)) == "waiting 5 minutes"
         assert waited_words(since, since + timedelta(hours=15)) == "waiting 15 hours"
         assert waited_words(since, later) == "waiting 1 day"
