@@ -805,6 +805,41 @@ def test_a_bad_template_choice_fills_nothing_and_is_never_a_server_error(client,
     assert Message.objects.count() == 1
 
 
+# --- The photo diary's clinic forms: a note on a photo, a clinic's own body area ------------
+
+PHOTO_FORMS: dict[str, tuple[str, dict[str, str], str]] = {
+    "note empty": ("photo_note_add", {"text": ""}, "Write the note first."),
+    "note only spaces": ("photo_note_add", {"text": "   "}, "Write the note first."),
+    "note huge": ("photo_note_add", {"text": HUGE}, "Keep the note to 1000 characters"),
+    "note with a null character": ("photo_note_add", {"text": NUL},
+                                   "Null characters are not allowed"),
+    "area empty": ("body_area_add", {"name": ""}, "Name the area first."),
+    "area huge": ("body_area_add", {"name": HUGE}, "at most 60 characters"),
+    "area with a null character": ("body_area_add", {"name": NUL},
+                                   "Null characters are not allowed"),
+    "area a built-in one": ("body_area_add", {"name": "face"}, "already in the list of areas"),
+}
+
+
+@pytest.mark.parametrize("case", PHOTO_FORMS, ids=list(PHOTO_FORMS))
+def test_bad_photo_note_or_area_is_refused_and_saves_nothing(client, world, case):
+    # given: a photo of patient A
+    from tests.factories import photo_for
+
+    name, body, message = PHOTO_FORMS[case]
+    photo = photo_for(world.a)
+    kwargs = {"patient_id": world.a.pk}
+    if name == "photo_note_add":
+        kwargs["photo_id"] = photo.public_id
+    client.force_login(world.derm)
+    before = snapshot()
+    # when
+    response = client.post(reverse(name, kwargs=kwargs), body)
+    # then
+    assert response.status_code == 400
+    assert_refused(response, message, before)
+
+
 # --- Search filters (GET): a form error or ignored, never a 500 ---------------------------------
 
 AUDIT_FILTERS: dict[str, tuple[dict[str, str], str]] = {

@@ -225,3 +225,28 @@ def test_messages_and_reply_templates_show_free_text_escaped(client, patient_a, 
         body = client.get(url).content.decode()
         for text in ("<script>alert(1)", "<b>", "message-body", "clinic-reply"):
             assert text not in body, (url, text)
+
+
+def test_photo_notes_and_clinic_body_areas_show_free_text_escaped(client, patient_a, derm, now):
+    # given: a clinic's own body area and a dermatologist's note on a photo of it
+    from photos.services import body_area_add, photo_note_add
+    from tests.factories import photo_for
+
+    area = body_area_add(clinic=patient_a.clinic, name=payload("area"))
+    photo = photo_for(patient_a, now=now)
+    photo.area = area
+    photo.save(update_fields=["area"])
+    photo_note_add(photo=photo, author=derm, text=payload("photo-note"), now=now)
+    pages = {
+        (derm, reverse("patient_photos", args=[patient_a.pk])): ["photo-note"],
+        (derm, reverse("patient_detail", args=[patient_a.pk])): [],
+        (patient_a.user, reverse("photos")): ["photo-note"],
+    }
+    for (user, url), fields in pages.items():
+        client.force_login(user)
+        # when
+        body = client.get(url).content.decode()
+        # then: the note and the area's name shown as text
+        assert_escaped(body, fields, url)
+        assert "<b>area" not in body, url
+        assert escape(area.name) in body, url
