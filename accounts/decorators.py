@@ -6,7 +6,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
+from .caregiving import section_of_url
+from .models import AuditEvent
 from .selectors import PortalRole, role_of
+from .services import audit_record
 
 View = Callable[..., HttpResponse]
 
@@ -16,13 +19,37 @@ def role_required(*roles: PortalRole) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-            if role_of(request.user) not in roles:
+            role = role_of(request.user)
+            if role not in roles:
                 raise Http404
+            if role == "patient":
+                caregiver_gate(request)
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def caregiver_gate(request: HttpRequest) -> None:
+    """A caregiver acting for a patient opens only the sections their tier opens (404 for the
+    rest), and each of their requests is an audit event carrying both people: the caregiver as
+    actor, the patient as whose record it is."""
+    acting = getattr(request.user, "acting_for", None)
+    if acting is None:
+        return
+    match = request.resolver_match
+    section = section_of_url(match.url_name if match else None)
+    if section is None or not acting.opens(section):
+        raise Http404
+    if request.headers.get("X-Background-Poll") == "1":
+        return  # the unread badge's poll is not the caregiver reading the record
+    reading = request.method in ("GET", "HEAD")
+    audit_record(
+        actor=request.user, patient=acting.patient,
+        action=AuditEvent.Action.VIEW if reading else AuditEvent.Action.CHANGE,
+        object_type=f"caregiver_{section}", object_id=str(acting.link.pk),
+    )
 
 
 clinician_required = role_required("dermatologist", "staff")

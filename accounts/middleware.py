@@ -123,3 +123,46 @@ def user_language_activate(request: HttpRequest, user: Any) -> None:
     if chosen and translation.check_for_language(chosen):
         translation.activate(chosen)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+# The patient a caregiver has chosen to act for, kept in their session (an id only).
+ACTING_FOR_SESSION_KEY = "accounts.acting_for"
+
+
+class ActingForMiddleware:
+    """Puts a caregiver's open access to the patient they act for on ``request.user``.
+
+    Checked on every request, so an ended link, a teenager's "no" or a birthday that ends the
+    access takes effect at the caregiver's next request in every session of theirs. A caregiver
+    with one open patient and no record of their own acts for that patient without choosing.
+    Costs nothing for anyone who is not a caregiver (``User.is_caregiver``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and user.is_caregiver:
+            user.acting_for = acting_for_request(request, now=timezone.now())
+        return self.get_response(request)
+
+
+def acting_for_request(request: HttpRequest, *, now: Any) -> Any:
+    from .caregiving import access_for, accesses_of
+    from .selectors import own_patient_of
+
+    user = request.user
+    patient_id = request.session.get(ACTING_FOR_SESSION_KEY)
+    if patient_id is not None:
+        access = access_for(user, patient_id=patient_id, now=now)
+        if access is None:
+            request.session.pop(ACTING_FOR_SESSION_KEY, None)
+        return access
+    if own_patient_of(user) is not None:
+        return None
+    open_accesses = [access for access in accesses_of(user, now=now) if access.is_open]
+    if len(open_accesses) == 1:
+        request.session[ACTING_FOR_SESSION_KEY] = open_accesses[0].patient.pk
+        return open_accesses[0]
+    return None

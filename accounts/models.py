@@ -5,6 +5,7 @@ Every other app depends on this one; it depends on no other project app.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -65,6 +66,9 @@ class User(AbstractUser):
     # the browser's Accept-Language. Chosen on the Account page (accounts.views.language_choose)
     # from settings.LANGUAGES; no model choices, so adding a language needs no migration.
     language = models.CharField("language", max_length=10, blank=True, default="")
+    # Set once the user cares for a patient (``CaregiverLink``): only such users pay for the
+    # acting-for lookup on each request (``accounts.middleware.ActingForMiddleware``).
+    is_caregiver = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -88,7 +92,24 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        if not self.has_mailbox and (self.first_name or self.last_name):
+            return name_to_display(self.first_name, self.last_name, "")
         return name_to_display(self.first_name, self.last_name, self.email)
+
+    @property
+    def has_mailbox(self) -> bool:
+        """False for a young child's record kept without a login of their own: nothing is
+        ever emailed to such an account (``no_login_email``)."""
+        return not self.email.endswith(NO_LOGIN_EMAIL_SUFFIX)
+
+
+# A young child may have no login: their account holds the name under an address in the
+# reserved ``.invalid`` domain (RFC 2606), which no mail server delivers to.
+NO_LOGIN_EMAIL_SUFFIX = "@no-login.invalid"
+
+
+def no_login_email() -> str:
+    return f"child-{uuid.uuid4().hex}{NO_LOGIN_EMAIL_SUFFIX}"
 
 
 def name_to_display(first_name: str, last_name: str, email: str) -> str:
@@ -157,6 +178,18 @@ class Clinic(models.Model):
         help_text="Patients read \"The clinic usually answers within 2 working days\" before "
                   "they write. Promise what the clinic keeps.",
     )
+    # Caregivers (parents, guardians): the ages at which a patient's record changes hands.
+    caregiver_teen_age = models.PositiveSmallIntegerField(
+        "Teenager's own say from age", default=12,
+        validators=[MinValueValidator(10), MaxValueValidator(16)],
+        help_text="From this birthday a caregiver sees the plan, check-ins, reminders and "
+                  "messages not marked private, and only while the teenager agrees (asked "
+                  "then, and again every year).",
+    )
+    caregiver_adult_age = models.PositiveSmallIntegerField(
+        "Adult from age", default=18, validators=[MinValueValidator(16), MaxValueValidator(21)],
+        help_text="On this birthday caregiver access ends unless the patient grants it again.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -218,6 +251,8 @@ class Patient(models.Model):
         max_length=64, default="UTC", validators=[validate_timezone_name],
         help_text="IANA timezone name; the patient's calendar days are counted in it.",
     )
+    # Needed for caregivers' age tiers (``accounts.caregiving``); empty reads as an adult.
+    date_of_birth = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -263,6 +298,79 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation of patient {self.patient_id}"
+
+
+class Relationship(models.TextChoices):
+    PARENT = "parent", _("Parent")
+    GUARDIAN = "guardian", _("Guardian")
+    OTHER = "other", _("Other")
+
+
+class CaregiverLink(models.Model):
+    """A caregiver (a parent, a guardian, someone an adult patient chose) acting for a patient.
+
+    What the caregiver may see follows the patient's age on each request
+    (``accounts.caregiving.care_access``): the whole record for a child, part of it with the
+    teenager's yearly assent, and for an adult only after the adult grants it
+    (``adult_granted_on``). Ending a link (``ended_at``) stops every session of the caregiver
+    at their next request; links are kept, never deleted.
+    """
+
+    caregiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="caregiver_links",
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="caregiver_links")
+    relationship = models.CharField(max_length=10, choices=Relationship.choices)
+    # How the patient names this person in their record ("Mum", "Dad", "Grandma"); the
+    # clinic's pages say "logged by Mum".
+    called = models.CharField(max_length=40, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField()
+    # The patient-local date an adult patient granted (or granted again) this access.
+    adult_granted_on = models.DateField(null=True, blank=True)
+    receives_reminders = models.BooleanField(default=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["patient", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caregiver", "patient"], condition=models.Q(ended_at__isnull=True),
+                name="one_current_caregiver_link",
+            ),
+        ]
+        indexes = [models.Index(fields=["caregiver", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"Caregiver link {self.pk}"
+
+    @property
+    def name(self) -> str:
+        """How pages name the caregiver: what the patient calls them, else their name."""
+        return self.called or self.caregiver.display_name
+
+
+class CaregiverAssent(models.Model):
+    """A teenager's answer to "may this caregiver keep seeing my plan, check-ins and
+    reminders?": yes lasts until ``valid_until`` (a year), no pauses the access. Answers are
+    history: each is a new row and the newest counts."""
+
+    link = models.ForeignKey(CaregiverLink, on_delete=models.PROTECT, related_name="assents")
+    given = models.BooleanField()
+    answered_at = models.DateTimeField()
+    valid_until = models.DateField()
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Assent {self.pk} ({'yes' if self.given else 'no'})"
 
 
 class ImmutableQuerySet(models.QuerySet):

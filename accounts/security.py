@@ -64,7 +64,7 @@ def totp_code_just_used(user: User, code: str) -> bool:
 
 def idle_limit_for(user: User) -> int:
     """Seconds without a request before the session ends: patients get longer."""
-    if role_of(user) == "patient":
+    if role_of(user) in ("patient", "caregiver"):
         return settings.PORTAL_SESSION_IDLE_SECONDS_PATIENT
     return settings.PORTAL_SESSION_IDLE_SECONDS_CLINICIAN
 

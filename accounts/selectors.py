@@ -13,10 +13,18 @@ from typing import Literal
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import CLINICIAN_ROLES, AuditEvent, ClinicMembership, Patient, Role, User
+from .models import (
+    CLINICIAN_ROLES,
+    AuditEvent,
+    CaregiverLink,
+    ClinicMembership,
+    Patient,
+    Role,
+    User,
+)
 from .services import audit_record
 
-PortalRole = Literal["patient", "dermatologist", "staff", "admin"]
+PortalRole = Literal["patient", "dermatologist", "staff", "admin", "caregiver"]
 ROLE_BY_MEMBERSHIP: dict[str, PortalRole] = {
     Role.DERMATOLOGIST: "dermatologist", Role.STAFF: "staff", Role.ADMIN: "admin",
 }
@@ -48,6 +56,19 @@ def administered_clinic_id(user: User) -> int | None:
 
 
 def patient_of(user: User) -> Patient | None:
+    """The patient whose pages the user is on: a caregiver's chosen patient while acting for
+    them (``ActingForMiddleware`` sets ``acting_for``, an open ``CareAccess``), else the user's
+    own record."""
+    if not user.is_authenticated:
+        return None
+    acting = getattr(user, "acting_for", None)
+    if acting is not None:
+        return acting.patient
+    return own_patient_of(user)
+
+
+def own_patient_of(user: User) -> Patient | None:
+    """The user's own patient record, whoever they are acting for."""
     if not user.is_authenticated:
         return None
     try:
@@ -56,13 +77,22 @@ def patient_of(user: User) -> Patient | None:
         return None
 
 
+def acting_caregiver_link(user: User) -> CaregiverLink | None:
+    """The caregiver link behind the current request when a caregiver acts for a patient."""
+    acting = getattr(user, "acting_for", None)
+    return acting.link if acting is not None else None
+
+
 def role_of(user: User) -> PortalRole | None:
     # Patients first: they make most requests (one query instead of two on the check-in path).
+    # A caregiver acting for a patient uses the patient pages, within what their tier opens.
     if patient_of(user) is not None:
         return "patient"
     membership = membership_of(user)
     if membership is not None:
         return ROLE_BY_MEMBERSHIP.get(membership.role)
+    if user.is_authenticated and user.is_caregiver:
+        return "caregiver"
     return None
 
 

@@ -18,7 +18,17 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
 
 from .mfa_adapter import mfa_fernet
-from .models import AuditEvent, Clinic, ClinicMembership, Invitation, Patient, Role, User
+from .models import (
+    AuditEvent,
+    CaregiverAssent,
+    CaregiverLink,
+    Clinic,
+    ClinicMembership,
+    Invitation,
+    Patient,
+    Role,
+    User,
+)
 
 
 def audit_record(
@@ -249,3 +259,119 @@ def user_language_set(*, user: User, language: str) -> None:
     """Remember the language the portal speaks to ``user``; blank follows their browser."""
     user.language = language
     user.save(update_fields=["language"])
+
+
+class CaregiverError(ValueError):
+    """A caregiver change that cannot be made; the message is for the person asking."""
+
+
+@transaction.atomic
+def caregiver_invite(
+    *,
+    invited_by: User,
+    patient: Patient,
+    email: str,
+    first_name: str,
+    last_name: str,
+    relationship: str,
+    called: str = "",
+    now: datetime,
+) -> CaregiverLink | None:
+    """Link a caregiver to ``patient``, creating their account (no password yet) when the
+    address has none, and email them: a set-password link, or a note that they can now act
+    for one more person. Invited by the clinic, or by the patient themselves (an adult, whose
+    invitation is also their grant of access).
+
+    An address that belongs to a clinic member or to the patient is linked to nothing; the
+    caller answers the same either way (None), so an invitation reveals no account.
+    """
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None and (ClinicMembership.objects.filter(user=user).exists()
+                             or user.pk == patient.user_id):
+        return None
+    current = CaregiverLink.objects.filter(
+        caregiver=user, patient=patient, ended_at__isnull=True).first() if user else None
+    if current is not None:
+        return current
+    new_account = user is None
+    if new_account:
+        user = User.objects.create_user(email=email, password=None, first_name=first_name,
+                                        last_name=last_name, is_caregiver=True)
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    elif not user.is_caregiver:
+        User.objects.filter(pk=user.pk).update(is_caregiver=True)
+    by_patient = invited_by.pk == patient.user_id
+    link = CaregiverLink.objects.create(
+        caregiver=user, patient=patient, relationship=relationship, called=called.strip(),
+        invited_by=invited_by, created_at=now,
+        adult_granted_on=patient.local_date(now) if by_patient else None,
+    )
+    audit_record(actor=invited_by, patient=patient, action=AuditEvent.Action.CREATE,
+                 object_type="caregiver_link", object_id=str(link.pk))
+    transaction.on_commit(
+        lambda: _send_caregiver_email(link_id=link.pk, new_account=new_account))
+    return link
+
+
+def _send_caregiver_email(*, link_id: int, new_account: bool) -> None:
+    link = CaregiverLink.objects.select_related(
+        "caregiver", "patient__user", "patient__clinic").get(pk=link_id)
+    site = settings.SITE_URL.rstrip("/")
+    context = {"link": link, "patient_name": link.patient.user.first_name or
+               link.patient.user.display_name, "clinic": link.patient.clinic.name,
+               "set_password_url": invitation_link(link.caregiver) if new_account else "",
+               "login_url": f"{site}{reverse('account_login')}"}
+    with translation.override(link.caregiver.language or settings.LANGUAGE_CODE):
+        subject = gettext("Your Alliance Portal invitation")
+        message = render_to_string("accounts/email/caregiver_invitation.txt", context)
+    send_mail(subject=subject, message=message, from_email=None,
+              recipient_list=[link.caregiver.email])
+
+
+@transaction.atomic
+def caregiver_link_end(*, link: CaregiverLink, ended_by: User, now: datetime) -> CaregiverLink:
+    """End a caregiver's access (the clinic, the patient or the caregiver). Their sessions
+    lose it at their next request (``ActingForMiddleware`` reads the link each time)."""
+    link = CaregiverLink.objects.select_for_update().get(pk=link.pk)
+    if link.ended_at is None:
+        link.ended_at = now
+        link.ended_by = ended_by
+        link.save(update_fields=["ended_at", "ended_by"])
+        audit_record(actor=ended_by, patient=link.patient, action=AuditEvent.Action.CHANGE,
+                     object_type="caregiver_link", object_id=str(link.pk))
+    return link
+
+
+@transaction.atomic
+def caregiver_assent_answer(*, link: CaregiverLink, given: bool, now: datetime
+                            ) -> CaregiverAssent:
+    """A teenager's yes (for a year) or no to a caregiver seeing their routine."""
+    from .caregiving import Tier, assent_valid_until, patient_tier
+
+    today = link.patient.local_date(now)
+    if link.ended_at is not None or patient_tier(link.patient, today=today) != Tier.TEEN:
+        raise CaregiverError(gettext("This question is no longer open."))
+    assent = CaregiverAssent.objects.create(
+        link=link, given=given, answered_at=now, valid_until=assent_valid_until(today))
+    audit_record(actor=link.patient.user, patient=link.patient,
+                 action=AuditEvent.Action.CHANGE, object_type="caregiver_assent",
+                 object_id=str(link.pk))
+    return assent
+
+
+@transaction.atomic
+def caregiver_adult_grant(*, link: CaregiverLink, now: datetime) -> CaregiverLink:
+    """An adult patient lets a caregiver (back) in, from today in their own calendar."""
+    from .caregiving import Tier, patient_tier
+
+    today = link.patient.local_date(now)
+    if link.ended_at is not None or patient_tier(link.patient, today=today) != Tier.ADULT:
+        raise CaregiverError(gettext("This question is no longer open."))
+    link.adult_granted_on = today
+    link.save(update_fields=["adult_granted_on"])
+    audit_record(actor=link.patient.user, patient=link.patient,
+                 action=AuditEvent.Action.CHANGE, object_type="caregiver_grant",
+                 object_id=str(link.pk))
+    return link

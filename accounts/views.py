@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -22,6 +23,8 @@ HOME_BY_ROLE = {
     "dermatologist": "my_patients",
     "staff": "flagged_patients",
     "admin": "admin:index",
+    # A caregiver acting for nobody yet chooses whom (acting, their role reads "patient").
+    "caregiver": "caregiver_choose",
 }
 
 
@@ -75,12 +78,13 @@ def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> Htt
 
 
 def _invited_user(uidb64: str) -> User | None:
-    """The patient the link's id names, or None (not an id, nobody, or not a patient)."""
+    """The patient or caregiver the link's id names, or None (not an id, nobody, or neither)."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError):
         return None
-    return get_user_model().objects.filter(pk=pk, patient__isnull=False).first()
+    return get_user_model().objects.filter(
+        Q(patient__isnull=False) | Q(is_caregiver=True), pk=pk).first()
 
 
 @login_required

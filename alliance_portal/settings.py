@@ -113,6 +113,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A caregiver's open access to the patient they act for (accounts.caregiving), checked
+    # on every request so an ended link stops at once.
+    "accounts.middleware.ActingForMiddleware",
     # The signed-in user's own choice (Account page) overrides the browser's.
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

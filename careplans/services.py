@@ -175,11 +175,12 @@ def plan_revise(
 
 @transaction.atomic
 def concern_raise(
-    *, patient: Patient, revision: PlanRevision, item: PlanItem, category: str, text: str
+    *, patient: Patient, revision: PlanRevision, item: PlanItem, category: str, text: str,
+    raised_by: User | None = None,
 ) -> Concern:
     return Concern.objects.create(
         patient=patient, item_key=item.key, item_name=item.name, raised_on_revision=revision,
-        category=category, text=text.strip(),
+        category=category, text=text.strip(), raised_by=raised_by,
     )
 
 

@@ -74,6 +74,7 @@ def raise_concern(request: HttpRequest, item_key: UUID) -> HttpResponse:
         services.concern_raise(
             patient=patient, revision=revision, item=item,
             category=form.cleaned_data["category"], text=form.cleaned_data["text"],
+            raised_by=request.user,
         )
         messages.success(request, _("Thank you. Your dermatologist will see your concern."))
         return redirect("my_plan")

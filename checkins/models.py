@@ -6,6 +6,7 @@ keeps counts of steps due and done, so adherence over many patients is one SQL a
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -67,6 +68,12 @@ class CheckIn(models.Model):
     partnership = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(10)],
         help_text="The answer to the week's partnership question, 0-10.",
+    )
+    # Who saved it last: the patient, or a caregiver acting for them ("logged by Mum").
+    # Empty on check-ins saved before caregivers existed (the patient's own).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
     )
     # Set by the saving service from its ``now`` (not auto_now, which reads the clock itself).
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from accounts.models import Patient
+from accounts.models import Patient, User
 from careplans.models import ClinicVisit
 from careplans.schedule import AS_NEEDED, DueStep
 from core.services import safe_enqueue
@@ -191,8 +191,12 @@ def checkin_submit(
     pulse: dict[str, int] | None = None,
     partnership: int | None = None,
     submission_key: UUID | None = None,
+    submitted_by: User | None = None,
 ) -> CheckIn:
     """Create or replace the patient's check-in for ``local_date``.
+
+    ``submitted_by`` is who saved it (the patient, or a caregiver acting for them); None
+    leaves it as the patient's own.
 
     ``answers`` must cover the steps due that day (from the revision in effect) and nothing
     but the steps offered: a windowed dose before its last day and an as-needed step may be
@@ -242,9 +246,9 @@ def checkin_submit(
         patient=patient, local_date=local_date, revision_id=revision_id,
         steps_due=sum(1 for log in logged.values() if log.counted),
         steps_done=sum(1 for log in logged.values() if log.counted and log.done),
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, submitted_by=submitted_by,
     )
-    fields = ["revision", "steps_due", "steps_done", "updated_at"]
+    fields = ["revision", "steps_due", "steps_done", "updated_at", "submitted_by"]
     if wellbeing is not None:
         _apply_wellbeing(checkin, wellbeing)
         fields += ["satisfaction", "itch", "side_effect", "side_effect_item",

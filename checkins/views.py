@@ -95,7 +95,8 @@ def _all_done(
     try:
         local_date = _chosen_date(request, window)
         checkin = services.checkin_submit(patient=patient, local_date=local_date, answers=None,
-                                          now=now, submission_key=key)
+                                          now=now, submission_key=key,
+                                          submitted_by=request.user)
     except ValidationError:
         return None
     messages.success(request, _thanks(checkin, local_date, window[0]))
@@ -112,6 +113,7 @@ def _submit(
                 patient=patient, local_date=local_date, answers=form.answers(), now=now,
                 wellbeing=form.wellbeing(), pulse=form.pulse(),
                 partnership=form.partnership(), submission_key=key,
+                submitted_by=request.user,
             )
     except ValidationError as error:
         form.add_error(None, error)

@@ -105,6 +105,9 @@ EXPECTED: dict[str, Expect] = {
     "pwa_manifest": Expect(*(200,) * 10),
     "pwa_service_worker": Expect(*(200,) * 10),
     "access_log": PATIENT_PAGE,
+    # A caregiver's own pages (issue 20): nobody else's.
+    "caregiver_choose": Expect(),
+    "caregiver_act": Expect(),
     # The Account page's language form: anyone signed in, their own account only; POST only.
     "language_choose": Expect(LOGIN, *(405,) * 9),
     "patient_invite": CLINIC_DERM_PAGE,
