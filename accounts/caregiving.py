@@ -8,11 +8,13 @@ birthday, an ended link or a teenager's "no" takes effect at the caregiver's nex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import CaregiverAssent, CaregiverLink, Patient, User
 
@@ -139,6 +141,10 @@ class CareAccess:
     def opens(self, section: Section | str) -> bool:
         return section in self.sections
 
+    @property
+    def standing_text(self) -> str:
+        return standing_text(self)
+
 
 def _latest_assent(link: CaregiverLink) -> CaregiverAssent | None:
     return link.assents.order_by("-answered_at", "-id").first()
@@ -199,3 +205,47 @@ def links_of_patient(patient: Patient) -> QuerySet[CaregiverLink]:
 
 def section_of_url(url_name: str | None) -> Section | None:
     return SECTION_BY_URL_NAME.get(url_name or "")
+
+
+def standing_text(access: CareAccess) -> str:
+    """What a caregiver's access is today, in words (the chooser, the clinic's and the
+    patient's lists): one sentence for each standing."""
+    name = access.patient.user.first_name or access.patient.user.display_name
+    if access.standing == Standing.ENDED:
+        return _("Ended")
+    if access.standing == Standing.NEEDS_ASSENT:
+        return _("Waiting for %(name)s to agree") % {"name": name}
+    if access.standing == Standing.DECLINED:
+        return _("%(name)s said no for now") % {"name": name}
+    if access.standing == Standing.NEEDS_ADULT_GRANT:
+        return _("%(name)s is an adult now: only they can let you back in") % {"name": name}
+    if access.tier == Tier.CHILD:
+        return _("Whole record")
+    return _("Plan, check-ins, reminders and messages not marked private")
+
+
+def caregiver_label(link: CaregiverLink) -> str:
+    """How the clinic's pages name a caregiver: what the patient calls them ("Mum"), else
+    their name and relationship ("Sam Lee, parent")."""
+    if link.called:
+        return link.called
+    return _("%(name)s, %(relationship)s") % {
+        "name": link.caregiver.display_name,
+        "relationship": link.get_relationship_display().lower()}
+
+
+def caregiver_labels(patient_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """(patient id, caregiver user id) → ``caregiver_label``, for every link ever made (an
+    ended link still names who logged an old check-in). One query for a page."""
+    links = (CaregiverLink.objects.filter(patient_id__in=list(patient_ids))
+             .select_related("caregiver").order_by("created_at", "id"))
+    return {(link.patient_id, link.caregiver_id): caregiver_label(link) for link in links}
+
+
+def done_by(labels: dict[tuple[int, int], str], *, patient: Patient, user_id: int | None
+            ) -> str | None:
+    """The caregiver who did something for ``patient`` ("logged by Mum"), or None when the
+    patient did it themselves (or it predates caregivers: ``user_id`` empty)."""
+    if user_id is None or user_id == patient.user_id:
+        return None
+    return labels.get((patient.pk, user_id))

@@ -7,7 +7,16 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Clinic, ClinicMembership, Patient, Role, User
+from accounts.models import (
+    AuditEvent,
+    CaregiverAssent,
+    CaregiverLink,
+    Clinic,
+    ClinicMembership,
+    Patient,
+    Role,
+    User,
+)
 from accounts.services import audit_clinics
 
 PASSWORD = "correct-horse-battery-9"
@@ -107,6 +116,34 @@ class PatientFactory(factory.django.DjangoModelFactory):
     dermatologist = factory.SubFactory(DermatologistFactory)
     clinic = factory.LazyAttribute(lambda p: p.dermatologist.membership.clinic)
     timezone = "Europe/London"
+
+
+class CaregiverFactory(UserFactory):
+    """A parent's or guardian's account (no patient record, no clinic membership)."""
+
+    is_caregiver = True
+
+
+class CaregiverLinkFactory(factory.django.DjangoModelFactory):
+    """A current link: ``caregiver`` acts for ``patient`` (give the patient a
+    ``date_of_birth`` for a child's or a teenager's tier)."""
+
+    class Meta:
+        model = CaregiverLink
+
+    caregiver = factory.SubFactory(CaregiverFactory)
+    patient = factory.SubFactory(PatientFactory)
+    relationship = "parent"
+    called = "Mum"
+    invited_by = factory.LazyAttribute(lambda link: link.patient.dermatologist)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+def assent_for(link: CaregiverLink, *, given: bool = True, now=None) -> CaregiverAssent:
+    """A teenager's answer through the real service (``now``: the clock by default)."""
+    from accounts.services import caregiver_assent_answer
+
+    return caregiver_assent_answer(link=link, given=given, now=now or timezone.now())
 
 
 def item_draft(**overrides: object):
