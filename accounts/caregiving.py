@@ -72,6 +72,9 @@ SECTION_BY_URL_NAME: dict[str, Section] = {
     "access_log": Section.ACCESS_LOG,
 }
 
+# The hidden field of every patient-page form a caregiver submits: the patient it was for.
+ACTING_FOR_FIELD = "acting_for"
+
 # How long a teenager's "yes" lasts before they are asked again.
 ASSENT_YEARS = 1
 

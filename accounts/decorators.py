@@ -5,8 +5,9 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from .caregiving import section_of_url
+from .caregiving import ACTING_FOR_FIELD, section_of_url
 from .models import AuditEvent
 from .selectors import PortalRole, role_of
 from .services import audit_record
@@ -23,7 +24,9 @@ def role_required(*roles: PortalRole) -> Callable[[View], View]:
             if role not in roles:
                 raise Http404
             if role == "patient":
-                caregiver_gate(request)
+                refused = caregiver_gate(request)
+                if refused is not None:
+                    return refused
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -31,25 +34,32 @@ def role_required(*roles: PortalRole) -> Callable[[View], View]:
     return decorator
 
 
-def caregiver_gate(request: HttpRequest) -> None:
+def caregiver_gate(request: HttpRequest) -> HttpResponse | None:
     """A caregiver acting for a patient opens only the sections their tier opens (404 for the
     rest), and each of their requests is an audit event carrying both people: the caregiver as
-    actor, the patient as whose record it is."""
+    actor, the patient as whose record it is. A form filled in for another of their patients
+    (a tab left open before switching) is refused, nothing saved."""
     acting = getattr(request.user, "acting_for", None)
     if acting is None:
-        return
+        return None
     match = request.resolver_match
     section = section_of_url(match.url_name if match else None)
     if section is None or not acting.opens(section):
         raise Http404
     if request.headers.get("X-Background-Poll") == "1":
-        return  # the unread badge's poll is not the caregiver reading the record
+        return None  # the unread badge's poll is not the caregiver reading the record
     reading = request.method in ("GET", "HEAD")
+    if not reading:
+        filled_for = request.POST.get(ACTING_FOR_FIELD)
+        if filled_for is not None and filled_for != str(acting.patient.pk):
+            return render(request, "accounts/caregiver_other_person.html",
+                          {"acting": acting}, status=409)
     audit_record(
         actor=request.user, patient=acting.patient,
         action=AuditEvent.Action.VIEW if reading else AuditEvent.Action.CHANGE,
         object_type=f"caregiver_{section}", object_id=str(acting.link.pk),
     )
+    return None
 
 
 clinician_required = role_required("dermatologist", "staff")

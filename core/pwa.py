@@ -42,7 +42,15 @@ def pwa_user_tag(user: object) -> str:
     without putting an id or address on the device."""
     if not getattr(user, "is_authenticated", False):
         return ""
-    return salted_hmac("core.pwa.user-tag", str(user.pk)).hexdigest()[:24]
+    tag = salted_hmac("core.pwa.user-tag", str(user.pk)).hexdigest()[:24]
+    acting = getattr(user, "acting_for", None)
+    if acting is not None:
+        # A caregiver's copies and queued check-ins also name the patient they were made for
+        # ("<user>.<patient>"): the queue sends one only while acting for that patient again,
+        # and keeps it meanwhile (static/js/offline-queue.js).
+        tag += "." + salted_hmac("core.pwa.acting-tag", f"{user.pk}:{acting.patient.pk}"
+                                 ).hexdigest()[:12]
+    return tag
 
 
 @require_safe

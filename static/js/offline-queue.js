@@ -84,7 +84,8 @@
 
   let flushing = null;
 
-  /* Send every entry of the signed-in user; drop other users' entries. Returns the counts. */
+  /* Send every entry of the signed-in user (of the patient a caregiver acts for now); drop
+     other users' entries. Returns the counts. */
   function flush(today, userHeader) {
     if (flushing) return flushing;
     flushing = (async () => {
@@ -99,6 +100,11 @@
       }
       for (const entry of entries) {
         if (entry.user !== session.user) {
+          // The same caregiver acting for another child now: keep it for that child's turn.
+          if (entry.user.split(".")[0] === session.user.split(".")[0]) {
+            result.waiting += 1;
+            continue;
+          }
           await remove(entry.key);
           continue;
         }
