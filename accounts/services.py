@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -28,6 +29,7 @@ from .models import (
     Patient,
     Role,
     User,
+    no_login_email,
 )
 
 
@@ -85,32 +87,109 @@ def patient_invite(
     first_name: str,
     last_name: str,
     timezone_name: str,
+    date_of_birth: date | None = None,
 ) -> Patient | None:
     """Create a patient account without a usable password and email them a link to set one.
 
     If the address already has an account (in any clinic, of any role), nothing is created and
     its owner is emailed that they already have an account; the caller shows the same answer
     either way (None here), so an invitation does not reveal who uses the portal elsewhere.
+
+    An empty ``email`` makes a young child's record without a login of their own
+    (``no_login_email``): nothing is emailed, and a caregiver acts for them
+    (``child_invite``, which also checks the child's age).
     """
     from allauth.account.models import EmailAddress
 
-    existing = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
-    if existing is not None:
-        transaction.on_commit(lambda: _send_existing_account_email(user_id=existing))
-        return None
+    if email:
+        existing = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
+        if existing is not None:
+            transaction.on_commit(lambda: _send_existing_account_email(user_id=existing))
+            return None
     user = User.objects.create_user(
-        email=email, password=None, first_name=first_name, last_name=last_name
+        email=email or no_login_email(), password=None, first_name=first_name,
+        last_name=last_name,
     )
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    if email:
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
     patient = Patient.objects.create(
-        user=user, clinic=clinic, dermatologist=invited_by, timezone=timezone_name
+        user=user, clinic=clinic, dermatologist=invited_by, timezone=timezone_name,
+        date_of_birth=date_of_birth,
     )
-    Invitation.objects.create(patient=patient, invited_by=invited_by)
     audit_record(
         actor=invited_by, patient=patient, action=AuditEvent.Action.CREATE,
         object_type="patient", object_id=str(patient.pk),
     )
-    transaction.on_commit(lambda: _send_invitation_email(patient_id=patient.pk))
+    if email:
+        Invitation.objects.create(patient=patient, invited_by=invited_by)
+        transaction.on_commit(lambda: _send_invitation_email(patient_id=patient.pk))
+    return patient
+
+
+@dataclass(frozen=True)
+class CaregiverDetails:
+    """Who the clinic invites to care for a patient (``caregiver_invite``'s arguments)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    relationship: str
+    called: str = ""
+
+
+@transaction.atomic
+def patient_invite_with_caregiver(
+    *,
+    invited_by: User,
+    clinic: Clinic,
+    email: str,
+    first_name: str,
+    last_name: str,
+    timezone_name: str,
+    date_of_birth: date | None,
+    caregiver: CaregiverDetails | None,
+    now: datetime,
+) -> Patient | None:
+    """Invite a patient and, in the same step, their parent or guardian: both or neither.
+
+    Without ``email`` the patient is a young child without a login of their own; they must be
+    under the clinic's teenager age on their own calendar date and have a caregiver
+    (``CaregiverError`` otherwise; nothing is saved). With an email that already has an
+    account nothing is created (``patient_invite``: the same answer either way).
+    """
+    from .caregiving import Tier, tier_on
+    from .timezones import zone_or_utc
+
+    if not email:
+        today = now.astimezone(zone_or_utc(timezone_name)).date()
+        if caregiver is None or date_of_birth is None or date_of_birth > today:
+            raise CaregiverError(gettext("A young child needs a date of birth and a parent or "
+                                         "guardian."))
+        if tier_on(born=date_of_birth, day=today, teen_age=clinic.caregiver_teen_age,
+                   adult_age=clinic.caregiver_adult_age) != Tier.CHILD:
+            raise CaregiverError(
+                gettext("From age %(age)s a patient needs their own email address.")
+                % {"age": clinic.caregiver_teen_age})
+    patient = patient_invite(invited_by=invited_by, clinic=clinic, email=email,
+                             first_name=first_name, last_name=last_name,
+                             timezone_name=timezone_name, date_of_birth=date_of_birth)
+    if patient is not None and caregiver is not None:
+        caregiver_invite(invited_by=invited_by, patient=patient, email=caregiver.email,
+                         first_name=caregiver.first_name, last_name=caregiver.last_name,
+                         relationship=caregiver.relationship, called=caregiver.called, now=now)
+    return patient
+
+
+@transaction.atomic
+def patient_birth_date_set(*, patient: Patient, date_of_birth: date | None, changed_by: User
+                           ) -> Patient:
+    """The clinic records (or corrects) a patient's date of birth, which sets their caregivers'
+    tier from the next request; audited."""
+    if patient.date_of_birth != date_of_birth:
+        patient.date_of_birth = date_of_birth
+        patient.save(update_fields=["date_of_birth"])
+        audit_record(actor=changed_by, patient=patient, action=AuditEvent.Action.CHANGE,
+                     object_type="patient_date_of_birth", object_id=str(patient.pk))
     return patient
 
 

@@ -16,7 +16,14 @@ from .decorators import dermatologist_required
 from .forms import LanguageForm, PatientInviteForm
 from .models import AuditEvent, User
 from .selectors import membership_of, role_of
-from .services import audit_record, invitation_accept, patient_invite, user_language_set
+from .services import (
+    CaregiverDetails,
+    CaregiverError,
+    audit_record,
+    invitation_accept,
+    patient_invite_with_caregiver,
+    user_language_set,
+)
 
 HOME_BY_ROLE = {
     "patient": "today",
@@ -41,21 +48,37 @@ def home(request: HttpRequest) -> HttpResponse:
 @dermatologist_required
 def patient_invite_view(request: HttpRequest) -> HttpResponse:
     clinic = membership_of(request.user).clinic
-    form = PatientInviteForm(request.POST or None, clinic=clinic)
+    now = timezone.now()
+    form = PatientInviteForm(request.POST or None, clinic=clinic, now=now)
     if request.method == "POST" and form.is_valid():
-        patient_invite(
-            invited_by=request.user,
-            clinic=clinic,
-            email=form.cleaned_data["email"],
-            first_name=form.cleaned_data["first_name"],
-            last_name=form.cleaned_data["last_name"],
-            timezone_name=form.cleaned_data["timezone"],
-        )
-        # The same answer whether or not the address already had an account (anywhere).
-        messages.success(request, _("Invitation sent to %(email)s.")
-                         % {"email": form.cleaned_data["email"]})
-        return redirect("my_patients")
-    return render(request, "accounts/patient_invite.html", {"form": form})
+        data = form.cleaned_data
+        caregiver = CaregiverDetails(
+            email=data["caregiver_email"], first_name=data["caregiver_first_name"],
+            last_name=data["caregiver_last_name"], relationship=data["relationship"],
+            called=data["called"]) if form.has_caregiver else None
+        try:
+            patient_invite_with_caregiver(
+                invited_by=request.user, clinic=clinic, email=data["email"],
+                first_name=data["first_name"], last_name=data["last_name"],
+                timezone_name=data["timezone"], date_of_birth=data["date_of_birth"],
+                caregiver=caregiver, now=now)
+        except CaregiverError as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            # The same answer whether or not an address already had an account (anywhere).
+            if not data["email"]:
+                messages.success(request, _(
+                    "%(name)s added, without a login of their own. Invitation sent to "
+                    "%(email)s.") % {"name": data["first_name"], "email": data["caregiver_email"]})
+            elif caregiver is not None:
+                messages.success(request, _("Invitations sent to %(email)s and %(caregiver)s.")
+                                 % {"email": data["email"], "caregiver": data["caregiver_email"]})
+            else:
+                messages.success(request, _("Invitation sent to %(email)s.")
+                                 % {"email": data["email"]})
+            return redirect("my_patients")
+    return render(request, "accounts/patient_invite.html", {"form": form},
+                  status=400 if form.is_bound else 200)
 
 
 def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
