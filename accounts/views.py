@@ -77,8 +77,7 @@ def patient_invite_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Invitation sent to %(email)s.")
                                  % {"email": data["email"]})
             return redirect("my_patients")
-    return render(request, "accounts/patient_invite.html", {"form": form},
-                  status=400 if form.is_bound else 200)
+    return render(request, "accounts/patient_invite.html", {"form": form})
 
 
 def invitation_accept_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
