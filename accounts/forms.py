@@ -9,7 +9,6 @@ from .caregiving import Tier, tier_on
 from .models import Clinic, Relationship
 from .timezones import timezone_choices, zone_or_utc
 
-
 # The earliest date of birth a form accepts (a typo such as 0201 is refused, not stored).
 EARLIEST_BIRTH = date(1900, 1, 1)
 
