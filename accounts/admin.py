@@ -200,6 +200,20 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class ClinicAdminForm(forms.ModelForm):
+    class Meta:
+        model = Clinic
+        fields = ["caregiver_teen_age", "caregiver_adult_age"]  # the admin adds the rest
+
+    def clean(self) -> dict:
+        data = super().clean()
+        teen, adult = data.get("caregiver_teen_age"), data.get("caregiver_adult_age")
+        if teen is not None and adult is not None and adult <= teen:
+            self.add_error("caregiver_adult_age",
+                           "The adult age must be above the teenager's age.")
+        return data
+
+
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     """The clinic's own settings; a clinic administrator sees their clinic's row only."""
@@ -213,7 +227,13 @@ class ClinicAdmin(ClinicScopedAdmin):
             "pulse_interval_days", "reminder_follow_up", "reminder_follow_up_time",
             "reminder_step_names"]}),
         ("Messages", {"fields": ["message_reply_days"]}),
+        ("Caregivers (parents and guardians)", {
+            "description": "Until the first age a parent or guardian sees a child's whole "
+                           "record; from it, a teenager's routine while the teenager agrees; "
+                           "from the second, nothing unless the adult patient grants it.",
+            "fields": ["caregiver_teen_age", "caregiver_adult_age"]}),
     )
+    form = ClinicAdminForm
 
     def get_inlines(self, request: HttpRequest, obj: Clinic | None) -> Any:
         # A clinic administrator manages memberships on their own page (scoped choices).

@@ -536,6 +536,10 @@ class RecentRow:
     itch: int | None
     side_effect: str  # "" when none
     note: str
+    submitted_by_id: int | None = None
+    # Set by the clinic's patient page: "Mum" when a caregiver saved it (accounts.caregiving
+    # .done_by), else "".
+    logged_by: str = ""
 
 
 def recent_rows(checkins: Iterable[CheckIn]) -> list[RecentRow]:
@@ -543,7 +547,7 @@ def recent_rows(checkins: Iterable[CheckIn]) -> list[RecentRow]:
         RecentRow(
             day=c.local_date, date_label=day_label(c.local_date), steps_done=c.steps_done,
             steps_due=c.steps_due, satisfaction=c.satisfaction, itch=c.itch,
-            side_effect=_side_effect_text(c), note=c.note,
+            side_effect=_side_effect_text(c), note=c.note, submitted_by_id=c.submitted_by_id,
         )
         for c in checkins
     ]

@@ -7,7 +7,8 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.forms import birth_date_field, clean_birth_date
+from accounts.models import Relationship, User
 from careplans.models import MAX_VISIT_NOTE
 from flags.forms import ClinicianChoiceField
 from flags.selectors import flag_assignees
@@ -94,3 +95,39 @@ class ReplyTemplateForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 6}))
     active = forms.BooleanField(label=_("In use (offered when replying)"), required=False,
                                 initial=True)
+
+
+class BirthDateForm(forms.Form):
+    """The clinic records or corrects a patient's date of birth (empty: not known)."""
+
+    date_of_birth = birth_date_field(
+        help_text=_("Sets what a parent or guardian can see as the patient grows up."))
+
+    def __init__(self, *args: object, today: date, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["date_of_birth"].widget.attrs["max"] = today.isoformat()
+
+    def clean_date_of_birth(self) -> date | None:
+        return clean_birth_date(self.cleaned_data["date_of_birth"], today=self.today)
+
+
+class CaregiverInviteForm(forms.Form):
+    """The clinic invites a parent, a guardian or another caregiver for a patient."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    relationship = forms.ChoiceField(label=_("Relationship"), choices=[
+        ("", _("Choose…")), *Relationship.choices])
+    called = forms.CharField(
+        label=_("What the patient calls them (optional)"), max_length=40, required=False,
+        help_text=_("For example “Mum”: this page then says “logged by Mum”."))
+
+    def clean_email(self) -> str:
+        # Whether the address has an account is not checked here (caregiver_invite answers
+        # the same either way).
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_called(self) -> str:
+        return self.cleaned_data["called"].strip()

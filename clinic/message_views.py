@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.caregiving import caregiver_labels, done_by
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, ClinicMembership, Role
 from accounts.selectors import clinician_membership_of, patient_record_for_clinician
@@ -148,13 +149,18 @@ def _thread_page(request: HttpRequest, thread: Thread, *, status: int = 200,
     roles = dict(ClinicMembership.objects.filter(
         user_id__in={m.author_id for m in messages_ if m.from_clinic}).values_list(
             "user_id", "role"))
+    labels = caregiver_labels([thread.patient_id])
     if mark_read:
         thread_mark_read(thread=thread, user=request.user, now=now)
     return render(request, "clinic/thread.html", {
         "thread": thread, "patient": thread.patient,
         "history": [(m, Role(roles[m.author_id]).label if m.author_id in roles else "",
                      read_before is not None and m.created_at > read_before
-                     and m.author_id != request.user.pk) for m in messages_],
+                     and m.author_id != request.user.pk,
+                     # A caregiver's message: "written by Mum (for Mia)".
+                     None if m.from_clinic else done_by(labels, patient=thread.patient,
+                                                        user_id=m.author_id))
+                    for m in messages_],
         "waited": waited_words(thread.waiting_since, now) if thread.waiting_since else "",
         "reply_form": reply_form or ClinicMessageForm(),
         "assign_form": assign_form or ThreadAssignForm(

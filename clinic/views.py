@@ -6,18 +6,22 @@ audited); edits additionally require the dermatologist role.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.caregiving import caregiver_labels, done_by
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
 from accounts.selectors import membership_of, patient_record_for_clinician, role_of
+from accounts.services import caregiver_invite, caregiver_link_end, patient_birth_date_set
 from careplans import selectors as plans
 from careplans.forms import (
     ConcernReplyForm,
@@ -37,7 +41,8 @@ from messaging.selectors import threads_of_patient_for_clinic
 from photos.selectors import photo_summary
 from reminders.services import recent_deliveries
 
-from .forms import ClinicMessageForm, VisitForm
+from .family import family_card
+from .forms import BirthDateForm, CaregiverInviteForm, ClinicMessageForm, VisitForm
 from .plan_editor import plan_editor
 from .selectors import (
     SCOPE_ALL,
@@ -72,6 +77,8 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitForm | None = None,
                   message_form: ClinicMessageForm | None = None,
+                  birth_form: BirthDateForm | None = None,
+                  caregiver_form: CaregiverInviteForm | None = None,
                   status: int = 200) -> HttpResponse:
     context = plan_context(patient)  # reads the patient's today once: context["today"]
     context.update(history_context(patient, audience="clinician", today=context["today"]),
@@ -96,8 +103,83 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
         threads=[(thread, list(thread.messages.all())[-1])
                  for thread in threads_of_patient_for_clinic(patient)],
         message_form=message_form or ClinicMessageForm(),
+        family=family_card(patient, now=timezone.now()),
+        birth_form=birth_form or BirthDateForm(
+            initial={"date_of_birth": patient.date_of_birth}, today=context["today"]),
+        caregiver_form=caregiver_form or CaregiverInviteForm(),
     )
+    # Who did what for the patient: "logged by Mum" (one query for the page's labels).
+    labels = caregiver_labels([patient.pk])
+    if context["charts"].recent:
+        context["charts"] = replace(context["charts"], recent=[
+            replace(row, logged_by=done_by(labels, patient=patient,
+                                           user_id=row.submitted_by_id) or "")
+            for row in context["charts"].recent])
+    context["concerns"] = list(context["concerns"] or [])
+    for concern in context["concerns"]:
+        concern.logged_by = done_by(labels, patient=patient, user_id=concern.raised_by_id)
+    context["threads"] = [
+        (thread, last, done_by(labels, patient=patient, user_id=last.author_id)
+         if not last.from_clinic else None) for thread, last in context["threads"]]
     return render(request, "clinic/patient_detail.html", context, status=status)
+
+
+@clinician_required
+def birth_date_set_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST: the clinic's dermatologists and staff record or correct the date of birth."""
+    patient = _family_door(request, patient_id, "patient_date_of_birth")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = BirthDateForm(request.POST, today=patient.local_today())
+    if not form.is_valid():
+        return _patient_page(request, patient, birth_form=form, status=400)
+    patient_birth_date_set(patient=patient, date_of_birth=form.cleaned_data["date_of_birth"],
+                           changed_by=request.user)
+    messages.success(request, _("Date of birth saved."))
+    return redirect(reverse("patient_detail", args=[patient.pk]) + "#family")
+
+
+@clinician_required
+def caregiver_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST: invite a parent, guardian or other caregiver for the patient. The same answer
+    whether or not the address already had an account."""
+    patient = _family_door(request, patient_id, "caregiver_link")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = CaregiverInviteForm(request.POST)
+    if not form.is_valid():
+        return _patient_page(request, patient, caregiver_form=form, status=400)
+    data = form.cleaned_data
+    caregiver_invite(invited_by=request.user, patient=patient, email=data["email"],
+                     first_name=data["first_name"], last_name=data["last_name"],
+                     relationship=data["relationship"], called=data["called"],
+                     now=timezone.now())
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": data["email"]})
+    return redirect(reverse("patient_detail", args=[patient.pk]) + "#family")
+
+
+@clinician_required
+def caregiver_end_view(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+    """POST: end a caregiver's access to the patient; their sessions lose it at their next
+    request. A link of another patient (or clinic) is a 404."""
+    patient = _family_door(request, patient_id, "caregiver_link", object_id=str(link_id))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    link = get_object_or_404(patient.caregiver_links.select_related("caregiver"), pk=link_id)
+    caregiver_link_end(link=link, ended_by=request.user, now=timezone.now())
+    messages.success(request, _("%(name)s can no longer act for %(patient)s.") % {
+        "name": link.caregiver.display_name, "patient": patient.user.display_name})
+    return redirect(reverse("patient_detail", args=[patient.pk]) + "#family")
+
+
+def _family_door(request: HttpRequest, patient_id: int, object_type: str,
+                 object_id: str = "") -> Patient:
+    """The clinic's dermatologists and staff change a patient's family details (scoped and
+    audited; the views then accept POST only)."""
+    patient = patient_record_for_clinician(
+        user=request.user, patient_id=patient_id, object_type=object_type, object_id=object_id,
+        action=AuditEvent.Action.CHANGE if request.method == "POST" else AuditEvent.Action.VIEW)
+    return patient
 
 
 def _clinic_today(request: HttpRequest) -> date:

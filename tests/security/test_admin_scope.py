@@ -406,7 +406,8 @@ def test_changes_to_clinic_settings_are_audited(client, clinic_admin, clinic):
     # when
     client.post(_change("clinic", clinic.pk), {
         "name": "Riverside", "timezone": "Europe/London", "currency": "GBP",
-        "pulse_interval_days": 7, "reminder_follow_up_time": "09:00", "message_reply_days": 2})
+        "pulse_interval_days": 7, "reminder_follow_up_time": "09:00", "message_reply_days": 2,
+        "caregiver_teen_age": 12, "caregiver_adult_age": 18})
     client.post(reverse("admin:flags_flagsettings_add"), {
         **{f.name: f.default for f in FlagSettings._meta.concrete_fields
            if f.name not in ("id", "clinic")}})
