@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.caregiving import caregiver_labels
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, ClinicMembership, Patient, User
 from accounts.selectors import membership_of
@@ -131,16 +132,35 @@ class AuditRow:
     allowed: bool
 
 
-def _role(event: AuditEvent, clinic_id: int) -> str:
+# Caregivers' events (accounts.decorators.caregiver_gate and the caregiver services), in words.
+CAREGIVER_EVENTS = {
+    "caregiver_checkins": "check-ins, as a caregiver",
+    "caregiver_plan": "care plan, as a caregiver",
+    "caregiver_reminders": "reminders, as a caregiver",
+    "caregiver_messages": "messages, as a caregiver",
+    "caregiver_photos": "skin photos, as a caregiver",
+    "caregiver_access_log": "access log, as a caregiver",
+    "caregiver_link": "caregiver access",
+    "caregiver_assent": "teenager's answer about a caregiver",
+    "caregiver_grant": "adult's permission for a caregiver",
+    "patient_date_of_birth": "date of birth",
+}
+
+
+def _role(event: AuditEvent, clinic_id: int, labels: dict[tuple[int, int], str]) -> str:
     try:
         membership = event.actor.membership
     except ClinicMembership.DoesNotExist:
+        if event.patient is not None and event.actor_id != event.patient.user_id:
+            label = labels.get((event.patient_id, event.actor_id))
+            if label is not None:  # "Caregiver (Mum)": who, for the patient on the row
+                return f"Caregiver ({label})"
         return "Patient"
     role = membership.get_role_display()
     return role if membership.clinic_id == clinic_id else f"{role}, another clinic"
 
 
-def _row(event: AuditEvent, clinic_id: int) -> AuditRow:
+def _row(event: AuditEvent, clinic_id: int, labels: dict[tuple[int, int], str]) -> AuditRow:
     patient = ""
     if event.patient is not None:
         patient = (event.patient.user.display_name if event.patient.clinic_id == clinic_id
@@ -148,9 +168,9 @@ def _row(event: AuditEvent, clinic_id: int) -> AuditRow:
     return AuditRow(
         at=event.at,  # shown in the clinic's zone (core.viewer_timezone)
         actor=event.actor.display_name if event.actor else "Unknown",
-        actor_role=_role(event, clinic_id) if event.actor else "",
+        actor_role=_role(event, clinic_id, labels) if event.actor else "",
         action=event.get_action_display(),
-        what=event.object_type.replace("_", " "),
+        what=CAREGIVER_EVENTS.get(event.object_type, event.object_type.replace("_", " ")),
         patient=patient,
         allowed=event.allowed,
     )
@@ -166,7 +186,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                  object_type="audit_log")
     page = keyset_page(clinic_audit_events(membership, filters), size=PAGE_SIZE,
                        before=request.GET.get("before"), after=request.GET.get("after"))
-    rows = [_row(event, membership.clinic_id) for event in page.items]
+    # Caregivers named as the patient's record names them: one query for the page.
+    labels = caregiver_labels({event.patient_id for event in page.items
+                               if event.patient_id is not None})
+    rows = [_row(event, membership.clinic_id, labels) for event in page.items]
     query = request.GET.copy()
     for key in ("before", "after", "page"):
         query.pop(key, None)
