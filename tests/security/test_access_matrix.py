@@ -34,6 +34,7 @@ from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
+    CaregiverLinkFactory,
     CatalogueItemFactory,
     ClinicAdminFactory,
     FlagFactory,
@@ -155,6 +156,10 @@ EXPECTED: dict[str, Expect] = {
     "template_step_add": CATALOGUE_OBJECT_POST_ONLY,
     "template_step_change": CATALOGUE_OBJECT_POST_ONLY,
     "visit_record": B_RECORD_POST_ONLY,
+    # Family and caregivers (issue 20): the date of birth, invite a caregiver, end one's access.
+    "patient_birth_date_set": Expect(derm=405, staff=405),
+    "patient_caregiver_invite": Expect(derm=405, staff=405),
+    "patient_caregiver_end": Expect(derm=405, staff=405),
     # The photo diary: the patient's page and consent; images by a photo's random id.
     "photos": PATIENT_PAGE,
     "photo_consent_give": PATIENT_POST_ONLY,
@@ -262,6 +267,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "item_id": step.catalogue_item_id, "template_id": step.template_id, "step_id": step.pk,
         "photo_id": photo.public_id, "thread_id": thread.pk,
         "reply_template_id": reply_template.pk,
+        "link_id": CaregiverLinkFactory(patient=patient_b).pk,
     }
     return users, values, flag
 

@@ -562,6 +562,24 @@ INVITES: dict[str, tuple[Change, str]] = {
     "last name with a null character": ({"last_name": NUL}, "Null characters are not allowed"),
     "timezone unknown": ({"timezone": "Mars/Olympus_Mons"}, "Select a valid choice"),
     "timezone missing": ({"timezone": ""}, "This field is required"),
+    # A young child without an email, with a parent (issue 20).
+    "date of birth garbage": ({"date_of_birth": "31/02/2019"}, "Enter a valid date"),
+    "date of birth huge": ({"date_of_birth": HUGE}, "Enter a valid date"),
+    "date of birth with a null character": ({"date_of_birth": NUL}, "Enter a valid date"),
+    "date of birth in the future": ({"date_of_birth": "2999-01-01"}, "in the future"),
+    "no email and no date of birth": ({"email": ""}, "or their date of birth"),
+    "no email, a teenager": ({"email": "", "date_of_birth": "2000-01-01"},
+                             "needs their own email address"),
+    "no email, no parent": ({"email": "", "date_of_birth": "2022-01-01"},
+                            "they sign in for the child"),
+    "parent email invalid": ({"caregiver_email": "not-an-email"}, "valid email"),
+    "parent email the patient's": ({"caregiver_email": "rina@example.test",
+                                    "caregiver_first_name": "A", "caregiver_last_name": "B",
+                                    "relationship": "parent"}, "must differ"),
+    "relationship unknown": ({"caregiver_email": "p@example.test", "relationship": "aunt"},
+                             "Select a valid choice"),
+    "called too long": ({"called": "x" * 41}, "at most 40 characters"),
+    "called with a null character": ({"called": NUL}, "Null characters are not allowed"),
 }
 
 
@@ -803,6 +821,69 @@ def test_a_bad_template_choice_fills_nothing_and_is_never_a_server_error(client,
     assert response.status_code == 200
     assert response.context["chosen_template"] is None
     assert Message.objects.count() == 1
+
+
+# --- The patient page's Family and caregivers (issue 20) ---------------------------------------
+
+FAMILY_FORMS: dict[str, tuple[str, dict[str, str], str]] = {
+    "date of birth garbage": ("patient_birth_date_set", {"date_of_birth": "yesterday"},
+                              "Enter a valid date"),
+    "date of birth huge": ("patient_birth_date_set", {"date_of_birth": HUGE},
+                           "Enter a valid date"),
+    "date of birth with a null character": ("patient_birth_date_set", {"date_of_birth": NUL},
+                                            "Enter a valid date"),
+    "date of birth in the future": ("patient_birth_date_set", {"date_of_birth": "2999-01-01"},
+                                    "in the future"),
+    "date of birth too early": ("patient_birth_date_set", {"date_of_birth": "0201-01-01"},
+                                "after 1900"),
+    "caregiver email invalid": ("patient_caregiver_invite", {
+        "first_name": "A", "last_name": "B", "email": "nope", "relationship": "parent"},
+        "valid email"),
+    "caregiver name huge": ("patient_caregiver_invite", {
+        "first_name": HUGE, "last_name": "B", "email": "p@example.test",
+        "relationship": "parent"}, "at most 150 characters"),
+    "caregiver name with a null character": ("patient_caregiver_invite", {
+        "first_name": NUL, "last_name": "B", "email": "p@example.test",
+        "relationship": "parent"}, "Null characters are not allowed"),
+    "caregiver relationship unknown": ("patient_caregiver_invite", {
+        "first_name": "A", "last_name": "B", "email": "p@example.test",
+        "relationship": HUGE}, "Select a valid choice"),
+    "caregiver called huge": ("patient_caregiver_invite", {
+        "first_name": "A", "last_name": "B", "email": "p@example.test",
+        "relationship": "parent", "called": HUGE}, "at most 40 characters"),
+}
+
+
+@pytest.mark.parametrize("case", FAMILY_FORMS, ids=list(FAMILY_FORMS))
+def test_bad_family_input_is_refused_and_saves_nothing(client, world, case,
+                                                       django_capture_on_commit_callbacks):
+    # given
+    name, body, message = FAMILY_FORMS[case]
+    client.force_login(world.staff)
+    before = snapshot()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse(name, args=[world.a.pk]), body)
+    # then
+    assert response.status_code == 400
+    assert_refused(response, message, before)
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("link_id", ["other clinic", "overflowing"])
+def test_ending_a_foreign_or_overflowing_caregiver_link_is_404(client, world, link_id):
+    # given a link of a patient of another clinic
+    from tests.factories import CaregiverLinkFactory
+
+    foreign = CaregiverLinkFactory(patient=world.outsider)
+    client.force_login(world.derm)
+    before = snapshot()
+    # when
+    response = client.post(reverse("patient_caregiver_end", args=[
+        world.a.pk, foreign.pk if link_id == "other clinic" else int(BIG_INT)]))
+    # then
+    assert response.status_code == 404
+    assert changed_tables(before, snapshot()) == []
 
 
 # --- The photo diary's clinic forms: a note on a photo, a clinic's own body area ------------

@@ -28,7 +28,7 @@ from django.utils.crypto import get_random_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Patient, User
+from accounts.models import CaregiverLink, Patient, User
 from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
@@ -41,6 +41,7 @@ from reminders.services import unsubscribe_link_issue
 from tests.factories import (
     PASSWORD,
     TOTP_SECRET,
+    CaregiverLinkFactory,
     CatalogueItemFactory,
     RegimenTemplateFactory,
     TemplateStepFactory,
@@ -123,6 +124,8 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
                                   body="A question", now=timezone.now())
     world.reply_template = reply_template_save(clinic_id=clinic.pk, by=derm, title="Gel use",
                                                body="A pea-sized amount.", now=timezone.now())
+    # Patient B's parent (issue 20).
+    world.link_b = CaregiverLinkFactory(patient=patient_b)
     return world
 
 
@@ -138,7 +141,7 @@ def url_values(world: World) -> dict[str, Any]:
         "item_id": world.catalogue_step.catalogue_item_id,
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
         "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
-        "reply_template_id": world.reply_template.pk,
+        "reply_template_id": world.reply_template.pk, "link_id": world.link_b.pk,
     }
 
 
@@ -190,6 +193,11 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "clinic_reply_template_edit": lambda w: {"title": "Gel use", "body": "Forged text",
                                              "active": "on"},
     "clinic_reply_template_active": lambda w: {"active": "0"},
+    "patient_birth_date_set": lambda w: {"date_of_birth": "2015-04-03"},
+    "patient_caregiver_invite": lambda w: {"first_name": "Forged", "last_name": "Parent",
+                                           "email": "forged.parent@example.test",
+                                           "relationship": "parent"},
+    "patient_caregiver_end": lambda w: {},
 }
 
 
@@ -315,6 +323,12 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         pk=w.reply_template.pk, body="Forged text").exists()),
     "clinic_reply_template_active": ("derm", lambda w: ReplyTemplate.objects.filter(
         pk=w.reply_template.pk, active=False).exists()),
+    "patient_birth_date_set": ("staff", lambda w: Patient.objects.filter(
+        pk=w.b.pk, date_of_birth="2015-04-03").exists()),
+    "patient_caregiver_invite": ("staff", lambda w: CaregiverLink.objects.filter(
+        patient=w.b, caregiver__email="forged.parent@example.test").exists()),
+    "patient_caregiver_end": ("derm", lambda w: CaregiverLink.objects.filter(
+        pk=w.link_b.pk, ended_at__isnull=False).exists()),
 }
 
 
