@@ -250,3 +250,33 @@ def test_photo_notes_and_clinic_body_areas_show_free_text_escaped(client, patien
         assert_escaped(body, fields, url)
         assert "<b>area" not in body, url
         assert escape(area.name) in body, url
+
+
+def test_caregivers_names_and_what_the_patient_calls_them_show_escaped(client, patient_a, derm,
+                                                                      now):
+    # given: a caregiver whose name and "called" hold script, who logged a check-in, wrote a
+    # message and opened the record (issue 20)
+    from accounts.services import audit_record
+    from tests.factories import CaregiverLinkFactory
+
+    plan_for(patient_a, author=derm, now=now)
+    link = CaregiverLinkFactory(patient=patient_a, called=payload("called"),
+                                caregiver__first_name=payload("caregiver-name"))
+    checkin_submit(patient=patient_a, local_date=patient_a.local_date(now), answers=None,
+                   now=now, submitted_by=link.caregiver)
+    thread = thread_start(patient=patient_a, by=link.caregiver, topic=Topic.PLAN, now=now,
+                          body="Her cheeks are red.")
+    audit_record(actor=link.caregiver, patient=patient_a, action="view",
+                 object_type="caregiver_checkins", object_id=str(link.pk))
+    pages = {
+        reverse("patient_detail", args=[patient_a.pk]): ["caregiver-name", "called"],
+        reverse("clinic_thread", args=[thread.pk]): ["caregiver-name", "called"],
+        reverse("clinic_audit_log"): ["caregiver-name", "called"],
+    }
+    client.force_login(derm)
+    for url, fields in pages.items():
+        # when
+        response = client.get(url)
+        # then
+        assert response.status_code == 200, url
+        assert_escaped(response.content.decode(), fields, url)
