@@ -18,6 +18,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from accounts.caregiving import done_by
 from accounts.models import Patient
 from careplans import selectors as plans
 from careplans.models import CarePlan, PlanRevision
@@ -551,6 +552,15 @@ def recent_rows(checkins: Iterable[CheckIn]) -> list[RecentRow]:
         )
         for c in checkins
     ]
+
+
+def rows_logged_by(rows: list[RecentRow], *, patient: Patient,
+                   labels: dict[tuple[int, int], str]) -> list[RecentRow]:
+    """``rows`` marked with the caregiver who saved each ("logged by Mum"; ``labels`` from
+    ``accounts.caregiving.caregiver_labels``, read once for the page)."""
+    return [replace(row, logged_by=done_by(labels, patient=patient,
+                                           user_id=row.submitted_by_id) or "")
+            for row in rows]
 
 
 def _side_effect_text(checkin: CheckIn) -> str:

@@ -35,7 +35,7 @@ from catalogue.selectors import (
     template_for,
     templates_for,
 )
-from checkins.charts import history_context
+from checkins.charts import history_context, rows_logged_by
 from flags import selectors as flags
 from messaging.selectors import threads_of_patient_for_clinic
 from photos.selectors import photo_summary
@@ -111,10 +111,8 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
     # Who did what for the patient: "logged by Mum" (one query for the page's labels).
     labels = caregiver_labels([patient.pk])
     if context["charts"].recent:
-        context["charts"] = replace(context["charts"], recent=[
-            replace(row, logged_by=done_by(labels, patient=patient,
-                                           user_id=row.submitted_by_id) or "")
-            for row in context["charts"].recent])
+        context["charts"] = replace(context["charts"], recent=rows_logged_by(
+            context["charts"].recent, patient=patient, labels=labels))
     context["concerns"] = list(context["concerns"] or [])
     for concern in context["concerns"]:
         concern.logged_by = done_by(labels, patient=patient, user_id=concern.raised_by_id)

@@ -24,12 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.caregiving import caregiver_labels, done_by
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, User
 from accounts.selectors import membership_of, role_of
 from careplans.selectors import open_concerns
 from careplans.views import plan_context
-from checkins.charts import recent_rows
+from checkins.charts import recent_rows, rows_logged_by
 from checkins.selectors import recent_checkins
 
 from . import selectors
@@ -82,15 +83,22 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
 
 def _render_page(request: HttpRequest, flag: Flag, **work: Any) -> HttpResponse:
     patient = flag.patient
+    # Who logged what for the patient: "logged by Mum" (one query for the page's labels).
+    labels = caregiver_labels([patient.pk])
+    concerns = list(open_concerns(patient))
+    for concern in concerns:
+        concern.logged_by = done_by(labels, patient=patient, user_id=concern.raised_by_id)
     context = {
         **plan_context(patient),
         "evidence": flag.evidence,
         "charts": evidence_charts(flag),
-        "evidence_checkins": recent_rows(selectors.evidence_checkins(flag)),
+        "evidence_checkins": rows_logged_by(recent_rows(selectors.evidence_checkins(flag)),
+                                            patient=patient, labels=labels),
         "evidence_messages": [(message, reverse("clinic_thread", args=[message.thread_id]))
                               for message in selectors.evidence_messages(flag)],
-        "recent": recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
-        "open_concerns": open_concerns(patient),
+        "recent": rows_logged_by(recent_rows(recent_checkins(patient, limit=RECENT_CHECKINS)),
+                                 patient=patient, labels=labels),
+        "open_concerns": concerns,
         **_work_context(request, flag, **work),
     }
     return render(request, "flags/flag_detail.html", context)

@@ -24,6 +24,7 @@ from tests.factories import (
     PASSWORD,
     CaregiverLinkFactory,
     ClinicAdminFactory,
+    FlagFactory,
     PatientFactory,
     plan_for,
 )
@@ -307,6 +308,23 @@ def test_a_caregivers_check_in_and_concern_are_marked_and_the_patients_own_are_n
     assert page.count("(logged by Mum)") == 1
     assert "Tue 24 Nov</strong> <span class=\"logged-by\">(logged by Mum)" in page
     assert "Mon 23 Nov</strong>:" in page
+    assert "Raised 25 Nov 2026 by Mum" in page
+
+
+def test_the_flag_page_marks_a_caregivers_check_in_and_concern(client, now, derm, mia):
+    # given Mum logged yesterday and raised a concern; Mia has a flag
+    revision = plan_for(mia, author=derm, now=now - timedelta(days=5))
+    link = CaregiverLinkFactory(patient=mia, called="Mum")
+    checkin_submit(patient=mia, local_date=date(2026, 11, 24), answers=None, now=now,
+                   submitted_by=link.caregiver)
+    concern_raise(patient=mia, revision=revision, item=revision.items.first(),
+                  category="irritation", text="Stings", raised_by=link.caregiver)
+    flag = FlagFactory(patient=mia)
+    client.force_login(derm)
+    # when
+    page = client.get(reverse("flag_detail", args=[flag.pk])).content.decode()
+    # then
+    assert "(logged by Mum)" in page
     assert "Raised 25 Nov 2026 by Mum" in page
 
 
