@@ -15,7 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Value, Window
 from django.db.models.functions import Concat
 
-from accounts.models import Patient, User, name_to_display
+from accounts.models import NO_LOGIN_EMAIL_SUFFIX, Patient, User, name_to_display
 from accounts.selectors import clinic_patients_for
 from careplans.fit import fit_badge
 from careplans.selectors import with_plan_summary
@@ -158,7 +158,9 @@ def _row(values: dict, badges: list[FlagBadge], today: date) -> PatientRow:
         pk=values["pk"],
         name=name_to_display(values["user__first_name"], values["user__last_name"],
                              values["user__email"]),
-        email=values["user__email"],
+        # A young child's record without a login has no address worth showing.
+        email="" if values["user__email"].endswith(NO_LOGIN_EMAIL_SUFFIX)
+        else values["user__email"],
         fit=fit_badge(values["plan_fit_warnings"], values["profile_given"]),
         open_concern_count=values["open_concern_count"],
         last_checkin_date=values["last_checkin_date"],

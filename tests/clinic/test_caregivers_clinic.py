@@ -78,6 +78,18 @@ def test_a_child_without_a_login_and_their_parent_are_invited_in_one_go(
         "object_type", "patient")) == {("patient", child.pk), ("caregiver_link", child.pk)}
 
 
+def test_the_patient_list_shows_no_address_for_a_child_without_a_login(
+        client, now, derm, django_capture_on_commit_callbacks):
+    # given
+    _invite(client, derm, CHILD, django_capture_on_commit_callbacks)
+    # when
+    page = client.get(reverse("my_patients")).content.decode()
+    # then
+    assert "Mia Lee" in page
+    assert "No login of their own" in page
+    assert "no-login.invalid" not in page
+
+
 def test_the_childs_record_cannot_sign_in(client, now, derm, django_capture_on_commit_callbacks):
     # given
     _invite(client, derm, CHILD, django_capture_on_commit_callbacks)
