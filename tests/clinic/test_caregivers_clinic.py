@@ -189,7 +189,7 @@ def test_the_card_shows_age_tier_and_caregivers(client, now, derm, mia):
     assert "Child (under 12): caregivers see the whole record." in page
     assert "called “Mum”" in page
     assert "Whole record" in page
-    assert "Ended" in page
+    assert "Access ended" in page
     assert f"ended by {derm.display_name}" in page
     assert reverse("patient_caregiver_end", args=[mia.pk, old.pk]) not in page
 
