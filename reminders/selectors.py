@@ -161,11 +161,10 @@ def children_to_remind(link: CaregiverLink, *, local_date: date, circle: CareCir
     children = []
     for other in circle.links_by_caregiver.get(link.caregiver_id, ()):
         child = other.patient
-        if other.pk == link.pk:
-            children.append(child)
-        elif (child.is_active and child.user.is_active and _reminders_on(child)
-              and caregiver_receives(other, now=now)
-              and (child.pk, local_date) in circle.due
-              and (child.pk, local_date) not in circle.checked_in):
+        still_to_do = (child.is_active and child.user.is_active and _reminders_on(child)
+                       and caregiver_receives(other, now=now)
+                       and (child.pk, local_date) in circle.due
+                       and (child.pk, local_date) not in circle.checked_in)
+        if other.pk == link.pk or still_to_do:
             children.append(child)
     return children

@@ -39,6 +39,9 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
             return redirect("reminder_settings")
         posted = None
     form = ReminderSettingsForm(posted, instance=current)
+    if link is not None:  # the child's reminders, not the caregiver's own
+        form.fields["enabled"].label = _("Reminders for %(name)s") % {
+            "name": services.child_name(patient)}
     if posted is not None and form.is_valid():
         form.instance.patient = patient
         form.instance.updated_by = request.user  # the patient, or a caregiver acting for them

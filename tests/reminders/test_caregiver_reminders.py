@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -29,8 +30,10 @@ from reminders.models import (
 from tests.factories import (
     CaregiverFactory,
     CaregiverLinkFactory,
+    PatientFactory,
     assent_for,
     patient_on_a_plan,
+    plan_for,
 )
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +193,8 @@ def test_siblings_make_one_combined_reminder_whichever_is_sent_first(derm, first
     (email,) = mail.outbox
     assert email.to == ["sam@example.test"]
     assert email.subject == "Time for check-ins: Mia and Leo"
-    assert "Stop reminders for Mia: " in email.body and "Stop reminders for Leo: " in email.body
+    assert "Stop reminders for Mia: " in email.body
+    assert "Stop reminders for Leo: " in email.body
     assert "List-Unsubscribe" not in email.extra_headers
     assert CaregiverDelivery.objects.get().patient is None
     assert {delivery_of(mia).status, delivery_of(leo).status} == {"sent"}
@@ -244,7 +248,8 @@ def test_a_caregivers_email_carries_no_health_data_even_with_step_names_on(derm)
     dispatch()
     # then: the steps and the goal reach Leo alone; his father's email (in German) neither
     (own,) = inbox(leo.user.email)
-    assert MEDICINE in own.body and GOAL in own.body
+    assert MEDICINE in own.body
+    assert GOAL in own.body
     (theirs,) = inbox("ravi@example.test")
     for words in (MEDICINE, "Doxycycline", GOAL, "acne", "step"):
         assert words not in theirs.subject + theirs.body
@@ -408,3 +413,66 @@ def test_the_childs_reminder_settings_keep_who_changed_them(client, derm):
     assert response.status_code == 302
     settings = ReminderSettings.objects.get(patient=mia)
     assert (settings.updated_by, str(settings.local_time)) == (mum, "18:30:00")
+
+
+def test_a_caregiver_gets_the_childs_follow_up_and_visit_reminder_per_child(derm):
+    # given: the clinic sends next-morning follow-ups; Mia's visit is on Friday 27 November
+    clinic = derm.membership.clinic
+    clinic.reminder_follow_up = True
+    clinic.save()
+    mia = PatientFactory(dermatologist=derm, date_of_birth=born_aged(8),
+                         user__first_name="Mia", user__email=no_login_email())
+    plan_for(mia, author=derm, now=EVENING - timedelta(weeks=3),
+             reviews_on=EVENING.date() + timedelta(days=2))
+    link(caregiver("Sam"), mia)
+    dispatch()  # Wednesday evening: the check-in reminder, not logged afterwards
+    # when: Thursday morning's follow-up, Thursday evening's visit reminder
+    next_morning = EVENING + timedelta(hours=12)
+    next_evening = EVENING + timedelta(days=1)
+    for now in (next_morning, next_evening):
+        with time_machine.travel(now, tick=False):
+            tasks.reminders_send_partition.run(services.reminders_claim(now=now))
+    # then: each to the mother, saying whose, and nothing of the care or the clinic
+    subjects = [message.subject for message in inbox("sam@example.test")]
+    assert subjects[:2] == ["Time for Mia's check-in",
+                            "Mia's check-in from yesterday is still open"]
+    assert "Mia's visit tomorrow" in subjects
+    (visit,) = [m for m in mail.outbox if m.subject == "Mia's visit tomorrow"]
+    assert "Mia has a visit tomorrow, Friday 27 November." in visit.body
+    assert clinic.name not in visit.body
+    assert len(mail.outbox) == len(subjects)  # nothing to the child's no-login address
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_siblings_sent_at_once_make_one_combined_reminder(derm):
+    # given: two workers take the two siblings' claims at the same moment
+    mia = child(derm, "Mia", age=9, mailbox=False)
+    leo = child(derm, "Leo", age=6, mailbox=False)
+    mum = caregiver("Sam")
+    link(mum, mia)
+    link(mum, leo)
+    ids = services.reminders_claim(now=EVENING)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run(part):
+        try:
+            barrier.wait()
+            results.append(tasks.reminders_send_partition.run(part))
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            channels.EMAIL.close()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=([pk],)) for pk in ids]
+    with time_machine.travel(EVENING, tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    # then: both reminders sent, one email to their mother
+    assert errors == []
+    assert sum(r.get("sent", 0) for r in results) == 2
+    (email,) = mail.outbox
+    assert email.subject == "Time for check-ins: Mia and Leo"
