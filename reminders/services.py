@@ -361,7 +361,8 @@ def reminder_send(*, delivery_id: int, now: datetime) -> str:
 
 def reminders_claimed(*, delivery_ids: list[int]) -> list[tuple[ClaimedReminder, list[str]]]:
     """The deliveries among ``delivery_ids`` still claimed, each with its step names due that
-    day, for a partition: three reads whatever their number (read without a lock, as
+    day, for a partition: three reads whatever their number, three more when a caregiver may
+    receive one of them, whatever the number of caregivers (read without a lock, as
     ``reminder_send`` reads one: the send re-checks under the row lock)."""
     rows = _claimed_columns(Delivery.objects.filter(
         pk__in=delivery_ids, status=Delivery.Status.CLAIMED).order_by("pk"))
@@ -492,6 +493,10 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
     locks the row and re-reads its status, so a concurrent send of the same delivery waits,
     then finds it sent. A failed send rolls the mark back. The only window for a duplicate
     (killed after the message left, before COMMIT) is one round trip; SMTP cannot close it.
+
+    Caregivers receiving it are emailed first, each claimed and committed on its own
+    (``caregivers_remind``); a patient without a mailbox of their own gets nothing, and with
+    nobody to remind the delivery is skipped (``NO_RECIPIENT``).
 
     The one delivery goes to the patient's phones if push is configured and they subscribed
     one, by email otherwise, or if no phone took it and none may later (every subscription
