@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import Clinic
+from .models import Clinic, Relationship
 from .timezones import timezone_choices
 
 
@@ -35,3 +35,28 @@ def language_choices() -> list[tuple[str, str]]:
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
+
+
+class CaregiverInviteForm(forms.Form):
+    """An adult patient invites someone to help them (their invitation is also their grant)."""
+
+    first_name = forms.CharField(label=_("Their first name"), max_length=150)
+    last_name = forms.CharField(label=_("Their last name"), max_length=150)
+    email = forms.EmailField(label=_("Their email"), max_length=254)
+    relationship = forms.ChoiceField(label=_("They are my"), choices=Relationship.choices)
+    called = forms.CharField(
+        label=_("What you call them (optional)"), max_length=40, required=False,
+        help_text=_("For example \u201cMum\u201d: the portal and your care team will use it."))
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in ("first_name", "last_name", "called"):
+            value = data.get(name)
+            if value is not None:
+                data[name] = value.strip()
+            if value is not None and "\x00" in value:
+                self.add_error(name, _("Remove the unusual characters."))
+        return data
