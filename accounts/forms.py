@@ -50,13 +50,3 @@ class CaregiverInviteForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
-
-    def clean(self) -> dict:
-        data = super().clean()
-        for name in ("first_name", "last_name", "called"):
-            value = data.get(name)
-            if value is not None:
-                data[name] = value.strip()
-            if value is not None and "\x00" in value:
-                self.add_error(name, _("Remove the unusual characters."))
-        return data

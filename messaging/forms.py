@@ -116,5 +116,6 @@ class ThreadStartForm(MessageForm):
         elif data.get("topic") and data.get("topic") != Topic.SIDE_EFFECT:
             data["severity"] = ""
         if "private" not in self.fields and self.data.get("private"):
-            self.add_error(None, _("Only the patient can make a conversation private."))
+            self.add_error(None, _("Only the patient can make a conversation private, and "
+                                   "only when someone helps them with their care."))
         return data

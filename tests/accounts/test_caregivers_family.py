@@ -135,8 +135,10 @@ def test_the_chooser_lists_both_children_in_words(client, now):
     page = client.get(reverse("caregiver_choose")).content.decode()
     # then Mia is a button with her standing; Zoe is paused, explained
     assert "Who are you helping today?" in page
-    assert "Mia (8)" in page and "Whole record" in page
-    assert "Zoe (14)" in page and "Waiting for Zoe to agree" in page
+    assert "Mia (8)" in page
+    assert "Whole record" in page
+    assert "Zoe (14)" in page
+    assert "Waiting for Zoe to agree" in page
 
 
 def test_a_caregiver_stops_helping_from_the_chooser(client, now):
@@ -148,7 +150,8 @@ def test_a_caregiver_stops_helping_from_the_chooser(client, now):
     # then the link is ended by them, and Mia's pages are closed at once
     assert response.status_code == 302
     mia_link.refresh_from_db()
-    assert mia_link.ended_at == now and mia_link.ended_by == parent
+    assert mia_link.ended_at == now
+    assert mia_link.ended_by == parent
     assert client.get(reverse("today")).status_code == 404
 
 
@@ -164,18 +167,19 @@ def test_stopping_someone_elses_link_is_a_404(client, now):
 
 def test_the_teen_is_asked_on_today_and_yes_opens_access(client, now):
     # given Zoe (14), her parent waiting for her yes
-    parent, _mia, zoe, _ml, zoe_link = _family(now)
+    _parent, _mia, zoe, _ml, zoe_link = _family(now)
     client.force_login(zoe.user)
     # when Zoe opens Today
     page = client.get(reverse("today")).content.decode()
     # then she is asked in plain words, per caregiver
     assert "Can Mum keep seeing your plan, check-ins and reminders?" in page
-    assert "Mum won’t see messages you mark private" in page
+    assert "Mum won\u2019t see messages you mark private" in page
     # and when she says yes
     response = client.post(reverse("caregivers_mine"), {
         "action": "assent_yes", "link": str(zoe_link.pk), "next": "today"})
     # then the parent can act for her, and the card is gone
-    assert response.status_code == 302 and response.url == reverse("today")
+    assert response.status_code == 302
+    assert response.url == reverse("today")
     assert care_access(zoe_link, now=now).standing == Standing.OPEN
     assert "Can Mum keep seeing" not in client.get(reverse("today")).content.decode()
 
@@ -201,7 +205,7 @@ def test_not_now_pauses_an_already_signed_in_parent_at_their_next_request(now):
 
 def test_the_teen_is_asked_again_two_weeks_before_the_year_runs_out(client, now):
     # given Zoe said yes a year ago less ten days
-    parent, _mia, zoe, _ml, zoe_link = _family(now)
+    _parent, _mia, zoe, _ml, zoe_link = _family(now)
     assent_for(zoe_link, now=now - timedelta(days=355))
     client.force_login(zoe.user)
     # when she opens Today, with access still open
@@ -271,12 +275,13 @@ def test_an_adult_grants_again_after_coming_of_age_and_can_end(client, now):
     assert care_access(link, now=now).standing == Standing.OPEN
     client.post(reverse("caregivers_mine"), {"action": "end", "link": str(link.pk)})
     link.refresh_from_db()
-    assert link.ended_at == now and link.ended_by == grown.user
+    assert link.ended_at == now
+    assert link.ended_by == grown.user
     assert "Ended" in client.get(reverse("caregivers_mine")).content.decode()
 
 
 def test_a_teen_cannot_invite_or_end_and_a_foreign_link_is_404(client, now):
-    parent, mia, zoe, mia_link, zoe_link = _family(now)
+    _parent, _mia, zoe, mia_link, zoe_link = _family(now)
     client.force_login(zoe.user)
     invite = client.post(reverse("caregivers_mine"), {
         "action": "invite", "email": "x@example.test", "first_name": "X", "last_name": "Y",
@@ -301,8 +306,10 @@ def test_who_viewed_my_record_shows_the_parents_visit_to_the_teen(client, now):
     client.force_login(zoe.user)
     page = client.get(reverse("access_log")).content.decode()
     # then one visit by her parent, a caregiver, naming what was opened
-    assert "Sam" in page and "caregiver" in page
-    assert "Your plan" in page and "Your check-ins" in page
+    assert "Sam" in page
+    assert "caregiver" in page
+    assert "Your plan" in page
+    assert "Your check-ins" in page
 
 
 def test_the_adult_grant_service_refuses_a_teen(now):

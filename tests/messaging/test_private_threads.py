@@ -125,14 +125,16 @@ def test_the_teen_makes_a_conversation_private_and_the_parent_cannot(client, now
     by_parent = client.post(reverse("message_thread", args=[shared.pk]),
                             {"make_private": "1"})
     shared.refresh_from_db()
-    assert by_parent.status_code == 404 and shared.private is False
+    assert by_parent.status_code == 404
+    assert shared.private is False
     client.force_login(zoe.user)
     page = client.get(reverse("message_thread", args=[shared.pk])).content.decode()
     assert "Make this conversation private" in page
     response = client.post(reverse("message_thread", args=[shared.pk]), {"make_private": "1"})
     # then it is private, audited, and gone from the parent's pages at their next request
     shared.refresh_from_db()
-    assert response.status_code == 302 and shared.private is True
+    assert response.status_code == 302
+    assert shared.private is True
     assert AuditEvent.objects.filter(object_type="message_thread_private",
                                      actor=zoe.user).count() == 1
     _acting(client, parent, zoe)

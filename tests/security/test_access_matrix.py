@@ -108,6 +108,9 @@ EXPECTED: dict[str, Expect] = {
     # A caregiver's own pages (issue 20): nobody else's.
     "caregiver_choose": Expect(),
     "caregiver_act": Expect(),
+    "caregiver_stop": Expect(),
+    # "People who help me": the patient's own page (never a caregiver's, tests/accounts).
+    "caregivers_mine": Expect(patient_a=200, patient_b=200),
     # The Account page's language form: anyone signed in, their own account only; POST only.
     "language_choose": Expect(LOGIN, *(405,) * 9),
     "patient_invite": CLINIC_DERM_PAGE,
