@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from accounts.caregiving import caregiver_labels, done_by, links_of_patient
+from accounts.caregiving import Section, caregiver_labels, done_by, links_of_patient
 from accounts.decorators import patient_required
 from accounts.models import Patient, User
 from accounts.selectors import patient_of
@@ -34,13 +34,21 @@ def _reply_promise(patient: Patient) -> str:
                     "The clinic usually answers within %(n)d working days.", days) % {"n": days}
 
 
-def _form_choices(patient: Patient, now: datetime) -> dict:
+def _photos_open(user: User) -> bool:
+    """The patient, or a caregiver whose tier opens the photo diary (a child's)."""
+    acting = getattr(user, "acting_for", None)
+    return acting is None or acting.opens(Section.PHOTOS)
+
+
+def _form_choices(patient: Patient, now: datetime, user: User) -> dict:
     """What a message may point at: the patient's diary photos (while they consent to the
-    diary) and the steps of the plan in effect today."""
+    diary, and never to a caregiver whose tier does not open the photos) and the steps of the
+    plan in effect today."""
     plan = plan_of(patient)
     revision = revision_in_effect(plan, patient.local_date(now)) if plan else None
     items: list[PlanItem] = list(revision.items.all()) if revision else []
-    return {"photos": photos_of(patient) if consent_of(patient) else None, "plan_items": items}
+    return {"photos": photos_of(patient) if _photos_open(user) and consent_of(patient) else None,
+            "plan_items": items}
 
 
 def _writer_names(patient: Patient, viewer: User) -> dict[int | None, str]:
@@ -82,7 +90,7 @@ def thread_new(request: HttpRequest) -> HttpResponse:
     form again with the reason and what the patient typed, and saves nothing."""
     patient = patient_of(request.user)
     now = timezone.now()
-    choices = _form_choices(patient, now)
+    choices = _form_choices(patient, now, request.user)
     form = ThreadStartForm(request.POST or None, **choices,
                            offer_private=_may_be_private(patient, request.user))
     status = 200
@@ -120,7 +128,7 @@ def message_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         messages.success(request, _("This conversation is now private: only you and your "
                                     "care team see it."))
         return redirect("message_thread", thread_id=thread.pk)
-    form = MessageForm(request.POST or None, **_form_choices(patient, now))
+    form = MessageForm(request.POST or None, **_form_choices(patient, now, request.user))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -144,6 +152,7 @@ def message_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     return render(request, "messaging/thread.html", {
         "thread": thread, "history": history, "form": form,
         "offer_private": may_be_private and not thread.private,
+        "photos_open": _photos_open(request.user),
         "answering_the_clinic": bool(history) and history[-1].from_clinic,
         "patient_timezone": patient.timezone,
         "reply_promise": _reply_promise(patient)}, status=status)

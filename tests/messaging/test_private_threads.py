@@ -211,3 +211,27 @@ def test_a_private_thread_of_a_child_without_a_mailbox_emails_nobody(now, staff)
     message = message_post(thread=thread, by=staff, from_clinic=True, body="A", now=now)
     assert notices.message_notice_send(message_id=message.pk, now=now) is False
     assert mail.outbox == []
+
+
+def test_a_teens_parent_is_offered_no_diary_photo_and_sees_none_in_a_thread(client, now):
+    from tests.factories import photo_for
+
+    # given Zoe's diary photo attached to a shared conversation
+    zoe, parent, _link = _teen_and_parent(now)
+    photo = photo_for(zoe, now=now)
+    from messaging.services import Attachment
+
+    thread = thread_start(patient=zoe, by=zoe.user, topic=Topic.PLAN, body="See this",
+                          now=now, attachment=Attachment(photo=photo))
+    _acting(client, parent, zoe)
+    # when the parent opens the new-message form and the conversation
+    form = client.get(reverse("message_new")).content.decode()
+    page = client.get(reverse("message_thread", args=[thread.pk])).content.decode()
+    # then no photo is offered or shown, only said to be there
+    assert str(photo.public_id) not in form
+    assert str(photo.public_id) not in page
+    assert "it is not shown to caregivers" in page
+    # and posting the photo anyway is refused
+    response = client.post(reverse("message_thread", args=[thread.pk]),
+                           {"body": "x", "photo": str(photo.public_id)})
+    assert response.status_code == 400
