@@ -44,9 +44,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from accounts.models import AuditEvent, Invitation
 from accounts.caregiving import SECTION_BY_URL_NAME
 from accounts.middleware import ACTING_FOR_SESSION_KEY
+from accounts.models import AuditEvent, Invitation
 from accounts.services import audit_record, caregiver_link_end
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
@@ -55,7 +55,6 @@ from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
 from reminders.services import unsubscribe_link_issue
 from tests.factories import (
-    CaregiverFactory,
     CaregiverLinkFactory,
     CatalogueItemFactory,
     ClinicAdminFactory,
