@@ -288,8 +288,7 @@ def born_years_ago(years: int, *, now=None):
     return today.replace(year=today.year - years, day=1) - timedelta(days=182)
 
 
-@pytest.fixture
-def caregivers(derm, patient_a, patient_b):
+def caregivers_of_siblings(derm, patient_a, patient_b) -> dict:
     """Patients A and B as young siblings, and their caregivers (see the module's docstring):
     B's current one, B's former one (still caring for a teenager who has not agreed yet), A's."""
     now = timezone.now()
@@ -308,7 +307,7 @@ def caregivers(derm, patient_a, patient_b):
 
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
-          other_clinic_admin, operator, caregivers):
+          other_clinic_admin, operator):
     """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation; and
     a catalogue item, template and template step, and a reply template, of their clinic. And
     the caregivers' roles."""
@@ -327,7 +326,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
              "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff,
              "clinic_admin": clinic_admin, "other_clinic_admin": other_clinic_admin,
-             "operator": operator, **caregivers}
+             "operator": operator, **caregivers_of_siblings(derm, patient_a, patient_b)}
     values = {
         "patient_id": patient_b.pk, "flag_id": flag.pk, "concern_id": concern.pk,
         "item_key": item.key, "uidb64": "MQ",
