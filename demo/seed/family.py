@@ -45,7 +45,8 @@ PARENT_EMAIL = "parent@demo.test"
 TEEN_EMAIL = "teen@demo.test"
 FAMILY_TIMEZONE = "Europe/London"
 CHILD_AGE, TEEN_AGE = 8, 14
-PLAN_WEEKS_AGO = 5  # the first revision; the second two weeks later
+PLAN_WEEKS_AGO = 8  # the first revision (the demo's plans start 8-12 weeks back)
+SETTLED_AFTER_WEEKS = 2  # the second revision, once the flare has settled
 FAMILY_HISTORY_DAYS = 30  # four weeks and a bit: two alliance pulses
 TEEN_LOGS_EVERY = 3  # every third check-in of Ethan's is his own
 
@@ -142,7 +143,7 @@ def _plan(patient: Patient, dermatologist: User, revisions: tuple[list[ItemDraft
     plan_revise(patient=patient, author=dermatologist, base_number=1,
                 items=[replace(revisions[1][0], key=emollient_key), *revisions[1][1:]],
                 reason="The flare has settled", reviews_on=today + timedelta(weeks=6),
-                now=started + timedelta(weeks=2))
+                now=started + timedelta(weeks=SETTLED_AFTER_WEEKS))
 
 
 def _history(patient: Patient, parent: User, *, now: datetime, today: date, days: int) -> None:
