@@ -1,8 +1,9 @@
 """Patients see who viewed their record: the clinic's people, their roles, when, and what.
 
-Only allowed reads by clinic members are listed (refused attempts and changes are the clinic's
-audit log, ``clinic/audit_views.py``), and only the signed-in patient's own; repeated reads by
-one person are one visit (``accounts/record_visits.py``).
+Only allowed reads by clinic members and by caregivers acting for the patient are listed
+(refused attempts and changes are the clinic's audit log, ``clinic/audit_views.py``), and only
+the signed-in patient's own; repeated reads by one person are one visit
+(``accounts/record_visits.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ WHAT_WAS_VIEWED = {
     "photo": _("Your photos"),
     "photo_note": _("Your photos, to add a note"),
     "message_thread": _("Your messages"),
+    # A caregiver acting for the patient (``caregiver_<section>``, accounts.caregiving).
+    "caregiver_checkins": _("Your check-ins"),
+    "caregiver_plan": _("Your plan"),
+    "caregiver_reminders": _("Your reminders"),
+    "caregiver_messages": _("Your messages"),
+    "caregiver_photos": _("Your photo diary"),
+    "caregiver_access_log": _("Who viewed your record"),
 }
 
 

@@ -150,6 +150,11 @@ class CareAccess:
 
 
 def _latest_assent(link: CaregiverLink) -> CaregiverAssent | None:
+    # Assents prefetched for many links at once (``prefetch_related("assents")``, e.g. the
+    # reminders of a partition) are read from memory, not once more per link.
+    prefetched = getattr(link, "_prefetched_objects_cache", {}).get("assents")
+    if prefetched is not None:
+        return max(prefetched, key=lambda assent: (assent.answered_at, assent.id), default=None)
     return link.assents.order_by("-answered_at", "-id").first()
 
 

@@ -153,3 +153,19 @@ def language_choices() -> list[tuple[str, str]]:
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=language_choices, required=False)
+
+
+class CaregiverInviteForm(forms.Form):
+    """An adult patient invites someone to help them (their invitation is also their grant)."""
+
+    first_name = forms.CharField(label=_("Their first name"), max_length=150)
+    last_name = forms.CharField(label=_("Their last name"), max_length=150)
+    email = forms.EmailField(label=_("Their email"), max_length=254)
+    relationship = forms.ChoiceField(label=_("Who they are to you"),
+                                     choices=Relationship.choices)
+    called = forms.CharField(
+        label=_("What you call them (optional)"), max_length=40, required=False,
+        help_text=_("For example \u201cMum\u201d: the portal and your care team will use it."))
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()

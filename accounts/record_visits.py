@@ -1,10 +1,10 @@
 """Who viewed a patient's record, as the patient reads it: one line per visit, not per read.
 
-A *visit* is a clinic member's run of reads of the record, each within ``VISIT_GAP`` of the
-one before (a dermatologist opening the plan editor, previewing the fit check five times and
-saving is one visit). The audit trail keeps every read (``AuditEvent``); only this view groups
-them. Visits are listed newest first by their first read and paged by that read's ``(at,
-id)``, as the events themselves are (``core.keyset``).
+A *visit* is a clinic member's (or a caregiver's) run of reads of the record, each within
+``VISIT_GAP`` of the one before (a dermatologist opening the plan editor, previewing the fit
+check five times and saving is one visit). The audit trail keeps every read
+(``AuditEvent``); only this view groups them. Visits are listed newest first by their first
+read and paged by that read's ``(at, id)``, as the events themselves are (``core.keyset``).
 
 Every query here is a plain range over the ``(patient, -at, -id)`` index with literal time
 bounds, so PostgreSQL opens only the monthly partitions it needs while planning (a correlated
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from core.keyset import Cursor, KeysetPage, rows_next_to
 
@@ -43,11 +44,17 @@ class Visit:
     object_types: tuple[str, ...]  # what was opened, in the order first opened
 
 
+# A caregiver's reads of the patient pages (``accounts.decorators.caregiver_gate``):
+# ``caregiver_<section>``.
+CAREGIVER_READ_PREFIX = "caregiver_"
+
+
 def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
-    """Allowed reads of ``patient``'s record by clinic members."""
+    """Allowed reads of ``patient``'s record by clinic members and by caregivers acting for
+    them (a teenager sees their parent's visits as a clinician's)."""
     return AuditEvent.objects.filter(
+        Q(actor__membership__isnull=False) | Q(object_type__startswith=CAREGIVER_READ_PREFIX),
         patient=patient, action=AuditEvent.Action.VIEW, allowed=True,
-        actor__membership__isnull=False,
     )
 
 
@@ -136,11 +143,17 @@ def _runs(reads: QuerySet[AuditEvent], starts: list[AuditEvent]) -> dict[int, li
     return runs
 
 
+def _role(read: AuditEvent) -> str:
+    if read.object_type.startswith(CAREGIVER_READ_PREFIX):
+        return gettext("Caregiver")
+    return read.actor.membership.get_role_display()
+
+
 def _visit(start: AuditEvent, run: list[tuple[datetime, str]]) -> Visit:
     run = run or [(start.at, start.object_type)]
     return Visit(
         at=start.at, last_at=run[-1][0], views=len(run),
-        name=start.actor.display_name, role=start.actor.membership.get_role_display(),
+        name=start.actor.display_name, role=_role(start),
         object_types=tuple(dict.fromkeys(kind for _at, kind in run)),
     )
 

@@ -8,6 +8,7 @@ indistinguishable from "does not exist".
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.db.models import QuerySet
@@ -143,3 +144,33 @@ def patient_record_for_clinician(
     if not allowed:
         raise Http404
     return patient
+
+
+# A teenager is asked again this long before their yes runs out.
+ASSENT_ASK_AHEAD = timedelta(days=14)
+
+
+def assent_questions(user: User, *, now: datetime) -> list:
+    """The caregivers a teenager (their own login) is asked about now: each current link
+    waiting for their yes, or whose yes runs out within ``ASSENT_ASK_AHEAD``. Empty for
+    anyone else (and for a caregiver acting for someone: it is the teenager's question)."""
+    from .caregiving import Standing, Tier, care_access, links_of_patient, patient_tier
+
+    if getattr(user, "acting_for", None) is not None:
+        return []
+    patient = own_patient_of(user)
+    if patient is None:
+        return []
+    today = patient.local_date(now)
+    if patient_tier(patient, today=today) != Tier.TEEN:
+        return []
+    questions = []
+    for link in links_of_patient(patient).filter(ended_at__isnull=True):
+        access = care_access(link, now=now)
+        if access.standing == Standing.NEEDS_ASSENT:
+            questions.append(access)
+        elif access.standing == Standing.OPEN:
+            latest = link.assents.order_by("-answered_at", "-id").first()
+            if latest is not None and latest.valid_until - today <= ASSENT_ASK_AHEAD:
+                questions.append(access)
+    return questions

@@ -96,7 +96,18 @@ class ThreadStartForm(MessageForm):
         choices=Severity.choices, required=False,
     )
 
-    field_order = ["topic", "severity", "body", "photo", "plan_item"]
+    private = forms.BooleanField(
+        required=False, label=_("Private: only me and my care team"),
+        help_text=_("The people who help you with your care will not see this conversation. "
+                    "Once private, it stays private."),
+    )
+
+    field_order = ["topic", "severity", "body", "photo", "plan_item", "private"]
+
+    def __init__(self, *args: object, offer_private: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not offer_private:  # a caregiver, or a patient nobody helps: never asked
+            del self.fields["private"]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -104,4 +115,7 @@ class ThreadStartForm(MessageForm):
             self.add_error("severity", _("Say how bad the side effect is."))
         elif data.get("topic") and data.get("topic") != Topic.SIDE_EFFECT:
             data["severity"] = ""
+        if "private" not in self.fields and self.data.get("private"):
+            self.add_error(None, _("Only the patient can make a conversation private, and "
+                                   "only when someone helps them with their care."))
         return data

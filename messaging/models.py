@@ -63,6 +63,10 @@ class Thread(models.Model):
     last_message_at = models.DateTimeField()
     waiting_since = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Marked private by the patient themself: only they and their care team see it, never a
+    # caregiver acting for them (the list, the unread count, the page, the notices). Only the
+    # patient can make a conversation private, and nobody makes it shared again.
+    private = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-last_message_at", "-id"]

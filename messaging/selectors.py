@@ -19,32 +19,45 @@ def _read_at(user: User) -> Subquery:
 
 
 def _unread_for_patient(user: User) -> Exists:
-    """The thread has a clinic message the patient has not read yet."""
+    """The thread has a clinic message ``user`` (the patient, or a caregiver acting for them)
+    has not read yet."""
     read = ThreadRead.objects.filter(thread=OuterRef("thread"), user=user,
                                      read_at__gte=OuterRef("created_at"))
     return Exists(Message.objects.filter(thread=OuterRef("pk"), from_clinic=True)
                   .exclude(Exists(read)))
 
 
-def threads_for_patient(patient: Patient) -> QuerySet[Thread]:
-    """The patient's conversations, newest first, each marked ``unread`` when the clinic wrote
-    since they last read it."""
-    return (Thread.objects.filter(patient=patient)
-            .annotate(unread=_unread_for_patient(patient.user))
+def _seen_by(patient: Patient, viewer: User | None) -> QuerySet[Thread]:
+    """The patient's threads that ``viewer`` may see on the patient pages: all of them for the
+    patient themself (``viewer`` None or theirs), none marked private for anyone else (a
+    caregiver acting for them)."""
+    threads = Thread.objects.filter(patient=patient)
+    if viewer is not None and viewer.pk != patient.user_id:
+        threads = threads.filter(private=False)
+    return threads
+
+
+def threads_for_patient(patient: Patient, *, viewer: User | None = None) -> QuerySet[Thread]:
+    """The conversations ``viewer`` sees of the patient's (the patient's own when None),
+    newest first, each marked ``unread`` when the clinic wrote since ``viewer`` last read it."""
+    return (_seen_by(patient, viewer)
+            .annotate(unread=_unread_for_patient(viewer or patient.user))
             .order_by("-last_message_at", "-id"))
 
 
-def thread_list_for_patient(patient: Patient) -> QuerySet[Thread]:
+def thread_list_for_patient(patient: Patient, *, viewer: User | None = None
+                            ) -> QuerySet[Thread]:
     """The patient's "Messages" page: their threads as above, each with the start of its
     latest message (``latest_body``) to recognise it by, in one query."""
     latest = Message.objects.filter(thread=OuterRef("pk")).order_by("-created_at", "-id")
-    return threads_for_patient(patient).annotate(
+    return threads_for_patient(patient, viewer=viewer).annotate(
         latest_body=Subquery(latest.values("body")[:1]),
-        latest_from_clinic=Subquery(latest.values("from_clinic")[:1]))
+        latest_from_clinic=Subquery(latest.values("from_clinic")[:1]),
+        latest_author_id=Subquery(latest.values("author_id")[:1]))
 
 
-def unread_count_for_patient(patient: Patient) -> int:
-    return threads_for_patient(patient).filter(unread=True).count()
+def unread_count_for_patient(patient: Patient, *, viewer: User | None = None) -> int:
+    return threads_for_patient(patient, viewer=viewer).filter(unread=True).count()
 
 
 def _with_messages(threads: QuerySet[Thread]) -> QuerySet[Thread]:
@@ -53,9 +66,11 @@ def _with_messages(threads: QuerySet[Thread]) -> QuerySet[Thread]:
                                                                      "photo__area")))
 
 
-def thread_of_patient(*, patient: Patient, thread_id: int) -> Thread:
-    """One of the patient's own threads with its messages; 404 for anyone else's."""
-    thread = _with_messages(Thread.objects.filter(patient=patient, pk=thread_id)).first()
+def thread_of_patient(*, patient: Patient, thread_id: int, viewer: User | None = None
+                      ) -> Thread:
+    """One of the patient's own threads with its messages; 404 for anyone else's, and for a
+    private one to anyone but the patient (a caregiver acting for them)."""
+    thread = _with_messages(_seen_by(patient, viewer).filter(pk=thread_id)).first()
     if thread is None:
         raise Http404
     return thread

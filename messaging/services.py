@@ -70,13 +70,18 @@ def _check_attachment(patient: Patient, attachment: Attachment) -> None:
 
 @transaction.atomic
 def thread_start(*, patient: Patient, by: User, topic: str, body: str, now: datetime,
-                 severity: str = "", attachment: Attachment | None = None) -> Thread:
+                 severity: str = "", attachment: Attachment | None = None,
+                 private: bool = False) -> Thread:
     """The patient starts a conversation with their care team.
 
     Refused (``MessageRefused``, nothing saved) for an empty or too long message, a topic not
     theirs to pick, a side effect without its severity, or the daily limit reached. A side
-    effect the patient calls severe asks for attention as a severe check-in does."""
+    effect the patient calls severe asks for attention as a severe check-in does. ``private``
+    (only the patient themself may ask for it) hides the conversation from their caregivers."""
     body = _clean_body(body)
+    if private and by.pk != patient.user_id:
+        raise MessageRefused(_("Only %(name)s can make a conversation private.")
+                             % {"name": patient.user.first_name or patient.user.display_name})
     if topic not in PATIENT_TOPICS:
         raise MessageRefused(_("Choose what your message is about."))
     if topic == Topic.SIDE_EFFECT and severity not in Severity.values:
@@ -98,13 +103,30 @@ def thread_start(*, patient: Patient, by: User, topic: str, body: str, now: date
     thread = Thread.objects.create(
         patient=patient, clinic_id=patient.clinic_id, topic=topic, severity=severity,
         status=Status.OPEN, created_by=by, created_at=now, last_message_at=now,
-        waiting_since=now)
+        waiting_since=now, private=private)
     message = _message_add(thread=thread, author=by, from_clinic=False, body=body, now=now,
                            attachment=attachment)
     _mark_read(thread, by, now)
     if severity == Severity.SEVERE:
         attention_request(patient=patient, kind=AttentionRequest.Kind.SEVERE_SIDE_EFFECT,
                           now=now, message_id=message.pk)
+    return thread
+
+
+@transaction.atomic
+def thread_make_private(*, thread: Thread, by: User) -> Thread:
+    """The patient themself makes one of their conversations private: from the next request
+    on, no caregiver acting for them sees it. One way only: nobody makes it shared again."""
+    thread = Thread.objects.select_for_update().select_related("patient__user").get(pk=thread.pk)
+    if by.pk != thread.patient.user_id:
+        raise MessageRefused(_("Only %(name)s can make a conversation private.")
+                             % {"name": thread.patient.user.first_name
+                                or thread.patient.user.display_name})
+    if not thread.private:
+        thread.private = True
+        thread.save(update_fields=["private"])
+        audit_record(actor=by, patient=thread.patient, action=AuditEvent.Action.CHANGE,
+                     object_type="message_thread_private", object_id=str(thread.pk))
     return thread
 
 

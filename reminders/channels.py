@@ -64,10 +64,12 @@ class EmailChannel:
             EmailMessage(
                 subject=message.subject, body=message.body, to=[message.to],
                 connection=backend,
+                # None for a caregiver's email about several children (a link per child in
+                # its text, none stopping them all).
                 headers={
                     "List-Unsubscribe": f"<{message.unsubscribe_url}>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
+                } if message.unsubscribe_url else {},
             ).send(fail_silently=False)
         except BaseException:
             self.close()  # a session that failed once is not trusted with the next message

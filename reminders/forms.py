@@ -39,6 +39,17 @@ class ReminderSettingsForm(forms.ModelForm):
         return days
 
 
+class CaregiverRemindersForm(forms.Form):
+    """A caregiver's own choices, on the Reminders page of a child they act for."""
+
+    receives = forms.BooleanField(label=gettext_lazy("Send me this child's reminders"),
+                                  required=False)
+    combined = forms.BooleanField(
+        label=gettext_lazy("One reminder for all the children I help"), required=False,
+        help_text=gettext_lazy("One email on an evening naming each child whose check-in is "
+                               "still to do, instead of one per child."))
+
+
 BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 
 

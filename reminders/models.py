@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import time
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Patient
+from accounts.models import CaregiverLink, Patient
 
 DEFAULT_TIME = time(20, 0)
 EVERY_DAY = "0123456"
@@ -44,6 +45,10 @@ class ReminderSettings(models.Model):
     # An unsubscribe link issued before this instant no longer works (the patient changed
     # their mind since the email was sent).
     updated_at = models.DateTimeField(auto_now=True)
+    # Who saved them last: the patient, or a caregiver acting for them (empty: never saved on
+    # the Reminders page, e.g. turned off by an email's link).
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
 
     def __str__(self) -> str:
         return f"Reminder settings of patient {self.patient_id}"
@@ -68,6 +73,8 @@ class Delivery(models.Model):
         NOTHING_DUE = "nothing_due", _("No steps due")
         TURNED_OFF = "turned_off", _("Reminders turned off")
         TOO_LATE = "too_late", _("Too late to send")
+        # A young child's record without a mailbox, and no caregiver receiving their reminders.
+        NO_RECIPIENT = "no_recipient", _("No one to remind")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deliveries")
     local_date = models.DateField()
@@ -97,11 +104,16 @@ class Delivery(models.Model):
 
 
 class UnsubscribeLink(models.Model):
-    """One per reminder email. The link carries a random token and nothing else; only its
-    SHA-256 is stored, so neither the link nor a database copy tells whose it is or lets
-    anyone rebuild it."""
+    """One per reminder email (one per child in a caregiver's combined email). The link carries
+    a random token and nothing else; only its SHA-256 is stored, so neither the link nor a
+    database copy tells whose it is or lets anyone rebuild it.
+
+    A caregiver's link (``caregiver_link`` set) stops that caregiver's reminders for that child
+    only (``CaregiverLink.receives_reminders``); a patient's stops the patient's reminders."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    caregiver_link = models.ForeignKey(CaregiverLink, null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     issued_at = models.DateTimeField()
 
@@ -126,3 +138,52 @@ class PushSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"Push subscription {self.pk} of patient {self.patient_id}"
+
+
+class CaregiverReminderSettings(models.Model):
+    """A caregiver's own choice, once for all the children they help (each child's link says
+    whether that child's reminders come to them: ``CaregiverLink.receives_reminders``).
+    A caregiver without a row gets the default: one combined reminder."""
+
+    caregiver = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                     related_name="caregiver_reminder_settings")
+    combined = models.BooleanField(_("One reminder for all the children I help"), default=True)
+    # A caregiver's unsubscribe link issued before this instant no longer works (they changed
+    # their reminder choices since the email was sent).
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Caregiver reminder settings of user {self.caregiver_id}"
+
+
+class CaregiverDelivery(models.Model):
+    """One reminder email to a caregiver, claimed (inserted) before it is sent and committed on
+    its own, so a retried or racing send never emails them twice: per child
+    (caregiver, child, local date, kind), or the combined one naming every child they help
+    (caregiver, local date, kind; ``patient`` empty), which a sibling's later reminder that
+    evening finds taken."""
+
+    caregiver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    local_date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Delivery.Kind.choices)
+    # The child's reminder that sent it.
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caregiver", "patient", "local_date", "kind"],
+                condition=models.Q(patient__isnull=False),
+                name="one_caregiver_reminder_per_child"),
+            models.UniqueConstraint(
+                fields=["caregiver", "local_date", "kind"],
+                condition=models.Q(patient__isnull=True),
+                name="one_combined_caregiver_reminder"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Caregiver reminder {self.local_date} to user {self.caregiver_id}"

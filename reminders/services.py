@@ -8,14 +8,14 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
-from accounts.models import Patient
+from accounts.models import CaregiverLink, Patient, User
 from careplans.models import PlanRevision
 from checkins.models import CheckIn
 from checkins.selectors import schedules_on
@@ -42,11 +42,20 @@ from .channels import (
 from .models import (
     DEFAULT_TIME,
     EVERY_DAY,
+    CaregiverReminderSettings,
     Channel,
     Delivery,
     PushSubscription,
     ReminderSettings,
     UnsubscribeLink,
+)
+from .selectors import (
+    CareCircle,
+    Recipients,
+    care_circle_of,
+    children_to_remind,
+    combines_reminders,
+    reminder_recipients,
 )
 from .timing import ReminderTiming, due_local_date, local_date_at, reminder_instant
 
@@ -210,18 +219,22 @@ class LinkState(StrEnum):
 class UnsubscribeCheck:
     state: LinkState
     patient: Patient | None = None
+    # Set for a caregiver's link: it stops that caregiver's reminders for ``patient`` only.
+    caregiver_link: CaregiverLink | None = None
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def unsubscribe_link_issue(*, patient_id: int, now: datetime) -> str:
+def unsubscribe_link_issue(*, patient_id: int, now: datetime,
+                           caregiver_link_id: int | None = None) -> str:
     """A new link token for one email: 32 random bytes, URL-safe. Nothing in it can be decoded
-    (no id, no signature over readable data); the database keeps its hash and issue time."""
+    (no id, no signature over readable data); the database keeps its hash and issue time.
+    With ``caregiver_link_id``: a caregiver's link, for that child's reminders to them."""
     token = secrets.token_urlsafe(32)
     UnsubscribeLink.objects.create(patient_id=patient_id, token_hash=_token_hash(token),
-                                   issued_at=now)
+                                   issued_at=now, caregiver_link_id=caregiver_link_id)
     return token
 
 
@@ -229,12 +242,23 @@ def unsubscribe_link_check(token: str, *, now: datetime) -> UnsubscribeCheck:
     """Whose link this is, if it still works at ``now``: unexpired, and issued after the
     patient last changed their reminder settings (so an old email cannot undo a later
     choice, e.g. turn reminders off again after they were turned back on)."""
-    link = (UnsubscribeLink.objects.select_related("patient__reminder_settings")
+    link = (UnsubscribeLink.objects.select_related(
+        "patient__reminder_settings", "patient__user",
+        "caregiver_link__caregiver__caregiver_reminder_settings")
             .filter(token_hash=_token_hash(token)).first())
     if link is None:
         return UnsubscribeCheck(LinkState.INVALID)
     if now - link.issued_at > timedelta(days=UNSUBSCRIBE_LINK_DAYS):
         return UnsubscribeCheck(LinkState.EXPIRED)
+    if link.caregiver_link is not None:
+        # Stale once the caregiver changed their reminder choices after the email was sent.
+        try:
+            changed = link.caregiver_link.caregiver.caregiver_reminder_settings.updated_at
+        except ObjectDoesNotExist:
+            changed = None
+        if changed is not None and changed > link.issued_at:
+            return UnsubscribeCheck(LinkState.STALE)
+        return UnsubscribeCheck(LinkState.VALID, link.patient, link.caregiver_link)
     current = getattr(link.patient, "reminder_settings", None)
     if current is not None and current.updated_at > link.issued_at:
         return UnsubscribeCheck(LinkState.STALE)
@@ -243,6 +267,23 @@ def unsubscribe_link_check(token: str, *, now: datetime) -> UnsubscribeCheck:
 
 def reminders_turn_off(*, patient: Patient) -> None:
     ReminderSettings.objects.update_or_create(patient=patient, defaults={"enabled": False})
+
+
+def caregiver_reminders_stop(*, link: CaregiverLink) -> None:
+    """A caregiver's unsubscribe link: that child's reminders stop coming to that caregiver;
+    the child's own reminders and the caregiver's other children's are unchanged."""
+    CaregiverLink.objects.filter(pk=link.pk).update(receives_reminders=False)
+
+
+@transaction.atomic
+def caregiver_reminders_choose(*, link: CaregiverLink, receives: bool, combined: bool) -> None:
+    """A caregiver's choices on a child's Reminders page: whether this child's reminders come
+    to them (the link's own), and one reminder for all their children or one per child (theirs,
+    once for all). Their earlier emails' unsubscribe links stop working (changed since)."""
+    CaregiverLink.objects.filter(pk=link.pk).update(receives_reminders=receives)
+    link.receives_reminders = receives
+    CaregiverReminderSettings.objects.update_or_create(caregiver_id=link.caregiver_id,
+                                                       defaults={"combined": combined})
 
 
 def _site(path: str) -> str:
@@ -265,6 +306,11 @@ class ClaimedReminder:
     goal: str  # empty unless the patient chose to have it quoted (ReminderSettings.include_goal)
     name_steps: bool  # the clinic's Clinic.reminder_step_names
     language: str = ""  # the patient's choice (User.language); blank: the portal's default
+    # False for a young child's record without a login: nothing goes to that address.
+    has_mailbox: bool = True
+    # A current link asks for this patient's reminders; ``care`` holds the caregivers then.
+    may_have_caregivers: bool = False
+    care: CareCircle | None = None
 
     def too_late(self, now: datetime) -> bool:
         """A reminder about a day is only sent on that day; a follow-up on the morning after.
@@ -309,19 +355,36 @@ def reminder_send(*, delivery_id: int, now: datetime) -> str:
     reminder = _claimed(delivery_id)
     if reminder is None:
         return "nothing to do"  # sent, skipped or failed already: a duplicate or a retry
-    return reminder_send_claimed(reminder=reminder, step_names=_step_names([reminder])[
-        reminder.pk], now=now)
+    ((reminder, step_names),) = _with_steps_and_care([reminder])
+    return reminder_send_claimed(reminder=reminder, step_names=step_names, now=now)
 
 
 def reminders_claimed(*, delivery_ids: list[int]) -> list[tuple[ClaimedReminder, list[str]]]:
     """The deliveries among ``delivery_ids`` still claimed, each with its step names due that
-    day, for a partition: three reads whatever their number (read without a lock, as
+    day, for a partition: three reads whatever their number, three more when a caregiver may
+    receive one of them, whatever the number of caregivers (read without a lock, as
     ``reminder_send`` reads one: the send re-checks under the row lock)."""
     rows = _claimed_columns(Delivery.objects.filter(
         pk__in=delivery_ids, status=Delivery.Status.CLAIMED).order_by("pk"))
-    reminders = [_claimed_of(row) for row in rows]
-    names = _step_names(reminders)
-    return [(reminder, names[reminder.pk]) for reminder in reminders]
+    return _with_steps_and_care([_claimed_of(row) for row in rows])
+
+
+def _with_steps_and_care(reminders: list[ClaimedReminder]
+                         ) -> list[tuple[ClaimedReminder, list[str]]]:
+    """Each reminder with its step names that day, and, when a caregiver may receive any of
+    them, the caregivers' ``CareCircle`` (``reminders.selectors.care_circle_of``): two reads
+    for the steps, three more for every caregiver and their other children, whatever their
+    number; none more for a partition of patients without caregivers."""
+    cared_for = [(r.patient_id, r.local_date) for r in reminders if r.may_have_caregivers]
+    circle, pairs = care_circle_of(cared_for) if cared_for else (None, set())
+    own = [(r.patient_id, r.local_date) for r in reminders]
+    schedules = schedules_on(list(dict.fromkeys([*own, *sorted(pairs)])))
+    if circle is not None:
+        circle = replace(circle, due=frozenset(pair for pair in pairs if schedules[pair][1]))
+    return [(replace(r, care=circle) if r.may_have_caregivers else r,
+             list(dict.fromkeys(step.item.name for step in schedules[(
+                 r.patient_id, r.local_date)][1])))
+            for r in reminders]
 
 
 def reminder_send_claimed(*, reminder: ClaimedReminder, step_names: list[str],
@@ -336,21 +399,19 @@ def reminder_send_claimed(*, reminder: ClaimedReminder, step_names: list[str],
     return _send_one(reminder, step_names, now)
 
 
-def _step_names(reminders: list[ClaimedReminder]) -> dict[int, list[str]]:
-    """Per delivery id: the names of the steps due on its day (two reads for all)."""
-    schedules = schedules_on([(r.patient_id, r.local_date) for r in reminders])
-    return {r.pk: list(dict.fromkeys(step.item.name for step in schedules[(
-        r.patient_id, r.local_date)][1])) for r in reminders}
-
-
 def _claimed_columns(deliveries: QuerySet) -> QuerySet:
-    return deliveries.values_list(
+    # Whether a caregiver may receive it: only then are the caregivers read
+    # (``_with_care_circle``), so a partition of patients without any costs no query more.
+    return deliveries.annotate(may_have_caregivers=Exists(CaregiverLink.objects.filter(
+        patient=OuterRef("patient_id"), ended_at__isnull=True, receives_reminders=True,
+    ))).values_list(
         "pk", "patient_id", "local_date", "kind", "channel", "patient__timezone",
         "patient__user__first_name",
         "patient__user__email", "patient__dermatologist__first_name",
         "patient__dermatologist__last_name", "patient__dermatologist__email",
         "patient__profile__what_matters", "patient__reminder_settings__include_goal",
         "patient__clinic__reminder_step_names", "patient__user__language",
+        "may_have_caregivers",
     )
 
 
@@ -360,27 +421,36 @@ def _claimed_query(delivery_id: int) -> QuerySet:
 
 
 @functools.cache
-def _claimed_sql(vendor: str) -> str:
+def _claimed_compiled(vendor: str) -> tuple[str, tuple]:
     """``_claimed_query`` compiled by the ORM once per process and database: it runs once per
-    reminder, and compiling its four joins cost 0.7 ms of CPU, fourteen times running it."""
+    reminder, and compiling its four joins cost 0.7 ms of CPU, fourteen times running it.
+    The SQL and its constant leading parameters (the caregiver link's ``receives_reminders``);
+    the last two are the delivery id and the claimed status."""
     sql, params = _claimed_query(0).query.sql_with_params()
-    if list(params) != [0, Delivery.Status.CLAIMED]:  # the two parameters below, in order
+    leading, last = list(params[:-2]), list(params[-2:])
+    if last != [0, Delivery.Status.CLAIMED] or leading not in ([True], [1]):
         raise ImproperlyConfigured(f"Unexpected parameters for the claimed read: {params}")
-    return sql
+    return sql, tuple(leading)
+
+
+def _claimed_sql(vendor: str) -> str:
+    return _claimed_compiled(vendor)[0]
 
 
 def _claimed(delivery_id: int) -> ClaimedReminder | None:
     """The delivery if still claimed (read without a lock: the send re-checks under the row
     lock), or None."""
     with connection.cursor() as cursor:
-        cursor.execute(_claimed_sql(connection.vendor), [delivery_id, Delivery.Status.CLAIMED])
+        sql, leading = _claimed_compiled(connection.vendor)
+        cursor.execute(sql, [*leading, delivery_id, Delivery.Status.CLAIMED])
         row = cursor.fetchone()
     return None if row is None else _claimed_of(row)
 
 
 def _claimed_of(row: tuple) -> ClaimedReminder:
     (pk, patient_id, local_date, kind, channel, zone, first_name, email,
-     c_first, c_last, c_email, goal, include_goal, name_steps, language) = row
+     c_first, c_last, c_email, goal, include_goal, name_steps, language,
+     may_have_caregivers) = row
     clinician = get_user_model()(first_name=c_first, last_name=c_last, email=c_email)
     return ClaimedReminder(
         pk=pk, patient_id=patient_id, kind=kind, channel=channel, timezone=zone,
@@ -388,6 +458,8 @@ def _claimed_of(row: tuple) -> ClaimedReminder:
         local_date=Delivery._meta.get_field("local_date").to_python(local_date),
         clinician=clinician.display_name, goal=(goal or "") if include_goal else "",
         name_steps=bool(name_steps), language=language or "",
+        has_mailbox=User(email=email).has_mailbox,
+        may_have_caregivers=bool(may_have_caregivers),
     )
 
 
@@ -422,25 +494,146 @@ def _send_one(reminder: ClaimedReminder, step_names: list[str], now: datetime) -
     then finds it sent. A failed send rolls the mark back. The only window for a duplicate
     (killed after the message left, before COMMIT) is one round trip; SMTP cannot close it.
 
+    Caregivers receiving it are emailed first, each claimed and committed on its own
+    (``caregivers_remind``); a patient without a mailbox of their own gets nothing, and with
+    nobody to remind the delivery is skipped (``NO_RECIPIENT``).
+
     The one delivery goes to the patient's phones if push is configured and they subscribed
     one, by email otherwise, or if no phone took it and none may later (every subscription
     gone or refused). What the push services answered is recorded after the transaction, so
     a retry's rollback keeps it."""
+    if not step_names:
+        return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
+    recipients = recipients_of_reminder(reminder, now=now)
+    if not recipients.anyone:
+        return _skip(reminder.pk, Delivery.SkipReason.NO_RECIPIENT)
+    caregivers_remind(reminder=reminder, links=recipients.caregivers, now=now)
     pushed: list[PushOutcome] = []
     try:
         with transaction.atomic():
-            if not step_names:
-                return _skip(reminder.pk, Delivery.SkipReason.NOTHING_DUE)
             if not _mark_sent(reminder.pk, now):
                 return _skip_changed(reminder.pk)
-            reminder_deliver(
-                reminder, pushed=pushed, push=lambda: push_message(reminder, now),
-                email=lambda: reminder_message(reminder, step_names, unsubscribe_token=(
-                    unsubscribe_link_issue(patient_id=reminder.patient_id, now=now))))
+            if recipients.patient:
+                reminder_deliver(
+                    reminder, pushed=pushed, push=lambda: push_message(reminder, now),
+                    email=lambda: reminder_message(reminder, step_names, unsubscribe_token=(
+                        unsubscribe_link_issue(patient_id=reminder.patient_id, now=now))))
             return Delivery.Status.SENT
     finally:
         for outcome in pushed:
             push_outcome_record(outcome=outcome, now=now)
+
+
+def recipients_of_reminder(reminder: ClaimedReminder, *, now: datetime) -> Recipients:
+    """Who receives this reminder (``reminders.selectors.reminder_recipients``), from what the
+    partition read: no query."""
+    return reminder_recipients(
+        patient_id=reminder.patient_id, has_mailbox=reminder.has_mailbox,
+        circle=reminder.care or CareCircle(), now=now)
+
+
+# --- Caregivers' reminders ---------------------------------------------------------------------
+
+# The claim of one caregiver email, inserted only while the child's reminder is still claimed
+# and due (not checked in, except for a visit; reminders on), and never twice: a per-child row
+# or the combined one (``CaregiverDelivery``'s two unique constraints) already there inserts
+# nothing. Plain SQL for its conditional INSERT ... SELECT; the same text on PostgreSQL and
+# SQLite (its WHERE keeps SQLite's parser from reading ON CONFLICT as a join's).
+CAREGIVER_CLAIM_SQL = """
+INSERT INTO reminders_caregiverdelivery
+    (caregiver_id, patient_id, local_date, kind, delivery_id, sent_at)
+SELECT %s, %s, d.local_date, d.kind, d.id, %s FROM reminders_delivery d
+WHERE d.id = %s AND d.status = %s
+  AND (d.kind = %s OR NOT EXISTS (SELECT 1 FROM checkins_checkin c
+                                  WHERE c.patient_id = d.patient_id
+                                    AND c.local_date = d.local_date))
+  AND NOT EXISTS (SELECT 1 FROM reminders_remindersettings s
+                  WHERE s.patient_id = d.patient_id AND s.enabled = %s)
+ON CONFLICT DO NOTHING
+"""
+
+
+def _caregiver_claim(reminder: ClaimedReminder, link: CaregiverLink, *, combined: bool,
+                     now: datetime) -> bool:
+    params = [link.caregiver_id, None if combined else reminder.patient_id,
+              connection.ops.adapt_datetimefield_value(now), reminder.pk,
+              Delivery.Status.CLAIMED, Delivery.Kind.VISIT, False]
+    with connection.cursor() as cursor:
+        cursor.execute(CAREGIVER_CLAIM_SQL, params)
+        return cursor.rowcount == 1
+
+
+def caregivers_remind(*, reminder: ClaimedReminder, links: Iterable[CaregiverLink],
+                      now: datetime) -> int:
+    """Email each caregiver in ``links`` the child's reminder, each claimed and committed on its
+    own before the child's own send (``_send_one``), so a transient failure retries only who is
+    left: a retry finds the ones sent claimed. A daily reminder goes as one email naming every
+    child the caregiver helps whose check-in is still to do (``children_to_remind``) unless
+    they chose one per child; a sibling's reminder later that evening then sends them nothing.
+    Returns the number sent."""
+    sent = 0
+    for link in links:
+        combined = reminder.kind == Delivery.Kind.DAILY and combines_reminders(link.caregiver)
+        children = (children_to_remind(link, local_date=reminder.local_date,
+                                       circle=reminder.care or CareCircle(), now=now)
+                    if combined else [link.patient])
+        links_by_child = {other.patient_id: other for other in (
+            reminder.care.links_by_caregiver[link.caregiver_id] if reminder.care else [link])}
+        with transaction.atomic():
+            if not _caregiver_claim(reminder, link, combined=combined, now=now):
+                continue  # sent already (a retry, a sibling's combined email) or no longer due
+            CHANNELS[Channel.EMAIL].send(caregiver_message(
+                reminder, caregiver=link.caregiver,
+                children=[(child, links_by_child.get(child.pk, link)) for child in children],
+                now=now))
+        sent += 1
+    return sent
+
+
+def child_name(patient: Patient) -> str:
+    return patient.user.first_name or patient.user.display_name
+
+
+def names_list(names: list[str]) -> str:
+    """"Mia", "Mia and Leo", "Mia, Leo and Ava" (in the active language)."""
+    if len(names) < 2:
+        return "".join(names)
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]),
+                                                 "last": names[-1]}
+
+
+def caregiver_message(reminder: ClaimedReminder, *, caregiver: User,
+                      children: list[tuple[Patient, CaregiverLink]],
+                      now: datetime) -> ReminderMessage:
+    """A caregiver's email: whose check-in (or visit) it is and the link to choose them
+    (``/caring/``), in the caregiver's language; never a step, medicine, condition or goal
+    (not even when the clinic names steps: those go to the patient alone). One unsubscribe
+    link per child, each stopping that child's reminders to this caregiver only."""
+    unsubscribe = [
+        (child_name(child), _site(reverse("reminders_unsubscribe", args=[
+            unsubscribe_link_issue(patient_id=child.pk, now=now, caregiver_link_id=link.pk)])))
+        for child, link in children]
+    names = [name for name, _url in unsubscribe]
+    with translation.override(caregiver.language or settings.LANGUAGE_CODE):
+        if reminder.kind == Delivery.Kind.VISIT:
+            subject = gettext("%(name)s's visit tomorrow") % {"name": names[0]}
+        elif reminder.kind == Delivery.Kind.FOLLOW_UP:
+            subject = gettext("%(name)s's check-in from yesterday is still open") % {
+                "name": names[0]}
+        elif len(names) > 1:
+            subject = gettext("Time for check-ins: %(names)s") % {"names": names_list(names)}
+        else:
+            subject = gettext("Time for %(name)s's check-in") % {"name": names[0]}
+        body = render_to_string("reminders/email/caregiver.txt", {
+            "first_name": caregiver.first_name, "kind": reminder.kind, "subject": subject,
+            "names": names_list(names), "day": reminder.local_date,
+            "visit_day": reminder.local_date + timedelta(days=1),
+            "caring_url": _site(reverse("caregiver_choose")), "unsubscribe": unsubscribe,
+        })
+    # The mail client's one-click unsubscribe only for an email about one child: a combined
+    # email's links are one per child, in its text.
+    return ReminderMessage(to=caregiver.email, subject=subject, body=body,
+                           unsubscribe_url=unsubscribe[0][1] if len(unsubscribe) == 1 else "")
 
 
 def reminder_deliver(reminder: ClaimedReminder, *, push: Callable[[], PushMessage],

@@ -10,11 +10,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import patient_required
-from accounts.selectors import patient_of
+from accounts.selectors import acting_caregiver_link, patient_of
 
 from . import services
-from .forms import PushSubscriptionForm, ReminderSettingsForm
-from .selectors import next_reminder_for, push_optin_for
+from .forms import CaregiverRemindersForm, PushSubscriptionForm, ReminderSettingsForm
+from .selectors import combines_reminders, next_reminder_for, push_optin_for
+
+# The submit button's name of the caregiver's own form on the Reminders page.
+CAREGIVER_FORM = "caregiver"
 
 
 @patient_required
@@ -22,9 +25,26 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request.user)
     current = services.settings_for(patient)
     saved = services.timing_of(patient, current)  # before the form writes posted values into it
-    form = ReminderSettingsForm(request.POST or None, instance=current)
-    if request.method == "POST" and form.is_valid():
+    link = acting_caregiver_link(request.user)
+    posted = request.POST if request.method == "POST" else None
+    # A caregiver acting for a child also chooses what comes to them (their own form).
+    mine = None if link is None else CaregiverRemindersForm(
+        posted if posted is not None and CAREGIVER_FORM in posted else None,
+        initial={"receives": link.receives_reminders,
+                 "combined": combines_reminders(request.user)})
+    if mine is not None and mine.is_bound:
+        if mine.is_valid():
+            services.caregiver_reminders_choose(link=link, **mine.cleaned_data)
+            messages.success(request, _("Your reminder choices saved."))
+            return redirect("reminder_settings")
+        posted = None
+    form = ReminderSettingsForm(posted, instance=current)
+    if link is not None:  # the child's reminders, not the caregiver's own
+        form.fields["enabled"].label = _("Reminders for %(name)s") % {
+            "name": services.child_name(patient)}
+    if posted is not None and form.is_valid():
         form.instance.patient = patient
+        form.instance.updated_by = request.user  # the patient, or a caregiver acting for them
         form.save()
         messages.success(request, _("Reminder settings saved."))
         return redirect("reminder_settings")
@@ -32,7 +52,8 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         "form": form, "patient": patient, "enabled": saved.enabled,
         # Shown in the patient's zone (core.viewer_timezone), which the page names.
         "upcoming": next_reminder_for(patient, saved, timezone.now()),
-        "push": push_optin_for(patient),
+        "push": push_optin_for(patient), "caregiver_form": mine,
+        "caregiver_form_name": CAREGIVER_FORM, "child_name": services.child_name(patient),
     })
 
 
@@ -46,10 +67,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         status = 400 if check.state == services.LinkState.INVALID else 410
         return render(request, "reminders/unsubscribe.html", {
             "state": check.state, "days": services.UNSUBSCRIBE_LINK_DAYS}, status=status)
+    # A caregiver's link names the child it is about (the email it came in did too).
+    child = services.child_name(check.patient) if check.caregiver_link else ""
     if request.method == "POST":
-        services.reminders_turn_off(patient=check.patient)
-        return render(request, "reminders/unsubscribe.html", {"done": True})
-    return render(request, "reminders/unsubscribe.html", {"ask": True})
+        if check.caregiver_link is not None:
+            services.caregiver_reminders_stop(link=check.caregiver_link)
+        else:
+            services.reminders_turn_off(patient=check.patient)
+        return render(request, "reminders/unsubscribe.html", {"done": True, "child": child})
+    return render(request, "reminders/unsubscribe.html", {"ask": True, "child": child})
 
 
 # A PushSubscription.toJSON() is well under 1 KB; anything much bigger is not one.

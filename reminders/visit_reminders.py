@@ -12,7 +12,8 @@ A small piece of the dispatcher, beside the daily reminder:
   claimed by ``services.reminders_claim`` with the others and sent by the same tasks (ids only);
 - **what**: the clinic's name and the date, nothing about the patient's care; by Web Push to
   subscribed phones, by email otherwise, in the patient's language; "Stop these reminders"
-  turns all reminders off.
+  turns all reminders off. Caregivers receiving the patient's reminders get "<child> has a
+  visit tomorrow" (no clinic name), one per child, in their language.
 
 The send re-checks, under the row lock, that the delivery is still claimed, reminders still on
 and the review date still tomorrow (a dermatologist may have moved it since the claim).
@@ -98,11 +99,18 @@ def visit_reminder_send(*, reminder: object, now: datetime) -> str:
     from .services import (
         _site,
         _skip,
+        caregivers_remind,
         push_outcome_record,
+        recipients_of_reminder,
         reminder_deliver,
         unsubscribe_link_issue,
     )
 
+    recipients = recipients_of_reminder(reminder, now=now)
+    if not recipients.anyone:
+        return _skip(reminder.pk, Delivery.SkipReason.NO_RECIPIENT)
+    # The caregivers' emails first, each claimed and committed on its own (as the daily's).
+    caregivers_remind(reminder=reminder, links=recipients.caregivers, now=now)
     pushed: list = []
     try:
         with transaction.atomic():
@@ -132,8 +140,9 @@ def visit_reminder_send(*, reminder: object, now: datetime) -> str:
                 return ReminderMessage(to=reminder.email, subject=str(SUBJECT), body=body,
                                        unsubscribe_url=unsubscribe_url)
 
-            with translation.override(reminder.language or settings.LANGUAGE_CODE):
-                reminder_deliver(reminder, push=push, email=email, pushed=pushed)
+            if recipients.patient:
+                with translation.override(reminder.language or settings.LANGUAGE_CODE):
+                    reminder_deliver(reminder, push=push, email=email, pushed=pushed)
             return Delivery.Status.SENT
     finally:
         for outcome in pushed:

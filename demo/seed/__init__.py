@@ -24,6 +24,10 @@ callers only get counts.
   ``plan_templates``);
 - ``history``: weeks of check-ins, step logs, pulses and attention requests, from each
   patient's ``timeline`` (drawn from their logging pattern in ``patterns``);
+- ``family``: parent@demo.test caring for two children with atopic dermatitis, an 8-year-old
+  without a login of her own and a 14-year-old (teen@demo.test) who agreed: plans, profiles
+  and four weeks of check-ins mostly logged by their mum (after the cohort's history, which
+  passes over them, and before the flags);
 - ``flags``: the flags that history raises (every rule the sweep raises, the missed injection
   included, whatever the day it is seeded);
 - ``photos``: the photo diary of two patients (consent, photo series of two areas each, their
@@ -44,6 +48,7 @@ from django.contrib.auth.hashers import make_password
 
 from accounts.models import Clinic, Patient
 from demo.seed.catalogue import seed_catalogue
+from demo.seed.family import PARENT_EMAIL, TEEN_EMAIL, seed_family
 from demo.seed.flags import seed_flags
 from demo.seed.history import HISTORY_DAYS, seed_history
 from demo.seed.messages import seed_messages
@@ -64,8 +69,9 @@ from demo.seed.plans import seed_plans
 
 __all__ = [
     "ADMIN_EMAIL", "DEMO_PASSWORD", "DEMO_TOTP_SECRET", "DERM_EMAIL", "HISTORY_DAYS",
-    "PATIENT_EMAIL", "STAFF_EMAIL", "DemoSummary", "demo_totp_code", "seed_cohort", "seed_core",
-    "seed_demo", "seed_flags", "seed_history", "seed_messages", "seed_photos", "seed_plans",
+    "PARENT_EMAIL", "PATIENT_EMAIL", "STAFF_EMAIL", "TEEN_EMAIL", "DemoSummary", "demo_totp_code",
+    "seed_cohort", "seed_core", "seed_demo", "seed_family", "seed_flags", "seed_history",
+    "seed_messages", "seed_photos", "seed_plans",
 ]
 
 
@@ -83,6 +89,7 @@ class DemoSummary:
     created_photos: int = 0
     created_conversations: int = 0
     reply_templates: int = 0
+    family_children: int = 0
 
 
 def seed_demo(
@@ -100,6 +107,9 @@ def seed_demo(
     )
     plans = seed_plans(clinic=clinic, replier=derm, now=now, progress=plan_progress)
     history = seed_history(clinic=clinic, now=now, days=days, progress=history_progress)
+    # After the cohort's plans and history (they pass over the family), before the flags.
+    family_children = seed_family(clinic=clinic, dermatologist=derm, password_hash=password_hash,
+                                  now=now, days=days)
     summary = DemoSummary(
         clinic=clinic, created_patients=created,
         total_patients=Patient.objects.filter(clinic=clinic).count(), created_plans=plans,
@@ -107,7 +117,7 @@ def seed_demo(
         opened_flags=seed_flags(clinic, now=now) if flags else 0,
         catalogue_items=catalogue["catalogue_items"],
         regimen_templates=catalogue["regimen_templates"],
-        created_photos=seed_photos(clinic=clinic, now=now),
+        created_photos=seed_photos(clinic=clinic, now=now), family_children=family_children,
     )
     # After the flags (an outreach comes from one) and the photos (a message attaches one).
     summary.created_conversations, summary.reply_templates = seed_messages(

@@ -13,5 +13,6 @@ register = template.Library()
 
 @register.inclusion_tag("messaging/_unread_badge.html", takes_context=True)
 def unread_messages_badge(context: template.Context) -> dict[str, int]:
-    patient = patient_of(context["request"].user)
-    return {"unread_count": unread_count_for_patient(patient) if patient else 0}
+    user = context["request"].user
+    patient = patient_of(user)
+    return {"unread_count": unread_count_for_patient(patient, viewer=user) if patient else 0}

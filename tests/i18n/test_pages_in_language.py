@@ -1,6 +1,6 @@
-"""Every page a patient, a dermatologist and staff member open reads in their language: no
-English sentence is left (the access matrix's pages, with its patient B, plan, concern and
-flag)."""
+"""Every page a patient, a dermatologist, a staff member and a caregiver (acting for patient B)
+open reads in their language: no English sentence is left (the access matrix's pages, with its
+patient B, plan, concern and flag)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,13 @@ def visible_lines(html: str) -> set[str]:
 
 
 @pytest.mark.parametrize("language", ["es", "de"])
-@pytest.mark.parametrize("role", ["patient_b", "derm", "staff"])
+@pytest.mark.parametrize("role", [
+    "patient_b", "derm", "staff",
+    # B's caregiver acting for B: B's pages and the caregiver's own (the chooser). The chooser's
+    # words (issue 20) await their Spanish and German in locale/: then this mark goes.
+    pytest.param("caregiver_b", marks=pytest.mark.xfail(
+        strict=True, reason="issue 20's caregiver strings are not yet translated in locale/")),
+])
 def test_every_page_reads_in_the_users_language(client, world, role, language):  # noqa: F811
     # given
     users, values, flag = world

@@ -5,6 +5,24 @@ until someone decides who may open it. Every object id in a URL belongs to patie
 clinic of ``derm``/``staff``); patient A is patient B's neighbour in the same clinic. Foreign
 objects are 404, anonymous visitors are sent to the login page.
 
+Caregivers (issue 20) are three more roles. Patients A and B are siblings, both young children
+(CHILD tier, by their dates of birth), so a caregiver acting for either opens every section:
+
+- ``caregiver_b``: B's current caregiver, acting for B (their only open link, so they act for
+  B without choosing). Patient pages without ids are 200 (B's), pages about B's objects 200.
+- ``sibling_caregiver``: A's current caregiver, acting for A. Patient pages without ids are 200
+  (A's); B's objects are 404 (not the child they act for).
+- ``former_caregiver_b``: B's caregiver whose link has ended. They keep a current link to a third
+  patient, a teenager who has not agreed yet (``Standing.NEEDS_ASSENT``), so they are still a
+  caregiver but act for nobody. Decided: a caregiver acting for nobody gets 404 on every patient
+  page (with or without ids, as any non-patient does) and their home redirects to the chooser
+  (``caregiver_choose``). B's objects are 404 to them as to any outsider.
+
+All three get clinic pages as 404, ``caregiver_choose`` 200 and ``caregiver_act`` 405 on GET
+(POST only). A new URL's ``Expect`` leaves them at 404 unless it says otherwise: a patient page
+open to caregivers adds ``**CAREGIVERS_ON_OWN_CHILDS_PAGE`` (no ids) or ``caregiver_b=200`` (one of
+B's objects), and must be in ``accounts.caregiving.SECTION_BY_URL_NAME``.
+
 The admin site has its own matrix below (``ADMIN_MATRIX``): every registered model's
 changelist, add, change, delete and history pages (and a user's password page), with an object
 of each clinic, for a clinic administrator of either clinic, the platform operator (a
@@ -15,6 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -25,8 +44,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from accounts.caregiving import SECTION_BY_URL_NAME
+from accounts.middleware import ACTING_FOR_SESSION_KEY
 from accounts.models import AuditEvent, Invitation
-from accounts.services import audit_record
+from accounts.services import audit_record, caregiver_link_end
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
@@ -48,9 +69,11 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+CAREGIVER_ROLES = ("caregiver_b", "former_caregiver_b", "sibling_caregiver")
 ROLES = ("anonymous", "patient_a", "patient_b", "derm", "other_derm", "staff", "other_staff",
-         "clinic_admin", "other_clinic_admin", "operator")
+         "clinic_admin", "other_clinic_admin", "operator", *CAREGIVER_ROLES)
 PORTAL_ROLES = ROLES[:7]
+ADMIN_ROLES = ("clinic_admin", "other_clinic_admin", "operator")
 LOGIN = "login"  # a redirect to the login page
 REDIRECT = "redirect"  # a redirect elsewhere (e.g. a role's home)
 ANY_BUT_5XX = "not 5xx"  # allauth's own pages: they decide; they must never fail
@@ -70,10 +93,33 @@ class Expect:
     clinic_admin: str | int = 404
     other_clinic_admin: str | int = 404
     operator: str | int = 404
+    # Caregivers (see the module's docstring): B's current one acting for B, B's former one
+    # acting for nobody, and A's (B's sibling's) acting for A.
+    caregiver_b: str | int = 404
+    former_caregiver_b: str | int = 404
+    sibling_caregiver: str | int = 404
 
 
-PATIENT_PAGE = Expect(patient_a=200, patient_b=200)  # the patient's own pages, no ids
-PATIENT_B_OBJECT = Expect(patient_b=200)  # a page about one of patient B's own objects
+def everyone(expected: str | int, **overrides: str | int) -> Expect:
+    """The same answer for every role (some overridden by keyword)."""
+    return Expect(**{role: expected for role in ROLES} | overrides)
+
+
+def portal_and_admin(portal: str | int, admin: str | int, **overrides: str | int) -> Expect:
+    """One answer for the portal's roles (anonymous included) and the caregivers, another for
+    the admin site's roles."""
+    return everyone(portal, **{role: admin for role in ADMIN_ROLES} | overrides)
+
+
+# A patient page without ids: a caregiver acting for a child is on that child's page.
+CAREGIVERS_ON_OWN_CHILDS_PAGE = {"caregiver_b": 200, "sibling_caregiver": 200}
+CAREGIVERS_POST_ONLY = {"caregiver_b": 405, "sibling_caregiver": 405}
+
+
+# The patient's own pages, no ids (and a caregiver's, on the child they act for).
+PATIENT_PAGE = Expect(patient_a=200, patient_b=200, **CAREGIVERS_ON_OWN_CHILDS_PAGE)
+# A page about one of patient B's own objects (and B's caregiver's, acting for B).
+PATIENT_B_OBJECT = Expect(patient_b=200, caregiver_b=200)
 CLINIC_PAGE = Expect(derm=200, other_derm=200, staff=200, other_staff=200)  # no ids: own clinic
 CLINIC_DERM_PAGE = Expect(derm=200, other_derm=200)
 B_RECORD = Expect(derm=200, staff=200)  # patient B's record: clinicians of B's clinic
@@ -81,11 +127,12 @@ B_RECORD_DERM = Expect(derm=200)  # changes to B's plan/profile: B's dermatologi
 B_RECORD_DERM_POST_ONLY = Expect(derm=405)
 B_FLAG_POST_ONLY = Expect(derm=405, staff=405)
 B_RECORD_POST_ONLY = Expect(derm=405, staff=405)  # e.g. record a visit: the clinic's clinicians
-PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405)  # the patient's own, no ids
+PATIENT_POST_ONLY = Expect(patient_a=405, patient_b=405,  # the patient's own, no ids
+                           **CAREGIVERS_POST_ONLY)
 # The clinic's own objects holding no patient data (e.g. its reply templates; ids of B's clinic).
 B_CLINIC_OBJECT = Expect(derm=200, staff=200)
 B_CLINIC_OBJECT_POST_ONLY = Expect(derm=405, staff=405)
-PUBLIC = Expect(*(ANY_BUT_5XX,) * 10)
+PUBLIC = everyone(ANY_BUT_5XX)
 # The catalogue and templates (no patient data): read by the clinic's dermatologists, staff and
 # administrators; changed by dermatologists and administrators; ids are of derm's clinic.
 CATALOGUE_PAGE = Expect(derm=200, other_derm=200, staff=200, other_staff=200, clinic_admin=200,
@@ -97,20 +144,24 @@ CATALOGUE_OBJECT_EDIT = Expect(derm=200, clinic_admin=200)
 CATALOGUE_OBJECT_POST_ONLY = Expect(derm=405, clinic_admin=405)
 # The portal's roles are sent to the admin's login; the admin's own roles are checked object
 # by object in ADMIN_MATRIX (these URLs carry placeholder ids here).
-ADMIN = Expect(*(REDIRECT,) * 7, *(ANY_BUT_5XX,) * 3)
+ADMIN = portal_and_admin(REDIRECT, ANY_BUT_5XX)
 
 EXPECTED: dict[str, Expect] = {
-    "home": Expect(*(REDIRECT,) * 10),
-    "healthz": Expect(*(200,) * 10),
+    # Each role's home (a caregiver acting for nobody: the chooser).
+    "home": everyone(REDIRECT),
+    "healthz": everyone(200),
     # The installable portal (core/pwa.py): browsers fetch both without cookies.
-    "pwa_manifest": Expect(*(200,) * 10),
-    "pwa_service_worker": Expect(*(200,) * 10),
+    "pwa_manifest": everyone(200),
+    "pwa_service_worker": everyone(200),
     "access_log": PATIENT_PAGE,
     # A caregiver's own pages (issue 20): nobody else's.
-    "caregiver_choose": Expect(),
-    "caregiver_act": Expect(),
+    "caregiver_choose": Expect(**dict.fromkeys(CAREGIVER_ROLES, 200)),
+    "caregiver_act": Expect(**dict.fromkeys(CAREGIVER_ROLES, 405)),
+    "caregiver_stop": Expect(**dict.fromkeys(CAREGIVER_ROLES, 405)),
+    # "People who help me": the patient's own page (never a caregiver's, tests/accounts).
+    "caregivers_mine": Expect(patient_a=200, patient_b=200),
     # The Account page's language form: anyone signed in, their own account only; POST only.
-    "language_choose": Expect(LOGIN, *(405,) * 9),
+    "language_choose": everyone(405, anonymous=LOGIN),
     "patient_invite": CLINIC_DERM_PAGE,
     "invitation_accept": PUBLIC,
     "reminders_unsubscribe": PUBLIC,
@@ -185,7 +236,7 @@ EXPECTED: dict[str, Expect] = {
     "clinic_reply_template_edit": B_CLINIC_OBJECT,
     "clinic_reply_template_active": B_CLINIC_OBJECT_POST_ONLY,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
-    "admin:login": Expect(LOGIN, *(403,) * 6, *(REDIRECT,) * 3),
+    "admin:login": portal_and_admin(403, REDIRECT, anonymous=LOGIN),
 }
 
 
@@ -237,11 +288,36 @@ def operator():
     return OperatorFactory()
 
 
+def born_years_ago(years: int, *, now=None):
+    """A date of birth ``years`` and a half before ``now``'s date (half a year away from any
+    birthday, so the tier holds whatever the day)."""
+    today = timezone.localdate(now or timezone.now())
+    return today.replace(year=today.year - years, day=1) - timedelta(days=182)
+
+
+def caregivers_of_siblings(derm, patient_a, patient_b) -> dict:
+    """Patients A and B as young siblings, and their caregivers (see the module's docstring):
+    B's current one, B's former one (still caring for a teenager who has not agreed yet), A's."""
+    now = timezone.now()
+    for child in (patient_a, patient_b):
+        child.date_of_birth = born_years_ago(8, now=now)
+        child.save(update_fields=["date_of_birth"])
+    caregiver_b = CaregiverLinkFactory(patient=patient_b, called="Mum").caregiver
+    former = CaregiverLinkFactory(patient=patient_b, called="Dad")
+    caregiver_link_end(link=former, ended_by=derm, now=now)
+    teen = PatientFactory(dermatologist=derm, date_of_birth=born_years_ago(14, now=now))
+    CaregiverLinkFactory(patient=teen, caregiver=former.caregiver, called="Dad")
+    sibling = CaregiverLinkFactory(patient=patient_a, called="Nan").caregiver
+    return {"caregiver_b": caregiver_b, "former_caregiver_b": former.caregiver,
+            "sibling_caregiver": sibling}
+
+
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
           other_clinic_admin, operator):
     """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation; and
-    a catalogue item, template and template step, and a reply template, of their clinic."""
+    a catalogue item, template and template step, and a reply template, of their clinic. And
+    the caregivers' roles."""
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
@@ -257,7 +333,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
              "derm": derm, "other_derm": other_derm, "staff": staff, "other_staff": other_staff,
              "clinic_admin": clinic_admin, "other_clinic_admin": other_clinic_admin,
-             "operator": operator}
+             "operator": operator, **caregivers_of_siblings(derm, patient_a, patient_b)}
     values = {
         "patient_id": patient_b.pk, "flag_id": flag.pk, "concern_id": concern.pk,
         "item_key": item.key, "uidb64": "MQ",
@@ -313,7 +389,8 @@ def test_every_url_answers_each_role_as_expected(client, world, role):
 
 
 @pytest.mark.parametrize("role", ["patient_a", "other_derm", "other_staff", "anonymous",
-                                  "clinic_admin", "operator"])
+                                  "clinic_admin", "operator", "former_caregiver_b",
+                                  "sibling_caregiver"])
 def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, role):
     # given
     users, values, flag = world
@@ -348,6 +425,44 @@ def test_posting_to_patient_b_urls_changes_nothing_for_outsiders(client, world, 
     assert Thread.objects.values().get(pk=values["thread_id"]) == thread_before
     assert Message.objects.filter(thread_id=values["thread_id"]).count() == 1
     assert ReplyTemplate.objects.values().get(pk=values["reply_template_id"]) == template_before
+
+
+def test_a_caregiver_cannot_switch_to_a_child_who_is_not_theirs(client, world, patient_a,
+                                                                 patient_b):
+    # given
+    users, _values, _flag = world
+    client.force_login(users["caregiver_b"])
+    assert client.get(reverse("today")).status_code == 200  # acting for B, their only child
+    # when
+    response = client.post(reverse("caregiver_act"), {"patient": patient_a.pk})
+    # then
+    assert response.status_code == 404
+    assert client.session[ACTING_FOR_SESSION_KEY] == patient_b.pk
+    assert client.get(reverse("today")).status_code == 200
+    latest = AuditEvent.objects.filter(actor=users["caregiver_b"]).latest("at", "id")
+    assert latest.patient_id == patient_b.pk
+
+
+def test_each_caregiver_request_to_a_patient_page_is_an_audit_event_with_both_people(
+        client, world, patient_b):
+    # given
+    users, values, _flag = world
+    caregiver = users["caregiver_b"]
+    client.force_login(caregiver)
+    opened = [name for name in NAMED if name in SECTION_BY_URL_NAME
+              and expectation(name).caregiver_b == 200]
+    # when
+    unaudited = []
+    for name in opened:
+        before = set(AuditEvent.objects.values_list("pk", flat=True))
+        assert client.get(_reverse(name, values)).status_code == 200, name
+        new = AuditEvent.objects.exclude(pk__in=before)
+        if not new.filter(actor=caregiver, patient=patient_b,
+                          object_type=f"caregiver_{SECTION_BY_URL_NAME[name]}").exists():
+            unaudited.append(name)
+    # then
+    assert len(opened) >= 14
+    assert unaudited == []
 
 
 def _route(name: str) -> str:

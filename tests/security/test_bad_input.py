@@ -987,3 +987,88 @@ def test_bad_page_filters_are_never_a_server_error(client, world, case):
     # then
     assert response.status_code == 200
     assert changed_tables(before, snapshot()) == []
+
+
+# --- People who help me (issue 20): an adult's invitation, a link's actions ------------------
+
+CAREGIVER_INVITES: dict[str, tuple[Change, str]] = {
+    "email invalid": ({"email": "not-an-email"}, "valid email"),
+    "email huge": ({"email": HUGE + "@example.test"}, "at most 254 characters"),
+    "first name missing": ({"first_name": ""}, "This field is required"),
+    "first name huge": ({"first_name": HUGE}, "at most 150 characters"),
+    "last name with a null character": ({"last_name": NUL}, "Null characters are not allowed"),
+    "relationship unknown": ({"relationship": "boss"}, "Select a valid choice"),
+    "called too long": ({"called": "x" * 41}, "at most 40 characters"),
+    "called with a null character": ({"called": NUL}, "Null characters are not allowed"),
+}
+
+
+@pytest.mark.parametrize("case", CAREGIVER_INVITES, ids=list(CAREGIVER_INVITES))
+def test_a_bad_caregiver_invitation_is_refused_and_saves_and_sends_nothing(
+    client, world, case, django_capture_on_commit_callbacks
+):
+    # given an adult patient on "People who help me"
+    change, message = CAREGIVER_INVITES[case]
+    client.force_login(world.a.user)
+    before = snapshot()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("caregivers_mine"), {
+            "action": "invite", "first_name": "Alex", "last_name": "Lee",
+            "email": "alex@example.test", "relationship": "other", "called": "Alex",
+            **resolve(change, world)})
+    # then
+    assert_refused(response, message, before)
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"action": "end", "link": BIG_INT}, 404),
+    ({"action": "end", "link": "abc"}, 404),
+    ({"action": "end", "link": ""}, 404),
+    ({"action": "end", "link": HUGE}, 404),
+    ({"action": "delete_everything", "link": "1"}, 400),
+    ({"action": "assent_yes", "link": "1"}, 400),  # an adult is never asked
+    ({"action": NUL}, 400),
+])
+def test_bad_caregiver_link_actions_are_refused_and_change_nothing(client, world, body,
+                                                                   status):
+    client.force_login(world.a.user)
+    before = snapshot()
+    response = client.post(reverse("caregivers_mine"), body)
+    assert response.status_code == status
+    assert changed_tables(before, snapshot()) == []
+
+
+@pytest.mark.parametrize("patient", [BIG_INT, "abc", "", HUGE, "-1"])
+def test_bad_stop_helping_is_404_and_changes_nothing(client, world, patient):
+    from tests.factories import CaregiverLinkFactory
+
+    link = CaregiverLinkFactory(patient=world.a)
+    client.force_login(link.caregiver)
+    before = snapshot()
+    response = client.post(reverse("caregiver_stop"), {"patient": patient})
+    assert response.status_code == 404
+    assert changed_tables(before, snapshot()) == []
+
+
+def test_private_ticked_by_a_patient_nobody_helps_is_refused(client, messaging_world):
+    client.force_login(messaging_world.a.user)
+    before = snapshot()
+    response = client.post(reverse("message_new"), {"topic": "plan", "body": "A question",
+                                                    "private": "on"})
+    assert_refused(response, "Only the patient can make a conversation private", before)
+
+
+def test_making_a_foreign_or_unknown_thread_private_is_404(client, messaging_world):
+    from messaging.services import thread_start
+
+    thread_b = thread_start(patient=messaging_world.b, by=messaging_world.b.user, topic="plan",
+                            body="B's question", now=timezone.now())
+    client.force_login(messaging_world.a.user)
+    before = snapshot()
+    for thread_id in (thread_b.pk, int(BIG_INT)):
+        response = client.post(reverse("message_thread", args=[thread_id]),
+                               {"make_private": "1"})
+        assert response.status_code == 404
+    assert changed_tables(before, snapshot()) == []

@@ -184,6 +184,9 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "photo_note_add": lambda w: {"text": "Less redness than last month."},
     "body_area_add": lambda w: {"name": "Left elbow crease"},
     "message_new": lambda w: {"topic": "cost", "body": "Forged question"},
+    "caregivers_mine": lambda w: {"action": "invite", "email": "forged@example.test",
+                                  "first_name": "For", "last_name": "Ged",
+                                  "relationship": "other", "called": ""},
     "message_thread": lambda w: {"body": "Forged reply"},
     "clinic_thread_reply": lambda w: {"body": "Forged reply"},
     "clinic_thread_action": lambda w: {"action": "close"},
@@ -307,6 +310,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         photo=w.photo_b, text="Less redness than last month.").exists()),
     "body_area_add": ("derm", lambda w: BodyArea.objects.filter(
         clinic=w.b.clinic, name="Left elbow crease").exists()),
+    "caregivers_mine": ("patient_b", lambda w: CaregiverLink.objects.filter(
+        patient=w.b, caregiver__email="forged@example.test").exists()),
     "message_new": ("patient_b", lambda w: Thread.objects.filter(
         patient=w.b, topic="cost").exists()),
     "message_thread": ("patient_b", lambda w: Message.objects.filter(

@@ -280,3 +280,39 @@ def test_caregivers_names_and_what_the_patient_calls_them_show_escaped(client, p
         # then
         assert response.status_code == 200, url
         assert_escaped(response.content.decode(), fields, url)
+
+
+def test_caregiver_names_show_escaped_on_every_page_that_names_them(client, now):
+    # given a teenager and a child whose names, and the parent's name and what they are called,
+    # carry markup (issue 20)
+    from datetime import date
+
+    from accounts.middleware import ACTING_FOR_SESSION_KEY
+    from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory
+
+    parent = CaregiverFactory(first_name=payload("parent-name"))
+    teen = PatientFactory(date_of_birth=date(2012, 6, 1), user__first_name=payload("teen"))
+    child = PatientFactory(date_of_birth=date(2018, 5, 1), user__first_name=payload("child"))
+    plan_for(teen, author=teen.dermatologist, now=now)
+    plan_for(child, author=child.dermatologist, now=now)
+    CaregiverLinkFactory(caregiver=parent, patient=teen, called=payload("called"))
+    CaregiverLinkFactory(caregiver=parent, patient=child, called=payload("called"))
+    thread = thread_start(patient=child, by=parent, topic=Topic.PLAN, now=now, body="Hello")
+    thread_start(patient=teen, by=teen.user, topic=Topic.PLAN, now=now, body="Hi")
+    # when the teen opens Today and "People who help me", and the parent the chooser, then
+    # the child's pages
+    client.force_login(teen.user)
+    teen_pages = {reverse("today"): ["called"], reverse("caregivers_mine"): ["called"]}
+    for url, fields in teen_pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_escaped(response.content.decode(), fields, url)
+    client.force_login(parent)
+    chooser = client.get(reverse("caregiver_choose")).content.decode()
+    assert_escaped(chooser, ["teen", "child"], "caregiver_choose")
+    session = client.session
+    session[ACTING_FOR_SESSION_KEY] = child.pk
+    session.save()
+    page = client.get(reverse("message_thread", args=[thread.pk])).content.decode()
+    # then each shows as text
+    assert_escaped(page, ["child"], "message_thread (the bar)")
