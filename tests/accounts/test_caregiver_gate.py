@@ -3,16 +3,27 @@ into a sibling's record, and the phone's offline copies and queue are kept per c
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
+from accounts.caregiving import SECTION_BY_URL_NAME
 from accounts.middleware import ACTING_FOR_SESSION_KEY
 from accounts.models import AuditEvent
 from checkins.models import CheckIn
 from core.pwa import PWA_USER_HEADER
-from tests.factories import CaregiverFactory, CaregiverLinkFactory, PatientFactory, plan_for
+from messaging.models import Topic
+from messaging.services import thread_start
+from tests.factories import (
+    CaregiverFactory,
+    CaregiverLinkFactory,
+    PatientFactory,
+    photo_for,
+    plan_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +84,43 @@ def test_the_phone_keeps_each_childs_today_under_its_own_tag(client, now):
     assert mia_tag != leo_tag
     assert mia_tag.split(".")[0] == leo_tag.split(".")[0]
     assert len(mia_tag.split(".")) == 2
+
+
+POST_FORM = re.compile(r"<form\b([^>]*method=\"post\"[^>]*)>(.*?)</form>", re.S | re.I)
+ACTION = re.compile(r'action="([^"]*)"')
+
+
+def _patient_forms(html: str, url: str) -> list[str]:
+    """The page's POST forms that write to the patient's record (a patient section's URL),
+    not the sign-out or the caregiver's own switch."""
+    forms = []
+    for attributes, body in POST_FORM.findall(html):
+        action = ACTION.search(attributes)
+        target = urlsplit(action.group(1)).path if action and action.group(1) else url
+        if resolve(target).url_name in SECTION_BY_URL_NAME:
+            forms.append(body)
+    return forms
+
+
+def test_every_form_on_a_childs_pages_names_the_child(client, now):
+    # given a parent acting for Mia, whose record has a plan, a photo, a conversation and a
+    # due day on Today
+    parent, mia, _leo = _siblings(now)
+    photo_for(mia, now=now)
+    thread = thread_start(patient=mia, by=parent, topic=Topic.PLAN, body="Is it OK?",
+                          now=now)
+    item = mia.care_plan.revisions.get().items.first()
+    _acting(client, parent, mia)
+    pages = [reverse(name) for name in ("today", "my_profile", "reminder_settings",
+                                        "message_new", "photos", "my_plan")]
+    pages += [reverse("message_thread", args=[thread.pk]),
+              reverse("raise_concern", args=[item.key])]
+    counted = 0
+    for url in pages:
+        # when the page is shown
+        forms = _patient_forms(client.get(url).content.decode(), url)
+        # then each form it offers carries Mia's id for the gate to check
+        for form in forms:
+            assert f'name="acting_for" value="{mia.pk}"' in form, (url, form[:200])
+        counted += len(forms)
+    assert counted >= 8
