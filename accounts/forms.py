@@ -165,7 +165,7 @@ class CaregiverInviteForm(forms.Form):
                                      choices=Relationship.choices)
     called = forms.CharField(
         label=_("What you call them (optional)"), max_length=40, required=False,
-        help_text=_("For example \u201cMum\u201d: the portal and your care team will use it."))
+        help_text=_("For example “Mum”: the portal and your care team will use it."))
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()

@@ -36,10 +36,8 @@ def visible_lines(html: str) -> set[str]:
 @pytest.mark.parametrize("language", ["es", "de"])
 @pytest.mark.parametrize("role", [
     "patient_b", "derm", "staff",
-    # B's caregiver acting for B: B's pages and the caregiver's own (the chooser). The chooser's
-    # words (issue 20) await their Spanish and German in locale/: then this mark goes.
-    pytest.param("caregiver_b", marks=pytest.mark.xfail(
-        strict=True, reason="issue 20's caregiver strings are not yet translated in locale/")),
+    # B's caregiver acting for B: B's pages and the caregiver's own (the chooser).
+    "caregiver_b",
 ])
 def test_every_page_reads_in_the_users_language(client, world, role, language):  # noqa: F811
     # given
