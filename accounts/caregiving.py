@@ -215,6 +215,14 @@ def section_of_url(url_name: str | None) -> Section | None:
     return SECTION_BY_URL_NAME.get(url_name or "")
 
 
+def answers_as_patient(acting: CareAccess | None) -> bool:
+    """Whether the person checking in may answer the questions about the patient's own view of
+    the partnership (the alliance pulse, the weekly question): the patient, or a parent for a
+    young child. A teenager's or an adult's caregiver logs the routine; those questions wait
+    for the patient."""
+    return acting is None or acting.tier == Tier.CHILD
+
+
 def standing_text(access: CareAccess) -> str:
     """What a caregiver's access is today, in words (the chooser, the clinic's and the
     patient's lists): one sentence for each standing."""

@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.caregiving import answers_as_patient
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
 from careplans.visits import next_visit_on
@@ -58,13 +59,17 @@ def today(request: HttpRequest) -> HttpResponse:
     day = schedules[(patient.pk, local_date)]
     revision_id, steps = day.revision_id, day.steps
     saved = selectors.saved_day(selectors.checkin_on(patient, local_date), day.offered)
-    ask_pulse = services.pulse_due(patient, local_date)
+    # A teenager's or an adult's caregiver logs the routine, not the patient's view of the
+    # partnership (accounts.caregiving.answers_as_patient): those questions wait for them.
+    ask_alliance = answers_as_patient(getattr(request.user, "acting_for", None))
+    ask_pulse = ask_alliance and services.pulse_due(patient, local_date)
     form = CheckInForm(
         request.POST if request.method == "POST" and "all_done" not in request.POST else None,
         steps=steps, as_needed=day.as_needed, ask_pulse=ask_pulse, saved=saved,
         initial=initial_from(saved, local_date),
         partnership_question=services.partnership_question_due(
-            patient, local_date, pulse_is_due=ask_pulse) if day.offered else "",
+            patient, local_date, pulse_is_due=ask_pulse) if day.offered and ask_alliance
+        else "",
     )
     if (request.method == "POST" and "all_done" not in request.POST and date_error is None
             and day.offered):
