@@ -42,6 +42,10 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     if link is not None:  # the child's reminders, not the caregiver's own
         form.fields["enabled"].label = _("Reminders for %(name)s") % {
             "name": services.child_name(patient)}
+        form.fields["local_time"].label = _("At (%(name)s's local time)") % {
+            "name": services.child_name(patient)}
+        # Quoting the goal in the patient's own emails is the patient's privacy choice.
+        del form.fields["include_goal"]
     if posted is not None and form.is_valid():
         form.instance.patient = patient
         form.instance.updated_by = request.user  # the patient, or a caregiver acting for them

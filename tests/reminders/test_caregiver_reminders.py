@@ -415,6 +415,27 @@ def test_the_childs_reminder_settings_keep_who_changed_them(client, derm):
     assert (settings.updated_by, str(settings.local_time)) == (mum, "18:30:00")
 
 
+@time_machine.travel(EVENING, tick=False)
+def test_a_caregiver_sets_the_teenagers_times_but_not_their_goal_quoting(client, derm):
+    # given: a teenager who asked for their goal in their own reminder emails, and their parent
+    ethan = child(derm, "Ethan", age=14, mailbox=True)
+    ReminderSettings.objects.create(patient=ethan, include_goal=True)
+    mum = caregiver("Sam")
+    assent_for(link(mum, ethan), now=EVENING - timedelta(days=3))
+    client.force_login(mum)
+    client.post(reverse("caregiver_act"), {"patient": ethan.pk})
+    # when: the parent opens and saves Ethan's reminders
+    page = html.unescape(client.get(reverse("reminder_settings")).content.decode())
+    client.post(reverse("reminder_settings"), {
+        "enabled": "on", "local_time": "19:00", "weekdays": list("0123456"),
+        "channel": "email"})
+    # then: the time is Ethan's, the goal choice is not offered and stays his
+    assert "At (Ethan's local time)" in page
+    assert "Quote my goal" not in page
+    settings = ReminderSettings.objects.get(patient=ethan)
+    assert (str(settings.local_time), settings.include_goal) == ("19:00:00", True)
+
+
 def test_a_caregiver_gets_the_childs_follow_up_and_visit_reminder_per_child(derm):
     # given: the clinic sends next-morning follow-ups; Mia's visit is on Friday 27 November
     clinic = derm.membership.clinic
