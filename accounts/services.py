@@ -193,6 +193,35 @@ def patient_birth_date_set(*, patient: Patient, date_of_birth: date | None, chan
     return patient
 
 
+@transaction.atomic
+def patient_login_give(*, patient: Patient, email: str, by: User) -> bool:
+    """Give a patient who had no login (a young child, now old enough) their own sign-in: the
+    address becomes theirs and they are emailed a link to set a password. Their caregivers
+    keep what the patient's age allows (a teenager is then asked about them).
+
+    An address that already has an account changes nothing and its owner is emailed that they
+    have one; the caller answers the same either way (False here)."""
+    from allauth.account.models import EmailAddress
+
+    if patient.user.has_mailbox:
+        raise CaregiverError(gettext("This patient already has a sign-in of their own."))
+    existing = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
+    if existing is not None:
+        transaction.on_commit(lambda: _send_existing_account_email(user_id=existing))
+        return False
+    user = patient.user
+    user.email = User.objects.normalize_email(email).lower()
+    user.save(update_fields=["email"])
+    # The placeholder address (if one was recorded) is no address: the new one replaces it.
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    Invitation.objects.create(patient=patient, invited_by=by)
+    audit_record(actor=by, patient=patient, action=AuditEvent.Action.CHANGE,
+                 object_type="patient_login", object_id=str(patient.pk))
+    transaction.on_commit(lambda: _send_invitation_email(patient_id=patient.pk))
+    return True
+
+
 def _send_invitation_email(*, patient_id: int) -> None:
     patient = Patient.objects.select_related("user", "clinic", "dermatologist").get(pk=patient_id)
     context = {"patient": patient, "link": invitation_link(patient.user)}

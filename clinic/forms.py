@@ -112,6 +112,12 @@ class BirthDateForm(forms.Form):
         return clean_birth_date(self.cleaned_data["date_of_birth"], today=self.today)
 
 
+class PatientLoginForm(forms.Form):
+    """The clinic gives a patient without a login (a child grown old enough) their own."""
+
+    email = forms.EmailField(label=_("Their own email"), max_length=254)
+
+
 class CaregiverInviteForm(forms.Form):
     """The clinic invites a parent, a guardian or another caregiver for a patient."""
 

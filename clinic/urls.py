@@ -16,6 +16,8 @@ urlpatterns = [
          name="plan_history"),
     path("clinic/patients/<int:patient_id>/birth-date/", views.birth_date_set_view,
          name="patient_birth_date_set"),
+    path("clinic/patients/<int:patient_id>/login/", views.patient_login_view,
+         name="patient_login_give"),
     path("clinic/patients/<int:patient_id>/caregivers/", views.caregiver_invite_view,
          name="patient_caregiver_invite"),
     path("clinic/patients/<int:patient_id>/caregivers/<int:link_id>/end/",

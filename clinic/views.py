@@ -21,7 +21,12 @@ from accounts.caregiving import caregiver_labels, done_by
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, Patient
 from accounts.selectors import membership_of, patient_record_for_clinician, role_of
-from accounts.services import caregiver_invite, caregiver_link_end, patient_birth_date_set
+from accounts.services import (
+    caregiver_invite,
+    caregiver_link_end,
+    patient_birth_date_set,
+    patient_login_give,
+)
 from careplans import selectors as plans
 from careplans.forms import (
     ConcernReplyForm,
@@ -42,7 +47,13 @@ from photos.selectors import photo_summary
 from reminders.services import recent_deliveries
 
 from .family import family_card
-from .forms import BirthDateForm, CaregiverInviteForm, ClinicMessageForm, VisitForm
+from .forms import (
+    BirthDateForm,
+    CaregiverInviteForm,
+    ClinicMessageForm,
+    PatientLoginForm,
+    VisitForm,
+)
 from .plan_editor import plan_editor
 from .selectors import (
     SCOPE_ALL,
@@ -79,6 +90,7 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
                   message_form: ClinicMessageForm | None = None,
                   birth_form: BirthDateForm | None = None,
                   caregiver_form: CaregiverInviteForm | None = None,
+                  login_form: PatientLoginForm | None = None,
                   status: int = 200) -> HttpResponse:
     context = plan_context(patient)  # reads the patient's today once: context["today"]
     context.update(history_context(patient, audience="clinician", today=context["today"]),
@@ -107,6 +119,7 @@ def _patient_page(request: HttpRequest, patient: Patient, *, visit_form: VisitFo
         birth_form=birth_form or BirthDateForm(
             initial={"date_of_birth": patient.date_of_birth}, today=context["today"]),
         caregiver_form=caregiver_form or CaregiverInviteForm(),
+        login_form=login_form or PatientLoginForm(),
     )
     # Who did what for the patient: "logged by Mum" (one query for the page's labels).
     labels = caregiver_labels([patient.pk])
@@ -153,6 +166,24 @@ def caregiver_invite_view(request: HttpRequest, patient_id: int) -> HttpResponse
                      relationship=data["relationship"], called=data["called"],
                      now=timezone.now())
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": data["email"]})
+    return redirect(reverse("patient_detail", args=[patient.pk]) + "#family")
+
+
+@clinician_required
+def patient_login_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST: give a patient without a login of their own (a young child grown older) their
+    own sign-in; the same answer whether or not the address already had an account."""
+    patient = _family_door(request, patient_id, "patient_login")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = PatientLoginForm(request.POST)
+    if patient.user.has_mailbox:
+        raise Http404
+    if not form.is_valid():
+        return _patient_page(request, patient, login_form=form, status=400)
+    patient_login_give(patient=patient, email=form.cleaned_data["email"], by=request.user)
+    messages.success(request, _("Invitation sent to %(email)s.") % {
+        "email": form.cleaned_data["email"]})
     return redirect(reverse("patient_detail", args=[patient.pk]) + "#family")
 
 

@@ -209,6 +209,7 @@ EXPECTED: dict[str, Expect] = {
     "visit_record": B_RECORD_POST_ONLY,
     # Family and caregivers (issue 20): the date of birth, invite a caregiver, end one's access.
     "patient_birth_date_set": Expect(derm=405, staff=405),
+    "patient_login_give": Expect(derm=405, staff=405),
     "patient_caregiver_invite": Expect(derm=405, staff=405),
     "patient_caregiver_end": Expect(derm=405, staff=405),
     # The photo diary: the patient's page and consent; images by a photo's random id.
