@@ -41,6 +41,7 @@ WHAT_WAS_VIEWED = {
     "caregiver_messages": _("Your messages"),
     "caregiver_photos": _("Your photo diary"),
     "caregiver_access_log": _("Who viewed your record"),
+    "caregiver_profile": _("About you"),
 }
 
 

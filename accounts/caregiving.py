@@ -34,11 +34,13 @@ class Section(StrEnum):
     MESSAGES = "messages"
     PHOTOS = "photos"
     ACCESS_LOG = "access_log"
+    # "About me": the patient's own words (what matters to them), lifestyle and time zone.
+    PROFILE = "profile"
 
 
 # What a caregiver opens in each tier. A teenager's (or an adult's) caregiver helps with the
-# routine: plan, check-ins, reminders and the messages not marked private; skin photos and the
-# record's access log stay the patient's own.
+# routine: plan, check-ins, reminders and the messages not marked private; skin photos, the
+# record's access log and "About me" (their own words, their time zone) stay the patient's own.
 ROUTINE_SECTIONS = frozenset({Section.CHECKINS, Section.PLAN, Section.REMINDERS,
                               Section.MESSAGES})
 SECTIONS_BY_TIER: dict[Tier, frozenset[Section]] = {
@@ -55,10 +57,11 @@ SECTION_BY_URL_NAME: dict[str, Section] = {
     "my_plan": Section.PLAN,
     "my_plan_history": Section.PLAN,
     "raise_concern": Section.PLAN,
-    "my_profile": Section.PLAN,
+    "my_profile": Section.PROFILE,
     "reminder_settings": Section.REMINDERS,
-    "push_subscribe": Section.REMINDERS,
-    "push_unsubscribe": Section.REMINDERS,
+    # Not "push_subscribe"/"push_unsubscribe": a phone subscribed there is the patient's own
+    # (a caregiver's would take the patient's reminder emails and outlive the link); a
+    # caregiver's reminders come by email (reminders.selectors.reminder_recipients).
     "clinic_messages": Section.MESSAGES,
     "message_new": Section.MESSAGES,
     "messages_unread": Section.MESSAGES,
@@ -71,6 +74,14 @@ SECTION_BY_URL_NAME: dict[str, Section] = {
     "my_photo_thumbnail": Section.PHOTOS,
     "access_log": Section.ACCESS_LOG,
 }
+
+def caregiver_read_type(section: Section) -> str:
+    """The audit object type of a caregiver's request to a section of the record."""
+    return f"caregiver_{section.value}"
+
+
+# Exactly those types: other audit types may start alike (the clinic's "caregiver_link").
+CAREGIVER_READ_TYPES = frozenset(caregiver_read_type(section) for section in Section)
 
 # The hidden field of every patient-page form a caregiver submits: the patient it was for.
 ACTING_FOR_FIELD = "acting_for"
@@ -221,6 +232,12 @@ def answers_as_patient(acting: CareAccess | None) -> bool:
     young child. A teenager's or an adult's caregiver logs the routine; those questions wait
     for the patient."""
     return acting is None or acting.tier == Tier.CHILD
+
+
+def keeps_private_messages(patient: Patient, *, today: date) -> bool:
+    """Whether the patient may keep conversations from their caregivers: a teenager or an
+    adult. A child's caregiver sees the whole record."""
+    return patient_tier(patient, today=today) != Tier.CHILD
 
 
 def standing_text(access: CareAccess) -> str:

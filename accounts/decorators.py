@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .caregiving import ACTING_FOR_FIELD, section_of_url
+from .caregiving import ACTING_FOR_FIELD, caregiver_read_type, section_of_url
 from .models import AuditEvent
 from .selectors import PortalRole, role_of
 from .services import audit_record
@@ -34,6 +34,11 @@ def role_required(*roles: PortalRole) -> Callable[[View], View]:
     return decorator
 
 
+# The patient pages a page's own timer polls (with ``X-Background-Poll``): not a read of the
+# record by the person, so not audited. Any other page with the header is audited as usual.
+BACKGROUND_POLL_URL_NAMES = frozenset({"messages_unread"})
+
+
 def caregiver_gate(request: HttpRequest) -> HttpResponse | None:
     """A caregiver acting for a patient opens only the sections their tier opens (404 for the
     rest), and each of their requests is an audit event carrying both people: the caregiver as
@@ -46,7 +51,8 @@ def caregiver_gate(request: HttpRequest) -> HttpResponse | None:
     section = section_of_url(match.url_name if match else None)
     if section is None or not acting.opens(section):
         raise Http404
-    if request.headers.get("X-Background-Poll") == "1":
+    if (match and match.url_name in BACKGROUND_POLL_URL_NAMES and request.method == "GET"
+            and request.headers.get("X-Background-Poll") == "1"):
         return None  # the unread badge's poll is not the caregiver reading the record
     reading = request.method in ("GET", "HEAD")
     if not reading:
@@ -57,7 +63,7 @@ def caregiver_gate(request: HttpRequest) -> HttpResponse | None:
     audit_record(
         actor=request.user, patient=acting.patient,
         action=AuditEvent.Action.VIEW if reading else AuditEvent.Action.CHANGE,
-        object_type=f"caregiver_{section}", object_id=str(acting.link.pk),
+        object_type=caregiver_read_type(section), object_id=str(acting.link.pk),
     )
     return None
 

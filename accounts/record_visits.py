@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 
 from core.keyset import Cursor, KeysetPage, rows_next_to
 
+from .caregiving import CAREGIVER_READ_TYPES
 from .models import AuditEvent, Patient
 
 VISIT_GAP = timedelta(minutes=30)
@@ -44,16 +45,13 @@ class Visit:
     object_types: tuple[str, ...]  # what was opened, in the order first opened
 
 
-# A caregiver's reads of the patient pages (``accounts.decorators.caregiver_gate``):
-# ``caregiver_<section>``.
-CAREGIVER_READ_PREFIX = "caregiver_"
 
 
 def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
     """Allowed reads of ``patient``'s record by clinic members and by caregivers acting for
     them (a teenager sees their parent's visits as a clinician's)."""
     return AuditEvent.objects.filter(
-        Q(actor__membership__isnull=False) | Q(object_type__startswith=CAREGIVER_READ_PREFIX),
+        Q(actor__membership__isnull=False) | Q(object_type__in=CAREGIVER_READ_TYPES),
         patient=patient, action=AuditEvent.Action.VIEW, allowed=True,
     )
 
@@ -144,7 +142,7 @@ def _runs(reads: QuerySet[AuditEvent], starts: list[AuditEvent]) -> dict[int, li
 
 
 def _role(read: AuditEvent) -> str:
-    if read.object_type.startswith(CAREGIVER_READ_PREFIX):
+    if read.object_type in CAREGIVER_READ_TYPES:
         return gettext("Caregiver")
     return read.actor.membership.get_role_display()
 

@@ -589,6 +589,9 @@ class HistoryCharts:
     itch: LineChart | None = None
     pulse: LineChart | None = None
     pulse_empty: str = ""
+    # A teenager's or an adult's caregiver does not see the patient's view of the partnership
+    # (``accounts.caregiving.answers_as_patient``): the section is left out.
+    pulse_hidden: bool = False
     items: list[ItemBar] | None = None
     item_sentence: str = ""
     recent: list[RecentRow] | None = None

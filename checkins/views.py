@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -10,7 +11,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.caregiving import answers_as_patient
+from accounts.caregiving import Section, answers_as_patient
 from accounts.decorators import patient_required
 from accounts.selectors import patient_of
 from careplans.visits import next_visit_on
@@ -85,11 +86,18 @@ def today(request: HttpRequest) -> HttpResponse:
         "backfill": _backfill_days(patient, window[1:], schedules),
         "next_visit": next_visit_on(patient, today=window[0]),
         "photo_card": today_photo_card(patient, today=window[0])
-        if local_date == window[0] else {},
+        if local_date == window[0] and _opens(request, Section.PHOTOS) else {},
     }, status=400 if request.method == "POST" and date_error else 200)
     if local_date == window[0]:  # the service worker keeps today's page, under this tag
         response[PWA_USER_HEADER] = pwa_user_tag(request.user)  # (core/pwa.py)
     return response
+
+
+def _opens(request: HttpRequest, section: Section) -> bool:
+    """Whether the viewer may see ``section`` of the record: the patient always, a caregiver
+    when their tier opens it."""
+    acting = getattr(request.user, "acting_for", None)
+    return acting is None or acting.opens(section)
 
 
 def _all_done(
@@ -157,5 +165,7 @@ def history(request: HttpRequest) -> HttpResponse:
     from .charts import history_context
 
     patient = patient_of(request.user)
-    return render(request, "checkins/history.html",
-                  history_context(patient, audience="patient", today=patient.local_today()))
+    context = history_context(patient, audience="patient", today=patient.local_today())
+    if not answers_as_patient(getattr(request.user, "acting_for", None)):
+        context["charts"] = replace(context["charts"], pulse=None, pulse_hidden=True)
+    return render(request, "checkins/history.html", context)

@@ -140,6 +140,8 @@ CAREGIVER_EVENTS = {
     "caregiver_messages": "messages, as a caregiver",
     "caregiver_photos": "skin photos, as a caregiver",
     "caregiver_access_log": "access log, as a caregiver",
+    "caregiver_profile": "About me, as a caregiver",
+    "patient_login": "patient's own sign-in",
     "caregiver_link": "caregiver access",
     "caregiver_assent": "teenager's answer about a caregiver",
     "caregiver_grant": "adult's permission for a caregiver",

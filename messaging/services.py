@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.caregiving import keeps_private_messages
 from accounts.models import AuditEvent, ClinicMembership, Patient, Role, User
 from accounts.services import audit_record
 from checkins.models import AttentionRequest
@@ -79,9 +80,8 @@ def thread_start(*, patient: Patient, by: User, topic: str, body: str, now: date
     effect the patient calls severe asks for attention as a severe check-in does. ``private``
     (only the patient themself may ask for it) hides the conversation from their caregivers."""
     body = _clean_body(body)
-    if private and by.pk != patient.user_id:
-        raise MessageRefused(_("Only %(name)s can make a conversation private.")
-                             % {"name": patient.user.first_name or patient.user.display_name})
+    if private:
+        _check_may_be_private(patient, by, now=now)
     if topic not in PATIENT_TOPICS:
         raise MessageRefused(_("Choose what your message is about."))
     if topic == Topic.SIDE_EFFECT and severity not in Severity.values:
@@ -93,6 +93,12 @@ def thread_start(*, patient: Patient, by: User, topic: str, body: str, now: date
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one count at a time
     started = Thread.objects.filter(patient=patient,
                                     created_at__gt=now - timedelta(hours=24)).count()
+    if started >= NEW_THREADS_PER_DAY and by.pk != patient.user_id:
+        # A caregiver is not told a count: it would include the patient's private ones.
+        raise MessageRefused(_(
+            "No more new conversations can be started for %(name)s today. Please add to one "
+            "already open, or call the clinic if it cannot wait.")
+            % {"name": patient.user.first_name or patient.user.display_name})
     if started >= NEW_THREADS_PER_DAY:
         raise MessageRefused(ngettext(
             "You have started %(n)d conversation in the last 24 hours, the most for a day. "
@@ -113,15 +119,23 @@ def thread_start(*, patient: Patient, by: User, topic: str, body: str, now: date
     return thread
 
 
+def _check_may_be_private(patient: Patient, by: User, *, now: datetime) -> None:
+    """Only the patient themself, a teenager or an adult, keeps a conversation private."""
+    name = patient.user.first_name or patient.user.display_name
+    if by.pk != patient.user_id:
+        raise MessageRefused(_("Only %(name)s can make a conversation private.")
+                             % {"name": name})
+    if not keeps_private_messages(patient, today=patient.local_date(now)):
+        raise MessageRefused(_("A child's caregivers see all of their conversations."))
+
+
 @transaction.atomic
-def thread_make_private(*, thread: Thread, by: User) -> Thread:
+def thread_make_private(*, thread: Thread, by: User, now: datetime) -> Thread:
     """The patient themself makes one of their conversations private: from the next request
     on, no caregiver acting for them sees it. One way only: nobody makes it shared again."""
-    thread = Thread.objects.select_for_update().select_related("patient__user").get(pk=thread.pk)
-    if by.pk != thread.patient.user_id:
-        raise MessageRefused(_("Only %(name)s can make a conversation private.")
-                             % {"name": thread.patient.user.first_name
-                                or thread.patient.user.display_name})
+    thread = Thread.objects.select_for_update().select_related(
+        "patient__user", "patient__clinic").get(pk=thread.pk)
+    _check_may_be_private(thread.patient, by, now=now)
     if not thread.private:
         thread.private = True
         thread.save(update_fields=["private"])

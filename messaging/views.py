@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from accounts.caregiving import Section, caregiver_labels, done_by, links_of_patient
+from accounts.caregiving import (
+    Section,
+    caregiver_labels,
+    done_by,
+    keeps_private_messages,
+    links_of_patient,
+)
 from accounts.decorators import patient_required
 from accounts.models import Patient, User
 from accounts.selectors import patient_of
@@ -65,8 +71,10 @@ def _writer_names(patient: Patient, viewer: User) -> dict[int | None, str]:
 
 
 def _may_be_private(patient: Patient, user: User) -> bool:
-    """Only the patient themself, and only with a caregiver, is offered "Private"."""
+    """Only the patient themself, a teenager or an adult, and only with a caregiver, is
+    offered "Private"."""
     return (user.pk == patient.user_id
+            and keeps_private_messages(patient, today=patient.local_today())
             and links_of_patient(patient).filter(ended_at__isnull=True).exists())
 
 
@@ -124,7 +132,7 @@ def message_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     if request.method == "POST" and "make_private" in request.POST:
         if request.user.pk != patient.user_id:
             raise Http404  # a caregiver never changes who sees a conversation
-        services.thread_make_private(thread=thread, by=request.user)
+        services.thread_make_private(thread=thread, by=request.user, now=timezone.now())
         messages.success(request, _("This conversation is now private: only you and your "
                                     "care team see it."))
         return redirect("message_thread", thread_id=thread.pk)

@@ -171,8 +171,9 @@ EXPECTED: dict[str, Expect] = {
     "today": PATIENT_PAGE,
     "checkin_history": PATIENT_PAGE,
     "reminder_settings": PATIENT_PAGE,
-    "push_subscribe": PATIENT_POST_ONLY,
-    "push_unsubscribe": PATIENT_POST_ONLY,
+    # The patient's own phones: a caregiver's reminders come by email (404 for them).
+    "push_subscribe": Expect(patient_a=405, patient_b=405),
+    "push_unsubscribe": Expect(patient_a=405, patient_b=405),
     # Messages (the patient's): their conversations, a new one, one of them, the nav's count.
     "clinic_messages": PATIENT_PAGE,
     "message_new": PATIENT_PAGE,
