@@ -15,7 +15,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F
+from django.utils import timezone
 
+from accounts.caregiving import Section, care_access
 from accounts.models import Patient
 from careplans.models import ClinicVisit, PlanRevision
 from careplans.selectors import steps_due_on
@@ -43,11 +45,14 @@ def remind_all_day(patients) -> None:
         ReminderSettings(patient=patient, local_time=clock(0, 0)) for patient in patients)
 
 
-def reminders_expected() -> tuple[set[int], set[str]]:
-    """(patients due a Delivery row today, addresses due an email): a plan in effect on their
-    local today and no check-in that day; an email only if some step is due that day."""
-    due, emailed = set(), set()
-    for patient in Patient.objects.filter(is_active=True).select_related("user"):
+def reminders_expected() -> tuple[set[int], set[str], set[int]]:
+    """(patients due a Delivery row today, addresses due an email, patients whose reminder is
+    sent): a plan in effect on their local today and no check-in that day; an email only if
+    some step is due that day, to the patient if they have a mailbox and to each caregiver
+    whose access opens the reminders (one a caregiver and evening however many children: the
+    demo's parent keeps the default combined reminder); sent when anyone receives it."""
+    due, emailed, sent = set(), set(), set()
+    for patient in Patient.objects.filter(is_active=True).select_related("user", "clinic"):
         today = patient.local_today()
         in_effect = PlanRevision.objects.filter(plan__patient=patient,
                                                 effective_from__lte=today).exists()
@@ -55,8 +60,21 @@ def reminders_expected() -> tuple[set[int], set[str]]:
             continue
         due.add(patient.pk)
         if steps_due_on(patient, today)[1]:
-            emailed.add(patient.user.email)
-    return due, emailed
+            addresses = _reminded(patient)
+            emailed |= addresses
+            if addresses:
+                sent.add(patient.pk)
+    return due, emailed, sent
+
+
+def _reminded(patient: Patient) -> set[str]:
+    """The addresses a patient's reminder goes to today."""
+    addresses = {patient.user.email} if patient.user.has_mailbox else set()
+    for link in patient.caregiver_links.filter(ended_at__isnull=True, receives_reminders=True
+                                               ).select_related("caregiver"):
+        if care_access(link, now=timezone.now()).opens(Section.REMINDERS):
+            addresses.add(link.caregiver.email)
+    return addresses
 
 
 def visit_reminders_expected() -> set[str]:
@@ -72,7 +90,7 @@ def visit_reminders_expected() -> set[str]:
                 ClinicVisit.objects.filter(patient=patient,
                                            happened_on__gt=revision.effective_from).exists()):
             continue
-        emailed.add(patient.user.email)
+        emailed |= _reminded(patient)
     return emailed
 
 
