@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "oauth2_provider",
     # Project apps, in dependency order: each may import only from those above it.
     "accounts",
     "core",
@@ -90,6 +91,7 @@ INSTALLED_APPS = [
     "reminders",
     "flags",
     "clinic",
+    "interop",
     "demo",
 ]
 
@@ -510,3 +512,21 @@ if _proxy_ssl_header := env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[]):
     if len(_proxy_ssl_header) != 2:
         raise ImproperlyConfigured("DJANGO_SECURE_PROXY_SSL_HEADER is 'HEADER_NAME,value'.")
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+
+# --- FHIR API: OAuth 2.0 (django-oauth-toolkit) ---------------------------------------------
+# The toolkit's own models, named so that migrations can resolve them (they are swappable).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER = {
+    # Authorization code only with PKCE (S256); client credentials for clinics' system clients.
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+}
+# A bulk export's files and a patient's "Download my data" zip: kept on the data folder,
+# readable by the portal's user only, deleted when they expire.
+EXPORTS_DIR = Path(env.str("ALLIANCE_EXPORTS_DIR", default=str(DATA_DIR / "exports")))
+BULK_EXPORT_HOURS = env.int("BULK_EXPORT_HOURS", default=24)
+PATIENT_EXPORT_DAYS = 7

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("flags.urls")),
     path("", include("clinic.urls")),
+    path("", include("interop.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
