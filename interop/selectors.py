@@ -82,16 +82,14 @@ def _careplans(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
         .order_by("plan__patient_id", "number")
         .values("id", "plan_id", "number", "created_at", "effective_from", "reviews_on",
                 "reason", "author__first_name", "author__last_name", "author__email",
-                patient_id=F("plan__patient_id")))
+                patient_id=F("plan__patient_id"),
+                what_matters=F("plan__patient__profile__what_matters")))
     if not revisions:
         return
     items: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for item in (PlanItem.objects.filter(revision__plan__patient_id__in=scope)
                  .order_by("revision_id", "position", "id").values(*ITEM_FIELDS)):
         items[item["revision_id"]].append(item)
-    with_goal = set(PatientProfile.objects.filter(
-        patient_id__in={r["patient_id"] for r in revisions}).exclude(what_matters="")
-        .values_list("patient_id", flat=True))
     medication_ids = _medication_ids(clinic)
     by_plan: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for revision in revisions:
@@ -105,7 +103,7 @@ def _careplans(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
                 revision, items[revision["id"]], patient_id=revision["patient_id"],
                 previous_id=plan_revisions[index - 1]["id"] if index else None,
                 next_effective_from=following["effective_from"] if following else None,
-                has_goal=revision["patient_id"] in with_goal, medication_ids=medication_ids)
+                has_goal=bool(revision["what_matters"]), medication_ids=medication_ids)
 
 
 def _goals(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
@@ -488,6 +486,12 @@ def _observation_code(value: str) -> Q:
     return Q(pk__in=[])
 
 
+def _observation_code_matches(resource: dict[str, Any], value: str) -> bool:
+    system, _, code = value.rpartition("|")
+    coding = resource["code"]["coding"][0]
+    return coding["code"] == code and system in ("", coding["system"])
+
+
 def resource_search(*, resource_type: str, clinic: Clinic, patients: QuerySet[Patient],
                     params: Mapping[str, str]) -> list[dict[str, Any]]:
     """The resources matching a search, within ``patients``. Raises ``SearchError``."""
@@ -530,9 +534,12 @@ def resource_search(*, resource_type: str, clinic: Clinic, patients: QuerySet[Pa
             where &= _date_range(value, "authored")
     if resource_type == "Observation" and "code" in params:
         codes = Q(pk__in=[])
-        for value in _one(params, "code").split(","):
+        wanted = _one(params, "code").split(",")
+        for value in wanted:
             codes |= _observation_code(value)
         where &= codes
+        keep = lambda resource: any(  # noqa: E731
+            _observation_code_matches(resource, value) for value in wanted)
     producer = PRODUCERS[resource_type]
     found = []
     for chunk in _patient_chunks(scope):
