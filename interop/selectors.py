@@ -178,19 +178,25 @@ def _questionnaire_responses(clinic: Clinic, scope: Scope, since: datetime | Non
         submitter_last_name=F("submitted_by__last_name"), submitter_email=F("submitted_by__email")))
     if not rows:
         return
-    steps: dict[int, list[tuple]] = defaultdict(list)
-    for checkin_id, *step in (StepLog.objects.filter(checkin__in=checkins.values("pk"))
-                              .order_by("checkin_id", "id")
-                              .values_list("checkin_id", "item_key", "item__name", "slot",
-                                           "done", "skip_reason", "taken_on", "counted")):
-        steps[checkin_id].append(step)
+    # Each plan item's key and name once (not a UUID parsed per step log).
+    step_logs = StepLog.objects.filter(checkin__in=checkins.values("pk"))
+    item_names = {pk: (str(key), name) for pk, key, name in PlanItem.objects.filter(
+        pk__in=step_logs.values("item_id")).values_list("pk", "key", "name")}
+    steps: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    step_group = mapping.step_group
+    for checkin_id, item_id, slot, done, skip_reason, taken_on, counted in (
+            step_logs.order_by("checkin_id", "id")
+            .values_list("checkin_id", "item_id", "slot", "done", "skip_reason", "taken_on",
+                         "counted")):
+        key, name = item_names[item_id]
+        steps[checkin_id].append(step_group(key, name, slot, done, skip_reason, taken_on,
+                                            counted))
     pulses = {row["checkin_id"]: row for row in AlliancePulse.objects.filter(
         checkin__in=checkins.values("pk")).values(
         "id", "checkin_id", "patient_id", "local_date", *questionnaires.PULSE_LINK_IDS, "total")}
     for row in rows:
-        patient_ref = mapping.ref("Patient", row["patient_id"])
         submitter = row["submitted_by_id"]
-        author = patient_ref if submitter in (None, row["patient_user_id"]) else {
+        author = None if submitter in (None, row["patient_user_id"]) else {
             "display": name_to_display(row["submitter_first_name"], row["submitter_last_name"],
                                        row["submitter_email"])}
         yield mapping.checkin_response(row, steps.get(row["id"], ()), author=author,
@@ -209,7 +215,7 @@ def _observations(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
     observation = mapping.checkin_observation
     for checkin_id, patient_id, local_date, updated_at, itch, satisfaction in rows:
         row = {"id": checkin_id, "patient_id": patient_id, "local_date": local_date,
-               "updated_at": updated_at, "itch": itch, "satisfaction": satisfaction}
+               "issued": mapping.instant(updated_at), "itch": itch, "satisfaction": satisfaction}
         if itch is not None:
             yield observation(row, "itch")
         if satisfaction is not None:
@@ -306,7 +312,7 @@ PRODUCERS: dict[str, Producer] = {
 
 
 def _patient_chunks(patients: QuerySet[Patient]) -> Iterator[list[int]]:
-    ids = list(patients.order_by("pk").values_list("pk", flat=True))
+    ids = sorted(set(patients.values_list("pk", flat=True)))
     for start in range(0, len(ids), CHUNK_PATIENTS):
         yield ids[start:start + CHUNK_PATIENTS]
 
