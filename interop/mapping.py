@@ -343,7 +343,7 @@ def _skip_reason_answer(reason: str) -> dict[str, Any]:
         "system": questionnaires.SKIP_REASON_SYSTEM, "code": reason}})
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _step_answers(key: str, name: str, slot: str, done: bool, skip_reason: str,
                   counted: bool) -> dict[str, Any]:
     """A step log's group without a date: the same for every day it is logged so."""
@@ -374,12 +374,12 @@ def _side_effect_answer(severity: str) -> dict[str, Any]:
         "system": questionnaires.SIDE_EFFECT_SYSTEM, "code": severity}})
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _patient_ref(patient_id: int) -> dict[str, str]:
     return ref("Patient", patient_id)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _based_on(revision_id: int) -> list[dict[str, str]]:
     return [ref("CarePlan", revision_id)]
 

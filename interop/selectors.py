@@ -169,6 +169,22 @@ def _checkins(scope: Scope, since: datetime | None, where: Q) -> QuerySet[CheckI
     return checkins.filter(updated_at__gte=since) if since is not None else checkins
 
 
+def _item_names(scope: Scope, checkins: QuerySet[CheckIn], item_ids: set[int]
+                ) -> dict[int, tuple[str, str]]:
+    """Each logged plan item's key and name, read once (not a UUID parsed per step log): the
+    items of the patients' plans (a chunk's) or of the check-ins' revisions (a read's), then
+    any logged item outside them."""
+    items = (PlanItem.objects.filter(revision__plan__patient_id__in=scope)
+             if isinstance(scope, list) else
+             PlanItem.objects.filter(revision_id__in=checkins.values("revision_id")))
+    names = {pk: (str(key), name) for pk, key, name in items.values_list("pk", "key", "name")}
+    missing = item_ids - names.keys()
+    if missing:
+        names.update((pk, (str(key), name)) for pk, key, name in PlanItem.objects.filter(
+            pk__in=missing).values_list("pk", "key", "name"))
+    return names
+
+
 def _questionnaire_responses(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
                              ) -> Iterator[dict[str, Any]]:
     checkins = _checkins(scope, since, where)
@@ -179,15 +195,14 @@ def _questionnaire_responses(clinic: Clinic, scope: Scope, since: datetime | Non
     if not rows:
         return
     # Each plan item's key and name once (not a UUID parsed per step log).
-    step_logs = StepLog.objects.filter(checkin__in=checkins.values("pk"))
-    item_names = {pk: (str(key), name) for pk, key, name in PlanItem.objects.filter(
-        pk__in=step_logs.values("item_id")).values_list("pk", "key", "name")}
+    step_logs = list(StepLog.objects.filter(checkin__in=checkins.values("pk"))
+                     .order_by("checkin_id", "id")
+                     .values_list("checkin_id", "item_id", "slot", "done", "skip_reason",
+                                  "taken_on", "counted"))
+    item_names = _item_names(scope, checkins, {log[1] for log in step_logs})
     steps: dict[int, list[dict[str, Any]]] = defaultdict(list)
     step_group = mapping.step_group
-    for checkin_id, item_id, slot, done, skip_reason, taken_on, counted in (
-            step_logs.order_by("checkin_id", "id")
-            .values_list("checkin_id", "item_id", "slot", "done", "skip_reason", "taken_on",
-                         "counted")):
+    for checkin_id, item_id, slot, done, skip_reason, taken_on, counted in step_logs:
         key, name = item_names[item_id]
         steps[checkin_id].append(step_group(key, name, slot, done, skip_reason, taken_on,
                                             counted))
@@ -312,7 +327,8 @@ PRODUCERS: dict[str, Producer] = {
 
 
 def _patient_chunks(patients: QuerySet[Patient]) -> Iterator[list[int]]:
-    ids = sorted(set(patients.values_list("pk", flat=True)))
+    unordered = patients if patients.query.is_sliced else patients.order_by()
+    ids = sorted(set(unordered.values_list("pk", flat=True)))
     for start in range(0, len(ids), CHUNK_PATIENTS):
         yield ids[start:start + CHUNK_PATIENTS]
 

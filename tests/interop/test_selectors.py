@@ -300,3 +300,10 @@ def test_patient_bundle_is_the_whole_record_and_nothing_else(two_records, clinic
     assert all(entry["fullUrl"].endswith(f"/fhir/R4/{entry['resource']['resourceType']}/"
                                          f"{entry['resource']['id']}")
                for entry in bundle["entry"])
+
+
+def test_a_sliced_patients_queryset_is_read_whole(two_records, clinic):
+    mine, _ = two_records
+    sliced = Patient.objects.filter(pk=mine.patient.pk)[:1]
+    (patient,) = resources_of(resource_type="Patient", clinic=clinic, patients=sliced)
+    assert patient["id"] == str(mine.patient.pk)
