@@ -596,5 +596,5 @@ def patient_bundle(*, patient: Patient) -> dict[str, Any]:
     shared += [m for m in _medications(patient.clinic, [], None, Q())
                if m["id"] in medication_ids]
     entries = [{"fullUrl": _full_url(r), "resource": r} for r in [*resources, *shared]]
-    return {"resourceType": "Bundle", "type": "collection",
-            "timestamp": datetime.now(tz=UTC).isoformat(timespec="seconds"), "entry": entries}
+    # No ``timestamp``: a selector reads no clock (the caller may add when it assembled it).
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}

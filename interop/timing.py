@@ -18,7 +18,8 @@ The schedule's meaning is ``careplans/schedule.py``; this module says the same i
 - a ramp-up is a phase with another rhythm, which one Timing cannot say: the step becomes two
   activities, the ramp-up (every ``ramp_every_n_days`` days, bounded to the ramp-up's days)
   and the steady schedule from the day after, both with the element id ``item-<key>`` (the
-  ramp-up's suffixed ``-ramp-up``) so a reader sees they are one step;
+  ramp-up's suffixed ``-ramp-up``) so a reader sees they are one step (every N days/weeks
+  still count from the step's first day, ``starts_on``, as the portal does);
 - as needed: CarePlan has no ``asNeeded``; the Timing has no rhythm at all (no frequency,
   period, event), only its bounds and the kind code ``as-needed`` (text "As needed").
 """
