@@ -40,7 +40,9 @@ Representation choices (the lead's docs repeat these):
   clinic) are references with a ``display`` only; the record does not publish Practitioner,
   RelatedPerson or Organization resources.
 - **Shared parts**: resources made here may share constant parts (a coding, an answer such
-  as "done: true"): they are made to be serialised; a caller never edits one in place.
+  as "done: true", a profile list): they are made to be serialised; a caller may set a
+  resource's own top-level keys and its ``meta`` keys (``lastUpdated``), never edit a nested
+  part in place.
 - **Private conversations** are part of the patient's record and exported; they carry
   ``meta.security`` R (restricted: never shown to a caregiver).
 """
@@ -94,7 +96,7 @@ OBSERVATIONS = {  # code: (display, low, high)
     "itch": ("Itch or discomfort (0-10)", 0, 10),
     "satisfaction": ("Satisfaction with the plan (1-5)", 1, 5),
 }
-RESTRICTED = {"security": [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]}
+RESTRICTED = [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]
 
 
 def instant(value: datetime) -> str:
@@ -397,7 +399,7 @@ def _partnership_question(question: str) -> dict[str, Any]:
 
 
 CHECKIN_DATE = PORTAL + "StructureDefinition/checkin-date"
-QUESTIONNAIRE_RESPONSE_META = {"profile": [US_CORE_QUESTIONNAIRE_RESPONSE]}
+QUESTIONNAIRE_RESPONSE_PROFILES = [US_CORE_QUESTIONNAIRE_RESPONSE]
 NO_SIDE_EFFECT = {"linkId": "side-effect", "item": [_side_effect_answer("none")]}
 
 
@@ -438,7 +440,7 @@ def checkin_response(row: dict[str, Any], steps: list[dict[str, Any]], *,
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"checkin-{row['id']}",
-        "meta": QUESTIONNAIRE_RESPONSE_META,
+        "meta": {"profile": QUESTIONNAIRE_RESPONSE_PROFILES},  # its own: a server may add to it
         "extension": _checkin_date(row["local_date"]),
         "questionnaire": questionnaires.CHECKIN_CANONICAL,
         "status": "completed",
@@ -473,7 +475,7 @@ def pulse_response(row: dict[str, Any], *, authored: datetime) -> dict[str, Any]
 
 SURVEY_CATEGORY = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey",
                                 "display": "Survey"}], "text": "Survey"}]
-SURVEY_META = {"profile": [US_CORE_SURVEY]}
+SURVEY_PROFILES = [US_CORE_SURVEY]
 OBSERVATION_CODES = {code: _concept(OBSERVATION_SYSTEM, code, display)
                      for code, (display, _low, _high) in OBSERVATIONS.items()}
 
@@ -486,7 +488,7 @@ def checkin_observation(row: dict[str, Any], code: str) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": f"checkin-{checkin_id}-{code}",
-        "meta": SURVEY_META,
+        "meta": {"profile": SURVEY_PROFILES},
         "status": "final",
         "category": SURVEY_CATEGORY,
         "code": OBSERVATION_CODES[code],
@@ -651,7 +653,7 @@ def message_resource(row: dict[str, Any], *, first_id: int, previous_id: int | N
         "payload": [{"contentString": row["body"]}],
     }
     if row["thread__private"]:
-        resource["meta"] = RESTRICTED
+        resource["meta"] = {"security": RESTRICTED}
     if row["id"] != first_id:
         resource["partOf"] = [ref("Communication", f"message-{first_id}")]
     if previous_id is not None:
