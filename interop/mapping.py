@@ -54,7 +54,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from interop import questionnaires, timing
+from interop import canonical, questionnaires, timing
 
 FHIR_VERSION = "4.0.1"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -66,7 +66,7 @@ US_CORE_MEDICATION = US_CORE + "us-core-medication"
 US_CORE_QUESTIONNAIRE_RESPONSE = US_CORE + "us-core-questionnaireresponse"
 US_CORE_SURVEY = US_CORE + "us-core-observation-screening-assessment"
 
-PORTAL = "https://alliance-portal.example/fhir/"
+PORTAL = canonical.BASE
 PATIENT_IDENTIFIER_SYSTEM = PORTAL + "identifier/patient"
 ITEM_KIND_SYSTEM = PORTAL + "CodeSystem/plan-item-kind"
 CATALOGUE_SYSTEM = PORTAL + "CodeSystem/catalogue-item"

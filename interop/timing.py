@@ -29,9 +29,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-SCHEDULE_KIND_SYSTEM = "https://alliance-portal.example/fhir/CodeSystem/schedule-kind"
-DAY_OF_MONTH = "https://alliance-portal.example/fhir/StructureDefinition/day-of-month"
-DOSE_WINDOW_DAYS = "https://alliance-portal.example/fhir/StructureDefinition/dose-window-days"
+from interop.canonical import BASE
+
+SCHEDULE_KIND_SYSTEM = BASE + "CodeSystem/schedule-kind"
+DAY_OF_MONTH = BASE + "StructureDefinition/day-of-month"
+DOSE_WINDOW_DAYS = BASE + "StructureDefinition/dose-window-days"
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KIND_CODES = {
