@@ -307,3 +307,13 @@ def test_a_sliced_patients_queryset_is_read_whole(two_records, clinic):
     sliced = Patient.objects.filter(pk=mine.patient.pk)[:1]
     (patient,) = resources_of(resource_type="Patient", clinic=clinic, patients=sliced)
     assert patient["id"] == str(mine.patient.pk)
+
+
+def test_a_new_patients_bundle_holds_what_exists(patient_a):
+    # given a patient with no plan, profile, check-in or message yet
+    # when their Bundle is made
+    bundle = patient_bundle(patient=patient_a)
+    # then it is valid and names only them and their care team
+    Bundle.model_validate(json.loads(json.dumps(bundle)))
+    assert sorted(e["resource"]["resourceType"] for e in bundle["entry"]) == ["CareTeam",
+                                                                               "Patient"]
