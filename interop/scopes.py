@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from oauth2_provider.models import AbstractApplication
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from accounts.access_log_views import API_READ_WORDS
 from accounts.models import Patient
@@ -119,9 +120,18 @@ class SmartScopes(BaseScopes):
 
 
 class PortalOAuth2Validator(OAuth2Validator):
-    """The toolkit's validator (``OAUTH2_VALIDATOR_CLASS``), and: a revoked system client
-    cannot authenticate; a patient's app that asked for ``launch/patient`` is told the
+    """The toolkit's validator (``OAUTH2_VALIDATOR_CLASS``), and: PKCE is S256 only; a revoked
+    system client cannot authenticate; a patient's app that asked for ``launch/patient`` is told the
     patient's id with its token (SMART standalone launch)."""
+
+    def validate_scopes(self, client_id: str, scopes: list[str], client: Any, request: Any,
+                        *args: Any, **kwargs: Any) -> bool:
+        # The authorization request's scopes are checked right after its PKCE method: the one
+        # place to refuse "plain" (or none, which means plain) before the consent page shows.
+        method = getattr(request, "code_challenge_method", None)
+        if getattr(request, "code_challenge", None) is not None and method != "S256":
+            raise oauth2_errors.UnsupportedCodeChallengeMethodError(request=request)
+        return super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
 
     def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
         if not super().authenticate_client(request, *args, **kwargs):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_id, generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken
@@ -111,7 +112,10 @@ def patient_app_register(*, name: str, redirect_uris: Iterable[str],
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=" ".join(uris), skip_authorization=False,
     )
-    application.full_clean(exclude=["client_secret", "user"])
+    try:
+        application.full_clean(exclude=["client_secret", "user"])
+    except ValidationError as error:
+        raise RegistrationError("; ".join(error.messages)) from error
     application.save()
     audit_record(actor=registered_by, patient=None, action=AuditEvent.Action.CREATE,
                  object_type="patient_app", object_id=str(application.pk))
