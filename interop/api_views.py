@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
+from oauth2_provider.models import Application
 from oauth2_provider.views import AuthorizationView
 
 from accounts.selectors import own_patient_of
@@ -142,6 +143,13 @@ class ConsentView(AuthorizationView):
         if request.user.is_authenticated and not _patient_for_themself(request):
             return render(request, "interop/authorize_refused.html", status=403)
         return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # The toolkit looks the posted client id up with .get(): a tampered one would be a 500.
+        if not Application.objects.filter(client_id=form.cleaned_data["client_id"]).exists():
+            return render(request=self.request, template_name=self.template_name, status=400,
+                          context={"error": {"error": "invalid_client"}})
+        return super().form_valid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
