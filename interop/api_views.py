@@ -10,6 +10,7 @@ patient, ``interop.services.api_reads_audit``).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -125,6 +126,16 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     return fhir_response(bundle)
 
 
+def _origins(redirect_uris: str) -> list[str]:
+    """CSP sources of an app's redirect URIs: ``https://host`` (or ``scheme:`` for an app's
+    own scheme)."""
+    sources = set()
+    for uri in redirect_uris.split():
+        parts = urlsplit(uri)
+        sources.add(f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:")
+    return sorted(sources)
+
+
 def _patient_for_themself(request: HttpRequest) -> bool:
     """Only a patient acting for themself may let an app read their record: not a clinician,
     not a caregiver (even one who is a patient too, while acting for someone else)."""
@@ -150,6 +161,15 @@ class ConsentView(AuthorizationView):
             return render(request=self.request, template_name=self.template_name, status=400,
                           context={"error": {"error": "invalid_client"}})
         return super().form_valid(form)
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        application = context.get("application")
+        if application is not None:
+            # Allow sends the browser on to the app: the page's CSP (form-action 'self') must
+            # let the form's redirect go to the app's registered addresses, and only there.
+            response._csp_update = {"form-action": _origins(application.redirect_uris)}
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -72,7 +72,7 @@ def unknown_system_scopes(allowed_scopes: str) -> list[str]:
 def describe(scope: str) -> str:
     """A scope in a patient's words ("read your care plan")."""
     if scope == LAUNCH_PATIENT:
-        return gettext("know which patient you are")
+        return gettext("know which record at the clinic is yours")
     parsed = scope_parse(scope)
     if parsed is None:
         return scope
