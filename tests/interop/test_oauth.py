@@ -382,3 +382,65 @@ def test_registering_a_client_is_audited(clinic):
     assert event.actor == admin_user
     assert event.object_id == str(registered.client.pk)
     assert event.clinic_id == clinic.pk
+
+
+# --- The admin site: a clinic administrator registers and revokes their clinic's clients ---------
+
+
+def test_a_clinic_admin_registers_a_client_and_sees_the_secret_only_once(client, clinic,
+                                                                         patient_a):
+    # given
+    admin_user = ClinicAdminFactory(membership=clinic)
+    client.force_login(admin_user)
+    # when
+    added = client.post(reverse("admin:interop_clinicclient_add"),
+                        {"name": "Epic bridge", "allowed_scopes": "system/*.rs"})
+    # then: the page after adding shows a secret that works
+    registered = ClinicClient.objects.get()
+    page = added.content.decode()
+    secret = page.split("Client secret</dt><dd><code>")[1].split("</code>")[0]
+    assert added.status_code == 200
+    assert registered.clinic == clinic
+    assert registered.registered_by == admin_user
+    assert registered.application.client_id in page
+    token_answer = client.post(reverse("oauth2_provider:token"),
+                               {"grant_type": "client_credentials"},
+                               HTTP_AUTHORIZATION=basic_auth(registered.application.client_id,
+                                                             secret))
+    assert token_answer.status_code == 200
+    # and never again: not on its page, not in the list
+    for url in (reverse("admin:interop_clinicclient_change", args=[registered.pk]),
+                reverse("admin:interop_clinicclient_changelist")):
+        shown = client.get(url)
+        assert shown.status_code == 200
+        assert secret not in shown.content.decode()
+
+
+def test_a_clinic_admin_revokes_a_client_from_the_list(client, clinic, patient_a):
+    # given
+    admin_user = ClinicAdminFactory(membership=clinic)
+    registered = system_client(clinic)
+    token = system_token(client, registered)
+    client.force_login(admin_user)
+    # when
+    response = client.post(reverse("admin:interop_clinicclient_changelist"),
+                           {"action": "revoke", "_selected_action": [registered.client.pk]})
+    # then
+    assert response.status_code == 302
+    assert ClinicClient.objects.get().revoked_at is not None
+    client.logout()
+    assert fhir_get(client, f"Patient/{patient_a.pk}", token).status_code == 401
+    assert AuditEvent.objects.filter(object_type="clinic_client_revoked",
+                                     actor=admin_user).exists()
+
+
+def test_a_clinic_admin_cannot_register_a_client_with_write_scopes(client, clinic):
+    # given
+    client.force_login(ClinicAdminFactory(membership=clinic))
+    # when
+    response = client.post(reverse("admin:interop_clinicclient_add"),
+                           {"name": "Writer", "allowed_scopes": "system/*.cruds"})
+    # then
+    assert response.status_code == 200
+    assert "Not a system read scope" in response.content.decode()
+    assert not ClinicClient.objects.exists()
