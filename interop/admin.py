@@ -35,6 +35,15 @@ for _model in (get_application_model(), get_access_token_model(), get_grant_mode
         admin.site.unregister(_model)
 
 
+def _curl_example(request: HttpRequest, scopes: str) -> str:
+    """How to get a token and read with it (the secret left as a placeholder)."""
+    token_url = request.build_absolute_uri(reverse("oauth2_provider:token"))
+    fhir_base = request.build_absolute_uri(reverse("fhir_metadata")).removesuffix("/metadata")
+    return (f'curl -s -u "CLIENT_ID:CLIENT_SECRET" -d grant_type=client_credentials '
+            f'-d "scope={scopes}" {token_url}\n'
+            f'curl -s -H "Authorization: Bearer ACCESS_TOKEN" "{fhir_base}/Patient"')
+
+
 class ClinicClientAddForm(forms.ModelForm):
     """Register a system client: its name and scopes (and, for the platform operator, its
     clinic). The secret is made by ``clinic_client_register`` and shown once."""
@@ -128,9 +137,7 @@ class ClinicClientAdmin(ClinicScopedAdmin):
             **self.admin_site.each_context(request),
             "title": f"{registered.client.application.name} is registered",
             "opts": self.model._meta, "registered": registered,
-            "token_url": request.build_absolute_uri(reverse("oauth2_provider:token")),
-            "fhir_base": request.build_absolute_uri(reverse("fhir_metadata"))
-            .removesuffix("/metadata"),
+            "curl": _curl_example(request, registered.client.allowed_scopes),
         })
 
     @admin.action(description="Revoke the selected clients (their tokens stop at once)",
