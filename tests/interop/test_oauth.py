@@ -444,3 +444,14 @@ def test_a_clinic_admin_cannot_register_a_client_with_write_scopes(client, clini
     assert response.status_code == 200
     assert "Not a system read scope" in response.content.decode()
     assert not ClinicClient.objects.exists()
+
+
+def test_a_patient_app_stops_when_the_patients_account_is_deactivated(client, patient_a):
+    # given
+    token = patient_app_token(client, patient_a.user, patient_app())
+    # when
+    patient_a.user.is_active = False
+    patient_a.user.save(update_fields=["is_active"])
+    response = fhir_get(client, f"Patient/{patient_a.pk}", token)
+    # then
+    assert response.status_code == 401
