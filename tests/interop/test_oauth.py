@@ -455,3 +455,15 @@ def test_a_patient_app_stops_when_the_patients_account_is_deactivated(client, pa
     response = fhir_get(client, f"Patient/{patient_a.pk}", token)
     # then
     assert response.status_code == 401
+
+
+def test_the_consent_page_lets_its_form_go_back_to_the_app_only(client, patient_a):
+    # given
+    app = patient_app()
+    client.force_login(patient_a.user)
+    # when
+    page = client.get(authorize_url(authorize_params(app, Pkce.new())))
+    home = client.get(reverse("today"))
+    # then: the way back to the app is open on this page (CSP form-action), and nowhere else
+    assert "form-action 'self' https://app.example" in page["Content-Security-Policy"]
+    assert "app.example" not in home["Content-Security-Policy"]
