@@ -13,10 +13,11 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .decorators import patient_required
-from .record_visits import Visit, visits_page
+from .record_visits import API_READ_PREFIX, Visit, visits_page
 from .selectors import patient_of
 
 PAGE_SIZE = 25
@@ -45,7 +46,31 @@ WHAT_WAS_VIEWED = {
 }
 
 
+# What an app read through the FHIR API, by FHIR type, in the patient's words (the consent
+# page asks with the same words: interop/scopes.py). Flags are never named to patients.
+API_READ_WORDS = {
+    "*": _("your whole record"),
+    "Patient": _("your name and details"),
+    "CarePlan": _("your care plan"),
+    "Goal": _("your goal"),
+    "CareTeam": _("your care team"),
+    "Medication": _("the products in your plan"),
+    "MedicationStatement": _("the products in your plan"),
+    "Questionnaire": _("the check-in questions"),
+    "QuestionnaireResponse": _("your check-ins"),
+    "Observation": _("your itch and satisfaction scores"),
+    "Flag": _("your clinic's notes on your check-ins"),
+    "DetectedIssue": _("your clinic's notes on your check-ins"),
+    "Communication": _("your messages"),
+    "AuditEvent": _("who viewed your record"),
+    "Provenance": _("who changed your record"),
+}
+
+
 def describe_access(object_type: str) -> str:
+    if object_type.startswith(API_READ_PREFIX):
+        words = API_READ_WORDS.get(object_type.removeprefix(API_READ_PREFIX), _("your record"))
+        return capfirst(str(words))
     return str(WHAT_WAS_VIEWED.get(object_type, _("Your record")))
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
+from oauth2_provider.models import get_application_model
 
 from core.keyset import Cursor, KeysetPage, rows_next_to
 
@@ -33,6 +34,35 @@ VISIT_GAP = timedelta(minutes=30)
 # all day; the bound keeps the query to the partitions of that day).
 LONGEST_VISIT = timedelta(hours=12)
 SCAN_BATCH = 200
+
+
+# A read through the FHIR API (interop): object type ``api_read_<FHIR type>``, object id the
+# OAuth application's id. The actor is a clinic's system client's service account, or the
+# patient themself for an app they authorised; either way the app is named.
+API_READ_PREFIX = "api_read_"
+
+
+def api_read_type(resource_type: str) -> str:
+    return f"{API_READ_PREFIX}{resource_type}"
+
+
+def is_api_read(event: AuditEvent) -> bool:
+    return event.object_type.startswith(API_READ_PREFIX)
+
+
+def app_names(events: list[AuditEvent]) -> dict[str, str]:
+    """The name of each app behind the API reads among ``events``, by the event's object id
+    (one query)."""
+    ids = {event.object_id for event in events if is_api_read(event) and event.object_id.isdigit()}
+    if not ids:
+        return {}
+    return {str(pk): name for pk, name in get_application_model().objects
+            .filter(pk__in=[int(i) for i in ids]).values_list("pk", "name")}
+
+
+def app_label(name: str) -> str:
+    """How an app is named where a person would be: "Epic bridge (app)"."""
+    return gettext("%(name)s (app)") % {"name": name or gettext("An app")}
 
 
 @dataclass(frozen=True)
@@ -48,10 +78,12 @@ class Visit:
 
 
 def record_reads_of(patient: Patient) -> QuerySet[AuditEvent]:
-    """Allowed reads of ``patient``'s record by clinic members and by caregivers acting for
-    them (a teenager sees their parent's visits as a clinician's)."""
+    """Allowed reads of ``patient``'s record by clinic members, by caregivers acting for them
+    (a teenager sees their parent's visits as a clinician's), and by apps through the FHIR API
+    (the clinic's, and the ones the patient authorised)."""
     return AuditEvent.objects.filter(
-        Q(actor__membership__isnull=False) | Q(object_type__in=CAREGIVER_READ_TYPES),
+        Q(actor__membership__isnull=False) | Q(object_type__in=CAREGIVER_READ_TYPES)
+        | Q(object_type__startswith=API_READ_PREFIX),
         patient=patient, action=AuditEvent.Action.VIEW, allowed=True,
     )
 
@@ -141,17 +173,23 @@ def _runs(reads: QuerySet[AuditEvent], starts: list[AuditEvent]) -> dict[int, li
     return runs
 
 
-def _role(read: AuditEvent) -> str:
+def _role(read: AuditEvent, patient_user_id: int) -> str:
     if read.object_type in CAREGIVER_READ_TYPES:
         return gettext("Caregiver")
+    if is_api_read(read):
+        return (gettext("Allowed by you") if read.actor_id == patient_user_id
+                else gettext("Connected by your clinic"))
     return read.actor.membership.get_role_display()
 
 
-def _visit(start: AuditEvent, run: list[tuple[datetime, str]]) -> Visit:
+def _visit(start: AuditEvent, run: list[tuple[datetime, str]], apps: dict[str, str],
+           patient_user_id: int) -> Visit:
     run = run or [(start.at, start.object_type)]
+    name = (app_label(apps.get(start.object_id, "")) if is_api_read(start)
+            else start.actor.display_name)
     return Visit(
         at=start.at, last_at=run[-1][0], views=len(run),
-        name=start.actor.display_name, role=_role(start),
+        name=name, role=_role(start, patient_user_id),
         object_types=tuple(dict.fromkeys(kind for _at, kind in run)),
     )
 
@@ -167,21 +205,22 @@ def visits_page(patient: Patient, *, before: str | None, after: str | None,
         newer = _newer_starts(reads, after_cursor, size + 1)
         if len(newer) > size:
             starts = newer[:size][::-1]
-            return _page(reads, starts, newer=True, older=True)
+            return _page(reads, starts, patient, newer=True, older=True)
         # Fewer than a page newer than the cursor: the newest page, full.
     else:
         before_cursor = Cursor.decode(before)
     starts = _older_starts(reads, before_cursor, size + 1)
-    return _page(reads, starts[:size], newer=before_cursor is not None and bool(starts),
+    return _page(reads, starts[:size], patient, newer=before_cursor is not None and bool(starts),
                  older=len(starts) > size)
 
 
-def _page(reads: QuerySet[AuditEvent], starts: list[AuditEvent], *, newer: bool,
-          older: bool) -> tuple[KeysetPage, list[Visit]]:
+def _page(reads: QuerySet[AuditEvent], starts: list[AuditEvent], patient: Patient, *,
+          newer: bool, older: bool) -> tuple[KeysetPage, list[Visit]]:
     runs = _runs(reads, starts)
     page = KeysetPage(
         items=starts,
         newer=Cursor(*_key(starts[0])).encode() if newer and starts else None,
         older=Cursor(*_key(starts[-1])).encode() if older and starts else None,
     )
-    return page, [_visit(start, runs.get(start.pk, [])) for start in starts]
+    apps = app_names(starts)
+    return page, [_visit(start, runs.get(start.pk, []), apps, patient.user_id) for start in starts]

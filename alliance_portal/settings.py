@@ -521,9 +521,29 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S1
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER = {
-    # Authorization code only with PKCE (S256); client credentials for clinics' system clients.
+    # Authorization code only with PKCE, S256 only ("plain" refused); client credentials for
+    # clinics' system clients; no implicit or password grants.
     "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # The rest of RFC 9700: tokens only in the Authorization header (never in a URL or a log),
+    # stored hashed, the issuer named in the authorization response, a replayed refresh token
+    # revokes its family.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    # SMART v2 scopes: system clients within their allowed scopes, patients' apps patient/
+    # (interop/scopes.py); a revoked client cannot authenticate.
+    "SCOPES_BACKEND_CLASS": "interop.scopes.SmartScopes",
+    "OAUTH2_VALIDATOR_CLASS": "interop.scopes.PortalOAuth2Validator",
+    # Every app asks the patient every time (no silent re-approval).
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # Patients' apps are sent back over HTTPS only (plain http too while developing).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
 }
 # A bulk export's files and a patient's "Download my data" zip: kept on the data folder,
 # readable by the portal's user only, deleted when they expire.

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from accounts.caregiving import caregiver_labels
 from accounts.decorators import clinician_required
 from accounts.models import AuditEvent, ClinicMembership, Patient, User
+from accounts.record_visits import API_READ_PREFIX, app_label, app_names, is_api_read
 from accounts.selectors import membership_of
 from accounts.services import audit_record
 from core.keyset import keyset_page
@@ -162,11 +163,26 @@ def _role(event: AuditEvent, clinic_id: int, labels: dict[tuple[int, int], str])
     return role if membership.clinic_id == clinic_id else f"{role}, another clinic"
 
 
-def _row(event: AuditEvent, clinic_id: int, labels: dict[tuple[int, int], str]) -> AuditRow:
+def _api_row(event: AuditEvent, patient: str, apps: dict[str, str]) -> AuditRow:
+    """A read through the FHIR API: the app is named, with who let it in."""
+    by_patient = event.patient is not None and event.actor_id == event.patient.user_id
+    return AuditRow(
+        at=event.at, actor=app_label(apps.get(event.object_id, "")),
+        actor_role="App the patient allowed" if by_patient else "The clinic's system client",
+        action=event.get_action_display(),
+        what=f"{event.object_type.removeprefix(API_READ_PREFIX)} (FHIR API)",
+        patient=patient, allowed=event.allowed,
+    )
+
+
+def _row(event: AuditEvent, clinic_id: int, labels: dict[tuple[int, int], str],
+         apps: dict[str, str]) -> AuditRow:
     patient = ""
     if event.patient is not None:
         patient = (event.patient.user.display_name if event.patient.clinic_id == clinic_id
                    else OTHER_CLINIC)
+    if is_api_read(event):
+        return _api_row(event, patient, apps)
     return AuditRow(
         at=event.at,  # shown in the clinic's zone (core.viewer_timezone)
         actor=event.actor.display_name if event.actor else "Unknown",
@@ -191,7 +207,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     # Caregivers named as the patient's record names them: one query for the page.
     labels = caregiver_labels({event.patient_id for event in page.items
                                if event.patient_id is not None})
-    rows = [_row(event, membership.clinic_id, labels) for event in page.items]
+    apps = app_names(page.items)  # the apps behind API reads: one query for the page
+    rows = [_row(event, membership.clinic_id, labels, apps) for event in page.items]
     query = request.GET.copy()
     for key in ("before", "after", "page"):
         query.pop(key, None)

@@ -87,8 +87,8 @@ def fhir_access(request: HttpRequest) -> FhirAccess | None:
             return None
         return FhirAccess(clinic=client.clinic, patient=None, scopes=scopes,
                           actor=client.service_user, application_id=application.pk)
-    if token.user_id is None:
-        return None
+    if token.user_id is None or not token.user.is_active:
+        return None  # a patient's app stops with the patient's account
     patient = Patient.objects.select_related("clinic").filter(user_id=token.user_id).first()
     if patient is None:
         return None

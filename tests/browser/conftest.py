@@ -51,7 +51,8 @@ def assert_no_axe_violations(page) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     if folder := os.environ.get("BROWSER_SCREENSHOTS"):
-        name = page.url.split("//", 1)[-1].split("/", 1)[-1].strip("/").replace("/", "_")
+        path = page.url.split("//", 1)[-1].split("/", 1)[-1].split("?", 1)[0]  # no query
+        name = path.strip("/").replace("/", "_")
         width = page.viewport_size["width"] if page.viewport_size else 0
         page.screenshot(path=str(Path(folder) / f"{name or 'root'}-{width}.png"), full_page=True)
 

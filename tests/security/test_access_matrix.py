@@ -51,6 +51,7 @@ from accounts.services import audit_record, caregiver_link_end
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
+from interop.services import clinic_client_register
 from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
 from reminders.services import unsubscribe_link_issue
@@ -237,6 +238,17 @@ EXPECTED: dict[str, Expect] = {
     "clinic_reply_templates": CLINIC_PAGE,
     "clinic_reply_template_edit": B_CLINIC_OBJECT,
     "clinic_reply_template_active": B_CLINIC_OBJECT_POST_ONLY,
+    # The FHIR API (issue 21): discovery is open; reads take a bearer token, so a session (or
+    # nothing) is the API's 401. The OAuth endpoints: token and revocation are POST only; the
+    # consent page is a patient's, for themself (no request parameters here: the page's
+    # "cannot connect" answer, 400); everyone else signed in is refused (403, a page).
+    "fhir_metadata": everyone(200),
+    "fhir_smart_configuration": everyone(200),
+    "fhir_read": everyone(401),
+    "fhir_search": everyone(401),
+    "oauth2_provider:token": everyone(405),
+    "oauth2_provider:revoke-token": everyone(405),
+    "oauth2_provider:authorize": everyone(403, anonymous=LOGIN, patient_a=400, patient_b=400),
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": portal_and_admin(403, REDIRECT, anonymous=LOGIN),
 }
@@ -346,6 +358,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "photo_id": photo.public_id, "thread_id": thread.pk,
         "reply_template_id": reply_template.pk,
         "link_id": CaregiverLinkFactory(patient=patient_b).pk,
+        "resource_type": "Patient", "resource_id": patient_b.pk,
     }
     return users, values, flag
 
@@ -508,6 +521,9 @@ ADMIN_MATRIX: dict[str, AdminExpect] = {
     "mfa.Authenticator": SECRET,
     "account.EmailAddress": AdminExpect((403,) * 5, (200,) * 5),
     "auth.Group": AdminExpect((403,) * 5, (200,) * 5),
+    # A clinic's FHIR system clients: registered and revoked, never deleted (their reads stay
+    # in the audit trail); the secret is shown once, on the page after adding.
+    "interop.ClinicClient": AdminExpect((200, 200, 200, 403, 200), (200, 200, 200, 403, 200)),
 }
 
 
@@ -541,6 +557,9 @@ def admin_world(world, patient_b, derm, other_derm, clinic, other_clinic):
         "account.EmailAddress": (EmailAddress.objects.get(user=derm),
                                  EmailAddress.objects.get(user=other_derm)),
         "auth.Group": (group, group),
+        "interop.ClinicClient": per_clinic(lambda p, d, c: clinic_client_register(
+            clinic=c, name=f"Bridge of clinic {c.pk}", scopes="system/*.rs",
+            registered_by=None).client),
     }
     users, _values, _flag = world
     return users, objects

@@ -1072,3 +1072,71 @@ def test_making_a_foreign_or_unknown_thread_private_is_404(client, messaging_wor
                                {"make_private": "1"})
         assert response.status_code == 404
     assert changed_tables(before, snapshot()) == []
+
+
+# --- The FHIR API (issue 21): the consent form's hidden fields, the API's parameters ----------
+
+CONSENT_POSTS: dict[str, dict[str, str]] = {
+    "client id unknown": {"client_id": "no-such-app"},
+    "client id huge": {"client_id": HUGE},
+    "client id with a null character": {"client_id": NUL},
+    "redirect elsewhere": {"redirect_uri": "https://attacker.example/steal"},
+    "redirect huge": {"redirect_uri": "https://app.example/" + HUGE},
+    "scope of a system client": {"scope": "system/*.rs"},
+    "scope that writes": {"scope": "patient/*.cruds"},
+    "scope huge": {"scope": HUGE},
+    "scope with a null character": {"scope": NUL},
+    "response type implicit": {"response_type": "token"},
+    "pkce method plain": {"code_challenge_method": "plain"},
+    "pkce challenge missing": {"code_challenge": ""},
+}
+
+
+@pytest.mark.parametrize("case", CONSENT_POSTS, ids=list(CONSENT_POSTS))
+def test_a_tampered_consent_form_grants_nothing_and_sends_nowhere_else(client, world, case):
+    # given: a real authorization request's fields, one changed
+    from oauth2_provider.models import AccessToken, Grant
+
+    from tests.interop.oauth import REDIRECT_URI, Pkce, authorize_params, patient_app
+    app = patient_app()
+    body = authorize_params(app, Pkce.new()) | {"allow": "on"} | CONSENT_POSTS[case]
+    client.force_login(world.a.user)
+    # when
+    response = client.post(reverse("oauth2_provider:authorize"), body)
+    # then: refused on the page (4xx) or back to the app's own address with an error
+    assert response.status_code < 500
+    if response.status_code == 302:
+        assert response.url.startswith(REDIRECT_URI)
+        assert "error=" in response.url
+    assert not Grant.objects.exists()
+    assert not AccessToken.objects.exists()
+
+
+API_QUERIES: dict[str, tuple[str, dict[str, str]]] = {
+    "id overflowing": (f"Patient/{BIG_INT}", {}),
+    "id of another shape": ("Patient/abc-1.2", {}),
+    "count overflowing": ("Patient", {"_count": BIG_INT}),
+    "count negative": ("Patient", {"_count": "-5"}),
+    "offset overflowing": ("Patient", {"_offset": BIG_INT}),
+    "offset with a null character": ("Patient", {"_offset": NUL}),
+    "_id overflowing": ("Patient", {"_id": BIG_INT}),
+    "_id with a null character": ("Patient", {"_id": NUL}),
+    "_id huge": ("Patient", {"_id": HUGE}),
+    "format unknown": ("Patient", {"_format": "yaml"}),
+    "parameter unknown and huge": ("Patient", {HUGE[:1000]: HUGE}),
+}
+
+
+@pytest.mark.parametrize("case", API_QUERIES, ids=list(API_QUERIES))
+def test_bad_api_requests_are_answered_never_a_server_error(client, world, case):
+    # given
+    from tests.interop.oauth import fhir_get, system_client, system_token
+    token = system_token(client, system_client(world.a.clinic))
+    path, query = API_QUERIES[case]
+    before = snapshot()
+    # when
+    response = fhir_get(client, path, token, **query)
+    # then
+    assert response.status_code in (200, 400, 404, 406), response.status_code
+    assert response.json()["resourceType"] in ("Bundle", "OperationOutcome")
+    assert changed_tables(before, snapshot()) == []

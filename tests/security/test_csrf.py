@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from oauth2_provider.models import Grant
 
 from accounts.models import CaregiverLink, Patient, User
 from careplans.models import Concern, PatientProfile, PlanRevision
@@ -49,6 +50,7 @@ from tests.factories import (
     photo_for,
     unsubscribe_url,
 )
+from tests.interop.oauth import Pkce, authorize_params, patient_app
 from tests.security.conftest import signed_in_user_id
 from tests.security.test_access_matrix import (
     ALL_PATTERNS,
@@ -76,6 +78,17 @@ CSRF_EXEMPT_BY_DESIGN = {
         "RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` to the "
         "link without a session or a token. The signed token in the URL, not a session, "
         "authorises it, and all it can do is turn that one patient's reminders off."
+    ),
+    # The OAuth 2.0 endpoints an app's server calls (django-oauth-toolkit's own views): no
+    # browser and no session; the client authenticates itself (its secret, or its PKCE verifier
+    # with the code), so a cross-site POST carries nothing that would let it in.
+    "oauth2_provider:token": (
+        "OAuth 2.0 token endpoint (RFC 6749): apps' servers POST client credentials or an "
+        "authorization code with its PKCE verifier; no cookie is read."
+    ),
+    "oauth2_provider:revoke-token": (
+        "OAuth 2.0 revocation endpoint (RFC 7009): the client authenticates itself; no cookie "
+        "is read."
     ),
 }
 
@@ -126,6 +139,8 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
                                                body="A pea-sized amount.", now=timezone.now())
     # Patient B's parent (issue 20).
     world.link_b = CaregiverLinkFactory(patient=patient_b)
+    # An app patients may authorise (issue 21): the consent form's POST allows it.
+    world.patient_app = patient_app()
     return world
 
 
@@ -142,6 +157,7 @@ def url_values(world: World) -> dict[str, Any]:
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
         "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
         "reply_template_id": world.reply_template.pk, "link_id": world.link_b.pk,
+        "resource_type": "Patient", "resource_id": world.b.pk,
     }
 
 
@@ -201,6 +217,8 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
                                            "email": "forged.parent@example.test",
                                            "relationship": "parent"},
     "patient_caregiver_end": lambda w: {},
+    "oauth2_provider:authorize": lambda w: authorize_params(w.patient_app, Pkce.new())
+    | {"allow": "on"},
 }
 
 
@@ -334,6 +352,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         patient=w.b, caregiver__email="forged.parent@example.test").exists()),
     "patient_caregiver_end": ("derm", lambda w: CaregiverLink.objects.filter(
         pk=w.link_b.pk, ended_at__isnull=False).exists()),
+    "oauth2_provider:authorize": ("patient_b", lambda w: Grant.objects.filter(
+        user=w.b.user, application=w.patient_app.application).exists()),
 }
 
 

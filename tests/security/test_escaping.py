@@ -316,3 +316,39 @@ def test_caregiver_names_show_escaped_on_every_page_that_names_them(client, now)
     page = client.get(reverse("message_thread", args=[thread.pk])).content.decode()
     # then each shows as text
     assert_escaped(page, ["child"], "message_thread (the bar)")
+
+
+def test_app_names_show_escaped_on_the_consent_page_and_in_the_audit_pages(client, patient_a,
+                                                                           derm):
+    # given: a patient's app and a clinic's system client whose names are markup
+    from tests.interop.oauth import (
+        Pkce,
+        authorize_params,
+        authorize_url,
+        fhir_get,
+        patient_app,
+        patient_app_token,
+        system_client,
+        system_token,
+    )
+    app = patient_app(name=payload("patient-app"))
+    bridge = system_token(client, system_client(patient_a.clinic, name=payload("system-client")))
+    own = patient_app_token(client, patient_a.user, app)
+    fhir_get(client, f"Patient/{patient_a.pk}", bridge)
+    fhir_get(client, f"Patient/{patient_a.pk}", own)
+    client.force_login(patient_a.user)
+    # when
+    pages = {
+        "consent": client.get(authorize_url(authorize_params(app, Pkce.new()))),
+        "access log": client.get(reverse("access_log")),
+    }
+    client.force_login(derm)
+    pages["clinic audit log"] = client.get(reverse("clinic_audit_log"))
+    # then
+    for name, response in pages.items():
+        page = response.content.decode()
+        assert response.status_code == 200, name
+        assert "<script>alert(1)</script>" not in page, name
+    assert escape(payload("patient-app")) in pages["consent"].content.decode()
+    assert escape(payload("system-client")) in pages["access log"].content.decode()
+    assert escape(payload("patient-app")) in pages["clinic audit log"].content.decode()
