@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -435,3 +436,20 @@ def test_the_sweep_enqueues_exports_whose_task_was_lost(client, clinic, enqueued
         bulk_tasks.bulk_exports_sweep()
     # then
     assert enqueued == [export.pk]
+
+
+def test_a_signed_in_session_cannot_cancel_an_export(
+        clinic, derm, enqueued, django_capture_on_commit_callbacks):
+    # given: a done export, and the clinic's dermatologist signed in (the CSRF-exempt DELETE)
+    PatientFactory(dermatologist=derm)
+    token, _ = system_token(clinic)
+    export = export_and_run(Client(), token, group_url(clinic),
+                            django_capture_on_commit_callbacks, enqueued)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(derm)
+    # when: a forged cross-site DELETE rides on the session
+    response = browser.delete(reverse("fhir_bulk_status", args=[export.pk]))
+    # then
+    assert response.status_code == 401
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE
