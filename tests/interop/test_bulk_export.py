@@ -22,7 +22,7 @@ from oauth2_provider.models import AccessToken, Application
 from accounts.models import AuditEvent
 from interop import bulk, bulk_tasks
 from interop.models import BulkExport, ClinicClient, ExportStatus
-from tests.factories import PatientFactory, UserFactory
+from tests.factories import FlagFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -320,20 +320,16 @@ def test_each_ndjson_output_format_is_accepted(client, clinic, enqueued, output_
 
 
 def test_only_types_the_scopes_allow_are_exported(client, clinic, enqueued):
-    # given: a client allowed CarePlan searches only
-    token, _ = system_token(clinic, scope="system/CarePlan.rs")
-    # when / then: Patient asked for explicitly is refused
-    refused = kick_off(client, token, group_url(clinic), _type="Patient")
+    # given: a client allowed Patient and CarePlan searches only
+    token, _ = system_token(clinic, scope="system/Patient.rs system/CarePlan.s")
+    # when / then: Flag asked for explicitly is refused
+    refused = kick_off(client, token, group_url(clinic), _type="Patient,Flag")
     assert refused.status_code == 403
     assert refused.json()["issue"][0]["code"] == "forbidden"
     # and without _type, only the allowed types are exported
     response = kick_off(client, token, group_url(clinic))
-    allowed = [t for t in bulk.RESOURCE_TYPES if t == "CarePlan"]
-    if allowed:
-        assert response.status_code == 202
-        assert BulkExport.objects.get().resource_types == ["CarePlan"]
-    else:
-        assert response.status_code == 403
+    assert response.status_code == 202
+    assert BulkExport.objects.get().resource_types == ["Patient", "CarePlan"]
 
 
 def test_read_only_scopes_without_search_export_nothing(client, clinic, enqueued):
@@ -341,25 +337,25 @@ def test_read_only_scopes_without_search_export_nothing(client, clinic, enqueued
     assert kick_off(client, token, group_url(clinic)).status_code == 403
 
 
-def test_since_and_type_reach_the_export(client, clinic, derm, enqueued, monkeypatch,
-                                         django_capture_on_commit_callbacks):
-    # given: the selector records what it was asked
-    PatientFactory(dermatologist=derm)
-    asked = []
-    real = bulk.resources_of
-
-    def recording(**kwargs):
-        asked.append((kwargs["resource_type"], kwargs["since"]))
-        return real(**kwargs)
-
-    monkeypatch.setattr(bulk, "resources_of", recording)
+def test_since_and_type_are_honoured(client, clinic, derm, enqueued,
+                                     django_capture_on_commit_callbacks):
+    # given: a flag changed before the client's last export, and one changed after it
+    patient = PatientFactory(dermatologist=derm)
+    old = FlagFactory(patient=patient, updated_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    new = FlagFactory(patient=patient, rule="satisfaction_drop",
+                      updated_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
     token, _ = system_token(clinic)
-    # when
+    # when: only Flags, since 09:00 UTC (10:00 in +01:00)
     export = export_and_run(client, token, group_url(clinic), django_capture_on_commit_callbacks,
-                            enqueued, _type="Patient", _since="2026-03-01T10:00:00+01:00")
+                            enqueued, _type="Flag", _since="2026-03-01T10:00:00+01:00")
     # then
-    assert export.resource_types == ["Patient"]
-    assert asked == [("Patient", datetime(2026, 3, 1, 9, 0, tzinfo=UTC))]
+    assert export.resource_types == ["Flag"]
+    manifest = client.get(reverse("fhir_bulk_status", args=[export.pk]), **bearer(token)).json()
+    assert [o["type"] for o in manifest["output"]] == ["Flag"]
+    flags = read_ndjson(b"".join(client.get(manifest["output"][0]["url"], **bearer(token))
+                                 .streaming_content))
+    assert [f["id"] for f in flags] == [str(new.pk)]
+    assert str(old.pk) not in {f["id"] for f in flags}
 
 
 def test_an_expired_export_is_404_and_the_sweep_deletes_its_files(
