@@ -164,7 +164,9 @@ def _write_ndjson(path: Path, resources: Iterable[dict[str, Any]], on_progress) 
     """Write one resource a line, streamed; the number written."""
     count = 0
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    # No circular check: the mapping makes plain trees (the check costs a dict entry per node).
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                              separators=(",", ":")).encode
     with open(descriptor, "w", encoding="utf-8", buffering=1 << 20) as out:
         for resource in resources:
             out.write(encode(resource))
