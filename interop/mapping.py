@@ -39,6 +39,10 @@ Representation choices (the lead's docs repeat these):
 - **People without a FHIR resource of their own** (dermatologists, staff, caregivers, the
   clinic) are references with a ``display`` only; the record does not publish Practitioner,
   RelatedPerson or Organization resources.
+- **Shared parts**: resources made here may share constant parts (a coding, an answer such
+  as "done: true", a profile list): they are made to be serialised; a caller may set a
+  resource's own top-level keys and its ``meta`` keys (``lastUpdated``), never edit a nested
+  part in place.
 - **Private conversations** are part of the patient's record and exported; they carry
   ``meta.security`` R (restricted: never shown to a caregiver).
 """
@@ -47,9 +51,10 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from interop import questionnaires, timing
+from interop import canonical, questionnaires, timing
 
 FHIR_VERSION = "4.0.1"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -61,7 +66,7 @@ US_CORE_MEDICATION = US_CORE + "us-core-medication"
 US_CORE_QUESTIONNAIRE_RESPONSE = US_CORE + "us-core-questionnaireresponse"
 US_CORE_SURVEY = US_CORE + "us-core-observation-screening-assessment"
 
-PORTAL = "https://alliance-portal.example/fhir/"
+PORTAL = canonical.BASE
 PATIENT_IDENTIFIER_SYSTEM = PORTAL + "identifier/patient"
 ITEM_KIND_SYSTEM = PORTAL + "CodeSystem/plan-item-kind"
 CATALOGUE_SYSTEM = PORTAL + "CodeSystem/catalogue-item"
@@ -91,7 +96,7 @@ OBSERVATIONS = {  # code: (display, low, high)
     "itch": ("Itch or discomfort (0-10)", 0, 10),
     "satisfaction": ("Satisfaction with the plan (1-5)", 1, 5),
 }
-RESTRICTED = {"security": [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]}
+RESTRICTED = [{"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}]
 
 
 def instant(value: datetime) -> str:
@@ -323,71 +328,128 @@ def _answer(link_id: str, answer: dict[str, Any]) -> dict[str, Any]:
     return {"linkId": link_id, "answer": [answer]}
 
 
+@lru_cache(maxsize=4096)
+def _shared_answer(link_id: str, kind: str, value: Any) -> dict[str, Any]:
+    """An answer item many responses give alike (``steps.due`` 3, ``step.done`` true), made
+    once and shared: resources are read-only once made (see the module's docstring)."""
+    return _answer(link_id, {kind: value})
+
+
 SLOT_CODINGS = {slot: {"system": questionnaires.SLOT_SYSTEM, "code": slot, "display": label}
                 for slot, label in questionnaires.SLOTS.items()}
 
 
-def _step_group(step: tuple) -> dict[str, Any]:
-    """``step``: (item key, item name, slot, done, skip reason, taken on, counted)."""
-    key, name, slot, done, skip_reason, taken_on, counted = step
-    items = [_answer("step.key", {"valueString": str(key)}),
-             _answer("step.name", {"valueString": name}),
-             _answer("step.slot", {"valueCoding": SLOT_CODINGS.get(slot) or {"code": slot}}),
-             _answer("step.done", {"valueBoolean": done})]
+@lru_cache(maxsize=4096)
+def _skip_reason_answer(reason: str) -> dict[str, Any]:
+    return _answer("step.skip-reason", {"valueCoding": {
+        "system": questionnaires.SKIP_REASON_SYSTEM, "code": reason}})
+
+
+@lru_cache(maxsize=8192)
+def _step_answers(key: str, name: str, slot: str, done: bool, skip_reason: str,
+                  counted: bool) -> dict[str, Any]:
+    """A step log's group without a date: the same for every day it is logged so."""
+    answers = [_answer("step.key", {"valueString": key}),
+               _answer("step.name", {"valueString": name}),
+               _answer("step.slot", {"valueCoding": SLOT_CODINGS.get(slot) or {"code": slot}}),
+               _shared_answer("step.done", "valueBoolean", done)]
     if skip_reason:
-        items.append(_answer("step.skip-reason", {"valueCoding": {
-            "system": questionnaires.SKIP_REASON_SYSTEM, "code": skip_reason}}))
-    if taken_on is not None:
-        items.append(_answer("step.taken-on", {"valueDate": taken_on.isoformat()}))
-    items.append(_answer("step.counted", {"valueBoolean": counted}))
-    return {"linkId": "step", "item": items}
+        answers.append(_skip_reason_answer(skip_reason))
+    answers.append(_shared_answer("step.counted", "valueBoolean", counted))
+    return {"linkId": "step", "item": answers}
 
 
-def checkin_response(row: dict[str, Any], steps: list[tuple], *,
-                     author: dict[str, str], side_effect_step: str | None) -> dict[str, Any]:
+def step_group(key: str, name: str, slot: str, done: bool, skip_reason: str,
+               taken_on: date | None, counted: bool) -> dict[str, Any]:
+    """A step log as the ``step`` item group of its check-in's response."""
+    group = _step_answers(key, name, slot, done, skip_reason, counted)
+    if taken_on is None:
+        return group
+    answers = list(group["item"])
+    answers.insert(-1, _answer("step.taken-on", {"valueDate": taken_on.isoformat()}))
+    return {"linkId": "step", "item": answers}
+
+
+@lru_cache(maxsize=64)
+def _side_effect_answer(severity: str) -> dict[str, Any]:
+    return _answer("side-effect.severity", {"valueCoding": {
+        "system": questionnaires.SIDE_EFFECT_SYSTEM, "code": severity}})
+
+
+@lru_cache(maxsize=4096)
+def _patient_ref(patient_id: int) -> dict[str, str]:
+    return ref("Patient", patient_id)
+
+
+@lru_cache(maxsize=4096)
+def _based_on(revision_id: int) -> list[dict[str, str]]:
+    return [ref("CarePlan", revision_id)]
+
+
+@lru_cache(maxsize=4096)
+def _checkin_date(day: date) -> list[dict[str, str]]:
+    """The day a check-in is about (the patient's calendar date), not when it was sent."""
+    return [{"url": CHECKIN_DATE, "valueDate": day.isoformat()}]
+
+
+@lru_cache(maxsize=16)
+def _partnership_question(question: str) -> dict[str, Any]:
+    return _answer("partnership.question", {"valueCoding": {
+        "system": questionnaires.PARTNERSHIP_SYSTEM, "code": question}})
+
+
+CHECKIN_DATE = PORTAL + "StructureDefinition/checkin-date"
+QUESTIONNAIRE_RESPONSE_PROFILES = [US_CORE_QUESTIONNAIRE_RESPONSE]
+NO_SIDE_EFFECT = {"linkId": "side-effect", "item": [_side_effect_answer("none")]}
+
+
+def checkin_response(row: dict[str, Any], steps: list[dict[str, Any]], *,
+                     author: dict[str, str] | None, side_effect_step: str | None
+                     ) -> dict[str, Any]:
     """A check-in as a QuestionnaireResponse to the portal's check-in Questionnaire.
-    ``author``: the patient's reference, or the caregiver who logged it (display)."""
-    patient_id = row["patient_id"]
-    steps_group: dict[str, Any] = {"linkId": "steps", "item": [
-        _answer("steps.due", {"valueInteger": row["steps_due"]}),
-        _answer("steps.done", {"valueInteger": row["steps_done"]}),
-        *(_step_group(step) for step in steps),
-    ]}
-    items = [steps_group]
+    ``steps``: its step logs as ``step_group``s; ``author``: None for the patient, else the
+    caregiver who logged it (display)."""
+    patient = _patient_ref(row["patient_id"])
+    items: list[dict[str, Any]] = [{"linkId": "steps", "item": [
+        _shared_answer("steps.due", "valueInteger", row["steps_due"]),
+        _shared_answer("steps.done", "valueInteger", row["steps_done"]),
+        *steps,
+    ]}]
     if row["satisfaction"] is not None:
-        items.append(_answer("satisfaction", {"valueInteger": row["satisfaction"]}))
+        items.append(_shared_answer("satisfaction", "valueInteger", row["satisfaction"]))
     if row["itch"] is not None:
-        items.append(_answer("itch", {"valueInteger": row["itch"]}))
-    side_effect = [_answer("side-effect.severity", {"valueCoding": {
-        "system": questionnaires.SIDE_EFFECT_SYSTEM, "code": row["side_effect"]}})]
-    if side_effect_step:
-        side_effect.append(_answer("side-effect.step", {"valueString": side_effect_step}))
-    if row["side_effect_text"]:
-        side_effect.append(_answer("side-effect.text", {"valueString": row["side_effect_text"]}))
-    items.append({"linkId": "side-effect", "item": side_effect})
+        items.append(_shared_answer("itch", "valueInteger", row["itch"]))
+    if row["side_effect"] == "none" and not side_effect_step and not row["side_effect_text"]:
+        items.append(NO_SIDE_EFFECT)
+    else:
+        side_effect = [_side_effect_answer(row["side_effect"])]
+        if side_effect_step:
+            side_effect.append(_answer("side-effect.step", {"valueString": side_effect_step}))
+        if row["side_effect_text"]:
+            side_effect.append(_answer("side-effect.text",
+                                       {"valueString": row["side_effect_text"]}))
+        items.append({"linkId": "side-effect", "item": side_effect})
     if row["note"]:
         items.append(_answer("note", {"valueString": row["note"]}))
     if row["partnership_question"]:
-        partnership = [_answer("partnership.question", {"valueCoding": {
-            "system": questionnaires.PARTNERSHIP_SYSTEM, "code": row["partnership_question"]}})]
+        partnership = [_partnership_question(row["partnership_question"])]
         if row["partnership"] is not None:
-            partnership.append(_answer("partnership.answer", {"valueInteger": row["partnership"]}))
+            partnership.append(_shared_answer("partnership.answer", "valueInteger",
+                                              row["partnership"]))
         items.append({"linkId": "partnership", "item": partnership})
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"checkin-{row['id']}",
-        "meta": {"profile": [US_CORE_QUESTIONNAIRE_RESPONSE]},
+        "meta": {"profile": QUESTIONNAIRE_RESPONSE_PROFILES},  # its own: a server may add to it
+        "extension": _checkin_date(row["local_date"]),
         "questionnaire": questionnaires.CHECKIN_CANONICAL,
         "status": "completed",
-        "subject": ref("Patient", patient_id),
-        "basedOn": [ref("CarePlan", row["revision_id"])],
+        "subject": patient,
+        "basedOn": _based_on(row["revision_id"]),
         "authored": instant(row["updated_at"]),
-        "author": author,
-        "source": ref("Patient", patient_id),
+        "author": author or patient,
+        "source": patient,
         "item": items,
-        # The day the check-in is about (the patient's calendar date), not when it was sent.
-        "extension": [{"url": PORTAL + "StructureDefinition/checkin-date",
-                       "valueDate": row["local_date"].isoformat()}],
     }
 
 
@@ -407,33 +469,35 @@ def pulse_response(row: dict[str, Any], *, authored: datetime) -> dict[str, Any]
         "authored": instant(authored),
         "author": ref("Patient", patient_id),
         "item": items,
-        "extension": [{"url": PORTAL + "StructureDefinition/checkin-date",
-                       "valueDate": row["local_date"].isoformat()}],
+        "extension": _checkin_date(row["local_date"]),
     }
 
 
 SURVEY_CATEGORY = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey",
                                 "display": "Survey"}], "text": "Survey"}]
+SURVEY_PROFILES = [US_CORE_SURVEY]
 OBSERVATION_CODES = {code: _concept(OBSERVATION_SYSTEM, code, display)
                      for code, (display, _low, _high) in OBSERVATIONS.items()}
 
 
 def checkin_observation(row: dict[str, Any], code: str) -> dict[str, Any]:
-    """Itch (0-10) or satisfaction (1-5) from a check-in, as a survey Observation."""
+    """Itch (0-10) or satisfaction (1-5) from a check-in, as a survey Observation
+    (``row["issued"]``: the check-in's ``updated_at`` as an instant)."""
     checkin_id = row["id"]
+    patient = _patient_ref(row["patient_id"])
     return {
         "resourceType": "Observation",
         "id": f"checkin-{checkin_id}-{code}",
-        "meta": {"profile": [US_CORE_SURVEY]},
+        "meta": {"profile": SURVEY_PROFILES},
         "status": "final",
         "category": SURVEY_CATEGORY,
         "code": OBSERVATION_CODES[code],
-        "subject": ref("Patient", row["patient_id"]),
+        "subject": patient,
         "effectiveDateTime": row["local_date"].isoformat(),
-        "issued": instant(row["updated_at"]),
-        "performer": [ref("Patient", row["patient_id"])],
+        "issued": row["issued"],
+        "performer": [patient],
         "valueInteger": row[code],
-        "derivedFrom": [ref("QuestionnaireResponse", f"checkin-{checkin_id}")],
+        "derivedFrom": [{"reference": f"QuestionnaireResponse/checkin-{checkin_id}"}],
     }
 
 
@@ -589,7 +653,7 @@ def message_resource(row: dict[str, Any], *, first_id: int, previous_id: int | N
         "payload": [{"contentString": row["body"]}],
     }
     if row["thread__private"]:
-        resource["meta"] = RESTRICTED
+        resource["meta"] = {"security": RESTRICTED}
     if row["id"] != first_id:
         resource["partOf"] = [ref("Communication", f"message-{first_id}")]
     if previous_id is not None:

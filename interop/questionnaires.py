@@ -23,8 +23,9 @@ from typing import Any
 from django.utils import translation
 
 from checkins.models import PARTNERSHIP_QUESTIONS, SideEffect, SkipReason
+from interop.canonical import BASE
 
-CANONICAL_BASE = "https://alliance-portal.example/fhir/Questionnaire"
+CANONICAL_BASE = BASE + "Questionnaire"
 CHECKIN_ID = "alliance-checkin"
 PULSE_ID = "alliance-pulse"
 CHECKIN_VERSION = "1"
@@ -33,7 +34,7 @@ CHECKIN_URL = f"{CANONICAL_BASE}/{CHECKIN_ID}"
 PULSE_URL = f"{CANONICAL_BASE}/{PULSE_ID}"
 CHECKIN_CANONICAL = f"{CHECKIN_URL}|{CHECKIN_VERSION}"
 PULSE_CANONICAL = f"{PULSE_URL}|{PULSE_VERSION}"
-ANSWER_SYSTEM = "https://alliance-portal.example/fhir/CodeSystem/"
+ANSWER_SYSTEM = BASE + "CodeSystem/"
 SLOT_SYSTEM = ANSWER_SYSTEM + "routine"
 SKIP_REASON_SYSTEM = ANSWER_SYSTEM + "skip-reason"
 SIDE_EFFECT_SYSTEM = ANSWER_SYSTEM + "side-effect"

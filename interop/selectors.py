@@ -82,16 +82,14 @@ def _careplans(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
         .order_by("plan__patient_id", "number")
         .values("id", "plan_id", "number", "created_at", "effective_from", "reviews_on",
                 "reason", "author__first_name", "author__last_name", "author__email",
-                patient_id=F("plan__patient_id")))
+                patient_id=F("plan__patient_id"),
+                what_matters=F("plan__patient__profile__what_matters")))
     if not revisions:
         return
     items: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for item in (PlanItem.objects.filter(revision__plan__patient_id__in=scope)
                  .order_by("revision_id", "position", "id").values(*ITEM_FIELDS)):
         items[item["revision_id"]].append(item)
-    with_goal = set(PatientProfile.objects.filter(
-        patient_id__in={r["patient_id"] for r in revisions}).exclude(what_matters="")
-        .values_list("patient_id", flat=True))
     medication_ids = _medication_ids(clinic)
     by_plan: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for revision in revisions:
@@ -105,7 +103,7 @@ def _careplans(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
                 revision, items[revision["id"]], patient_id=revision["patient_id"],
                 previous_id=plan_revisions[index - 1]["id"] if index else None,
                 next_effective_from=following["effective_from"] if following else None,
-                has_goal=revision["patient_id"] in with_goal, medication_ids=medication_ids)
+                has_goal=bool(revision["what_matters"]), medication_ids=medication_ids)
 
 
 def _goals(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
@@ -171,6 +169,22 @@ def _checkins(scope: Scope, since: datetime | None, where: Q) -> QuerySet[CheckI
     return checkins.filter(updated_at__gte=since) if since is not None else checkins
 
 
+def _item_names(scope: Scope, checkins: QuerySet[CheckIn], item_ids: set[int]
+                ) -> dict[int, tuple[str, str]]:
+    """Each logged plan item's key and name, read once (not a UUID parsed per step log): the
+    items of the patients' plans (a chunk's) or of the check-ins' revisions (a read's), then
+    any logged item outside them."""
+    items = (PlanItem.objects.filter(revision__plan__patient_id__in=scope)
+             if isinstance(scope, list) else
+             PlanItem.objects.filter(revision_id__in=checkins.values("revision_id")))
+    names = {pk: (str(key), name) for pk, key, name in items.values_list("pk", "key", "name")}
+    missing = item_ids - names.keys()
+    if missing:
+        names.update((pk, (str(key), name)) for pk, key, name in PlanItem.objects.filter(
+            pk__in=missing).values_list("pk", "key", "name"))
+    return names
+
+
 def _questionnaire_responses(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
                              ) -> Iterator[dict[str, Any]]:
     checkins = _checkins(scope, since, where)
@@ -180,19 +194,24 @@ def _questionnaire_responses(clinic: Clinic, scope: Scope, since: datetime | Non
         submitter_last_name=F("submitted_by__last_name"), submitter_email=F("submitted_by__email")))
     if not rows:
         return
-    steps: dict[int, list[tuple]] = defaultdict(list)
-    for checkin_id, *step in (StepLog.objects.filter(checkin__in=checkins.values("pk"))
-                              .order_by("checkin_id", "id")
-                              .values_list("checkin_id", "item_key", "item__name", "slot",
-                                           "done", "skip_reason", "taken_on", "counted")):
-        steps[checkin_id].append(step)
+    # Each plan item's key and name once (not a UUID parsed per step log).
+    step_logs = list(StepLog.objects.filter(checkin__in=checkins.values("pk"))
+                     .order_by("checkin_id", "id")
+                     .values_list("checkin_id", "item_id", "slot", "done", "skip_reason",
+                                  "taken_on", "counted"))
+    item_names = _item_names(scope, checkins, {log[1] for log in step_logs})
+    steps: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    step_group = mapping.step_group
+    for checkin_id, item_id, slot, done, skip_reason, taken_on, counted in step_logs:
+        key, name = item_names[item_id]
+        steps[checkin_id].append(step_group(key, name, slot, done, skip_reason, taken_on,
+                                            counted))
     pulses = {row["checkin_id"]: row for row in AlliancePulse.objects.filter(
         checkin__in=checkins.values("pk")).values(
         "id", "checkin_id", "patient_id", "local_date", *questionnaires.PULSE_LINK_IDS, "total")}
     for row in rows:
-        patient_ref = mapping.ref("Patient", row["patient_id"])
         submitter = row["submitted_by_id"]
-        author = patient_ref if submitter in (None, row["patient_user_id"]) else {
+        author = None if submitter in (None, row["patient_user_id"]) else {
             "display": name_to_display(row["submitter_first_name"], row["submitter_last_name"],
                                        row["submitter_email"])}
         yield mapping.checkin_response(row, steps.get(row["id"], ()), author=author,
@@ -211,7 +230,7 @@ def _observations(clinic: Clinic, scope: Scope, since: datetime | None, where: Q
     observation = mapping.checkin_observation
     for checkin_id, patient_id, local_date, updated_at, itch, satisfaction in rows:
         row = {"id": checkin_id, "patient_id": patient_id, "local_date": local_date,
-               "updated_at": updated_at, "itch": itch, "satisfaction": satisfaction}
+               "issued": mapping.instant(updated_at), "itch": itch, "satisfaction": satisfaction}
         if itch is not None:
             yield observation(row, "itch")
         if satisfaction is not None:
@@ -308,7 +327,8 @@ PRODUCERS: dict[str, Producer] = {
 
 
 def _patient_chunks(patients: QuerySet[Patient]) -> Iterator[list[int]]:
-    ids = list(patients.order_by("pk").values_list("pk", flat=True))
+    unordered = patients if patients.query.is_sliced else patients.order_by()
+    ids = sorted(set(unordered.values_list("pk", flat=True)))
     for start in range(0, len(ids), CHUNK_PATIENTS):
         yield ids[start:start + CHUNK_PATIENTS]
 
@@ -488,6 +508,12 @@ def _observation_code(value: str) -> Q:
     return Q(pk__in=[])
 
 
+def _observation_code_matches(resource: dict[str, Any], value: str) -> bool:
+    system, _, code = value.rpartition("|")
+    coding = resource["code"]["coding"][0]
+    return coding["code"] == code and system in ("", coding["system"])
+
+
 def resource_search(*, resource_type: str, clinic: Clinic, patients: QuerySet[Patient],
                     params: Mapping[str, str]) -> list[dict[str, Any]]:
     """The resources matching a search, within ``patients``. Raises ``SearchError``."""
@@ -530,9 +556,12 @@ def resource_search(*, resource_type: str, clinic: Clinic, patients: QuerySet[Pa
             where &= _date_range(value, "authored")
     if resource_type == "Observation" and "code" in params:
         codes = Q(pk__in=[])
-        for value in _one(params, "code").split(","):
+        wanted = _one(params, "code").split(",")
+        for value in wanted:
             codes |= _observation_code(value)
         where &= codes
+        keep = lambda resource: any(  # noqa: E731
+            _observation_code_matches(resource, value) for value in wanted)
     producer = PRODUCERS[resource_type]
     found = []
     for chunk in _patient_chunks(scope):
@@ -567,5 +596,5 @@ def patient_bundle(*, patient: Patient) -> dict[str, Any]:
     shared += [m for m in _medications(patient.clinic, [], None, Q())
                if m["id"] in medication_ids]
     entries = [{"fullUrl": _full_url(r), "resource": r} for r in [*resources, *shared]]
-    return {"resourceType": "Bundle", "type": "collection",
-            "timestamp": datetime.now(tz=UTC).isoformat(timespec="seconds"), "entry": entries}
+    # No ``timestamp``: a selector reads no clock (the caller may add when it assembled it).
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}

@@ -18,7 +18,8 @@ The schedule's meaning is ``careplans/schedule.py``; this module says the same i
 - a ramp-up is a phase with another rhythm, which one Timing cannot say: the step becomes two
   activities, the ramp-up (every ``ramp_every_n_days`` days, bounded to the ramp-up's days)
   and the steady schedule from the day after, both with the element id ``item-<key>`` (the
-  ramp-up's suffixed ``-ramp-up``) so a reader sees they are one step;
+  ramp-up's suffixed ``-ramp-up``) so a reader sees they are one step (every N days/weeks
+  still count from the step's first day, ``starts_on``, as the portal does);
 - as needed: CarePlan has no ``asNeeded``; the Timing has no rhythm at all (no frequency,
   period, event), only its bounds and the kind code ``as-needed`` (text "As needed").
 """
@@ -28,9 +29,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-SCHEDULE_KIND_SYSTEM = "https://alliance-portal.example/fhir/CodeSystem/schedule-kind"
-DAY_OF_MONTH = "https://alliance-portal.example/fhir/StructureDefinition/day-of-month"
-DOSE_WINDOW_DAYS = "https://alliance-portal.example/fhir/StructureDefinition/dose-window-days"
+from interop.canonical import BASE
+
+SCHEDULE_KIND_SYSTEM = BASE + "CodeSystem/schedule-kind"
+DAY_OF_MONTH = BASE + "StructureDefinition/day-of-month"
+DOSE_WINDOW_DAYS = BASE + "StructureDefinition/dose-window-days"
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KIND_CODES = {

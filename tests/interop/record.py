@@ -71,10 +71,15 @@ def rich_record(derm, *, staff, now: datetime, what_matters: str = "Clear skin f
 
     PatientProfile.objects.create(patient=patient, currency="GBP", what_matters=what_matters)
     CaregiverLinkFactory(patient=patient, called="Mum")
-    medicine = CatalogueItemFactory(clinic=patient.clinic, name="Doxycycline 100 mg capsule",
-                                    kind="oral", time_of_day="morning",
-                                    monthly_cost=Decimal("5.00"))
-    CatalogueItemFactory(clinic=patient.clinic, name="Gentle cleanser", kind="skincare")
+    from catalogue.models import CatalogueItem
+
+    medicine = CatalogueItem.objects.filter(clinic=patient.clinic,
+                                            name="Doxycycline 100 mg capsule").first()
+    if medicine is None:  # the clinic's catalogue, shared by its patients' records
+        medicine = CatalogueItemFactory(clinic=patient.clinic, kind="oral",
+                                        name="Doxycycline 100 mg capsule",
+                                        time_of_day="morning", monthly_cost=Decimal("5.00"))
+        CatalogueItemFactory(clinic=patient.clinic, name="Gentle cleanser", kind="skincare")
     first = backdated_revision(patient, author=derm, number=1, effective_from=PLAN_START,
                                items=[item_draft(name="Emollient", kind="skincare")],
                                reason="Start simple")

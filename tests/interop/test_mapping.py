@@ -314,3 +314,17 @@ def test_a_refused_read_has_outcome_4(record, clinic, derm, now):
     found = selectors.resource_read(resource_type="AuditEvent", resource_id=str(refused.pk),
                                     clinic=clinic, patients=Patient.objects.all())
     assert found["outcome"] == "4"
+
+
+def test_a_resources_meta_is_its_own(record, clinic):
+    # given two responses and two observations
+    produced = _all(record, clinic)
+    for resource_type in ("QuestionnaireResponse", "Observation"):
+        first, second = produced[resource_type][:2]
+        # when a server stamps one
+        first["meta"]["lastUpdated"] = "2026-11-25T12:00:00+00:00"
+        # then the other is untouched, and so is the next one made
+        assert "lastUpdated" not in second["meta"]
+        again = list(resources_of(resource_type=resource_type, clinic=clinic,
+                                  patients=Patient.objects.filter(pk=record.patient.pk)))
+        assert all("lastUpdated" not in r["meta"] for r in again)
