@@ -132,7 +132,7 @@ def report(r: dict) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    name = args.reuse_database or f"bench_bulk_{os.getpid()}"
+    name = args.reuse_database or f"bulk_bench_{os.getpid()}"
     database_url = f"postgres://postgres@127.0.0.1:5432/{name}"
     exports = Path(tempfile.mkdtemp(prefix="bulk-export-bench-"))
     env = {**bench_env(database_url), "ALLIANCE_EXPORTS_DIR": str(exports),
