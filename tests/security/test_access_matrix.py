@@ -43,6 +43,7 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.html import escape
+from oauth2_provider.models import Application
 
 from accounts.caregiving import SECTION_BY_URL_NAME
 from accounts.middleware import ACTING_FOR_SESSION_KEY
@@ -51,6 +52,7 @@ from accounts.services import audit_record, caregiver_link_end
 from careplans.models import ClinicVisit, Concern, PlanRevision, Preference
 from careplans.services import concern_raise
 from flags.models import Flag, FlagSettings
+from interop.models import BulkExport, ExportStatus
 from interop.services import clinic_client_register
 from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
@@ -251,6 +253,12 @@ EXPECTED: dict[str, Expect] = {
     "oauth2_provider:authorize": everyone(403, anonymous=LOGIN, patient_a=400, patient_b=400),
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": portal_and_admin(403, REDIRECT, anonymous=LOGIN),
+    # FHIR Bulk Data export (issue 21): an OAuth bearer token, never a session, opens these, so
+    # every role is 401; a system client's reach is in tests/interop/test_bulk_export.py.
+    "fhir_bulk_export_group": everyone(401),
+    "fhir_bulk_export_patient": everyone(401),
+    "fhir_bulk_status": everyone(401),
+    "fhir_bulk_file": everyone(401),
 }
 
 
@@ -359,8 +367,23 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "reply_template_id": reply_template.pk,
         "link_id": CaregiverLinkFactory(patient=patient_b).pk,
         "resource_type": "Patient", "resource_id": patient_b.pk,
+        "clinic_id": patient_b.clinic_id, "export_id": bulk_export_of(patient_b.clinic).pk,
+        "file_name": "Patient.ndjson",
     }
     return users, values, flag
+
+
+def bulk_export_of(clinic) -> BulkExport:
+    """A done bulk export of ``clinic`` by one of its system clients."""
+    application = Application.objects.create(
+        name="EHR", client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS)
+    return BulkExport.objects.create(
+        application=application, clinic=clinic, level=BulkExport.Level.GROUP,
+        resource_types=["Patient"], request_url="https://portal.test/fhir/R4/Patient/$export",
+        status=ExportStatus.DONE, files=[{"type": "Patient", "name": "Patient.ndjson",
+                                          "count": 1}],
+        finished_at=timezone.now(), expires_at=timezone.now() + timedelta(hours=1))
 
 
 def _reverse(name: str, values: dict) -> str:

@@ -7,7 +7,7 @@ anonymous and signed-in for allauth's pages), with a body that would write if th
 not checked: ``test_the_same_posts_with_a_token_do_write`` proves that for the portal's own forms.
 Every table (the session store aside) is compared row by row before and after.
 
-One view is exempt by design, listed in ``CSRF_EXEMPT_BY_DESIGN`` with the reason; a new
+The views exempt by design are listed in ``CSRF_EXEMPT_BY_DESIGN`` with the reason; a new
 ``csrf_exempt`` view fails ``test_only_the_documented_views_are_csrf_exempt`` until listed.
 """
 
@@ -57,6 +57,7 @@ from tests.security.test_access_matrix import (
     NAMED,
     PUBLIC,
     _reverse,
+    bulk_export_of,
     expectation,
 )
 from tests.security.test_tampering import (
@@ -74,6 +75,11 @@ pytestmark = pytest.mark.django_db
 
 # URL name -> why it may be posted to without a CSRF token.
 CSRF_EXEMPT_BY_DESIGN = {
+    "fhir_bulk_status": (
+        "FHIR Bulk Data: an API client cancels an export with DELETE and an OAuth bearer "
+        "token, without cookies. The token, never a session, authorises every method of the "
+        "view (a session alone gets 401), so a forged cross-site request has nothing to ride on."
+    ),
     "reminders_unsubscribe": (
         "RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` to the "
         "link without a session or a token. The signed token in the URL, not a session, "
@@ -158,6 +164,8 @@ def url_values(world: World) -> dict[str, Any]:
         "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
         "reply_template_id": world.reply_template.pk, "link_id": world.link_b.pk,
         "resource_type": "Patient", "resource_id": world.b.pk,
+        "clinic_id": world.b.clinic_id, "export_id": bulk_export_of(world.b.clinic).pk,
+        "file_name": "Patient.ndjson",
     }
 
 
