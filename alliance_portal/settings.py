@@ -371,7 +371,12 @@ CELERY_BEAT_SCHEDULE = {
     # Daily; creates the coming months' audit partitions (PostgreSQL), a no-op when they exist.
     "audit-partitions-ensure": {"task": "core.tasks.audit_partitions_ensure",
                                 "schedule": crontab(minute=17, hour=3)},
+    # Patients' "Download my data": exports whose task was lost, expired files deleted.
+    "interop-data-exports-sweep": {"task": "interop.account_tasks.data_exports_sweep",
+                                   "schedule": 300.0},
 }
+# Task modules autodiscovery does not find (it imports each app's ``tasks.py`` only).
+CELERY_IMPORTS = ["interop.account_tasks"]
 # The fault drills (tests/drills) run beat for two minutes, not hours: an interval in seconds
 # from the environment replaces an entry's schedule. Unset in production.
 for _entry, _variable in (("reminders-dispatch", "BEAT_REMINDERS_DISPATCH_SECONDS"),
