@@ -237,6 +237,11 @@ EXPECTED: dict[str, Expect] = {
     "clinic_reply_templates": CLINIC_PAGE,
     "clinic_reply_template_edit": B_CLINIC_OBJECT,
     "clinic_reply_template_active": B_CLINIC_OBJECT_POST_ONLY,
+    # "Download my data" (issue 21): the patient's own page and button (a young child's
+    # caregiver's too, Section.DATA_EXPORT), and patient B's ready zip by its id.
+    "data_export": PATIENT_PAGE,
+    "data_export_request": PATIENT_POST_ONLY,
+    "data_export_download": PATIENT_B_OBJECT,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": portal_and_admin(403, REDIRECT, anonymous=LOGIN),
 }
@@ -316,10 +321,12 @@ def caregivers_of_siblings(derm, patient_a, patient_b) -> dict:
 
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
-          other_clinic_admin, operator):
-    """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation; and
-    a catalogue item, template and template step, and a reply template, of their clinic. And
-    the caregivers' roles."""
+          other_clinic_admin, operator, settings, tmp_path):
+    """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation, a
+    ready "Download my data" zip; and a catalogue item, template and template step, and a reply
+    template, of their clinic. And the caregivers' roles."""
+    from interop.patient_export import data_export_build, data_export_request
+
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
@@ -330,6 +337,10 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
                           body="A question", now=timezone.now())
     reply_template = reply_template_save(clinic_id=patient_b.clinic_id, by=derm, title="Gel use",
                                          body="A pea-sized amount.", now=timezone.now())
+    settings.EXPORTS_DIR = tmp_path / "exports"
+    export = data_export_request(patient=patient_b, requested_by=patient_b.user,
+                                 now=timezone.now())
+    data_export_build(export_id=export.pk, now=timezone.now())
     step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
                                catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
@@ -346,6 +357,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "photo_id": photo.public_id, "thread_id": thread.pk,
         "reply_template_id": reply_template.pk,
         "link_id": CaregiverLinkFactory(patient=patient_b).pk,
+        "export_id": export.pk,
     }
     return users, values, flag
 

@@ -33,6 +33,7 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
+from interop.models import ExportStatus, PatientDataExport
 from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
 from photos.models import BodyArea, PhotoConsent, PhotoDecline, PhotoNote
@@ -126,6 +127,9 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
                                                body="A pea-sized amount.", now=timezone.now())
     # Patient B's parent (issue 20).
     world.link_b = CaregiverLinkFactory(patient=patient_b)
+    # Patient B's last "Download my data", expired (so a new press makes a new one; issue 21).
+    world.export_b = PatientDataExport.objects.create(
+        patient=patient_b, requested_by=patient_b.user, status=ExportStatus.EXPIRED)
     return world
 
 
@@ -142,6 +146,7 @@ def url_values(world: World) -> dict[str, Any]:
         "template_id": world.catalogue_step.template_id, "step_id": world.catalogue_step.pk,
         "photo_id": world.photo_b.public_id, "thread_id": world.thread_b.pk,
         "reply_template_id": world.reply_template.pk, "link_id": world.link_b.pk,
+        "export_id": world.export_b.pk,
     }
 
 
@@ -201,6 +206,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
                                            "email": "forged.parent@example.test",
                                            "relationship": "parent"},
     "patient_caregiver_end": lambda w: {},
+    "data_export_request": lambda w: {},
 }
 
 
@@ -334,6 +340,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         patient=w.b, caregiver__email="forged.parent@example.test").exists()),
     "patient_caregiver_end": ("derm", lambda w: CaregiverLink.objects.filter(
         pk=w.link_b.pk, ended_at__isnull=False).exists()),
+    "data_export_request": ("patient_b", lambda w: PatientDataExport.objects.filter(
+        patient=w.b, status=ExportStatus.QUEUED).exists()),
 }
 
 

@@ -316,3 +316,23 @@ def test_caregiver_names_show_escaped_on_every_page_that_names_them(client, now)
     page = client.get(reverse("message_thread", args=[thread.pk])).content.decode()
     # then each shows as text
     assert_escaped(page, ["child"], "message_thread (the bar)")
+
+
+def test_the_download_my_data_summary_shows_free_text_escaped(seeded, now, settings, tmp_path):
+    # given: the patient's download, built from the record above
+    from zipfile import ZipFile
+
+    from interop.patient_export import data_export_build, data_export_request, exports_folder
+
+    settings.EXPORTS_DIR = tmp_path / "exports"
+    patient = seeded.patient
+    export = data_export_request(patient=patient, requested_by=patient.user, now=now)
+    # when
+    data_export_build(export_id=export.pk, now=now)
+    # then: summary.html (opened from a phone's files, outside the portal's CSP) is text only
+    export.refresh_from_db()
+    with ZipFile(exports_folder() / export.file_name) as archive:
+        summary = archive.read("summary.html").decode()
+    assert_escaped(summary, ["plan-reason", "item-name", "item-instructions",
+                             "accepted-warning-note", "checkin-note", "side-effect",
+                             "message-patient", "message-clinic"], "summary.html")
