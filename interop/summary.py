@@ -45,8 +45,9 @@ from checkins.models import CheckIn
 from messaging.models import Message, Thread
 
 VISITS_PAGE = 200
-# Month labels under a chart, at most about this many (a label is ~40 of the 334 units).
+# Month labels under a chart, at most this many ("Jan" is ~20 of the 334 units wide).
 MOST_X_LABELS = 6
+MOST_X_LABELS_WITH_YEAR = 4
 
 
 @dataclass(frozen=True)
@@ -165,18 +166,20 @@ def _answers_chart(checkins: list[CheckIn], start: date, end: date, field: str
 
 
 def _with_month_labels(chart: LineChart, start: date, end: date) -> LineChart:
-    """A history of years would crowd a label under every month: every 3rd, 6th or 12th
-    month instead (with the year when the chart spans more than one)."""
+    """A history of many months would crowd a label under every month: every 2nd, 3rd, 6th or
+    12th month instead, with the year when the chart spans more than one (fewer labels then:
+    "Jan 2027" is wider than "Jan")."""
     firsts = [day for day in days_between(start, end) if day.day == 1]
-    step = next((months for months in (1, 3, 6, 12)
-                 if len(firsts) / months <= MOST_X_LABELS), 12)
-    if step == 1 and start.year == end.year:
-        return chart
+    crosses_years = start.year != end.year
+    most = MOST_X_LABELS_WITH_YEAR if crosses_years else MOST_X_LABELS
+    step = next((months for months in (1, 2, 3, 6, 12) if len(firsts) / months <= most), 12)
+    if step == 1 and not crosses_years:
+        return chart  # line_chart's own labels: every month's name
+    label = "Y" if step == 12 else ("M Y" if crosses_years else "M")
     span = max((end - start).days, 1)
-    shown = [day for day in firsts if (day.month - 1) % step == 0]
-    label = "Y" if step == 12 else "M Y"
     ticks = [Tick(round(chart.left + (day - start).days / span * (chart.right - chart.left), 1),
-                  formats.date_format(day, label)) for day in shown]
+                  formats.date_format(day, label))
+             for day in firsts if (day.month - 1) % step == 0]
     return replace(chart, x_ticks=ticks)
 
 

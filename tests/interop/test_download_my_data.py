@@ -434,3 +434,25 @@ def test_what_anyone_typed_is_escaped_in_the_summary(record, derm, now):
     assert "<iframe" not in summary
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in summary
     assert "&lt;b&gt;bold&lt;/b&gt; reason" in summary
+
+
+@pytest.mark.parametrize(("start", "end", "labels"), [
+    ("2026-09-20", "2026-11-25", ["Oct", "Nov"]),
+    ("2026-10-20", "2027-01-25", ["Nov 2026", "Dec 2026", "Jan 2027"]),
+    ("2024-10-20", "2026-11-25", ["2025", "2026"]),
+])
+def test_summary_charts_label_months_without_crowding_a_phone(start, end, labels):
+    # given
+    from datetime import date
+
+    from checkins.charts import Scale, line_chart
+    from interop.summary import _with_month_labels
+
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    chart = line_chart([(first, 1.0), (last, 2.0)], start=first, end=last,
+                       scale=Scale(0, 5, (0, 5)), key="k", title="t", summary="s")
+    # when
+    labelled = _with_month_labels(chart, first, last)
+    # then
+    assert [tick.text for tick in labelled.x_ticks] == labels
+    assert all(chart.left <= tick.pos <= chart.right for tick in labelled.x_ticks)
