@@ -330,8 +330,9 @@ def _write_zip(export: PatientDataExport, *, now: datetime) -> tuple[str, int]:
                     patient=patient, now=now,
                     on_progress=lambda done: _progress(export.pk, 45 + done // 2))
                 readme = render_to_string("interop/export_readme.txt", {
-                    "patient": patient, "made": _local_date_text(now, patient),
-                    "days": settings.PATIENT_EXPORT_DAYS})
+                    "made": _local_date_text(now, patient), "days": settings.PATIENT_EXPORT_DAYS,
+                    "summary_file": SUMMARY_FILE, "fhir_file": FHIR_FILE,
+                    "readme_file": README_FILE})
             archive.writestr(SUMMARY_FILE, summary)
             archive.writestr(README_FILE, readme)
         os.replace(partial, final)
