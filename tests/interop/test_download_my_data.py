@@ -120,6 +120,9 @@ def test_the_button_builds_a_zip_with_the_fhir_bundle_and_a_readable_summary(
     patients = [e["resource"] for e in bundle["entry"]
                 if e["resource"]["resourceType"] == "Patient"]
     assert [p["id"] for p in patients] == [str(record.pk)]
+    types = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"CarePlan", "QuestionnaireResponse", "Communication"} <= types
+    assert f"Patient/{patient_b.pk}" not in json.dumps(bundle)
     # the summary holds the plan's reasons, check-in dates, the messages and a viewer
     summary = archive.read("summary.html").decode()
     assert FIRST_REASON in summary
