@@ -16,6 +16,7 @@ COPY messaging ./messaging
 COPY clinic ./clinic
 COPY reminders ./reminders
 COPY flags ./flags
+COPY interop ./interop
 COPY demo ./demo
 COPY templates ./templates
 # Compiled translations are committed (scripts/check_translations says why): no gettext here.

@@ -43,6 +43,7 @@ WHAT_WAS_VIEWED = {
     "caregiver_photos": _("Your photo diary"),
     "caregiver_access_log": _("Who viewed your record"),
     "caregiver_profile": _("About you"),
+    "caregiver_data_export": _("A download of your data"),
 }
 
 

@@ -36,6 +36,9 @@ class Section(StrEnum):
     ACCESS_LOG = "access_log"
     # "About me": the patient's own words (what matters to them), lifestyle and time zone.
     PROFILE = "profile"
+    # "Download my data": a copy of the whole record in one file (every conversation, who
+    # viewed the record, "About me"), so only a tier that opens every section opens it.
+    DATA_EXPORT = "data_export"
 
 
 # What a caregiver opens in each tier. A teenager's (or an adult's) caregiver helps with the
@@ -73,6 +76,9 @@ SECTION_BY_URL_NAME: dict[str, Section] = {
     "my_photo_image": Section.PHOTOS,
     "my_photo_thumbnail": Section.PHOTOS,
     "access_log": Section.ACCESS_LOG,
+    "data_export": Section.DATA_EXPORT,
+    "data_export_request": Section.DATA_EXPORT,
+    "data_export_download": Section.DATA_EXPORT,
 }
 
 def caregiver_read_type(section: Section) -> str:

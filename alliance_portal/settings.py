@@ -374,9 +374,12 @@ CELERY_BEAT_SCHEDULE = {
     # Bulk exports past their time (files deleted) and queued ones whose task was lost.
     "interop-bulk-exports-sweep": {"task": "interop.bulk_tasks.bulk_exports_sweep",
                                    "schedule": 300.0},
+    # Patients' "Download my data": exports whose task was lost, expired files deleted.
+    "interop-data-exports-sweep": {"task": "interop.account_tasks.data_exports_sweep",
+                                   "schedule": 300.0},
 }
-# Task modules autodiscovery does not find (it imports each app's ``tasks`` only).
-CELERY_IMPORTS = ["interop.bulk_tasks"]
+# Task modules autodiscovery does not find (it imports each app's ``tasks.py`` only).
+CELERY_IMPORTS = ["interop.bulk_tasks", "interop.account_tasks"]
 # The fault drills (tests/drills) run beat for two minutes, not hours: an interval in seconds
 # from the environment replaces an entry's schedule. Unset in production.
 for _entry, _variable in (("reminders-dispatch", "BEAT_REMINDERS_DISPATCH_SECONDS"),

@@ -251,6 +251,11 @@ EXPECTED: dict[str, Expect] = {
     "oauth2_provider:token": everyone(405),
     "oauth2_provider:revoke-token": everyone(405),
     "oauth2_provider:authorize": everyone(403, anonymous=LOGIN, patient_a=400, patient_b=400),
+    # "Download my data" (issue 21): the patient's own page and button (a young child's
+    # caregiver's too, Section.DATA_EXPORT), and patient B's ready zip by its id.
+    "data_export": PATIENT_PAGE,
+    "data_export_request": PATIENT_POST_ONLY,
+    "data_export_download": PATIENT_B_OBJECT,
     # The admin signs in through allauth; a signed-in non-administrator is refused outright.
     "admin:login": portal_and_admin(403, REDIRECT, anonymous=LOGIN),
     # FHIR Bulk Data export (issue 21): an OAuth bearer token, never a session, opens these, so
@@ -336,10 +341,12 @@ def caregivers_of_siblings(derm, patient_a, patient_b) -> dict:
 
 @pytest.fixture
 def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, clinic_admin,
-          other_clinic_admin, operator):
-    """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation; and
-    a catalogue item, template and template step, and a reply template, of their clinic. And
-    the caregivers' roles."""
+          other_clinic_admin, operator, settings, tmp_path):
+    """Patient B's objects: a plan, a concern on one of its steps, a flag, a conversation, a
+    ready "Download my data" zip; and a catalogue item, template and template step, and a reply
+    template, of their clinic. And the caregivers' roles."""
+    from interop.patient_export import data_export_build, data_export_request
+
     revision = plan_for(patient_b, author=derm)
     item = revision.items.first()
     concern = concern_raise(patient=patient_b, revision=revision, item=item, category="cost",
@@ -350,6 +357,10 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
                           body="A question", now=timezone.now())
     reply_template = reply_template_save(clinic_id=patient_b.clinic_id, by=derm, title="Gel use",
                                          body="A pea-sized amount.", now=timezone.now())
+    settings.EXPORTS_DIR = tmp_path / "exports"
+    export = data_export_request(patient=patient_b, requested_by=patient_b.user,
+                                 now=timezone.now())
+    data_export_build(export_id=export.pk, now=timezone.now())
     step = TemplateStepFactory(template=RegimenTemplateFactory(clinic=patient_b.clinic),
                                catalogue_item=CatalogueItemFactory(clinic=patient_b.clinic))
     users = {"anonymous": None, "patient_a": patient_a.user, "patient_b": patient_b.user,
@@ -369,6 +380,7 @@ def world(client, patient_a, patient_b, derm, other_derm, staff, other_staff, cl
         "resource_type": "Patient", "resource_id": patient_b.pk,
         "clinic_id": patient_b.clinic_id, "export_id": bulk_export_of(patient_b.clinic).pk,
         "file_name": "Patient.ndjson",
+        "data_export_id": export.pk,
     }
     return users, values, flag
 

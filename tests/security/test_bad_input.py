@@ -1140,3 +1140,38 @@ def test_bad_api_requests_are_answered_never_a_server_error(client, world, case)
     assert response.status_code in (200, 400, 404, 406), response.status_code
     assert response.json()["resourceType"] in ("Bundle", "OperationOutcome")
     assert changed_tables(before, snapshot()) == []
+# --- "Download my data" (issue 21) ------------------------------------------------------------
+
+@pytest.mark.parametrize("export_id", [
+    lambda w: int(BIG_INT), lambda w: w.export_b.pk, lambda w: w.export_a_pending.pk,
+], ids=["id overflowing", "another patient's", "not ready yet"])
+def test_a_download_of_a_foreign_overflowing_or_unready_export_is_404(client, world, settings,
+                                                                      tmp_path, export_id):
+    # given: patient B's ready download, and patient A's still queued
+    from interop.patient_export import data_export_build, data_export_request
+
+    settings.EXPORTS_DIR = tmp_path / "exports"
+    now = timezone.now()
+    world.export_b = data_export_request(patient=world.b, requested_by=world.b.user, now=now)
+    data_export_build(export_id=world.export_b.pk, now=now)
+    world.export_a_pending = data_export_request(patient=world.a, requested_by=world.a.user,
+                                                 now=now)
+    client.force_login(world.a.user)
+    # when
+    response = client.get(reverse("data_export_download", args=[export_id(world)]))
+    # then
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"acting_for": BIG_INT}, {"acting_for": HUGE},
+                                  {"anything": NUL}])
+def test_junk_in_a_download_request_makes_one_export_of_the_patients_own(client, world, body):
+    # given
+    from interop.models import PatientDataExport
+
+    client.force_login(world.a.user)
+    # when
+    response = client.post(reverse("data_export_request"), body)
+    # then: a patient acts for nobody but themself; the field names no one else
+    assert response.status_code == 302
+    assert list(PatientDataExport.objects.values_list("patient_id", flat=True)) == [world.a.pk]

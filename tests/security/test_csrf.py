@@ -34,6 +34,7 @@ from careplans.models import Concern, PatientProfile, PlanRevision
 from catalogue.models import CatalogueItem, RegimenTemplate, TemplateStep
 from checkins.models import CheckIn
 from flags.models import Flag, Outreach
+from interop.models import ExportStatus, PatientDataExport
 from messaging.models import Message, ReplyTemplate, Thread, Topic
 from messaging.services import reply_template_save, thread_start
 from photos.models import BodyArea, PhotoConsent, PhotoDecline, PhotoNote
@@ -147,6 +148,9 @@ def site(clinic, other_clinic, derm, staff, other_derm, other_staff, patient_a,
     world.link_b = CaregiverLinkFactory(patient=patient_b)
     # An app patients may authorise (issue 21): the consent form's POST allows it.
     world.patient_app = patient_app()
+    # Patient B's last "Download my data", expired (so a new press makes a new one; issue 21).
+    world.export_b = PatientDataExport.objects.create(
+        patient=patient_b, requested_by=patient_b.user, status=ExportStatus.EXPIRED)
     return world
 
 
@@ -166,6 +170,7 @@ def url_values(world: World) -> dict[str, Any]:
         "resource_type": "Patient", "resource_id": world.b.pk,
         "clinic_id": world.b.clinic_id, "export_id": bulk_export_of(world.b.clinic).pk,
         "file_name": "Patient.ndjson",
+        "data_export_id": world.export_b.pk,
     }
 
 
@@ -227,6 +232,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "patient_caregiver_end": lambda w: {},
     "oauth2_provider:authorize": lambda w: authorize_params(w.patient_app, Pkce.new())
     | {"allow": "on"},
+    "data_export_request": lambda w: {},
 }
 
 
@@ -362,6 +368,8 @@ WRITES: dict[str, tuple[str, Callable[[World], bool]]] = {
         pk=w.link_b.pk, ended_at__isnull=False).exists()),
     "oauth2_provider:authorize": ("patient_b", lambda w: Grant.objects.filter(
         user=w.b.user, application=w.patient_app.application).exists()),
+    "data_export_request": ("patient_b", lambda w: PatientDataExport.objects.filter(
+        patient=w.b, status=ExportStatus.QUEUED).exists()),
 }
 
 

@@ -352,3 +352,21 @@ def test_app_names_show_escaped_on_the_consent_page_and_in_the_audit_pages(clien
     assert escape(payload("patient-app")) in pages["consent"].content.decode()
     assert escape(payload("system-client")) in pages["access log"].content.decode()
     assert escape(payload("patient-app")) in pages["clinic audit log"].content.decode()
+def test_the_download_my_data_summary_shows_free_text_escaped(seeded, now, settings, tmp_path):
+    # given: the patient's download, built from the record above
+    from zipfile import ZipFile
+
+    from interop.patient_export import data_export_build, data_export_request, exports_folder
+
+    settings.EXPORTS_DIR = tmp_path / "exports"
+    patient = seeded.patient
+    export = data_export_request(patient=patient, requested_by=patient.user, now=now)
+    # when
+    data_export_build(export_id=export.pk, now=now)
+    # then: summary.html (opened from a phone's files, outside the portal's CSP) is text only
+    export.refresh_from_db()
+    with ZipFile(exports_folder() / export.file_name) as archive:
+        summary = archive.read("summary.html").decode()
+    assert_escaped(summary, ["plan-reason", "item-name", "item-instructions",
+                             "accepted-warning-note", "checkin-note", "side-effect",
+                             "message-patient", "message-clinic"], "summary.html")
