@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from interop.mapping import FHIR_VERSION
 from interop.scopes import DEFAULT_SYSTEM_SCOPES, LAUNCH_PATIENT
-from interop.selectors import RESOURCE_TYPES
+from interop.selectors import RESOURCE_TYPES, SEARCH_PARAMETERS
 
 # The date this statement last changed (FHIR requires one; not the day it is read).
 CAPABILITY_DATE = "2026-12-07"
@@ -19,17 +19,11 @@ RESTFUL_SECURITY = "http://terminology.hl7.org/CodeSystem/restful-security-servi
 
 # The searches each type answers (name -> FHIR search parameter type), as the selectors
 # accept them (``tests/interop/test_api.py`` checks each is accepted). ``_id`` everywhere.
-SEARCH_PARAMS: dict[str, dict[str, str]] = {
-    "Patient": {},
-    "CarePlan": {"patient": "reference"},
-    "Goal": {"patient": "reference"},
-    "CareTeam": {"patient": "reference"},
-    "QuestionnaireResponse": {"patient": "reference", "authored": "date"},
-    "Observation": {"patient": "reference"},
-    "Flag": {"patient": "reference", "status": "token"},
-    "DetectedIssue": {"patient": "reference"},
-    "Communication": {"patient": "reference"},
-    "AuditEvent": {"entity": "reference", "patient": "reference"},
+# The FHIR type of each search parameter the selectors accept (which ones each resource type
+# takes is defined once, in ``interop.selectors.SEARCH_PARAMETERS``).
+PARAMETER_KINDS: dict[str, str] = {
+    "_id": "token", "patient": "reference", "entity": "reference", "status": "token",
+    "code": "token", "authored": "date", "url": "uri",
 }
 # The parameters of the search itself (paging and format), never passed to the selectors.
 RESULT_PARAMS = frozenset({"_count", "_offset", "_format"})
@@ -37,7 +31,10 @@ DEFAULT_COUNT, MAX_COUNT = 50, 200
 
 
 def search_params_of(resource_type: str) -> dict[str, str]:
-    return {"_id": "token", **SEARCH_PARAMS.get(resource_type, {})}
+    """The search parameters of ``resource_type`` with their FHIR types, as the
+    CapabilityStatement lists them."""
+    return {name: PARAMETER_KINDS[name]
+            for name in sorted(SEARCH_PARAMETERS.get(resource_type, ()))}
 
 
 @dataclass(frozen=True)

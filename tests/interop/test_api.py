@@ -19,6 +19,7 @@ from accounts.record_visits import api_read_type
 from accounts.services import audit_record
 from checkins.services import Wellbeing, checkin_submit
 from interop.api_documents import MAX_COUNT, search_params_of
+from interop.questionnaires import CHECKIN_URL
 from interop.selectors import RESOURCE_TYPES, SearchError, resource_search, resources_of
 from interop.services import patient_ids_in
 from messaging.models import Topic
@@ -97,7 +98,7 @@ def test_the_capability_statement_is_valid_r4_and_lists_every_type(client):
 def test_every_search_parameter_the_statement_lists_is_accepted(now, patient_a):
     # given: a value of each parameter type
     values = {"reference": f"Patient/{patient_a.pk}", "date": "ge2026-01-01",
-              "token": "active"}
+              "token": "active", "uri": CHECKIN_URL}
     # when
     refused = []
     for resource_type in RESOURCE_TYPES:
@@ -338,7 +339,10 @@ def test_every_read_and_search_is_audited_per_patient_naming_the_app(client, cli
     assert reads.filter(patient=patient_b).count() == 1
     assert {e.object_id for e in events} == {str(registered.client.application_id)}
     assert {e.clinic_id for e in events} == {clinic.pk}
-    assert {e.object_type for e in events} == {api_read_type(t) for t in RESOURCE_TYPES}
+    # every type with something about a patient (a clinic's shared Medication or Questionnaire
+    # is nobody's record)
+    about_patients = {resource_type for resource_type, _id in ids_about(patient_a)}
+    assert {e.object_type for e in events} == {api_read_type(t) for t in about_patients}
 
 
 def test_nothing_returned_is_nothing_audited(client, clinic, patient_a):

@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.conftest import PROJECT_DIR
 
 APPS = ("accounts", "core", "careplans", "catalogue", "checkins", "reminders", "flags", "clinic",
+        "interop",
         "demo")
 # Modules that must not read the clock. Those after ``charts.py`` are the pure domain
 # modules (rules, windows, timing): they must stay pure too.
