@@ -8,7 +8,8 @@ when it marks the export done, under the export's row lock: a run that crashed l
 partial directory behind, a duplicate run (a redelivered task) finds the export done and
 throws its own copy away, and a cancelled export is never revived by a run still going.
 
-Every patient in an export's reach gets one audit event (``object_type`` "fhir_export",
+Every patient in an export's reach gets one audit event (``object_type`` ``api_read_*``, the
+whole record, like an API read, so "Who viewed my record" and the clinic's log name the app;
 ``object_id`` the export's id), written when the export is done.
 """
 
@@ -32,7 +33,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import AuditEvent, Patient, User
+from accounts.record_visits import api_read_type
 from accounts.services import audit_clinics
+from core.services import safe_enqueue
 from interop.auth import FhirAccess
 from interop.models import BulkExport, ExportStatus
 from interop.selectors import RESOURCE_TYPES, resources_of
@@ -44,6 +47,11 @@ OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 KICK_OFF_PARAMETERS = frozenset({"_type", "_since", "_outputFormat"})
 # A queued export older than this has lost its task (broker down): the sweep enqueues it again.
 LOST_TASK_AFTER = timedelta(minutes=5)
+# A run still "running" this long after its request lost its worker (the task's own time limit
+# is 30 minutes): it is run again from the start.
+STALLED_RUN_AFTER = timedelta(hours=1)
+# An export is a read of the whole record by the app, audited as the API's reads are.
+EXPORT_AUDIT_TYPE = api_read_type("*")
 AUDIT_BATCH = 2000
 # How often (in resources written) a run records its progress and checks it was not cancelled.
 PROGRESS_EVERY = 5000
@@ -109,7 +117,9 @@ def bulk_export_start(*, access: FhirAccess, level: str, request_url: str,
         level=level, resource_types=list(request.resource_types), since=request.since,
         request_url=request_url[:2000],
     )
-    transaction.on_commit(lambda: bulk_export_run.delay(export.pk))
+    # A broker outage leaves the row queued for the sweep (exports_lost), never a 500.
+    transaction.on_commit(lambda: safe_enqueue(lambda: bulk_export_run.delay(export.pk),
+                                               f"bulk export {export.pk}"))
     return export
 
 
@@ -273,7 +283,8 @@ def _audit_export(export: BulkExport, *, now: datetime) -> None:
         batch.append(AuditEvent(
             at=now, actor=actor, patient_id=patient.pk, clinic_id=clinic_id,
             actor_clinic_id=actor_clinic_id, action=AuditEvent.Action.VIEW,
-            object_type="fhir_export", object_id=str(export.pk), allowed=True))
+            object_type=EXPORT_AUDIT_TYPE, object_id=str(export.application_id),
+            allowed=True))
         if len(batch) == AUDIT_BATCH:
             AuditEvent.objects.bulk_create(batch)
             batch = []
@@ -326,7 +337,9 @@ def exports_to_expire(*, now: datetime) -> list[int]:
 
 
 def exports_lost(*, now: datetime) -> list[int]:
-    """Queued exports whose task never ran (the broker lost it)."""
-    return list(BulkExport.objects.filter(status=ExportStatus.QUEUED,
-                                          created_at__lte=now - LOST_TASK_AFTER)
+    """Queued exports whose task never ran (the broker lost it), and runs whose worker was lost
+    (still running an hour after the request): both are run (again) from the start."""
+    queued = Q(status=ExportStatus.QUEUED, created_at__lte=now - LOST_TASK_AFTER)
+    stalled = Q(status=ExportStatus.RUNNING, created_at__lte=now - STALLED_RUN_AFTER)
+    return list(BulkExport.objects.filter(queued | stalled)
                 .order_by("pk").values_list("pk", flat=True))

@@ -21,6 +21,7 @@ from oauth2_provider.models import AccessToken, Application
 
 from accounts.models import AuditEvent
 from interop import bulk, bulk_tasks
+from interop.bulk import EXPORT_AUDIT_TYPE
 from interop.models import BulkExport, ClinicClient, ExportStatus
 from tests.factories import FlagFactory, PatientFactory, UserFactory
 
@@ -156,14 +157,14 @@ def test_the_export_is_audited_once_per_patient_with_the_clients_account(
     PatientFactory(dermatologist=other_derm)
     token, application = system_token(clinic)
     # when
-    export = export_and_run(client, token, group_url(clinic), django_capture_on_commit_callbacks,
-                            enqueued)
+    export_and_run(client, token, group_url(clinic), django_capture_on_commit_callbacks,
+                   enqueued)
     # then
-    events = AuditEvent.objects.filter(object_type="fhir_export")
+    events = AuditEvent.objects.filter(object_type=EXPORT_AUDIT_TYPE)
     actor = application.clinic_client.service_user
     assert sorted(e.patient_id for e in events) == sorted(p.pk for p in patients)
     assert {(e.actor_id, e.clinic_id, e.actor_clinic_id, e.action, e.object_id, e.allowed)
-            for e in events} == {(actor.pk, clinic.pk, None, "view", str(export.pk), True)}
+            for e in events} == {(actor.pk, clinic.pk, None, "view", str(application.pk), True)}
 
 
 def test_a_second_run_of_a_done_export_does_nothing(
@@ -174,13 +175,13 @@ def test_a_second_run_of_a_done_export_does_nothing(
     export = export_and_run(client, token, group_url(clinic), django_capture_on_commit_callbacks,
                             enqueued)
     before = (export.finished_at, export.expires_at, export.files)
-    events = AuditEvent.objects.filter(object_type="fhir_export").count()
+    events = AuditEvent.objects.filter(object_type=EXPORT_AUDIT_TYPE).count()
     # when: the task is delivered again
     bulk_tasks.bulk_export_run(export.pk)
     # then
     export.refresh_from_db()
     assert (export.finished_at, export.expires_at, export.files) == before
-    assert AuditEvent.objects.filter(object_type="fhir_export").count() == events == 1
+    assert AuditEvent.objects.filter(object_type=EXPORT_AUDIT_TYPE).count() == events == 1
 
 
 def test_a_run_after_a_crash_starts_afresh(
@@ -415,7 +416,7 @@ def test_a_cancelled_export_is_not_revived_by_its_run(
     bulk_tasks.bulk_export_run(enqueued[0])
     # then
     assert BulkExport.objects.get().status == ExportStatus.EXPIRED
-    assert not AuditEvent.objects.filter(object_type="fhir_export").exists()
+    assert not AuditEvent.objects.filter(object_type=EXPORT_AUDIT_TYPE).exists()
     assert not any((exports_dir / "bulk").glob("*"))
 
 
@@ -432,6 +433,40 @@ def test_the_sweep_enqueues_exports_whose_task_was_lost(client, clinic, enqueued
         bulk_tasks.bulk_exports_sweep()
     # then
     assert enqueued == [export.pk]
+
+
+def test_the_sweep_runs_again_an_export_whose_worker_was_lost(client, clinic, enqueued, now):
+    # given: an export left running (its worker died, the broker did not deliver it again)
+    token, _ = system_token(clinic)
+    kick_off(client, token, group_url(clinic))
+    export = BulkExport.objects.get()
+    BulkExport.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, progress=40)
+    # when: half an hour later (it may still be running), then past the stalled-run delay
+    with time_machine.travel(now + timedelta(minutes=30), tick=False):
+        bulk_tasks.bulk_exports_sweep()
+    assert enqueued == []
+    with time_machine.travel(now + bulk.STALLED_RUN_AFTER + timedelta(seconds=1), tick=False):
+        bulk_tasks.bulk_exports_sweep()
+    # then: run again, from the start, to the end
+    assert enqueued == [export.pk]
+    bulk_tasks.bulk_export_run(export.pk)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE
+
+
+def test_an_export_is_listed_in_who_viewed_my_record_naming_the_app(
+        client, clinic, derm, enqueued, django_capture_on_commit_callbacks):
+    # given: a patient of the clinic, and the clinic's client "Epic bridge" exporting
+    patient = PatientFactory(dermatologist=derm)
+    token, application = system_token(clinic)
+    Application.objects.filter(pk=application.pk).update(name="Epic bridge")
+    # when
+    export_and_run(client, token, group_url(clinic), django_capture_on_commit_callbacks,
+                   enqueued)
+    client.force_login(patient.user)
+    page = client.get(reverse("access_log")).content.decode()
+    # then
+    assert "Epic bridge" in page
 
 
 def test_a_signed_in_session_cannot_cancel_an_export(
