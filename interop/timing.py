@@ -121,12 +121,31 @@ def has_ramp_up(item: dict[str, Any]) -> bool:
     return bool(item["ramp_days"]) and bool(item["ramp_every_n_days"])
 
 
+def steady_start_after_ramp_up(item: dict[str, Any]) -> date:
+    """The steady phase's first day. The schedule (``careplans.schedule.scheduled_on``) counts
+    an every-N-days or every-N-weeks rhythm from the step's start, ramp-up included, so the
+    first dose after the ramp-up is the first day of that rhythm on or after its end."""
+    ramp_days = item["ramp_days"]
+    period = _period_days(item)
+    if period is None:
+        return item["starts_on"] + timedelta(days=ramp_days)
+    return item["starts_on"] + timedelta(days=-(-ramp_days // period) * period)
+
+
+def _period_days(item: dict[str, Any]) -> int | None:
+    if item["frequency"] == "every_n_days":
+        return max(item["every_n_days"] or 1, 1)
+    if item["frequency"] == "every_n_weeks":
+        return 7 * max(item["every_n_weeks"] or 1, 1)
+    return None
+
+
 def phases(item: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(element id, timing) of each phase of a step: its ramp-up if any, then its schedule."""
     element_id = f"item-{item['key']}"
     if not has_ramp_up(item):
         return [(element_id, steady_timing(item, item["starts_on"]))]
-    steady_start = item["starts_on"] + timedelta(days=item["ramp_days"])
+    steady_start = steady_start_after_ramp_up(item)
     found = [(f"{element_id}-ramp-up", ramp_up_timing(item))]
     if item["ends_on"] is None or steady_start <= item["ends_on"]:
         found.append((element_id, steady_timing(item, steady_start)))

@@ -328,3 +328,29 @@ def test_a_resources_meta_is_its_own(record, clinic):
         again = list(resources_of(resource_type=resource_type, clinic=clinic,
                                   patients=Patient.objects.filter(pk=record.patient.pk)))
         assert all("lastUpdated" not in r["meta"] for r in again)
+
+
+@pytest.mark.parametrize(("frequency", "every", "ramp_days"),
+                         [("every_n_days", 3, 10), ("every_n_days", 4, 8),
+                          ("every_n_weeks", 2, 10), ("daily", None, 10)])
+def test_the_steady_phase_after_a_ramp_up_starts_on_the_schedules_first_dose(
+        frequency, every, ramp_days):
+    # given: a step that ramps up every 2 days, then keeps its rhythm counted from its start
+    from datetime import date, timedelta
+    from types import SimpleNamespace
+
+    from careplans.schedule import scheduled_on
+    from interop.timing import phases
+
+    item = {"key": "k", "starts_on": date(2027, 1, 1), "ends_on": None,
+            "ramp_days": ramp_days, "ramp_every_n_days": 2, "frequency": frequency,
+            "every_n_days": every if frequency == "every_n_days" else None,
+            "every_n_weeks": every if frequency == "every_n_weeks" else None,
+            "weekdays": "", "day_of_month": None, "window_days": 0, "time_of_day": "morning"}
+    # when
+    (_ramp_id, _ramp), (_steady_id, steady) = phases(item)
+    # then: the Timing's first day is the schedule's first dose after the ramp-up
+    ramp_end = item["starts_on"] + timedelta(days=ramp_days)
+    first_dose = next(day for day in (ramp_end + timedelta(days=n) for n in range(30))
+                      if scheduled_on(SimpleNamespace(**item), day))
+    assert steady["repeat"]["boundsPeriod"]["start"] == first_dose.isoformat()
