@@ -32,7 +32,14 @@ from interop.api_documents import (
 from interop.auth import FhirAccess, fhir_access
 from interop.responses import fhir_response, not_found, operation_outcome, unauthorized
 from interop.scopes import consent_lines
-from interop.selectors import RESOURCE_TYPES, SearchError, resource_read, resource_search
+from interop.selectors import (
+    CLINIC_ONLY_TYPES,
+    RESOURCE_TYPES,
+    SearchError,
+    patient_facing,
+    resource_read,
+    resource_search,
+)
 from interop.services import api_reads_audit
 
 # ``_format`` values meaning JSON; anything else (XML) is not served.
@@ -77,6 +84,10 @@ def _access_to(request: HttpRequest, resource_type: str, permission: str
     if resource_type not in RESOURCE_TYPES:
         return operation_outcome(status=404, code="not-supported",
                                  text=f"This server has no resource type {resource_type}.")
+    if access.patient is not None and resource_type in CLINIC_ONLY_TYPES:
+        return operation_outcome(status=403, code="forbidden",
+                                 text=f"{resource_type} is the clinic's working note, not shared "
+                                      f"with apps a patient allows.")
     if not access.allows(resource_type, permission):
         interaction = "read" if permission == "r" else "search"
         return operation_outcome(status=403, code="forbidden",
@@ -94,6 +105,8 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
         return refused
     resource = resource_read(resource_type=resource_type, resource_id=resource_id,
                              clinic=access.clinic, patients=access.patients())
+    if resource is not None and access.patient is not None:
+        resource = patient_facing(resource)
     if resource is None:
         return not_found()
     api_reads_audit(access=access, resource_type=resource_type, resources=[resource])
@@ -117,6 +130,8 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
         paging = paging_of(params)
         matches = resource_search(resource_type=resource_type, clinic=access.clinic,
                                   patients=access.patients(), params=criteria)
+        if access.patient is not None:
+            matches = [seen for seen in map(patient_facing, matches) if seen is not None]
     except (SearchError, PagingError) as error:
         return operation_outcome(status=400, code="invalid", text=str(error))
     bundle = searchset_bundle(base=_endpoints(request).base, resource_type=resource_type,

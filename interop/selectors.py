@@ -569,6 +569,27 @@ def resource_search(*, resource_type: str, clinic: Clinic, patients: QuerySet[Pa
     return found
 
 
+# --- What a patient sees ------------------------------------------------------------------
+
+# The clinic's early warnings and their evidence are its working notes: a patient never sees a
+# flag in the portal (only the staff's message, if one was sent), so neither their download nor
+# an app they allowed gets one.
+CLINIC_ONLY_TYPES = frozenset({"Flag", "DetectedIssue"})
+# An outreach's elements that are the clinic's own: its note ("for the clinic only") and the
+# flag it was about.
+OUTREACH_CLINIC_ELEMENTS = frozenset({"note", "about"})
+
+
+def patient_facing(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """``resource`` as a patient (or an app they allowed) may see it; None for a clinic-only
+    type. Returns a new top-level dict (resources share nested parts: never edit in place)."""
+    if resource["resourceType"] in CLINIC_ONLY_TYPES:
+        return None
+    if resource["resourceType"] == "Communication" and resource["id"].startswith("outreach-"):
+        return {k: v for k, v in resource.items() if k not in OUTREACH_CLINIC_ELEMENTS}
+    return resource
+
+
 # --- A patient's whole record ---------------------------------------------------------------
 
 
@@ -577,14 +598,15 @@ def _full_url(resource: dict[str, Any]) -> str:
 
 
 def patient_bundle(*, patient: Patient) -> dict[str, Any]:
-    """The whole record of one patient as a FHIR Bundle (type ``collection``), with the
-    Questionnaires and Medications its resources reference (no other shared resource)."""
+    """The whole record of one patient as they may see it (``patient_facing``) as a FHIR Bundle
+    (type ``collection``), with the Questionnaires and Medications its resources reference (no
+    other shared resource)."""
     scope = Patient.objects.filter(pk=patient.pk)
     resources: list[dict[str, Any]] = []
     for resource_type in RESOURCE_TYPES:
-        if resource_type not in SHARED_TYPES:
-            resources.extend(resources_of(resource_type=resource_type, clinic=patient.clinic,
-                                          patients=scope))
+        if resource_type not in SHARED_TYPES | CLINIC_ONLY_TYPES:
+            resources.extend(filter(None, map(patient_facing, resources_of(
+                resource_type=resource_type, clinic=patient.clinic, patients=scope))))
     canonicals = {r["questionnaire"] for r in resources
                   if r["resourceType"] == "QuestionnaireResponse"}
     medication_ids = {

@@ -297,6 +297,13 @@ def test_patient_bundle_is_the_whole_record_and_nothing_else(two_records, clinic
     assert by_type["Medication"] == [str(mine.medicine_id)]
     assert len(by_type["Communication"]) == 5  # four messages (one private) and the outreach
     assert len(by_type["AuditEvent"]) == 3
+    # the clinic's early warnings and its own note on the outreach are not the patient's to see
+    assert "Flag" not in by_type
+    assert "DetectedIssue" not in by_type
+    (outreach,) = [r for r in resources if r["id"] == f"outreach-{mine.outreach.pk}"]
+    assert "note" not in outreach
+    assert "about" not in outreach
+    assert outreach["payload"] == [{"contentString": mine.outreach.message_to_patient}]
     assert all(entry["fullUrl"].endswith(f"/fhir/R4/{entry['resource']['resourceType']}/"
                                          f"{entry['resource']['id']}")
                for entry in bundle["entry"])
