@@ -126,6 +126,8 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
                                  text=f"Search parameter given twice: {repeated[0]}")
     params = request.GET.dict()
     criteria = {key: value for key, value in params.items() if key not in RESULT_PARAMS}
+    if refused := _too_wide(access, resource_type, criteria):
+        return refused
     try:
         paging = paging_of(params)
         matches = resource_search(resource_type=resource_type, clinic=access.clinic,
@@ -139,6 +141,24 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     api_reads_audit(access=access, resource_type=resource_type,
                     resources=[entry["resource"] for entry in bundle["entry"]])
     return fhir_response(bundle)
+
+
+# Types with hundreds of thousands of resources in a clinic: a system client searches them one
+# patient at a time (a search is built in memory to be paged); the whole clinic is $export's.
+PER_PATIENT_SEARCH = {"QuestionnaireResponse": "patient", "Observation": "patient",
+                      "AuditEvent": "entity"}
+
+
+def _too_wide(access: FhirAccess, resource_type: str,
+              criteria: dict[str, str]) -> HttpResponse | None:
+    narrowing = PER_PATIENT_SEARCH.get(resource_type)
+    if access.patient is not None or narrowing is None or criteria.get(narrowing) or (
+            narrowing == "entity" and criteria.get("patient")):
+        return None
+    return operation_outcome(
+        status=400, code="too-costly",
+        text=f"Search {resource_type} for one patient ({narrowing}=Patient/<id>); "
+             f"for the whole clinic use Group/<clinic id>/$export.")
 
 
 def _origins(redirect_uris: str) -> list[str]:

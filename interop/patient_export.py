@@ -123,17 +123,21 @@ def expired_export_ids(*, now: datetime) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True)[:500])
 
 
-def export_recipients(patient: Patient, *, now: datetime) -> list[tuple[User, str, str]]:
+def export_recipients(export: PatientDataExport, *, now: datetime
+                      ) -> list[tuple[User, str, str]]:
     """Who is told the download is ready: (user, whose data it is for a caregiver's email or
-    "", the path to sign in to). The patient when they have a mailbox; a young child kept
-    without one, through their current caregivers who may download it today (nobody else)."""
-    if patient.user.has_mailbox:
-        return [(patient.user, "", reverse("data_export"))]
+    "", the path to sign in to). Whoever asked for it ("that you asked for"), when they have a
+    mailbox and may still download it: the patient, or a caregiver whose access still opens
+    it. Nobody else (not a second parent, not a child whose parent pressed)."""
+    patient, asker = export.patient, export.requested_by
+    if not asker.has_mailbox:
+        return []
+    if asker.pk == patient.user_id:
+        return [(asker, "", reverse("data_export"))]
     name = patient.user.first_name or patient.user.display_name
-    links = links_of_patient(patient).filter(ended_at__isnull=True)
-    return [(link.caregiver, name, reverse("caregiver_choose")) for link in links
-            if link.caregiver.has_mailbox
-            and care_access(link, now=now).opens(Section.DATA_EXPORT)]
+    links = links_of_patient(patient).filter(ended_at__isnull=True, caregiver=asker)
+    return [(asker, name, reverse("caregiver_choose")) for link in links
+            if care_access(link, now=now).opens(Section.DATA_EXPORT)][:1]
 
 
 # --- Writes -----------------------------------------------------------------------------------
@@ -197,13 +201,13 @@ def data_export_notify(*, export_id: int, now: datetime) -> int:
     nothing. Returns how many emails went out."""
     with transaction.atomic():
         export = (PatientDataExport.objects.select_for_update()
-                  .select_related("patient__user", "patient__clinic")
+                  .select_related("patient__user", "patient__clinic", "requested_by")
                   .filter(pk=export_id, status=ExportStatus.DONE, notified_at__isnull=True)
                   .first())
         if export is None:
             return 0
         patient = export.patient
-        recipients = export_recipients(patient, now=now)
+        recipients = export_recipients(export, now=now)
         for user, for_name, path in recipients:
             with translation.override(user.language or settings.LANGUAGE_CODE):
                 subject = gettext("Your download is ready")

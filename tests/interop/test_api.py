@@ -19,6 +19,7 @@ from accounts.record_visits import api_read_type
 from accounts.services import audit_record
 from checkins.services import Wellbeing, checkin_submit
 from interop.api_documents import MAX_COUNT, search_params_of
+from interop.api_views import PER_PATIENT_SEARCH
 from interop.questionnaires import CHECKIN_URL
 from interop.selectors import (
     CLINIC_ONLY_TYPES,
@@ -178,6 +179,9 @@ def test_another_clinics_client_finds_none_of_the_first_clinics_patients(client,
     seen = set()
     for resource_type in RESOURCE_TYPES:
         response = fhir_get(client, resource_type, theirs)
+        if resource_type in PER_PATIENT_SEARCH:  # one patient at a time, or $export
+            assert response.status_code == 400, resource_type
+            continue
         assert response.status_code == 200, (resource_type, response.content)
         for entry in body(response).get("entry", []):
             seen |= patient_ids_in(entry["resource"])
@@ -341,7 +345,9 @@ def test_every_read_and_search_is_audited_per_patient_naming_the_app(client, cli
     # when
     fhir_get(client, f"Patient/{patient_a.pk}", token)
     for resource_type in RESOURCE_TYPES:
-        fhir_get(client, resource_type, token)
+        narrowed = ({PER_PATIENT_SEARCH[resource_type]: f"Patient/{patient_a.pk}"}
+                    if resource_type in PER_PATIENT_SEARCH else {})
+        assert fhir_get(client, resource_type, token, **narrowed).status_code == 200
     # then
     events = AuditEvent.objects.filter(actor=registered.client.service_user)
     reads = events.filter(object_type=api_read_type("Patient"))
@@ -392,3 +398,17 @@ def test_the_clinics_audit_log_names_the_app(client, clinic, derm, patient_a):
     assert "The clinic&#x27;s system client" in page
     assert "Patient (FHIR API)" in page
 
+
+
+def test_a_system_client_searches_check_ins_one_patient_at_a_time(client, clinic, records):
+    # given: the clinic's client
+    patient_a, _ = records
+    token = system_token(client, system_client(clinic, name="Epic bridge"))
+    # when: it asks for every check-in of the clinic, then for one patient's
+    everyone = fhir_get(client, "QuestionnaireResponse", token)
+    one = fhir_get(client, "QuestionnaireResponse", token, patient=f"Patient/{patient_a.pk}")
+    # then: the whole clinic is the export's (a clear 400), one patient is a search
+    assert everyone.status_code == 400
+    assert "$export" in body(everyone)["issue"][0]["diagnostics"]
+    assert one.status_code == 200
+    assert body(one)["total"] > 0

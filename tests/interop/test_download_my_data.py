@@ -250,6 +250,19 @@ def test_a_child_without_a_mailbox_is_told_through_the_caregivers_who_may_downlo
     assert child.user.first_name in mailoutbox[0].body
 
 
+def test_only_whoever_asked_is_told_it_is_ready(derm, now, mailoutbox):
+    # given: a child of 10 with their own sign-in and two parents; Dad asks for the download
+    child = PatientFactory(dermatologist=derm, date_of_birth=born_years_ago(10, now=now))
+    mum = CaregiverLinkFactory(patient=child, called="Mum").caregiver
+    dad = CaregiverLinkFactory(patient=child, called="Dad").caregiver
+    export = patient_export.data_export_request(patient=child, requested_by=dad, now=now)
+    # when
+    patient_export.data_export_build(export_id=export.pk, now=now)
+    # then: Dad alone ("that you asked for"), not Mum, not the child
+    assert [email.to for email in mailoutbox] == [[dad.email]]
+    assert mum.email not in str(mailoutbox[0].to)
+
+
 def test_nobody_is_emailed_for_a_teenager_without_a_mailbox(derm, now, mailoutbox):
     # given: a teenager without a login yet, whose parent (assent given) may not download it
     teen = PatientFactory(dermatologist=derm, user__email=no_login_email(),
