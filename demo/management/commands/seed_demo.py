@@ -76,7 +76,10 @@ class Command(BaseCommand):
         recent = set(CheckIn.objects.filter(
             patient__in=candidates, local_date__gte=now.date() - timedelta(days=1),
         ).values_list("patient_id", "local_date"))
-        chosen = [p for p in candidates if (p.pk, p.local_date(now)) not in recent][:SOON_REMINDERS]
+        # Not a patient whose local midnight falls before ``at``: a reminder set just after it
+        # would already have passed for their new day, and be due at once.
+        chosen = [p for p in candidates if (p.pk, p.local_date(now)) not in recent
+                  and p.local_date(at) == p.local_date(now)][:SOON_REMINDERS]
         ReminderSettings.objects.bulk_create(
             [ReminderSettings(patient=patient, enabled=True, weekdays=EVERY_DAY,
                               local_time=timezone.localtime(at, patient.zone).time().replace(
