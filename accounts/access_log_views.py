@@ -85,7 +85,8 @@ class AccessRow:
     what: list[str]
 
 
-def _row(visit: Visit) -> AccessRow:
+def access_row(visit: Visit) -> AccessRow:
+    """How one visit reads in "Who viewed my record" (and the download's summary)."""
     return AccessRow(
         at=visit.at, last_at=visit.last_at,  # shown in the patient's zone (core.viewer_timezone)
         views=visit.views, name=visit.name, role=visit.role,
@@ -99,4 +100,5 @@ def access_log(request: HttpRequest) -> HttpResponse:
     page, visits = visits_page(patient, before=request.GET.get("before"),
                                after=request.GET.get("after"), size=PAGE_SIZE)
     return render(request, "accounts/access_log.html",
-                  {"page": page, "rows": [_row(visit) for visit in visits], "patient": patient})
+                  {"page": page, "rows": [access_row(visit) for visit in visits],
+                   "patient": patient})

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from accounts.access_log_views import describe_access
+from accounts.access_log_views import AccessRow, access_row
 from accounts.caregiving import caregiver_labels, done_by
 from accounts.models import Patient
 from accounts.record_visits import visits_page
@@ -68,16 +68,6 @@ class Conversation:
     private: bool
     started_at: datetime
     messages: list[WrittenMessage]
-
-
-@dataclass(frozen=True)
-class ViewerRow:
-    at: datetime
-    last_at: datetime
-    views: int
-    name: str
-    role: str
-    what: list[str]
 
 
 def summary_html(*, patient: Patient, now: datetime,
@@ -229,18 +219,14 @@ def _writer(message: Message, names: dict[int, str]) -> str:
 # --- Who viewed the record --------------------------------------------------------------------
 
 
-def viewers_of(patient: Patient) -> list[ViewerRow]:
+def viewers_of(patient: Patient) -> list[AccessRow]:
     """Every visit to the record by the clinic's people and by caregivers, newest first, as
     "Who viewed my record" lists them (one line per visit)."""
-    rows: list[ViewerRow] = []
+    rows: list[AccessRow] = []
     before = None
     while True:
         page, visits = visits_page(patient, before=before, after=None, size=VISITS_PAGE)
-        rows.extend(ViewerRow(at=visit.at, last_at=visit.last_at, views=visit.views,
-                              name=visit.name, role=visit.role,
-                              what=list(dict.fromkeys(describe_access(kind)
-                                                      for kind in visit.object_types)))
-                    for visit in visits)
+        rows.extend(map(access_row, visits))
         if page.older is None:
             return rows
         before = page.older
