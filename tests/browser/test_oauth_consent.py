@@ -12,24 +12,20 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from oauth2_provider.models import Grant
 
-from tests.browser.conftest import (  # noqa: F401 (fixtures)
-    assert_no_axe_violations,
-    browser,
-    fresh_cache,
-    log_in,
-    page,
-)
+# The browser fixtures come from tests/browser/conftest.py (one Chromium for the session: a
+# second copy imported elsewhere started Playwright twice in the whole suite).
+from tests.browser.conftest import assert_no_axe_violations, log_in
 from tests.interop.oauth import REDIRECT_URI, Pkce, authorize_params, authorize_url, patient_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def screenshot(page, name: str) -> None:  # noqa: F811 (the page fixture's value)
+def screenshot(page, name: str) -> None:
     if folder := os.environ.get("BROWSER_SCREENSHOTS"):
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def test_a_patient_allows_an_app_on_their_phone(page, live_server, patient_a):  # noqa: F811
+def test_a_patient_allows_an_app_on_their_phone(page, live_server, patient_a):
     # given: the app sends the patient to the portal
     app = patient_app(name="My Skin Diary")
     log_in(page, live_server, patient_a.user.email)
@@ -51,7 +47,7 @@ def test_a_patient_allows_an_app_on_their_phone(page, live_server, patient_a):  
     assert Grant.objects.filter(user=patient_a.user, code=query["code"][0]).exists()
 
 
-def test_a_clinician_is_told_only_the_patient_can_connect_an_app(page, live_server,  # noqa: F811
+def test_a_clinician_is_told_only_the_patient_can_connect_an_app(page, live_server,
                                                                  derm):
     # given
     app = patient_app()
